@@ -1,0 +1,462 @@
+//! The plugin side of the boundary, used through [`crate::export_plugin!`].
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Once, OnceLock};
+
+use super::*;
+use crate::connector::{
+    Connector, SinkConnector, SinkTask, SourceConnector, SourceTask, SourceTaskContext,
+};
+use crate::error::ConnectResult;
+
+/// How to make one connector class and its tasks.
+pub struct Factory {
+    pub class: &'static str,
+    pub kind: ConnectorKind,
+    pub version: fn() -> String,
+    pub config_def: fn() -> ConfigDef,
+    pub new_connector: fn() -> Box<dyn DynConnector>,
+    pub new_task: fn() -> Box<dyn DynTask>,
+}
+
+impl Factory {
+    pub const fn source<C: SourceConnector>() -> Factory {
+        Factory {
+            class: C::CLASS,
+            kind: ConnectorKind::Source,
+            version: C::version,
+            config_def: C::config_def,
+            new_connector: new_source_connector::<C>,
+            new_task: new_source_task::<C::Task>,
+        }
+    }
+
+    pub const fn sink<C: SinkConnector>() -> Factory {
+        Factory {
+            class: C::CLASS,
+            kind: ConnectorKind::Sink,
+            version: C::version,
+            config_def: C::config_def,
+            new_connector: new_sink_connector::<C>,
+            new_task: new_sink_task::<C::Task>,
+        }
+    }
+}
+
+/// A connector instance behind the boundary.
+pub trait DynConnector: Send {
+    fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse>;
+}
+
+/// A task instance behind the boundary.
+pub trait DynTask: Send {
+    fn handle(&mut self, request: TaskRequest) -> Result<TaskResponse, CallFailure>;
+}
+
+struct SourceConnectorBox<C>(C);
+struct SinkConnectorBox<C>(C);
+
+fn new_source_connector<C: SourceConnector>() -> Box<dyn DynConnector> {
+    Box::new(SourceConnectorBox(C::default()))
+}
+
+fn new_sink_connector<C: SinkConnector>() -> Box<dyn DynConnector> {
+    Box::new(SinkConnectorBox(C::default()))
+}
+
+fn common<C: Connector>(
+    c: &mut C,
+    request: ConnectorRequest,
+) -> Result<ConnectResult<ConnectorResponse>, ConnectorRequest> {
+    Ok(match request {
+        ConnectorRequest::Start(props) => c.start(&props).map(|()| ConnectorResponse::Done),
+        ConnectorRequest::TaskConfigs(max) => c
+            .task_configs(max as usize)
+            .map(ConnectorResponse::TaskConfigs),
+        ConnectorRequest::Stop => c.stop().map(|()| ConnectorResponse::Done),
+        ConnectorRequest::Validate(props) => Ok(ConnectorResponse::Validation(c.validate(&props))),
+        other => return Err(other),
+    })
+}
+
+impl<C: SourceConnector> DynConnector for SourceConnectorBox<C> {
+    fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse> {
+        match common(&mut self.0, request) {
+            Ok(result) => result,
+            Err(ConnectorRequest::ExactlyOnceSupport(props)) => Ok(
+                ConnectorResponse::ExactlyOnce(self.0.exactly_once_support(&props)),
+            ),
+            Err(ConnectorRequest::AlterSourceOffsets(props, offsets)) => self
+                .0
+                .alter_offsets(&props, &offsets)
+                .map(ConnectorResponse::OffsetsAltered),
+            Err(other) => Err(ConnectError::new(format!(
+                "a source connector cannot handle {other:?}"
+            ))),
+        }
+    }
+}
+
+impl<C: SinkConnector> DynConnector for SinkConnectorBox<C> {
+    fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse> {
+        match common(&mut self.0, request) {
+            Ok(result) => result,
+            Err(ConnectorRequest::AlterSinkOffsets(props, offsets)) => self
+                .0
+                .alter_offsets(&props, &offsets)
+                .map(ConnectorResponse::OffsetsAltered),
+            Err(ConnectorRequest::ExactlyOnceSupport(_)) => Ok(ConnectorResponse::ExactlyOnce(
+                ExactlyOnceSupport::Unsupported,
+            )),
+            Err(other) => Err(ConnectError::new(format!(
+                "a sink connector cannot handle {other:?}"
+            ))),
+        }
+    }
+}
+
+struct SourceTaskBox<T> {
+    task: T,
+    /// Polled records kept until acknowledged, for `commit_record`.
+    retained: VecDeque<(u64, SourceRecord)>,
+    next_seq: u64,
+}
+
+struct SinkTaskBox<T> {
+    task: T,
+    context: SinkTaskContext,
+}
+
+fn new_source_task<T: SourceTask>() -> Box<dyn DynTask> {
+    Box::new(SourceTaskBox {
+        task: T::default(),
+        retained: VecDeque::new(),
+        next_seq: 0,
+    })
+}
+
+fn new_sink_task<T: SinkTask>() -> Box<dyn DynTask> {
+    Box::new(SinkTaskBox {
+        task: T::default(),
+        context: SinkTaskContext::default(),
+    })
+}
+
+fn plain(error: ConnectError) -> CallFailure {
+    CallFailure {
+        error,
+        context: None,
+    }
+}
+
+fn wrong_kind(request: &TaskRequest, kind: &str) -> CallFailure {
+    plain(ConnectError::new(format!(
+        "a {kind} task cannot handle {request:?}"
+    )))
+}
+
+impl<T: SourceTask> DynTask for SourceTaskBox<T> {
+    fn handle(&mut self, request: TaskRequest) -> Result<TaskResponse, CallFailure> {
+        match request {
+            TaskRequest::StartSource { props, offsets } => self
+                .task
+                .start(&props, &SourceTaskContext::new(offsets))
+                .map(|()| TaskResponse::Done)
+                .map_err(plain),
+            TaskRequest::Poll => {
+                let records = self.task.poll().map_err(plain)?;
+                let first_seq = self.next_seq;
+                self.next_seq += records.len() as u64;
+                if T::WANTS_COMMIT_RECORD {
+                    for (i, r) in records.iter().enumerate() {
+                        self.retained.push_back((first_seq + i as u64, r.clone()));
+                    }
+                }
+                Ok(TaskResponse::Polled {
+                    records,
+                    first_seq,
+                    wants_commit_record: T::WANTS_COMMIT_RECORD,
+                })
+            }
+            TaskRequest::Commit => self.task.commit().map(|()| TaskResponse::Done).map_err(plain),
+            TaskRequest::CommitRecords(acked) => {
+                for (seq, metadata) in acked {
+                    if let Some(pos) = self.retained.iter().position(|(s, _)| *s == seq) {
+                        if let Some((_, record)) = self.retained.remove(pos) {
+                            self.task
+                                .commit_record(&record, metadata.as_ref())
+                                .map_err(plain)?;
+                        }
+                    }
+                }
+                Ok(TaskResponse::Done)
+            }
+            TaskRequest::Stop => self.task.stop().map(|()| TaskResponse::Done).map_err(plain),
+            other => Err(wrong_kind(&other, "source")),
+        }
+    }
+}
+
+impl<T: SinkTask> SinkTaskBox<T> {
+    /// Hands the task's requests to the worker and clears them.
+    fn take_context(&mut self) -> SinkTaskContext {
+        let snapshot = self.context.clone();
+        self.context.offset_resets.clear();
+        self.context.commit_requested = false;
+        self.context.timeout_ms = None;
+        snapshot
+    }
+
+    fn finish(&mut self, result: ConnectResult<()>) -> Result<TaskResponse, CallFailure> {
+        let context = self.take_context();
+        match result {
+            Ok(()) => Ok(TaskResponse::SinkContext(context)),
+            Err(error) => Err(CallFailure {
+                error,
+                context: Some(context),
+            }),
+        }
+    }
+}
+
+impl<T: SinkTask> DynTask for SinkTaskBox<T> {
+    fn handle(&mut self, request: TaskRequest) -> Result<TaskResponse, CallFailure> {
+        match request {
+            TaskRequest::StartSink { props } => {
+                let result = self.task.start(&props, &mut self.context);
+                self.finish(result)
+            }
+            TaskRequest::Open(partitions) => {
+                for tp in &partitions {
+                    if !self.context.assignment.contains(tp) {
+                        self.context.assignment.push(tp.clone());
+                    }
+                }
+                let result = self.task.open(&partitions, &mut self.context);
+                self.finish(result)
+            }
+            TaskRequest::Close(partitions) => {
+                self.context.assignment.retain(|tp| !partitions.contains(tp));
+                let result = self.task.close(&partitions);
+                self.finish(result)
+            }
+            TaskRequest::Put(records) => {
+                let result = self.task.put(records, &mut self.context);
+                self.finish(result)
+            }
+            TaskRequest::PreCommit(offsets) => self
+                .task
+                .pre_commit(&offsets)
+                .map(TaskResponse::Committable)
+                .map_err(plain),
+            TaskRequest::Stop => self.task.stop().map(|()| TaskResponse::Done).map_err(plain),
+            other => Err(wrong_kind(&other, "sink")),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exported C functions.
+
+static FACTORIES: OnceLock<&'static [Factory]> = OnceLock::new();
+static HOOK: Once = Once::new();
+
+thread_local! {
+    /// Location and backtrace of the last panic on this thread, set by our panic hook.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static TABLE: PluginTable = PluginTable {
+    abi_version: ABI_VERSION,
+    api_version_ptr: API_VERSION.as_ptr(),
+    api_version_len: API_VERSION.len(),
+    manifest,
+    connector_new,
+    connector_call,
+    connector_free,
+    task_new,
+    task_call,
+    task_free,
+    free_buf,
+};
+
+/// Registers the plugin's classes and returns its table (called by the export macro).
+pub fn table(factories: &'static [Factory]) -> *const PluginTable {
+    let _ = FACTORIES.set(factories);
+    HOOK.call_once(|| {
+        // Record where a panic happened instead of printing it: the host reports it as the
+        // task's trace.
+        std::panic::set_hook(Box::new(|info| {
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_else(|| "unknown location".to_owned());
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            LAST_PANIC.with(|p| {
+                *p.borrow_mut() = Some(format!("at {location}\n{backtrace}"));
+            });
+        }));
+    });
+    &TABLE
+}
+
+fn factories() -> &'static [Factory] {
+    FACTORIES.get().copied().unwrap_or(&[])
+}
+
+fn respond(status: i32, bytes: Vec<u8>) -> FfiResult {
+    FfiResult {
+        status,
+        data: FfiBuf::from_vec(bytes),
+    }
+}
+
+fn text(status: i32, message: impl Into<String>) -> FfiResult {
+    respond(status, message.into().into_bytes())
+}
+
+/// Runs `f`, turning a panic into a [`STATUS_PANIC`] result.
+fn guarded(f: impl FnOnce() -> FfiResult) -> FfiResult {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic with a non-string payload".to_owned());
+            let detail = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default();
+            text(STATUS_PANIC, format!("panicked: {message}\n{detail}"))
+        }
+    }
+}
+
+fn encoded<T: Serialize>(value: &T) -> FfiResult {
+    match encode(value) {
+        Ok(bytes) => respond(STATUS_OK, bytes),
+        Err(e) => text(STATUS_BAD_REQUEST, e),
+    }
+}
+
+fn failure(f: &CallFailure) -> FfiResult {
+    match encode(f) {
+        Ok(bytes) => respond(STATUS_ERROR, bytes),
+        Err(e) => text(STATUS_BAD_REQUEST, e),
+    }
+}
+
+extern "C" fn manifest() -> FfiResult {
+    guarded(|| {
+        let connectors = factories()
+            .iter()
+            .map(|f| ConnectorManifest {
+                class: f.class.to_owned(),
+                kind: f.kind,
+                version: (f.version)(),
+                config_def: (f.config_def)(),
+            })
+            .collect();
+        encoded(&PluginManifest {
+            api_version: API_VERSION.to_owned(),
+            connectors,
+        })
+    })
+}
+
+fn find(class: FfiSlice) -> Result<&'static Factory, FfiResult> {
+    // Safety: the host passes a slice that lives for the call.
+    let bytes = unsafe { class.as_bytes() };
+    let name = std::str::from_utf8(bytes)
+        .map_err(|_| text(STATUS_BAD_REQUEST, "class name is not UTF-8"))?;
+    factories()
+        .iter()
+        .find(|f| f.class == name)
+        .ok_or_else(|| text(STATUS_BAD_REQUEST, format!("no class {name} in this plugin")))
+}
+
+extern "C" fn connector_new(class: FfiSlice, out: *mut *mut c_void) -> FfiResult {
+    guarded(|| {
+        let factory = match find(class) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        let handle: Box<Box<dyn DynConnector>> = Box::new((factory.new_connector)());
+        // Safety: `out` is a valid pointer supplied by the host.
+        unsafe { *out = Box::into_raw(handle).cast() };
+        respond(STATUS_OK, Vec::new())
+    })
+}
+
+extern "C" fn connector_call(handle: *mut c_void, request: FfiSlice) -> FfiResult {
+    guarded(|| {
+        // Safety: handle came from connector_new and is used by one thread at a time.
+        let connector = unsafe { &mut *handle.cast::<Box<dyn DynConnector>>() };
+        let request: ConnectorRequest = match decode(unsafe { request.as_bytes() }) {
+            Ok(r) => r,
+            Err(e) => return text(STATUS_BAD_REQUEST, e),
+        };
+        match connector.handle(request) {
+            Ok(response) => encoded(&response),
+            Err(error) => failure(&CallFailure {
+                error,
+                context: None,
+            }),
+        }
+    })
+}
+
+extern "C" fn connector_free(handle: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !handle.is_null() {
+            // Safety: handle came from connector_new and is freed once.
+            drop(unsafe { Box::from_raw(handle.cast::<Box<dyn DynConnector>>()) });
+        }
+    }));
+}
+
+extern "C" fn task_new(class: FfiSlice, out: *mut *mut c_void) -> FfiResult {
+    guarded(|| {
+        let factory = match find(class) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        let handle: Box<Box<dyn DynTask>> = Box::new((factory.new_task)());
+        // Safety: `out` is a valid pointer supplied by the host.
+        unsafe { *out = Box::into_raw(handle).cast() };
+        respond(STATUS_OK, Vec::new())
+    })
+}
+
+extern "C" fn task_call(handle: *mut c_void, request: FfiSlice) -> FfiResult {
+    guarded(|| {
+        // Safety: handle came from task_new and is used by one thread at a time.
+        let task = unsafe { &mut *handle.cast::<Box<dyn DynTask>>() };
+        let request: TaskRequest = match decode(unsafe { request.as_bytes() }) {
+            Ok(r) => r,
+            Err(e) => return text(STATUS_BAD_REQUEST, e),
+        };
+        match task.handle(request) {
+            Ok(response) => encoded(&response),
+            Err(f) => failure(&f),
+        }
+    })
+}
+
+extern "C" fn task_free(handle: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !handle.is_null() {
+            // Safety: handle came from task_new and is freed once.
+            drop(unsafe { Box::from_raw(handle.cast::<Box<dyn DynTask>>()) });
+        }
+    }));
+}
+
+extern "C" fn free_buf(buf: FfiBuf) {
+    if !buf.ptr.is_null() {
+        // Safety: the buffer was made by FfiBuf::from_vec in this library.
+        drop(unsafe { Vec::from_raw_parts(buf.ptr, buf.len, buf.cap) });
+    }
+}

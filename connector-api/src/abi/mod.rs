@@ -1,0 +1,230 @@
+//! The plugin boundary.
+//!
+//! A plugin is a shared library exporting one C symbol, [`ENTRY_SYMBOL`], that returns a
+//! pointer to a `#[repr(C)]` [`PluginTable`]. The table's first field is the ABI version: the
+//! host reads it before anything else and refuses a mismatch. Only bytes cross the boundary:
+//! requests and responses are MessagePack encodings of the enums below, and each side frees
+//! what it allocated (the plugin exports `free_buf`), so host and plugin may be built by
+//! different compilers with different allocators. Every exported function catches panics and
+//! reports them as [`STATUS_PANIC`] with the message, location and backtrace.
+//!
+//! Connector authors never touch this module: they implement the traits in
+//! [`crate::connector`] and write one [`crate::export_plugin!`] line.
+
+use std::ffi::c_void;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigDef, ConfigValueInfo};
+use crate::connector::{ExactlyOnceSupport, SinkOffsets, SinkTaskContext};
+use crate::error::ConnectError;
+use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
+
+/// Bumped on any change to [`PluginTable`] or to the wire messages.
+pub const ABI_VERSION: u32 = 1;
+/// The version of this crate, reported by plugins for diagnostics.
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
+pub const ENTRY_SYMBOL: &[u8] = b"tributary_plugin_entry\0";
+
+/// The call succeeded; the buffer holds the encoded response.
+pub const STATUS_OK: i32 = 0;
+/// The connector or task returned an error; the buffer holds an encoded [`CallFailure`].
+pub const STATUS_ERROR: i32 = 1;
+/// The plugin panicked; the buffer holds UTF-8 text (message, location, backtrace).
+pub const STATUS_PANIC: i32 = 2;
+/// The request could not be decoded or named an unknown class; the buffer holds UTF-8 text.
+pub const STATUS_BAD_REQUEST: i32 = 3;
+
+/// Bytes borrowed from the caller for the duration of a call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FfiSlice {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl FfiSlice {
+    pub fn new(bytes: &[u8]) -> FfiSlice {
+        FfiSlice {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        }
+    }
+
+    /// # Safety
+    /// `ptr` must point to `len` readable bytes that outlive the returned slice.
+    pub unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
+        if self.len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(self.ptr, self.len)
+        }
+    }
+}
+
+/// Bytes allocated by the plugin; the host hands them back to `free_buf`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct FfiBuf {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub cap: usize,
+}
+
+impl FfiBuf {
+    pub fn from_vec(v: Vec<u8>) -> FfiBuf {
+        let mut v = std::mem::ManuallyDrop::new(v);
+        FfiBuf {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+            cap: v.capacity(),
+        }
+    }
+
+    /// # Safety
+    /// The buffer must be live (not yet freed).
+    pub unsafe fn as_bytes(&self) -> &[u8] {
+        if self.len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(self.ptr, self.len)
+        }
+    }
+}
+
+/// A call's outcome: one of the `STATUS_*` codes and a buffer.
+#[repr(C)]
+#[derive(Debug)]
+pub struct FfiResult {
+    pub status: i32,
+    pub data: FfiBuf,
+}
+
+/// The table a plugin exports. Field order is part of the ABI; `abi_version` stays first.
+#[repr(C)]
+pub struct PluginTable {
+    pub abi_version: u32,
+    /// UTF-8 version of the `connector-api` crate the plugin was built with.
+    pub api_version_ptr: *const u8,
+    pub api_version_len: usize,
+    /// Encoded [`PluginManifest`].
+    pub manifest: extern "C" fn() -> FfiResult,
+    /// Creates a connector of the class named by the UTF-8 slice; the handle goes to `out`.
+    pub connector_new: extern "C" fn(class: FfiSlice, out: *mut *mut c_void) -> FfiResult,
+    /// One [`ConnectorRequest`] → one [`ConnectorResponse`].
+    pub connector_call: extern "C" fn(handle: *mut c_void, request: FfiSlice) -> FfiResult,
+    pub connector_free: extern "C" fn(handle: *mut c_void),
+    /// Creates a task for the connector class named by the UTF-8 slice.
+    pub task_new: extern "C" fn(class: FfiSlice, out: *mut *mut c_void) -> FfiResult,
+    /// One [`TaskRequest`] → one [`TaskResponse`].
+    pub task_call: extern "C" fn(handle: *mut c_void, request: FfiSlice) -> FfiResult,
+    pub task_free: extern "C" fn(handle: *mut c_void),
+    pub free_buf: extern "C" fn(buf: FfiBuf),
+}
+
+// The table holds only function pointers and a pointer to static bytes.
+unsafe impl Sync for PluginTable {}
+unsafe impl Send for PluginTable {}
+
+/// Source or sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+}
+
+/// One connector class a plugin provides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorManifest {
+    pub class: String,
+    pub kind: ConnectorKind,
+    pub version: String,
+    pub config_def: ConfigDef,
+}
+
+/// What a plugin describes itself with, so the worker can list and validate without starting it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginManifest {
+    pub api_version: String,
+    pub connectors: Vec<ConnectorManifest>,
+}
+
+/// A call to a connector instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ConnectorRequest {
+    Start(Props),
+    TaskConfigs(u32),
+    Stop,
+    Validate(Props),
+    ExactlyOnceSupport(Props),
+    AlterSourceOffsets(Props, Vec<(OffsetMap, Option<OffsetMap>)>),
+    AlterSinkOffsets(Props, SinkOffsets),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ConnectorResponse {
+    Done,
+    TaskConfigs(Vec<Props>),
+    Validation(Vec<ConfigValueInfo>),
+    ExactlyOnce(ExactlyOnceSupport),
+    /// Whether the connector manages offsets itself.
+    OffsetsAltered(bool),
+}
+
+/// A call to a task instance. Records travel in batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskRequest {
+    StartSource {
+        props: Props,
+        offsets: Vec<(OffsetMap, OffsetMap)>,
+    },
+    Poll,
+    Commit,
+    /// Acknowledged records by sequence number (see [`TaskResponse::Polled`]).
+    CommitRecords(Vec<(u64, Option<RecordMetadata>)>),
+    StartSink {
+        props: Props,
+    },
+    Open(Vec<TopicPartition>),
+    Close(Vec<TopicPartition>),
+    Put(Vec<SinkRecord>),
+    PreCommit(SinkOffsets),
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskResponse {
+    Done,
+    /// Records of one poll. `first_seq` numbers them for `CommitRecords` when
+    /// `wants_commit_record` is set.
+    Polled {
+        records: Vec<SourceRecord>,
+        first_seq: u64,
+        wants_commit_record: bool,
+    },
+    /// Offsets safe to commit.
+    Committable(SinkOffsets),
+    /// What a sink task asked of the worker during the call.
+    SinkContext(SinkTaskContext),
+}
+
+/// The payload of [`STATUS_ERROR`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallFailure {
+    pub error: ConnectError,
+    /// For sink tasks: what the task asked of the worker before failing (e.g. a retry timeout).
+    pub context: Option<SinkTaskContext>,
+}
+
+/// Encodes a wire message.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    rmp_serde::to_vec(value).map_err(|e| format!("cannot encode plugin message: {e}"))
+}
+
+/// Decodes a wire message.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    rmp_serde::from_slice(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
+}
+
+pub mod guest;

@@ -1,0 +1,460 @@
+//! Config definitions: one declaration per key drives defaults, validation, typed access and
+//! the REST `ConfigKeyInfo` / validate output.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::Props;
+
+/// The type of a config value (REST `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ConfigType {
+    Boolean,
+    String,
+    Int,
+    Short,
+    Long,
+    Double,
+    List,
+    Class,
+    Password,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Importance {
+    High,
+    Medium,
+    Low,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Width {
+    None,
+    Short,
+    Medium,
+    Long,
+}
+
+/// A key's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Default {
+    /// No default: the key is required.
+    Required,
+    /// The default is null (the key is optional and unset).
+    Null,
+    /// A default, written as the user would write it.
+    Value(String),
+}
+
+/// Checks a key's value beyond its type. Plain data, so a plugin's manifest can carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Validator {
+    /// Not null and not empty.
+    NonEmptyString,
+    /// Numeric value `>= min`.
+    AtLeast(f64),
+    /// Numeric value within `min..=max`.
+    Between(f64, f64),
+    /// One of the listed strings (case-insensitive when the flag is set).
+    OneOf(Vec<String>, bool),
+    /// A list with at least one element.
+    NonEmptyList,
+}
+
+/// One declared config key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigKey {
+    pub name: String,
+    pub type_: ConfigType,
+    pub default: Default,
+    pub validator: Option<Validator>,
+    pub importance: Importance,
+    pub documentation: String,
+    pub group: Option<String>,
+    pub order: i32,
+    pub width: Width,
+    pub display_name: String,
+    pub dependents: Vec<String>,
+}
+
+impl ConfigKey {
+    /// A key with the given type and default; other attributes via the builder methods.
+    pub fn new(
+        name: impl Into<String>,
+        type_: ConfigType,
+        default: Default,
+        importance: Importance,
+        documentation: impl Into<String>,
+    ) -> ConfigKey {
+        let name = name.into();
+        ConfigKey {
+            display_name: name.clone(),
+            name,
+            type_,
+            default,
+            validator: None,
+            importance,
+            documentation: documentation.into(),
+            group: None,
+            order: -1,
+            width: Width::None,
+            dependents: Vec::new(),
+        }
+    }
+
+    pub fn validator(mut self, v: Validator) -> ConfigKey {
+        self.validator = Some(v);
+        self
+    }
+
+    pub fn group(mut self, group: impl Into<String>, order: i32) -> ConfigKey {
+        self.group = Some(group.into());
+        self.order = order;
+        self
+    }
+
+    pub fn width(mut self, width: Width) -> ConfigKey {
+        self.width = width;
+        self
+    }
+
+    pub fn display_name(mut self, name: impl Into<String>) -> ConfigKey {
+        self.display_name = name.into();
+        self
+    }
+
+    /// The REST `ConfigKeyInfo` of this key.
+    pub fn info(&self) -> ConfigKeyInfo {
+        let default_value = match (&self.default, self.type_) {
+            (Default::Required | Default::Null, _) => None,
+            (Default::Value(_), ConfigType::Password) => Some("[hidden]".to_owned()),
+            (Default::Value(v), _) => Some(v.clone()),
+        };
+        ConfigKeyInfo {
+            name: self.name.clone(),
+            type_: self.type_,
+            required: self.default == Default::Required,
+            default_value,
+            importance: self.importance,
+            documentation: self.documentation.clone(),
+            group: self.group.clone(),
+            order: self.order,
+            width: self.width,
+            display_name: self.display_name.clone(),
+            dependents: self.dependents.clone(),
+        }
+    }
+
+    /// Parses and checks a raw value (after defaults). Returns the error text on failure.
+    fn check(&self, raw: Option<&str>) -> Result<(), String> {
+        let Some(raw) = raw else {
+            return match (&self.default, &self.validator) {
+                (Default::Required, _) => Err(format!(
+                    "Missing required configuration \"{}\" which has no default value.",
+                    self.name
+                )),
+                (_, Some(Validator::NonEmptyString)) => Err(format!(
+                    "Invalid value null for configuration {}: String must be non-empty",
+                    self.name
+                )),
+                _ => Ok(()),
+            };
+        };
+        let invalid = |why: &str| {
+            Err(format!(
+                "Invalid value {raw} for configuration {}: {why}",
+                self.name
+            ))
+        };
+        let trimmed = raw.trim();
+        let number: Option<f64> = match self.type_ {
+            ConfigType::Int | ConfigType::Short | ConfigType::Long => {
+                let parsed = match self.type_ {
+                    ConfigType::Int => trimmed.parse::<i32>().map(f64::from).ok(),
+                    ConfigType::Short => trimmed.parse::<i16>().map(f64::from).ok(),
+                    _ => trimmed.parse::<i64>().map(|v| v as f64).ok(),
+                };
+                match parsed {
+                    Some(v) => Some(v),
+                    None => {
+                        let what = match self.type_ {
+                            ConfigType::Int => "Not a number of type INT",
+                            ConfigType::Short => "Not a number of type SHORT",
+                            _ => "Not a number of type LONG",
+                        };
+                        return invalid(what);
+                    }
+                }
+            }
+            ConfigType::Double => match trimmed.parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => return invalid("Not a number of type DOUBLE"),
+            },
+            ConfigType::Boolean => {
+                if !trimmed.eq_ignore_ascii_case("true") && !trimmed.eq_ignore_ascii_case("false")
+                {
+                    return invalid("Expected value to be either true or false");
+                }
+                None
+            }
+            _ => None,
+        };
+        match &self.validator {
+            None => Ok(()),
+            Some(Validator::NonEmptyString) if raw.is_empty() => {
+                invalid("String must be non-empty")
+            }
+            Some(Validator::NonEmptyString) => Ok(()),
+            Some(Validator::AtLeast(min)) => match number {
+                Some(v) if v < *min => invalid(&format!("Value must be at least {min}")),
+                _ => Ok(()),
+            },
+            Some(Validator::Between(min, max)) => match number {
+                Some(v) if v < *min || v > *max => {
+                    invalid(&format!("Value must be no less than {min} and no more than {max}"))
+                }
+                _ => Ok(()),
+            },
+            Some(Validator::OneOf(allowed, case_insensitive)) => {
+                let ok = allowed.iter().any(|a| {
+                    if *case_insensitive {
+                        a.eq_ignore_ascii_case(trimmed)
+                    } else {
+                        a == trimmed
+                    }
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    invalid(&format!("String must be one of: {}", allowed.join(", ")))
+                }
+            }
+            Some(Validator::NonEmptyList) => {
+                if split_list(raw).is_empty() {
+                    invalid("Empty list")
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// Splits a comma-separated LIST value, trimming entries and dropping empty ones.
+pub fn split_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// REST `ConfigKeyInfo`, field names exact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigKeyInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: ConfigType,
+    pub required: bool,
+    pub default_value: Option<String>,
+    pub importance: Importance,
+    pub documentation: String,
+    pub group: Option<String>,
+    pub order: i32,
+    pub width: Width,
+    pub display_name: String,
+    pub dependents: Vec<String>,
+}
+
+/// REST `ConfigValueInfo`: the result of validating one key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigValueInfo {
+    pub name: String,
+    pub value: Option<String>,
+    pub recommended_values: Vec<String>,
+    pub errors: Vec<String>,
+    pub visible: bool,
+}
+
+/// A set of declared keys, in declaration order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConfigDef {
+    pub keys: Vec<ConfigKey>,
+}
+
+impl ConfigDef {
+    pub fn new() -> ConfigDef {
+        ConfigDef { keys: Vec::new() }
+    }
+
+    /// Adds a key (builder style).
+    pub fn define(mut self, key: ConfigKey) -> ConfigDef {
+        self.keys.push(key);
+        self
+    }
+
+    pub fn key(&self, name: &str) -> Option<&ConfigKey> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    /// Validates every declared key against `props`, one [`ConfigValueInfo`] per key.
+    /// Password values are never echoed back.
+    pub fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
+        self.keys
+            .iter()
+            .map(|key| {
+                let raw = self.raw(key, props);
+                let errors = match key.check(raw.as_deref()) {
+                    Ok(()) => Vec::new(),
+                    Err(e) => vec![e],
+                };
+                let value = match key.type_ {
+                    ConfigType::Password => raw.map(|_| "[hidden]".to_owned()),
+                    _ => raw,
+                };
+                ConfigValueInfo {
+                    name: key.name.clone(),
+                    value,
+                    recommended_values: Vec::new(),
+                    errors,
+                    visible: true,
+                }
+            })
+            .collect()
+    }
+
+    /// Parses `props`: every declared key checked, defaults applied. Errors name their key.
+    pub fn parse(&self, props: &Props) -> Result<Config, ConfigError> {
+        let mut values = BTreeMap::new();
+        for key in &self.keys {
+            let raw = self.raw(key, props);
+            key.check(raw.as_deref()).map_err(|message| ConfigError {
+                key: key.name.clone(),
+                message,
+            })?;
+            values.insert(key.name.clone(), raw);
+        }
+        Ok(Config { values })
+    }
+
+    fn raw(&self, key: &ConfigKey, props: &Props) -> Option<String> {
+        match props.get(&key.name) {
+            Some(v) => Some(v.clone()),
+            None => match &key.default {
+                Default::Value(v) => Some(v.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The REST `ConfigKeyInfo` list.
+    pub fn infos(&self) -> Vec<ConfigKeyInfo> {
+        self.keys.iter().map(ConfigKey::info).collect()
+    }
+}
+
+/// A config value failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{message}")]
+pub struct ConfigError {
+    /// The offending key.
+    pub key: String,
+    pub message: String,
+}
+
+/// Parsed config: every declared key present (null when unset without default), already
+/// checked by [`ConfigDef::parse`], so the typed getters do not fail on declared keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    values: BTreeMap<String, Option<String>>,
+}
+
+impl Config {
+    /// The raw (string) value; `None` when unset with a null default or undeclared.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).and_then(|v| v.as_deref())
+    }
+
+    pub fn get_string(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
+    pub fn get_i64(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn get_i32(&self, name: &str) -> Option<i32> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn get_f64(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn get_bool(&self, name: &str) -> Option<bool> {
+        self.get(name).map(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+
+    pub fn get_list(&self, name: &str) -> Vec<String> {
+        self.get(name).map(split_list).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def() -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                ConfigKey::new("topic", ConfigType::String, Default::Required, Importance::High, "t")
+                    .validator(Validator::NonEmptyString),
+            )
+            .define(
+                ConfigKey::new(
+                    "batch.size",
+                    ConfigType::Int,
+                    Default::Value("2000".into()),
+                    Importance::Low,
+                    "b",
+                )
+                .validator(Validator::AtLeast(1.0)),
+            )
+            .define(ConfigKey::new("file", ConfigType::String, Default::Null, Importance::High, "f"))
+    }
+
+    #[test]
+    fn parse_applies_defaults_and_names_the_bad_key() {
+        let mut props = Props::new();
+        props.insert("topic".into(), "t1".into());
+        let cfg = def().parse(&props).unwrap();
+        assert_eq!(cfg.get_i32("batch.size"), Some(2000));
+        assert_eq!(cfg.get("file"), None);
+
+        props.insert("batch.size".into(), "zero".into());
+        let err = def().parse(&props).unwrap_err();
+        assert_eq!(err.key, "batch.size");
+        props.insert("batch.size".into(), "0".into());
+        assert_eq!(def().parse(&props).unwrap_err().key, "batch.size");
+
+        let err = def().parse(&Props::new()).unwrap_err();
+        assert_eq!(err.key, "topic");
+    }
+
+    #[test]
+    fn key_info_renders_rest_shape() {
+        let json = serde_json::to_value(def().keys[1].info()).unwrap();
+        assert_eq!(json["type"], "INT");
+        assert_eq!(json["required"], false);
+        assert_eq!(json["default_value"], "2000");
+        assert_eq!(json["importance"], "LOW");
+        assert_eq!(json["width"], "NONE");
+        let json = serde_json::to_value(def().keys[0].info()).unwrap();
+        assert_eq!(json["required"], true);
+        assert!(json["default_value"].is_null());
+    }
+}

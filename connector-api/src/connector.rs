@@ -1,0 +1,195 @@
+//! Connector and task traits, with Kafka Connect's lifecycle.
+//!
+//! Calls are blocking; the worker gives each task its own thread. A task that needs async I/O
+//! owns a small runtime of its own, created in `start` and dropped in `stop`.
+
+use std::collections::BTreeMap;
+
+use crate::config::{ConfigDef, ConfigValueInfo};
+use crate::error::ConnectResult;
+use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
+
+/// Offsets of a sink task: the next offset to read per partition (as Kafka commits them).
+pub type SinkOffsets = BTreeMap<TopicPartition, i64>;
+
+/// Whether a source connector can take part in exactly-once delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ExactlyOnceSupport {
+    Supported,
+    Unsupported,
+}
+
+/// What every connector does: the part of the lifecycle shared by sources and sinks.
+pub trait Connector: Send + Default + 'static {
+    /// Fully-qualified, Java-style class name (e.g. `org.apache.kafka.connect.file.FileStreamSinkConnector`).
+    /// The worker derives the aliases (simple name, simple name without `Connector`).
+    const CLASS: &'static str;
+
+    /// The plugin version shown by `/connector-plugins`.
+    fn version() -> String;
+
+    /// The keys this connector declares.
+    fn config_def() -> ConfigDef;
+
+    /// Validates a config. The default checks the declared keys only.
+    fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
+        Self::config_def().validate(props)
+    }
+
+    /// Starts the connector with its (resolved) config.
+    fn start(&mut self, props: &Props) -> ConnectResult<()>;
+
+    /// Configs for at most `max_tasks` tasks.
+    fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>>;
+
+    /// Stops the connector.
+    fn stop(&mut self) -> ConnectResult<()>;
+}
+
+/// A source connector and its task type.
+pub trait SourceConnector: Connector {
+    type Task: SourceTask;
+
+    /// Exactly-once support for this config (KIP-618); unsupported unless overridden.
+    fn exactly_once_support(&self, _props: &Props) -> ExactlyOnceSupport {
+        ExactlyOnceSupport::Unsupported
+    }
+
+    /// Checks offsets a user wants to write with `PATCH /offsets`; `Ok(false)` means the
+    /// connector does not manage offsets itself (the default: the worker writes them).
+    fn alter_offsets(
+        &self,
+        _props: &Props,
+        _offsets: &[(OffsetMap, Option<OffsetMap>)],
+    ) -> ConnectResult<bool> {
+        Ok(false)
+    }
+}
+
+/// A sink connector and its task type.
+pub trait SinkConnector: Connector {
+    type Task: SinkTask;
+
+    /// Checks offsets a user wants to write with `PATCH /offsets`; see
+    /// [`SourceConnector::alter_offsets`].
+    fn alter_offsets(&self, _props: &Props, _offsets: &SinkOffsets) -> ConnectResult<bool> {
+        Ok(false)
+    }
+}
+
+/// What a source task can read while starting: the last committed offset of each of the
+/// connector's source partitions.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTaskContext {
+    offsets: Vec<(OffsetMap, OffsetMap)>,
+}
+
+impl SourceTaskContext {
+    pub fn new(offsets: Vec<(OffsetMap, OffsetMap)>) -> SourceTaskContext {
+        SourceTaskContext { offsets }
+    }
+
+    /// The committed offset of one source partition (compared as JSON values, order-insensitive).
+    pub fn offset(&self, partition: &OffsetMap) -> Option<&OffsetMap> {
+        self.offsets
+            .iter()
+            .find(|(p, _)| p == partition)
+            .map(|(_, o)| o)
+    }
+
+    /// Every committed (partition, offset) pair of the connector.
+    pub fn offsets(&self) -> &[(OffsetMap, OffsetMap)] {
+        &self.offsets
+    }
+}
+
+/// A source task: polled for batches of records by its own worker thread.
+pub trait SourceTask: Send + Default + 'static {
+    /// True if the task wants [`SourceTask::commit_record`] calls (the worker then keeps each
+    /// polled record until the broker acknowledges it).
+    const WANTS_COMMIT_RECORD: bool = false;
+
+    fn start(&mut self, props: &Props, context: &SourceTaskContext) -> ConnectResult<()>;
+
+    /// The next batch of records; may block briefly and return an empty batch when idle.
+    fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>>;
+
+    /// Called after the worker committed offsets.
+    fn commit(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// Called when the broker acknowledged a record (or it was filtered out: `metadata` None).
+    fn commit_record(
+        &mut self,
+        _record: &SourceRecord,
+        _metadata: Option<&RecordMetadata>,
+    ) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    fn stop(&mut self) -> ConnectResult<()>;
+}
+
+/// Requests a sink task makes of the worker while handling a call.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SinkTaskContext {
+    /// Partitions currently assigned to the task.
+    pub assignment: Vec<TopicPartition>,
+    /// Rewind (or skip) these partitions to the given offsets before the next delivery.
+    pub offset_resets: SinkOffsets,
+    /// Ask for an offset commit as soon as possible.
+    pub commit_requested: bool,
+    /// After a retriable error from `put`, wait this long before redelivering.
+    pub timeout_ms: Option<i64>,
+}
+
+impl SinkTaskContext {
+    pub fn reset_offset(&mut self, tp: TopicPartition, offset: i64) {
+        self.offset_resets.insert(tp, offset);
+    }
+
+    pub fn request_commit(&mut self) {
+        self.commit_requested = true;
+    }
+
+    pub fn timeout(&mut self, ms: i64) {
+        self.timeout_ms = Some(ms);
+    }
+}
+
+/// A sink task: records are delivered to it in batches by its own worker thread.
+pub trait SinkTask: Send + Default + 'static {
+    fn start(&mut self, props: &Props, context: &mut SinkTaskContext) -> ConnectResult<()>;
+
+    /// Partitions newly assigned to the task.
+    fn open(
+        &mut self,
+        _partitions: &[TopicPartition],
+        _context: &mut SinkTaskContext,
+    ) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// A batch of records. A retriable error asks for redelivery of the same batch.
+    fn put(&mut self, records: Vec<SinkRecord>, context: &mut SinkTaskContext)
+        -> ConnectResult<()>;
+
+    /// Makes everything `put` so far durable.
+    fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// Returns the offsets safe to commit; the default flushes and commits all of them.
+    fn pre_commit(&mut self, offsets: &SinkOffsets) -> ConnectResult<SinkOffsets> {
+        self.flush(offsets)?;
+        Ok(offsets.clone())
+    }
+
+    /// Partitions taken away from the task.
+    fn close(&mut self, _partitions: &[TopicPartition]) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    fn stop(&mut self) -> ConnectResult<()>;
+}

@@ -1,0 +1,50 @@
+//! The Tributary connector API: the Kafka Connect data model (schemas, values, records,
+//! headers), connector and task traits, config definitions, and the plugin ABI.
+//!
+//! A connector crate is a plain implementation of [`SourceConnector`] / [`SinkConnector`]
+//! plus one line:
+//!
+//! ```ignore
+//! tributary_connector_api::export_plugin!(sources: [MySource], sinks: [MySink]);
+//! ```
+
+pub mod abi;
+pub mod config;
+pub mod connector;
+pub mod error;
+pub mod logical;
+pub mod record;
+pub mod schema;
+pub mod value;
+
+pub use config::{
+    ConfigDef, ConfigKey, ConfigKeyInfo, ConfigType, ConfigValueInfo, Importance, Validator, Width,
+};
+pub use connector::{
+    Connector, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask, SinkTaskContext,
+    SourceConnector, SourceTask, SourceTaskContext,
+};
+pub use error::{ConnectError, ConnectResult, DataError, ErrorKind};
+pub use record::{
+    Header, Headers, OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TimestampType,
+    TopicPartition,
+};
+pub use schema::{Field, Schema, SchemaRef, Type};
+pub use value::{Struct, Value};
+
+/// Exports a plugin's connector classes through the C ABI. Use it once per plugin crate
+/// (built as a `cdylib`).
+#[macro_export]
+macro_rules! export_plugin {
+    (sources: [$($src:ty),* $(,)?], sinks: [$($sink:ty),* $(,)?] $(,)?) => {
+        /// The plugin entry point the Tributary worker looks up.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn tributary_plugin_entry() -> *const $crate::abi::PluginTable {
+            static FACTORIES: &[$crate::abi::guest::Factory] = &[
+                $($crate::abi::guest::Factory::source::<$src>(),)*
+                $($crate::abi::guest::Factory::sink::<$sink>(),)*
+            ];
+            $crate::abi::guest::table(FACTORIES)
+        }
+    };
+}

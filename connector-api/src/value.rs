@@ -1,0 +1,199 @@
+//! Connect values. Schemaless data uses the same [`Value`] with no schema.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+use crate::schema::{SchemaRef, Type};
+
+/// A Connect value. Logical types are carried in their base representation:
+/// Decimal as big-endian two's-complement bytes of the unscaled value, Date as `Int32` days
+/// since the epoch, Time as `Int32` milliseconds since midnight, Timestamp as `Int64`
+/// milliseconds since the epoch (see [`crate::logical`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Boolean(bool),
+    Int8(i8),
+    Int16(i16),
+    Int32(i32),
+    Int64(i64),
+    Float32(f32),
+    Float64(f64),
+    String(String),
+    Bytes(Vec<u8>),
+    Array(Vec<Value>),
+    /// Entries in insertion order; keys are strings for schemaless data.
+    Map(Vec<(Value, Value)>),
+    Struct(Struct),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The base type this value carries, `None` for null.
+    pub fn type_(&self) -> Option<Type> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Boolean(_) => Type::Boolean,
+            Value::Int8(_) => Type::Int8,
+            Value::Int16(_) => Type::Int16,
+            Value::Int32(_) => Type::Int32,
+            Value::Int64(_) => Type::Int64,
+            Value::Float32(_) => Type::Float32,
+            Value::Float64(_) => Type::Float64,
+            Value::String(_) => Type::String,
+            Value::Bytes(_) => Type::Bytes,
+            Value::Array(_) => Type::Array,
+            Value::Map(_) => Type::Map,
+            Value::Struct(_) => Type::Struct,
+        })
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Checks that this value conforms to `schema` (recursively).
+    pub fn validate(&self, schema: &SchemaRef) -> Result<(), DataError> {
+        validate(schema, self, "")
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s)
+    }
+}
+
+fn validate(schema: &SchemaRef, value: &Value, path: &str) -> Result<(), DataError> {
+    let Some(actual) = value.type_() else {
+        if schema.optional || schema.default.is_some() {
+            return Ok(());
+        }
+        return Err(DataError::new(format!(
+            "invalid value: null used for required field{}{}, schema type: {}",
+            if path.is_empty() { "" } else { " " },
+            path,
+            schema.type_.name()
+        )));
+    };
+    if actual != schema.type_ {
+        return Err(DataError::new(format!(
+            "invalid Java object for schema type {}{}: found {}",
+            schema.type_.name().to_uppercase(),
+            if path.is_empty() {
+                String::new()
+            } else {
+                format!(" for field {path}")
+            },
+            actual.name()
+        )));
+    }
+    match value {
+        Value::Array(items) => {
+            if let Some(item_schema) = &schema.value_schema {
+                for item in items {
+                    validate(item_schema, item, path)?;
+                }
+            }
+        }
+        Value::Map(entries) => {
+            if let (Some(ks), Some(vs)) = (&schema.key_schema, &schema.value_schema) {
+                for (k, v) in entries {
+                    validate(ks, k, path)?;
+                    validate(vs, v, path)?;
+                }
+            }
+        }
+        Value::Struct(s) => {
+            if s.schema != *schema && *s.schema != **schema {
+                return Err(DataError::new(format!(
+                    "struct schemas do not match{}",
+                    if path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" for field {path}")
+                    }
+                )));
+            }
+            for field in &schema.fields {
+                validate(&field.schema, &s.values[field.index], &field.name)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A struct value: field values in schema order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Struct {
+    schema: SchemaRef,
+    values: Vec<Value>,
+}
+
+impl Struct {
+    /// A struct with every field null.
+    pub fn new(schema: SchemaRef) -> Result<Struct, DataError> {
+        if schema.type_ != Type::Struct {
+            return Err(DataError::new(format!(
+                "a struct needs a struct schema, not {}",
+                schema.type_.name()
+            )));
+        }
+        let values = vec![Value::Null; schema.fields.len()];
+        Ok(Struct { schema, values })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Field values in schema order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Sets a field by name; the value must match the field's schema.
+    pub fn put(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Struct, DataError> {
+        let field = self
+            .schema
+            .field(name)
+            .ok_or_else(|| DataError::new(format!("{name} is not a valid field name")))?;
+        let value = value.into();
+        validate(&field.schema, &value, name)?;
+        let index = field.index;
+        self.values[index] = value;
+        Ok(self)
+    }
+
+    /// Sets a field by index without validation (converters that already checked the type).
+    pub fn put_index(&mut self, index: usize, value: Value) {
+        self.values[index] = value;
+    }
+
+    /// A field's value by name (`None` for an unknown name).
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.schema.field(name).map(|f| &self.values[f.index])
+    }
+
+    /// Checks every field against its schema.
+    pub fn validate(&self) -> Result<(), DataError> {
+        for field in &self.schema.fields {
+            validate(&field.schema, &self.values[field.index], &field.name)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Single-message transforms and predicates. Empty until the SMT issue lands.

@@ -1,0 +1,145 @@
+//! The herder: the connector lifecycle behind the REST API.
+//!
+//! [`Herder`] is what the REST layer calls. Standalone mode implements it in
+//! [`standalone`]; distributed mode will implement it over the group protocol.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
+
+pub mod types;
+pub use types::*;
+
+/// Why a herder request failed; the REST layer maps each kind to its HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HerderError {
+    /// 404: unknown connector, task or plugin.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the connector already exists.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// 400: invalid request or config (the message names the offending key).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 409: a rebalance is pending or the request cannot be served now.
+    #[error("{0}")]
+    Conflict(String),
+    /// 403: not allowed by the worker's settings.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 500: anything else (e.g. an unknown `connector.class` on create).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The result of creating or replacing a connector config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upserted {
+    /// True if the connector did not exist before.
+    pub created: bool,
+    pub info: ConnectorInfo,
+}
+
+/// The connector lifecycle, as the REST API needs it. Every method answers for one worker's
+/// view; names and semantics follow Kafka Connect's herder.
+pub trait Herder: Send + Sync + 'static {
+    /// `GET /`.
+    fn server_info(&self) -> impl Future<Output = ServerInfo> + Send;
+    /// `GET /health`.
+    fn health(&self) -> impl Future<Output = WorkerStatus> + Send;
+    /// Connector names, sorted.
+    fn connectors(&self) -> impl Future<Output = Vec<String>> + Send;
+    fn connector_info(&self, name: &str)
+        -> impl Future<Output = Result<ConnectorInfo, HerderError>> + Send;
+    fn connector_config(&self, name: &str)
+        -> impl Future<Output = Result<Props, HerderError>> + Send;
+    fn connector_status(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<ConnectorStateInfo, HerderError>> + Send;
+    fn task_status(
+        &self,
+        name: &str,
+        task: u32,
+    ) -> impl Future<Output = Result<TaskState, HerderError>> + Send;
+    fn tasks(&self, name: &str) -> impl Future<Output = Result<Vec<TaskInfo>, HerderError>> + Send;
+    /// `GET /connectors/<name>/tasks-config`: keyed `<name>-<n>`.
+    fn tasks_config(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, Props>, HerderError>> + Send;
+    /// Creates (`allow_replace=false`: 409 if it exists) or replaces a connector's config.
+    /// `config` already contains `name`. Invalid configs are `BadRequest` naming each error.
+    fn put_connector_config(
+        &self,
+        name: &str,
+        config: Props,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> impl Future<Output = Result<Upserted, HerderError>> + Send;
+    /// KIP-477 patch: `None` removes a key.
+    fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> impl Future<Output = Result<ConnectorInfo, HerderError>> + Send;
+    fn delete_connector(&self, name: &str) -> impl Future<Output = Result<(), HerderError>> + Send;
+    /// Plain restart (both flags false) returns `None` (REST 204); otherwise the status with
+    /// `RESTARTING` for the affected instances (REST 202).
+    fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> impl Future<Output = Result<Option<ConnectorStateInfo>, HerderError>> + Send;
+    fn restart_task(
+        &self,
+        name: &str,
+        task: u32,
+    ) -> impl Future<Output = Result<(), HerderError>> + Send;
+    fn pause(&self, name: &str) -> impl Future<Output = Result<(), HerderError>> + Send;
+    fn resume(&self, name: &str) -> impl Future<Output = Result<(), HerderError>> + Send;
+    fn stop(&self, name: &str) -> impl Future<Output = Result<(), HerderError>> + Send;
+    fn offsets(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<ConnectorOffsets, HerderError>> + Send;
+    /// `PATCH /offsets`; returns the response message.
+    fn alter_offsets(
+        &self,
+        name: &str,
+        offsets: ConnectorOffsets,
+    ) -> impl Future<Output = Result<String, HerderError>> + Send;
+    /// `DELETE /offsets`; returns the response message.
+    fn reset_offsets(&self, name: &str)
+        -> impl Future<Output = Result<String, HerderError>> + Send;
+    /// `GET /connector-plugins`.
+    fn plugins(&self, connectors_only: bool) -> impl Future<Output = Vec<PluginInfo>> + Send;
+    /// `GET /connector-plugins/<plugin>/config` (any class name or alias).
+    fn plugin_config(
+        &self,
+        plugin: &str,
+    ) -> impl Future<Output = Result<Vec<ConfigKeyInfo>, HerderError>> + Send;
+    /// Full validation of a connector config (`connector.class` must be present).
+    fn validate(&self, config: Props)
+        -> impl Future<Output = Result<ConfigInfos, HerderError>> + Send;
+}
+
+/// `ConfigInfos`: the validate response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigInfos {
+    pub name: String,
+    pub error_count: usize,
+    pub groups: Vec<String>,
+    pub configs: Vec<ConfigInfo>,
+}
+
+/// One entry of [`ConfigInfos::configs`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigInfo {
+    pub definition: Option<ConfigKeyInfo>,
+    pub value: Option<ConfigValueInfo>,
+}
