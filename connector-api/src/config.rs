@@ -195,8 +195,7 @@ impl ConfigKey {
                 Err(_) => return invalid("Not a number of type DOUBLE"),
             },
             ConfigType::Boolean => {
-                if !trimmed.eq_ignore_ascii_case("true") && !trimmed.eq_ignore_ascii_case("false")
-                {
+                if !trimmed.eq_ignore_ascii_case("true") && !trimmed.eq_ignore_ascii_case("false") {
                     return invalid("Expected value to be either true or false");
                 }
                 None
@@ -214,9 +213,9 @@ impl ConfigKey {
                 _ => Ok(()),
             },
             Some(Validator::Between(min, max)) => match number {
-                Some(v) if v < *min || v > *max => {
-                    invalid(&format!("Value must be no less than {min} and no more than {max}"))
-                }
+                Some(v) if v < *min || v > *max => invalid(&format!(
+                    "Value must be no less than {min} and no more than {max}"
+                )),
                 _ => Ok(()),
             },
             Some(Validator::OneOf(allowed, case_insensitive)) => {
@@ -396,7 +395,8 @@ impl Config {
     }
 
     pub fn get_bool(&self, name: &str) -> Option<bool> {
-        self.get(name).map(|v| v.trim().eq_ignore_ascii_case("true"))
+        self.get(name)
+            .map(|v| v.trim().eq_ignore_ascii_case("true"))
     }
 
     pub fn get_list(&self, name: &str) -> Vec<String> {
@@ -411,8 +411,14 @@ mod tests {
     fn def() -> ConfigDef {
         ConfigDef::new()
             .define(
-                ConfigKey::new("topic", ConfigType::String, Default::Required, Importance::High, "t")
-                    .validator(Validator::NonEmptyString),
+                ConfigKey::new(
+                    "topic",
+                    ConfigType::String,
+                    Default::Required,
+                    Importance::High,
+                    "t",
+                )
+                .validator(Validator::NonEmptyString),
             )
             .define(
                 ConfigKey::new(
@@ -424,7 +430,13 @@ mod tests {
                 )
                 .validator(Validator::AtLeast(1.0)),
             )
-            .define(ConfigKey::new("file", ConfigType::String, Default::Null, Importance::High, "f"))
+            .define(ConfigKey::new(
+                "file",
+                ConfigType::String,
+                Default::Null,
+                Importance::High,
+                "f",
+            ))
     }
 
     #[test]

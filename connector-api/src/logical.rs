@@ -31,7 +31,9 @@ pub fn time() -> Schema {
 
 /// `Timestamp` schema builder (int64 milliseconds since the epoch).
 pub fn timestamp() -> Schema {
-    Schema::new(Type::Int64).with_name(TIMESTAMP).with_version(1)
+    Schema::new(Type::Int64)
+        .with_name(TIMESTAMP)
+        .with_version(1)
 }
 
 /// The scale of a Decimal schema.
@@ -109,10 +111,7 @@ pub fn decimal_from_str(text: &str, scale: i32) -> Result<Vec<u8>, DataError> {
     let bad = || DataError::new(format!("invalid decimal: {text}"));
     let text = text.trim();
     let (mantissa, exp) = match text.find(['e', 'E']) {
-        Some(i) => (
-            &text[..i],
-            text[i + 1..].parse::<i32>().map_err(|_| bad())?,
-        ),
+        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().map_err(|_| bad())?),
         None => (text, 0),
     };
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
@@ -123,7 +122,11 @@ pub fn decimal_from_str(text: &str, scale: i32) -> Result<Vec<u8>, DataError> {
     if int_part.is_empty() && frac_part.is_empty() {
         return Err(bad());
     }
-    if !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit()) {
+    if !int_part
+        .chars()
+        .chain(frac_part.chars())
+        .all(|c| c.is_ascii_digit())
+    {
         return Err(bad());
     }
     let digits = format!("{int_part}{frac_part}");

@@ -91,8 +91,7 @@ macro_rules! shared {
         }
         #[doc = concat!("The shared optional `", stringify!($fn_name), "` schema.")]
         pub fn $opt_name() -> SchemaRef {
-            static S: LazyLock<SchemaRef> =
-                LazyLock::new(|| Arc::new(Schema::new($ty).optional()));
+            static S: LazyLock<SchemaRef> = LazyLock::new(|| Arc::new(Schema::new($ty).optional()));
             S.clone()
         }
     };

@@ -86,9 +86,9 @@ impl<C: SourceConnector> DynConnector for SourceConnectorBox<C> {
     fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse> {
         match common(&mut self.0, request) {
             Ok(result) => result,
-            Err(ConnectorRequest::ExactlyOnceSupport(props)) => Ok(
-                ConnectorResponse::ExactlyOnce(self.0.exactly_once_support(&props)),
-            ),
+            Err(ConnectorRequest::ExactlyOnceSupport(props)) => Ok(ConnectorResponse::ExactlyOnce(
+                self.0.exactly_once_support(&props),
+            )),
             Err(ConnectorRequest::AlterSourceOffsets(props, offsets)) => self
                 .0
                 .alter_offsets(&props, &offsets)
@@ -181,7 +181,11 @@ impl<T: SourceTask> DynTask for SourceTaskBox<T> {
                     wants_commit_record: T::WANTS_COMMIT_RECORD,
                 })
             }
-            TaskRequest::Commit => self.task.commit().map(|()| TaskResponse::Done).map_err(plain),
+            TaskRequest::Commit => self
+                .task
+                .commit()
+                .map(|()| TaskResponse::Done)
+                .map_err(plain),
             TaskRequest::CommitRecords(acked) => {
                 for (seq, metadata) in acked {
                     if let Some(pos) = self.retained.iter().position(|(s, _)| *s == seq) {
@@ -239,7 +243,9 @@ impl<T: SinkTask> DynTask for SinkTaskBox<T> {
                 self.finish(result)
             }
             TaskRequest::Close(partitions) => {
-                self.context.assignment.retain(|tp| !partitions.contains(tp));
+                self.context
+                    .assignment
+                    .retain(|tp| !partitions.contains(tp));
                 let result = self.task.close(&partitions);
                 self.finish(result)
             }
@@ -328,7 +334,9 @@ fn guarded(f: impl FnOnce() -> FfiResult) -> FfiResult {
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic with a non-string payload".to_owned());
-            let detail = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default();
+            let detail = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_default();
             text(STATUS_PANIC, format!("panicked: {message}\n{detail}"))
         }
     }
@@ -371,10 +379,12 @@ fn find(class: FfiSlice) -> Result<&'static Factory, FfiResult> {
     let bytes = unsafe { class.as_bytes() };
     let name = std::str::from_utf8(bytes)
         .map_err(|_| text(STATUS_BAD_REQUEST, "class name is not UTF-8"))?;
-    factories()
-        .iter()
-        .find(|f| f.class == name)
-        .ok_or_else(|| text(STATUS_BAD_REQUEST, format!("no class {name} in this plugin")))
+    factories().iter().find(|f| f.class == name).ok_or_else(|| {
+        text(
+            STATUS_BAD_REQUEST,
+            format!("no class {name} in this plugin"),
+        )
+    })
 }
 
 extern "C" fn connector_new(class: FfiSlice, out: *mut *mut c_void) -> FfiResult {

@@ -9,6 +9,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
 
+pub mod standalone;
 pub mod types;
 pub use types::*;
 
@@ -52,10 +53,14 @@ pub trait Herder: Send + Sync + 'static {
     fn health(&self) -> impl Future<Output = WorkerStatus> + Send;
     /// Connector names, sorted.
     fn connectors(&self) -> impl Future<Output = Vec<String>> + Send;
-    fn connector_info(&self, name: &str)
-        -> impl Future<Output = Result<ConnectorInfo, HerderError>> + Send;
-    fn connector_config(&self, name: &str)
-        -> impl Future<Output = Result<Props, HerderError>> + Send;
+    fn connector_info(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<ConnectorInfo, HerderError>> + Send;
+    fn connector_config(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Props, HerderError>> + Send;
     fn connector_status(
         &self,
         name: &str,
@@ -124,8 +129,10 @@ pub trait Herder: Send + Sync + 'static {
         plugin: &str,
     ) -> impl Future<Output = Result<Vec<ConfigKeyInfo>, HerderError>> + Send;
     /// Full validation of a connector config (`connector.class` must be present).
-    fn validate(&self, config: Props)
-        -> impl Future<Output = Result<ConfigInfos, HerderError>> + Send;
+    fn validate(
+        &self,
+        config: Props,
+    ) -> impl Future<Output = Result<ConfigInfos, HerderError>> + Send;
 }
 
 /// `ConfigInfos`: the validate response.

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The quickstart: lines typed into test.txt travel through a real Kafka-compatible broker
+# (Tansu on 127.0.0.1:9092) into test.sink.txt, via `tributary standalone` with the file
+# source and sink from config-examples/, managed over the Kafka Connect REST API.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+work=$(mktemp -d)
+
+scripts/broker.sh start 9092
+scripts/build-plugins.sh --release
+
+printf 'hello\nworld\nfrom a file, through Kafka, into another file\n' > "$work/test.txt"
+sed -e "s#^file=.*#file=$work/test.txt#" config-examples/connect-file-source.properties > "$work/source.properties"
+sed -e "s#^file=.*#file=$work/test.sink.txt#" config-examples/connect-file-sink.properties > "$work/sink.properties"
+sed -e "s#^offset.storage.file.filename=.*#offset.storage.file.filename=$work/connect.offsets#" \
+    config-examples/connect-standalone.properties > "$work/worker.properties"
+
+target/release/tributary standalone "$work/worker.properties" "$work/source.properties" "$work/sink.properties" \
+  > "$work/worker.log" 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null; scripts/broker.sh stop 9092' EXIT
+
+for _ in $(seq 1 100); do curl -sf localhost:8083/ >/dev/null && break; sleep 0.1; done
+echo "== GET /"; curl -s localhost:8083/; echo
+echo "== GET /connectors?expand=status"; curl -s 'localhost:8083/connectors?expand=status'; echo
+
+echo "one more line, appended while running" >> "$work/test.txt"
+for _ in $(seq 1 300); do
+  [ "$(wc -l < "$work/test.sink.txt" 2>/dev/null || echo 0)" -ge 4 ] && break
+  sleep 0.1
+done
+echo "== $work/test.sink.txt (the sink flushes on each offset commit, every 10 s):"
+for _ in $(seq 1 150); do [ -s "$work/test.sink.txt" ] && [ "$(wc -l < "$work/test.sink.txt")" -ge 4 ] && break; sleep 0.1; done
+cat "$work/test.sink.txt"
+[ "$(wc -l < "$work/test.sink.txt")" -ge 4 ] || { echo "quickstart failed; worker log:"; cat "$work/worker.log"; exit 1; }
+echo "== quickstart OK"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Starts the local PostgreSQL and MariaDB servers when they are installed but stopped.
+# Other servers can be used instead: see README.md ("Databases").
+set -uo pipefail
+
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if ! up 5432 && command -v pg_ctlcluster >/dev/null 2>&1; then
+  for version in $(ls /etc/postgresql 2>/dev/null); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+fi
+if ! up 3306 && [ -x /usr/sbin/mariadbd ]; then
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+fi
+for _ in $(seq 1 50); do
+  { up 5432 || ! command -v pg_ctlcluster >/dev/null 2>&1; } && { up 3306 || [ ! -x /usr/sbin/mariadbd ]; } && exit 0
+  sleep 0.2
+done
+echo "warning: a database did not come up (PostgreSQL 5432: $(up 5432 && echo up || echo down), MariaDB 3306: $(up 3306 && echo up || echo down))" >&2

@@ -1,0 +1,323 @@
+//! Shared helpers: start real `tributary` processes against the test broker, talk REST,
+//! read topics, and poll for conditions.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+/// The broker started by scripts/test.sh.
+pub fn bootstrap() -> String {
+    std::env::var("TRIBUTARY_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".into())
+}
+
+/// target/debug (or release): where the worker binary and plugin libraries are.
+pub fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> → target/debug
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_owned()
+}
+
+pub fn worker_binary() -> PathBuf {
+    let bin = build_dir().join("tributary");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build --workspace` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A library built in this workspace, e.g. `tributary_connector_file`.
+pub fn library(name: &str) -> PathBuf {
+    let lib = build_dir().join(format!("lib{name}.so"));
+    assert!(
+        lib.exists(),
+        "{} missing: run `cargo build --workspace` first",
+        lib.display()
+    );
+    lib
+}
+
+/// A fresh plugin directory holding copies of the named libraries.
+pub fn plugin_dir(root: &Path, names: &[&str]) -> PathBuf {
+    let dir = root.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in names {
+        std::fs::copy(library(name), dir.join(format!("lib{name}.so"))).unwrap();
+    }
+    dir
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A unique name for topics and connectors, so tests never share broker state.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, or panics after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn write_props(path: &Path, props: &[(&str, String)]) {
+    let mut f = std::fs::File::create(path).unwrap();
+    for (k, v) in props {
+        writeln!(f, "{k}={}", v.replace('\\', "\\\\")).unwrap();
+    }
+}
+
+/// A running standalone worker process.
+pub struct Worker {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Worker {
+    /// Worker properties for a standalone worker in `dir` (overridable by `extra`).
+    pub fn props(
+        dir: &Path,
+        port: u16,
+        plugins: &Path,
+        extra: &[(&str, &str)],
+    ) -> Vec<(&'static str, String)> {
+        let mut props: Vec<(&'static str, String)> = vec![
+            ("bootstrap.servers", bootstrap()),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter".into(),
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter".into(),
+            ),
+            (
+                "offset.storage.file.filename",
+                dir.join("offsets.json").display().to_string(),
+            ),
+            ("offset.flush.interval.ms", "500".into()),
+            ("listeners", format!("http://127.0.0.1:{port}")),
+            ("plugin.path", plugins.display().to_string()),
+        ];
+        for (k, v) in extra {
+            props.retain(|(pk, _)| pk != k);
+            props.push((Box::leak(k.to_string().into_boxed_str()), v.to_string()));
+        }
+        props
+    }
+
+    /// Starts `tributary standalone` and waits until `/health` says healthy.
+    pub fn start(dir: &Path, worker_props: &[(&str, String)], connectors: &[PathBuf]) -> Worker {
+        let port: u16 = worker_props
+            .iter()
+            .find(|(k, _)| *k == "listeners")
+            .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+            .expect("listeners with a port");
+        let worker_file = dir.join("worker.properties");
+        write_props(&worker_file, worker_props);
+        let log = dir.join(format!(
+            "worker-{}.log",
+            Instant::now().elapsed().as_nanos() + port as u128
+        ));
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = Command::new(worker_binary())
+            .arg("standalone")
+            .arg(&worker_file)
+            .args(connectors)
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .env("RUST_LOG", "info")
+            .spawn()
+            .unwrap();
+        let mut worker = Worker { child, port, log };
+        worker.wait_healthy();
+        worker
+    }
+
+    fn wait_healthy(&mut self) {
+        let url = self.url("/health");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("worker exited with {status}; log:\n{}", self.log_text());
+            }
+            if let Ok(r) = reqwest::blocking::get(&url) {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker not healthy in 30 s; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = reqwest::blocking::get(self.url(path)).unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client.request(method.parse().unwrap(), self.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            headers,
+        )
+    }
+
+    /// The state of a connector's task, once it has one.
+    pub fn task_state(&self, name: &str, task: u32) -> Option<(String, serde_json::Value)> {
+        let (code, body) = self.get(&format!("/connectors/{name}/tasks/{task}/status"));
+        (code == 200).then(|| (body["state"].as_str().unwrap_or("").to_owned(), body))
+    }
+
+    /// Waits for a task to reach `state`; returns its status body.
+    pub fn wait_task_state(&self, name: &str, task: u32, state: &str) -> serde_json::Value {
+        wait_for(
+            &format!("task {name}-{task} {state}"),
+            Duration::from_secs(30),
+            || {
+                self.task_state(name, task)
+                    .filter(|(s, _)| s == state)
+                    .map(|(_, b)| b)
+            },
+        )
+    }
+
+    /// SIGKILL, no cleanup.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    pub fn terminate(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads every value of `topic` from the beginning until `expected` values arrived or
+/// `timeout` passes. Asserts on records received, never on the high watermark (Tansu
+/// under-reports it, see broker-notes.md).
+pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    let metadata = wait_for("topic metadata", Duration::from_secs(20), || {
+        let m = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .ok()?;
+        let parts: Vec<i32> = m
+            .topics()
+            .first()?
+            .partitions()
+            .iter()
+            .map(|p| p.id())
+            .collect();
+        (!parts.is_empty()).then_some(parts)
+    });
+    for p in metadata {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut values = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while values.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+        }
+    }
+    values
+}
+
+/// 10,000-ish lines of mixed UTF-8 (ASCII, accents, CJK, emoji, RTL), numbered.
+pub fn mixed_lines(n: usize) -> Vec<String> {
+    const SAMPLES: &[&str] = &[
+        "plain ascii",
+        "café crème",
+        "日本語のテキスト",
+        "emoji 🚀🦀",
+        "עברית וערבية",
+        "tab\there",
+        "ß∂ƒ©˙∆˚¬",
+    ];
+    (0..n)
+        .map(|i| format!("{i:05} {}", SAMPLES[i % SAMPLES.len()]))
+        .collect()
+}

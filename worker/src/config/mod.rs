@@ -1,0 +1,9 @@
+//! Configuration: Java `.properties` files, the worker config, and the framework part of
+//! every connector config.
+
+pub mod connector;
+pub mod properties;
+pub mod worker;
+
+pub use properties::load_properties;
+pub use worker::WorkerConfig;

@@ -1,0 +1,236 @@
+//! The worker config (connect-compat §3) for the parts this worker uses.
+
+use std::path::PathBuf;
+
+use tributary_connector_api::Props;
+
+/// An invalid worker config; names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid worker config {key}: {message}")]
+pub struct WorkerConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+/// Client settings librdkafka understands under the same name as the Java clients; the worker
+/// passes these from its top-level properties to every Kafka client it makes.
+const SHARED_CLIENT_KEYS: &[&str] = &[
+    "bootstrap.servers",
+    "security.protocol",
+    "sasl.username",
+    "sasl.password",
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+    "ssl.key.password",
+    "ssl.endpoint.identification.algorithm",
+    "metadata.max.age.ms",
+    "client.dns.lookup",
+    "socket.connection.setup.timeout.ms",
+];
+
+/// The worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub props: Props,
+    pub bootstrap_servers: String,
+    pub key_converter: String,
+    pub value_converter: String,
+    pub header_converter: String,
+    pub offset_flush_interval_ms: u64,
+    pub offset_flush_timeout_ms: u64,
+    pub task_shutdown_graceful_timeout_ms: u64,
+    /// Host and port the REST server binds.
+    pub rest_bind: (String, u16),
+    /// `<host>:<port>` reported as `worker_id`.
+    pub worker_id: String,
+    pub plugin_path: Vec<PathBuf>,
+    pub offset_storage_file: Option<PathBuf>,
+}
+
+fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
+    props.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+fn number(props: &Props, key: &str, default: u64) -> Result<u64, WorkerConfigError> {
+    match get(props, key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| WorkerConfigError {
+            key: key.into(),
+            message: format!("{v} is not a non-negative number"),
+        }),
+    }
+}
+
+fn required(props: &Props, key: &str) -> Result<String, WorkerConfigError> {
+    get(props, key)
+        .map(str::to_owned)
+        .ok_or_else(|| WorkerConfigError {
+            key: key.into(),
+            message: "missing required configuration which has no default value".into(),
+        })
+}
+
+/// Parses `http://host:port` (the first entry of `listeners`).
+fn parse_listener(listeners: &str) -> Result<(String, u16), WorkerConfigError> {
+    let bad = |m: &str| WorkerConfigError {
+        key: "listeners".into(),
+        message: format!("{listeners}: {m}"),
+    };
+    let first = listeners.split(',').next().unwrap_or("").trim();
+    let rest = first
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("only http:// listeners are supported"))?;
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected host:port"))?;
+    let port = port
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|_| bad("port is not a number"))?;
+    Ok((host.to_owned(), port))
+}
+
+fn local_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+impl WorkerConfig {
+    pub fn from_props(props: Props) -> Result<WorkerConfig, WorkerConfigError> {
+        let listeners = get(&props, "listeners")
+            .unwrap_or("http://:8083")
+            .to_owned();
+        let (bind_host, port) = parse_listener(&listeners)?;
+        let advertised_host = get(&props, "rest.advertised.host.name")
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                if bind_host.is_empty() || bind_host == "0.0.0.0" {
+                    local_hostname()
+                } else {
+                    bind_host.clone()
+                }
+            });
+        let advertised_port = match get(&props, "rest.advertised.port") {
+            Some(p) => p.parse().map_err(|_| WorkerConfigError {
+                key: "rest.advertised.port".into(),
+                message: format!("{p} is not a port"),
+            })?,
+            None => port,
+        };
+        let bind = if bind_host.is_empty() {
+            "0.0.0.0".to_owned()
+        } else {
+            bind_host
+        };
+        Ok(WorkerConfig {
+            bootstrap_servers: get(&props, "bootstrap.servers")
+                .unwrap_or("localhost:9092")
+                .to_owned(),
+            key_converter: required(&props, "key.converter")?,
+            value_converter: required(&props, "value.converter")?,
+            header_converter: get(&props, "header.converter")
+                .unwrap_or("org.apache.kafka.connect.storage.SimpleHeaderConverter")
+                .to_owned(),
+            offset_flush_interval_ms: number(&props, "offset.flush.interval.ms", 60_000)?,
+            offset_flush_timeout_ms: number(&props, "offset.flush.timeout.ms", 5_000)?,
+            task_shutdown_graceful_timeout_ms: number(
+                &props,
+                "task.shutdown.graceful.timeout.ms",
+                5_000,
+            )?,
+            rest_bind: (bind, port),
+            worker_id: format!("{advertised_host}:{advertised_port}"),
+            plugin_path: get(&props, "plugin.path")
+                .map(|p| {
+                    p.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(PathBuf::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
+            props,
+        })
+    }
+
+    /// The settings every Kafka client of this worker starts from.
+    pub fn base_client_config(&self) -> rdkafka::ClientConfig {
+        let mut config = rdkafka::ClientConfig::new();
+        for key in SHARED_CLIENT_KEYS {
+            if let Some(v) = get(&self.props, key) {
+                config.set(*key, v);
+            }
+        }
+        // Java names the SASL mechanism key in the singular.
+        if let Some(m) = get(&self.props, "sasl.mechanism") {
+            config.set("sasl.mechanisms", m);
+        }
+        config.set("bootstrap.servers", &self.bootstrap_servers);
+        config
+    }
+
+    /// `<prefix>.*` worker settings with the prefix removed (`producer.`, `consumer.`).
+    pub fn prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        self.props
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+            .collect()
+    }
+
+    /// The sub-config of a converter (`key.converter.` etc.).
+    pub fn converter_config(&self, prefix: &str) -> Props {
+        self.prefixed(prefix).into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Props {
+        [
+            (
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            ("listeners", "http://127.0.0.1:18083"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn defaults_and_listener() {
+        let c = WorkerConfig::from_props(base()).unwrap();
+        assert_eq!(c.rest_bind, ("127.0.0.1".to_owned(), 18083));
+        assert_eq!(c.worker_id, "127.0.0.1:18083");
+        assert_eq!(c.offset_flush_interval_ms, 60_000);
+        assert_eq!(c.bootstrap_servers, "localhost:9092");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let mut p = base();
+        p.remove("value.converter");
+        assert_eq!(
+            WorkerConfig::from_props(p).unwrap_err().key,
+            "value.converter"
+        );
+        let mut p = base();
+        p.insert("offset.flush.interval.ms".into(), "soon".into());
+        assert_eq!(
+            WorkerConfig::from_props(p).unwrap_err().key,
+            "offset.flush.interval.ms"
+        );
+    }
+}

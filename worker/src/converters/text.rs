@@ -1,0 +1,441 @@
+//! Text helpers shared by the converters: Java-compatible number rendering, ISO-8601 dates,
+//! JSON string escaping and base64.
+
+use std::fmt::Write as _;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+
+pub(crate) const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// Standard alphabet, padded on write, padding optional on read.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Appends the padded standard base64 of `bytes` (Java `Base64.getEncoder()`, Jackson binary).
+pub(crate) fn push_base64(out: &mut String, bytes: &[u8]) {
+    STANDARD.encode_string(bytes, out);
+}
+
+/// Decodes standard base64 (padding optional).
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+    LENIENT
+        .decode(text)
+        .map_err(|e| format!("invalid base64 text: {e}"))
+}
+
+/// Appends an integer in decimal.
+pub(crate) fn push_int(out: &mut String, n: i64) {
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{n}");
+}
+
+/// Appends `s` as a JSON string literal, escaping as Jackson does: `"` `\` and control
+/// characters (short forms for \b \t \n \f \r, else `\u00XX` with upper-case hex); everything
+/// else, including non-ASCII, is written as is.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is an ASCII position, so it is a char boundary.
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Splits Rust's `{:e}` rendering (`1.2345e3`, `5e-324`) into digits and decimal exponent.
+fn sci_parts(sci: &str) -> (String, i32) {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    (digits, exp.parse().unwrap_or(0))
+}
+
+/// Renders `digits × 10^(exp - len + 1)` (digits `d1d2…`, value `d1.d2… × 10^exp`) the way
+/// Java's `Double.toString` / `Float.toString` lay it out.
+fn push_java_layout(out: &mut String, negative: bool, digits: &str, exp: i32, plain: bool) {
+    if negative {
+        out.push('-');
+    }
+    if plain {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                out.push_str(digits);
+                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            }
+        } else {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
+            out.push_str(digits);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        out.push('.');
+        if digits.len() > 1 {
+            out.push_str(&digits[1..]);
+        } else {
+            out.push('0');
+        }
+        out.push('E');
+        let _ = write!(out, "{exp}");
+    }
+}
+
+/// Appends `v` as Java's `Double.toString` (JDK 19+, shortest repr) renders it:
+/// `1.0`, `0.001`, `1.0E7`, `1.0E-4`, `NaN`, `-Infinity`.
+pub(crate) fn push_java_f64(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    } else if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+    } else {
+        let abs = v.abs();
+        let (mut digits, mut exp) = sci_parts(&format!("{abs:e}"));
+        if digits.len() == 1 {
+            // Java prefers the closest two-digit decimal over a one-digit one (4.9E-324).
+            (digits, exp) = sci_parts(&format!("{abs:.1e}"));
+            if digits.ends_with('0') {
+                digits.truncate(1);
+            }
+        }
+        push_java_layout(out, v < 0.0, &digits, exp, (1e-3..1e7).contains(&abs));
+    }
+}
+
+/// Appends `v` as Java's `Float.toString` renders it.
+pub(crate) fn push_java_f32(out: &mut String, v: f32) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    } else if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+    } else {
+        let abs = v.abs();
+        let (mut digits, mut exp) = sci_parts(&format!("{abs:e}"));
+        if digits.len() == 1 {
+            (digits, exp) = sci_parts(&format!("{abs:.1e}"));
+            if digits.ends_with('0') {
+                digits.truncate(1);
+            }
+        }
+        push_java_layout(out, v < 0.0, &digits, exp, (1e-3..1e7).contains(&abs));
+    }
+}
+
+/// Appends a decimal as Java's `BigDecimal.toString` renders it: plain when the scale is
+/// non-negative and the adjusted exponent is at least -6 (`1.94`, `0.000001`), else scientific
+/// (`1.94E+4`, `1E-7`).
+pub(crate) fn push_java_big_decimal(out: &mut String, unscaled: i128, scale: i32) {
+    let digits = unscaled.unsigned_abs().to_string();
+    if unscaled < 0 {
+        out.push('-');
+    }
+    let adjusted = -(scale as i64) + (digits.len() as i64 - 1);
+    if scale >= 0 && adjusted >= -6 {
+        let scale = scale as usize;
+        if scale == 0 {
+            out.push_str(&digits);
+        } else if digits.len() > scale {
+            let (int_part, frac) = digits.split_at(digits.len() - scale);
+            out.push_str(int_part);
+            out.push('.');
+            out.push_str(frac);
+        } else {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', scale - digits.len()));
+            out.push_str(&digits);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('E');
+        if adjusted >= 0 {
+            out.push('+');
+        }
+        let _ = write!(out, "{adjusted}");
+    }
+}
+
+/// (year, month 1-12, day 1-31) of a day count since 1970-01-01 (proleptic Gregorian).
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Days since 1970-01-01 of a (year, month, day) date (proleptic Gregorian).
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Appends `yyyy-MM-dd` for a day count since the epoch.
+pub(crate) fn push_date(out: &mut String, days: i64) {
+    let (y, m, d) = civil_from_days(days);
+    if y < 0 {
+        let _ = write!(out, "-{:04}-{m:02}-{d:02}", -y);
+    } else {
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    }
+}
+
+/// Appends `HH:mm:ss.SSS'Z'` for milliseconds since midnight (wrapped into one day).
+pub(crate) fn push_time(out: &mut String, millis: i64) {
+    let ms = millis.rem_euclid(MILLIS_PER_DAY);
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    );
+}
+
+/// Appends `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` for milliseconds since the epoch (UTC).
+pub(crate) fn push_timestamp(out: &mut String, millis: i64) {
+    push_date(out, millis.div_euclid(MILLIS_PER_DAY));
+    out.push('T');
+    push_time(out, millis.rem_euclid(MILLIS_PER_DAY));
+}
+
+fn digits_at(b: &[u8], start: usize, len: usize) -> Option<u32> {
+    let part = b.get(start..start + len)?;
+    let mut n = 0u32;
+    for &c in part {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// Parses exactly `yyyy-MM-dd` into days since the epoch.
+pub(crate) fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i64::from(digits_at(b, 0, 4)?);
+    let month = digits_at(b, 5, 2)?;
+    let day = digits_at(b, 8, 2)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+/// Parses exactly `HH:mm:ss.SSS'Z'` into milliseconds since midnight.
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 13 || b[2] != b':' || b[5] != b':' || b[8] != b'.' || b[12] != b'Z' {
+        return None;
+    }
+    let h = digits_at(b, 0, 2)?;
+    let m = digits_at(b, 3, 2)?;
+    let sec = digits_at(b, 6, 2)?;
+    let ms = digits_at(b, 9, 3)?;
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    Some(i64::from(((h * 60 + m) * 60 + sec) * 1000 + ms))
+}
+
+/// Parses exactly `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` into milliseconds since the epoch.
+pub(crate) fn parse_timestamp(s: &str) -> Option<i64> {
+    if s.len() != 24 || s.as_bytes()[10] != b'T' {
+        return None;
+    }
+    let days = parse_date(s.get(..10)?)?;
+    let ms = parse_time(s.get(11..)?)?;
+    Some(days * MILLIS_PER_DAY + ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f64s(v: f64) -> String {
+        let mut s = String::new();
+        push_java_f64(&mut s, v);
+        s
+    }
+
+    fn f32s(v: f32) -> String {
+        let mut s = String::new();
+        push_java_f32(&mut s, v);
+        s
+    }
+
+    fn dec(unscaled: i128, scale: i32) -> String {
+        let mut s = String::new();
+        push_java_big_decimal(&mut s, unscaled, scale);
+        s
+    }
+
+    #[test]
+    fn java_double_to_string() {
+        for (v, want) in [
+            (1.0, "1.0"),
+            (-1.5, "-1.5"),
+            (100.0, "100.0"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (1234567.0, "1234567.0"),
+            (1e7, "1.0E7"),
+            (1.2345e10, "1.2345E10"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::MAX, "1.7976931348623157E308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014E-308"),
+            (5e-324, "4.9E-324"),
+            (2e23, "2.0E23"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(f64s(v), want, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn java_float_to_string() {
+        for (v, want) in [
+            (1.0f32, "1.0"),
+            (0.1, "0.1"),
+            (3.4028235e38, "3.4028235E38"),
+            (1.4e-45, "1.4E-45"),
+            (12345.678, "12345.678"),
+            (1.0e7, "1.0E7"),
+        ] {
+            assert_eq!(f32s(v), want);
+        }
+    }
+
+    #[test]
+    fn java_big_decimal_to_string() {
+        assert_eq!(dec(194, 2), "1.94");
+        assert_eq!(dec(-5, 2), "-0.05");
+        assert_eq!(dec(7, 0), "7");
+        assert_eq!(dec(194, -2), "1.94E+4");
+        assert_eq!(dec(1, 6), "0.000001");
+        assert_eq!(dec(1, 7), "1E-7");
+        assert_eq!(dec(123, 10), "1.23E-8");
+        assert_eq!(dec(0, 2), "0.00");
+        assert_eq!(dec(0, -2), "0E+2");
+    }
+
+    #[test]
+    fn dates() {
+        let mut s = String::new();
+        push_date(&mut s, 0);
+        s.push(' ');
+        push_date(&mut s, 19_723);
+        s.push(' ');
+        push_date(&mut s, -1);
+        s.push(' ');
+        push_time(&mut s, 45_296_789);
+        s.push(' ');
+        push_timestamp(&mut s, 1_704_164_645_123);
+        s.push(' ');
+        push_timestamp(&mut s, -1);
+        assert_eq!(
+            s,
+            "1970-01-01 2024-01-01 1969-12-31 12:34:56.789Z 2024-01-02T03:04:05.123Z \
+             1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(parse_date("2024-01-01"), Some(19_723));
+        assert_eq!(parse_date("2024-02-29"), Some(19_782));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-13-01"), None);
+        assert_eq!(parse_time("12:34:56.789Z"), Some(45_296_789));
+        assert_eq!(parse_time("24:00:00.000Z"), None);
+        assert_eq!(
+            parse_timestamp("2024-01-02T03:04:05.123Z"),
+            Some(1_704_164_645_123)
+        );
+        assert_eq!(parse_timestamp("1969-12-31T23:59:59.999Z"), Some(-1));
+        assert_eq!(parse_timestamp("2024-01-02 03:04:05.123Z"), None);
+        for days in [-800_000i64, -1, 0, 59, 60, 365, 10_957, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn json_escapes_like_jackson() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\n\t\u{1}\u{8}\u{c}\r/é\u{7f}");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\t\\u0001\\b\\f\\r/é\u{7f}\"");
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        let mut s = String::new();
+        push_base64(&mut s, &[0x00, 0xC2]);
+        assert_eq!(s, "AMI=");
+        assert_eq!(decode_base64("AMI=").unwrap(), vec![0x00, 0xC2]);
+        assert_eq!(decode_base64("AMI").unwrap(), vec![0x00, 0xC2]);
+        assert!(decode_base64("A*I=").is_err());
+    }
+}

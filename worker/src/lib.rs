@@ -1,0 +1,15 @@
+//! Tributary: a Kafka Connect compatible integration worker.
+//!
+//! Layers: [`herder`] (connector lifecycle), [`runtime`] (task loops), [`storage`]
+//! (offsets and status), [`rest`] (the Kafka Connect REST API), [`converters`],
+//! [`plugins`] (the plugin loader) and [`config`].
+
+pub mod config;
+pub mod converters;
+pub mod herder;
+pub mod logging;
+pub mod plugins;
+pub mod rest;
+pub mod runtime;
+pub mod standalone;
+pub mod storage;

@@ -1,0 +1,272 @@
+//! One loaded plugin library and safe wrappers around its C table.
+
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{de::DeserializeOwned, Serialize};
+use tributary_connector_api::abi::{
+    self, CallFailure, ConnectorManifest, ConnectorRequest, ConnectorResponse, FfiResult, FfiSlice,
+    PluginManifest, PluginTable, TaskRequest, TaskResponse,
+};
+use tributary_connector_api::ConnectError;
+
+/// Loading a plugin failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot load plugin {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "plugin {path} was built for plugin ABI version {found}, but this worker speaks version {expected}; rebuild the plugin against connector-api {api}"
+    )]
+    AbiMismatch {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+        api: &'static str,
+    },
+    #[error("plugin {path} did not describe itself: {message}")]
+    Manifest { path: PathBuf, message: String },
+}
+
+/// A call across the boundary failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The connector or task returned an error.
+    #[error("{}", .0.error.message)]
+    Failed(CallFailure),
+    /// The plugin panicked; the text has the message, location and backtrace.
+    #[error("{0}")]
+    Panicked(String),
+    /// The two sides did not understand each other.
+    #[error("plugin protocol error: {0}")]
+    Protocol(String),
+}
+
+impl CallError {
+    /// The error as the connector error it stands for.
+    pub fn into_connect_error(self) -> ConnectError {
+        match self {
+            CallError::Failed(f) => f.error,
+            other => ConnectError::new(other.to_string()),
+        }
+    }
+
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, CallError::Failed(f) if f.error.is_retriable())
+    }
+}
+
+/// A loaded plugin library. Never unloaded: handles may outlive a directory change, and
+/// unloading Rust code with thread-locals is unsound.
+pub struct Library {
+    path: PathBuf,
+    table: &'static PluginTable,
+    manifest: PluginManifest,
+    _lib: libloading::Library,
+}
+
+type Entry = unsafe extern "C" fn() -> *const PluginTable;
+
+impl Library {
+    /// Opens a plugin, checks its ABI version and reads its manifest.
+    pub fn open(path: &Path) -> Result<Arc<Library>, LoadError> {
+        let open_err = |message: String| LoadError::Open {
+            path: path.to_owned(),
+            message,
+        };
+        // Safety: loading a library runs its initialisers; plugin.path is trusted like Java's.
+        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| open_err(e.to_string()))?;
+        // Safety: the symbol's type is fixed by the ABI.
+        let entry: libloading::Symbol<Entry> =
+            unsafe { lib.get(abi::ENTRY_SYMBOL) }.map_err(|e| {
+                open_err(format!(
+                    "no entry symbol tributary_plugin_entry (is this a Tributary plugin?): {e}"
+                ))
+            })?;
+        // Safety: the entry returns a pointer to a static table.
+        let table_ptr = unsafe { entry() };
+        if table_ptr.is_null() {
+            return Err(open_err("the entry point returned no table".into()));
+        }
+        // Only the first field is read before the version check: its layout is stable.
+        // Safety: every ABI version starts the table with a u32 version.
+        let found = unsafe { *(table_ptr as *const u32) };
+        if found != abi::ABI_VERSION {
+            return Err(LoadError::AbiMismatch {
+                path: path.to_owned(),
+                found,
+                expected: abi::ABI_VERSION,
+                api: abi::API_VERSION,
+            });
+        }
+        // Safety: same ABI version, so the layout matches; the table is static in the library,
+        // which we never unload.
+        let table: &'static PluginTable = unsafe { &*table_ptr };
+        let manifest: PluginManifest =
+            decode_result(table, (table.manifest)()).map_err(|e| LoadError::Manifest {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Arc::new(Library {
+            path: path.to_owned(),
+            table,
+            manifest,
+            _lib: lib,
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn manifest(&self) -> &PluginManifest {
+        &self.manifest
+    }
+
+    fn new_handle(
+        self: &Arc<Self>,
+        class: &str,
+        make: extern "C" fn(FfiSlice, *mut *mut c_void) -> FfiResult,
+    ) -> Result<*mut c_void, CallError> {
+        let mut handle: *mut c_void = std::ptr::null_mut();
+        let result = make(FfiSlice::new(class.as_bytes()), &mut handle);
+        let _: Vec<u8> = take(self.table, result).map(|(_, bytes)| bytes)?;
+        if handle.is_null() {
+            return Err(CallError::Protocol(
+                "the plugin returned a null handle".into(),
+            ));
+        }
+        Ok(handle)
+    }
+
+    /// A new connector instance of `class`.
+    pub fn new_connector(self: &Arc<Self>, class: &str) -> Result<RemoteConnector, CallError> {
+        let handle = self.new_handle(class, self.table.connector_new)?;
+        Ok(RemoteConnector {
+            lib: self.clone(),
+            handle,
+        })
+    }
+
+    /// A new task instance for connector `class`.
+    pub fn new_task(self: &Arc<Self>, class: &str) -> Result<RemoteTask, CallError> {
+        let handle = self.new_handle(class, self.table.task_new)?;
+        Ok(RemoteTask {
+            lib: self.clone(),
+            handle,
+        })
+    }
+}
+
+/// Copies a result's bytes out and frees the plugin's buffer.
+fn take(table: &PluginTable, result: FfiResult) -> Result<(i32, Vec<u8>), CallError> {
+    // Safety: the buffer is live until we hand it back below.
+    let bytes = unsafe { result.data.as_bytes() }.to_vec();
+    let status = result.status;
+    (table.free_buf)(result.data);
+    match status {
+        abi::STATUS_OK => Ok((status, bytes)),
+        abi::STATUS_ERROR => match abi::decode::<CallFailure>(&bytes) {
+            Ok(f) => Err(CallError::Failed(f)),
+            Err(e) => Err(CallError::Protocol(e)),
+        },
+        abi::STATUS_PANIC => Err(CallError::Panicked(
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )),
+        _ => Err(CallError::Protocol(
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )),
+    }
+}
+
+fn decode_result<T: DeserializeOwned>(
+    table: &PluginTable,
+    result: FfiResult,
+) -> Result<T, CallError> {
+    let (_, bytes) = take(table, result)?;
+    abi::decode(&bytes).map_err(CallError::Protocol)
+}
+
+fn call<Req: Serialize, Resp: DeserializeOwned>(
+    table: &PluginTable,
+    f: extern "C" fn(*mut c_void, FfiSlice) -> FfiResult,
+    handle: *mut c_void,
+    request: &Req,
+) -> Result<Resp, CallError> {
+    let bytes = abi::encode(request).map_err(CallError::Protocol)?;
+    decode_result(table, f(handle, FfiSlice::new(&bytes)))
+}
+
+/// A connector instance living in a plugin. Used by one thread at a time.
+pub struct RemoteConnector {
+    lib: Arc<Library>,
+    handle: *mut c_void,
+}
+
+// The handle is only used through &mut self, one thread at a time.
+unsafe impl Send for RemoteConnector {}
+
+impl RemoteConnector {
+    pub fn call(&mut self, request: &ConnectorRequest) -> Result<ConnectorResponse, CallError> {
+        call(
+            self.lib.table,
+            self.lib.table.connector_call,
+            self.handle,
+            request,
+        )
+    }
+}
+
+impl Drop for RemoteConnector {
+    fn drop(&mut self) {
+        (self.lib.table.connector_free)(self.handle);
+    }
+}
+
+/// A task instance living in a plugin. Used by one thread at a time.
+pub struct RemoteTask {
+    lib: Arc<Library>,
+    handle: *mut c_void,
+}
+
+// The handle is only used through &mut self, one thread at a time.
+unsafe impl Send for RemoteTask {}
+
+impl RemoteTask {
+    pub fn call(&mut self, request: &TaskRequest) -> Result<TaskResponse, CallError> {
+        call(
+            self.lib.table,
+            self.lib.table.task_call,
+            self.handle,
+            request,
+        )
+    }
+}
+
+impl Drop for RemoteTask {
+    fn drop(&mut self) {
+        (self.lib.table.task_free)(self.handle);
+    }
+}
+
+/// A connector class and the library that provides it.
+#[derive(Clone)]
+pub struct ConnectorPlugin {
+    pub library: Arc<Library>,
+    pub manifest: ConnectorManifest,
+}
+
+impl ConnectorPlugin {
+    pub fn class(&self) -> &str {
+        &self.manifest.class
+    }
+
+    pub fn new_connector(&self) -> Result<RemoteConnector, CallError> {
+        self.library.new_connector(&self.manifest.class)
+    }
+
+    pub fn new_task(&self) -> Result<RemoteTask, CallError> {
+        self.library.new_task(&self.manifest.class)
+    }
+}

@@ -1,0 +1,233 @@
+//! The set of loaded plugins, class-name resolution (connect-compat §4.2) and the
+//! `plugin.path` scan.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use tributary_connector_api::abi::ConnectorKind;
+
+use super::library::{ConnectorPlugin, Library, LoadError};
+
+/// Resolving a `connector.class` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error(
+        "Failed to find any class that implements Connector and which name matches {0}, available connectors are: {1}{2}"
+    )]
+    NotFound(String, String, String),
+    #[error("More than one connector matches alias {0}. Please use full package and class name instead. Classes found: {1}")]
+    Ambiguous(String, String),
+}
+
+/// A plugin file that could not be loaded, kept for diagnostics.
+#[derive(Debug, Clone)]
+pub struct LoadFailure {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Full class name → plugin.
+    by_class: BTreeMap<String, ConnectorPlugin>,
+    /// Library paths already loaded.
+    loaded: HashMap<PathBuf, Arc<Library>>,
+    failures: Vec<LoadFailure>,
+}
+
+/// Loaded connector plugins. Cheap to share; plugins found later by the watcher are added.
+#[derive(Default)]
+pub struct PluginRegistry {
+    inner: RwLock<Inner>,
+}
+
+/// The simple class name (after the last `.` and `$`).
+pub fn simple_name(class: &str) -> &str {
+    let after_dot = class.rsplit('.').next().unwrap_or(class);
+    after_dot.rsplit('$').next().unwrap_or(after_dot)
+}
+
+/// Whether a file name looks like a shared library on this platform.
+pub fn is_library(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    matches!(ext, "so" | "dylib" | "dll")
+}
+
+impl PluginRegistry {
+    pub fn new() -> Arc<PluginRegistry> {
+        Arc::new(PluginRegistry::default())
+    }
+
+    /// Loads every library in each `plugin.path` entry (a library file or a directory, searched
+    /// one level deep). Failures are logged and kept; they never stop the worker.
+    pub fn scan(&self, paths: &[PathBuf]) {
+        for path in paths {
+            if path.is_file() {
+                self.load(path);
+                continue;
+            }
+            let entries = match std::fs::read_dir(path) {
+                Ok(entries) => entries,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot read plugin.path entry");
+                    continue;
+                }
+            };
+            let mut files: Vec<PathBuf> = Vec::new();
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    if let Ok(sub) = std::fs::read_dir(&p) {
+                        files.extend(sub.flatten().map(|e| e.path()));
+                    }
+                } else {
+                    files.push(p);
+                }
+            }
+            files.sort();
+            for file in files.iter().filter(|f| is_library(f)) {
+                self.load(file);
+            }
+        }
+    }
+
+    /// Loads one library unless it is already loaded. Returns the classes it added.
+    pub fn load(&self, path: &Path) -> Vec<String> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        if self.read().loaded.contains_key(&canonical) {
+            return Vec::new();
+        }
+        match Library::open(&canonical) {
+            Ok(lib) => self.add(canonical, lib),
+            Err(e) => {
+                self.fail(&canonical, &e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn fail(&self, path: &Path, error: &LoadError) {
+        tracing::error!(path = %path.display(), error = %error, "plugin not loaded");
+        let mut inner = self.write();
+        inner.failures.retain(|f| f.path != path);
+        inner.failures.push(LoadFailure {
+            path: path.to_owned(),
+            message: error.to_string(),
+        });
+    }
+
+    fn add(&self, path: PathBuf, lib: Arc<Library>) -> Vec<String> {
+        let mut inner = self.write();
+        let mut added = Vec::new();
+        for manifest in &lib.manifest().connectors {
+            if let Some(existing) = inner.by_class.get(&manifest.class) {
+                tracing::warn!(
+                    class = %manifest.class,
+                    kept = %existing.library.path().display(),
+                    ignored = %path.display(),
+                    "connector class provided twice; keeping the first"
+                );
+                continue;
+            }
+            inner.by_class.insert(
+                manifest.class.clone(),
+                ConnectorPlugin {
+                    library: lib.clone(),
+                    manifest: manifest.clone(),
+                },
+            );
+            added.push(manifest.class.clone());
+        }
+        tracing::info!(path = %path.display(), classes = ?added, "plugin loaded");
+        inner.failures.retain(|f| f.path != path);
+        inner.loaded.insert(path, lib);
+        added
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Resolves a `connector.class` value: full name, then unambiguous alias (simple name, or
+    /// simple name without `Connector`), then a unique connector whose simple name is the value
+    /// or the value plus `Connector`.
+    pub fn resolve(&self, name: &str) -> Result<ConnectorPlugin, ResolveError> {
+        let inner = self.read();
+        if let Some(p) = inner.by_class.get(name) {
+            return Ok(p.clone());
+        }
+        let matches: Vec<&ConnectorPlugin> = inner
+            .by_class
+            .values()
+            .filter(|p| {
+                let simple = simple_name(&p.manifest.class);
+                simple == name || simple.strip_suffix("Connector") == Some(name)
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ResolveError::NotFound(
+                name.to_owned(),
+                inner
+                    .by_class
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                inner
+                    .failures
+                    .iter()
+                    .map(|f| format!("\n(plugin not loaded: {})", f.message))
+                    .collect::<String>(),
+            )),
+            many => Err(ResolveError::Ambiguous(
+                name.to_owned(),
+                many.iter()
+                    .map(|p| p.manifest.class.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+        }
+    }
+
+    /// Every connector plugin, sinks first then sources, each sorted by class.
+    pub fn connectors(&self) -> Vec<ConnectorPlugin> {
+        let inner = self.read();
+        let mut all: Vec<ConnectorPlugin> = inner.by_class.values().cloned().collect();
+        all.sort_by_key(|p| {
+            (
+                p.manifest.kind == ConnectorKind::Source,
+                p.manifest.class.clone(),
+            )
+        });
+        all
+    }
+
+    /// Plugin files that failed to load.
+    pub fn failures(&self) -> Vec<LoadFailure> {
+        self.read().failures.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simple_name;
+
+    #[test]
+    fn simple_names() {
+        assert_eq!(
+            simple_name("org.apache.kafka.connect.file.FileStreamSinkConnector"),
+            "FileStreamSinkConnector"
+        );
+        assert_eq!(
+            simple_name("org.apache.kafka.connect.transforms.Cast$Value"),
+            "Value"
+        );
+        assert_eq!(simple_name("Plain"), "Plain");
+    }
+}

@@ -1,0 +1,125 @@
+//! The REST API, byte-compatible with Kafka Connect's (spec §1).
+//!
+//! [`router`] serves every endpoint of one worker: `/`, `/health`, `/connectors/…`,
+//! `/connector-plugins/…` and `/admin/loggers/…`. Every non-2xx answer is
+//! `{"error_code": <status>, "message": "…"}`, including unknown routes (404), wrong methods
+//! (405), unparsable bodies (400) and herder timeouts (500 after 90 s).
+//!
+//! Choices where Connect's behaviour is Java-specific:
+//! * request bodies are parsed as JSON whatever their `Content-Type`; an empty body counts as
+//!   absent;
+//! * a task number that is not a `u32` is 404 "HTTP 404 Not Found", as Jersey answers for an
+//!   `Integer` path parameter it cannot convert;
+//! * boolean query parameters follow Java's `Boolean.valueOf`: `true` in any case is true, every
+//!   other value false;
+//! * config values may be JSON strings, numbers or booleans (stored as text); `null`, arrays and
+//!   objects are 400 (`null` removes the key in a PATCH);
+//! * the `forward` query parameter is accepted and ignored (a single worker serves everything);
+//!   the internal endpoints `POST /connectors/<name>/tasks` and `PUT /connectors/<name>/fence`
+//!   are not served;
+//! * `Location` is the path `/connectors/<name>` (Jersey makes it absolute);
+//! * topic tracking is not implemented: `/topics` lists no topics, `/topics/reset` is accepted;
+//! * as with Jersey, the collection paths also answer with a trailing `/` (`/connectors/`,
+//!   `/connector-plugins/`, `/admin/loggers/`).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::herder::{Herder, HerderError, WorkerStatus};
+use crate::logging::LogLevels;
+
+mod connectors;
+mod error;
+mod extract;
+mod loggers;
+mod plugins;
+#[cfg(test)]
+mod tests;
+
+pub use error::ApiError;
+
+/// How long a request waits for the herder (Connect: 90 s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long `/health` waits for the herder (Connect: 10 s).
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every handler gets.
+struct Ctx<H> {
+    herder: Arc<H>,
+    logs: Arc<LogLevels>,
+}
+
+impl<H> Clone for Ctx<H> {
+    fn clone(&self) -> Self {
+        Ctx {
+            herder: Arc::clone(&self.herder),
+            logs: Arc::clone(&self.logs),
+        }
+    }
+}
+
+/// The REST API of one worker.
+pub fn router<H: Herder>(herder: Arc<H>, logs: Arc<LogLevels>) -> Router {
+    Router::new()
+        .route("/", get(server_info::<H>))
+        .route("/health", get(health::<H>))
+        .merge(connectors::routes::<H>())
+        .merge(plugins::routes::<H>())
+        .merge(loggers::routes::<H>())
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(Ctx { herder, logs })
+}
+
+/// Waits for a herder answer at most [`REQUEST_TIMEOUT`].
+async fn timed<T>(fut: impl Future<Output = T>) -> Result<T, ApiError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, fut)
+        .await
+        .map_err(|_| ApiError::timed_out())
+}
+
+/// [`timed`] for a fallible herder call.
+async fn ask<T>(fut: impl Future<Output = Result<T, HerderError>>) -> Result<T, ApiError> {
+    ask_within(REQUEST_TIMEOUT, fut).await
+}
+
+async fn ask_within<T>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, HerderError>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(answer) => Ok(answer?),
+        Err(_) => Err(ApiError::timed_out()),
+    }
+}
+
+async fn server_info<H: Herder>(State(ctx): State<Ctx<H>>) -> Result<Response, ApiError> {
+    Ok(Json(timed(ctx.herder.server_info()).await?).into_response())
+}
+
+/// 200 healthy, 503 starting, 500 unhealthy or no answer within [`HEALTH_TIMEOUT`]; the body is
+/// always a `WorkerStatus`.
+async fn health<H: Herder>(State(ctx): State<Ctx<H>>) -> Response {
+    let status = match tokio::time::timeout(HEALTH_TIMEOUT, ctx.herder.health()).await {
+        Ok(status) => status,
+        Err(_) => WorkerStatus {
+            status: "unhealthy".to_owned(),
+            message: "Worker was unable to handle this request and may be unable to handle \
+                      other requests"
+                .to_owned(),
+        },
+    };
+    let code = match status.status.as_str() {
+        "healthy" => StatusCode::OK,
+        "starting" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (code, Json(status)).into_response()
+}

@@ -1,0 +1,60 @@
+//! Kafka client configs for task producers and consumers (connect-compat §3).
+
+use rdkafka::ClientConfig;
+use tributary_connector_api::Props;
+
+use crate::config::WorkerConfig;
+
+fn apply(config: &mut ClientConfig, entries: impl IntoIterator<Item = (String, String)>) {
+    for (k, v) in entries {
+        // Java's serializer settings have no librdkafka equivalent: bytes always.
+        if k.ends_with(".serializer") || k.ends_with(".deserializer") {
+            continue;
+        }
+        config.set(k, v);
+    }
+}
+
+fn overrides(connector: &Props, prefix: &str) -> Vec<(String, String)> {
+    connector
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+        .collect()
+}
+
+/// The source task producer: `acks=all`, one request in flight (ordering), retries forever.
+pub fn source_producer(
+    worker: &WorkerConfig,
+    connector: &Props,
+    name: &str,
+    task: u32,
+) -> ClientConfig {
+    let mut c = worker.base_client_config();
+    c.set("client.id", format!("connector-producer-{name}-{task}"))
+        .set("acks", "all")
+        .set("max.in.flight.requests.per.connection", "1")
+        .set("enable.idempotence", "false")
+        // 0 = no delivery timeout, as Java's delivery.timeout.ms = Int.MAX.
+        .set("message.timeout.ms", "0");
+    apply(&mut c, worker.prefixed("producer."));
+    apply(&mut c, overrides(connector, "producer.override."));
+    c
+}
+
+/// The sink task consumer: group `connect-<name>`, manual commits, from the earliest offset.
+pub fn sink_consumer(
+    worker: &WorkerConfig,
+    connector: &Props,
+    name: &str,
+    task: u32,
+) -> ClientConfig {
+    let mut c = worker.base_client_config();
+    c.set("client.id", format!("connector-consumer-{name}-{task}"))
+        .set("group.id", format!("connect-{name}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    apply(&mut c, worker.prefixed("consumer."));
+    apply(&mut c, overrides(connector, "consumer.override."));
+    c
+}

@@ -1,0 +1,141 @@
+//! Task runtime: each task runs on its own OS thread, calls its plugin in batches and talks
+//! to Kafka through rdkafka. The herder starts, pauses, resumes and stops tasks through a
+//! [`TaskHandle`].
+
+pub mod clients;
+pub mod convert;
+pub mod sink;
+pub mod source;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tributary_connector_api::abi::ConnectorKind;
+use tributary_connector_api::Props;
+
+use crate::config::WorkerConfig;
+use crate::herder::State;
+use crate::plugins::ConnectorPlugin;
+use crate::storage::{OffsetStore, StatusStore};
+
+#[derive(Debug, Default)]
+struct ControlState {
+    paused: bool,
+    stop: bool,
+}
+
+/// Shared between the herder and one task thread.
+#[derive(Debug, Default)]
+pub struct TaskControl {
+    state: Mutex<ControlState>,
+    changed: Condvar,
+}
+
+impl TaskControl {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ControlState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.lock().paused = paused;
+        self.changed.notify_all();
+    }
+
+    pub fn request_stop(&self) {
+        self.lock().stop = true;
+        self.changed.notify_all();
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.lock().stop
+    }
+
+    pub fn paused(&self) -> bool {
+        self.lock().paused
+    }
+
+    /// Waits up to `timeout` for a change of target state.
+    pub fn wait(&self, timeout: Duration) {
+        let guard = self.lock();
+        let _ = self.changed.wait_timeout(guard, timeout);
+    }
+}
+
+/// Everything a task thread needs.
+pub struct TaskSpec {
+    pub connector: String,
+    pub task: u32,
+    pub kind: ConnectorKind,
+    pub connector_config: Props,
+    pub task_config: Props,
+    pub plugin: ConnectorPlugin,
+    pub worker: Arc<WorkerConfig>,
+    pub status: Arc<StatusStore>,
+    pub offsets: Arc<dyn OffsetStore>,
+}
+
+/// A running task.
+pub struct TaskHandle {
+    pub control: Arc<TaskControl>,
+    thread: Option<JoinHandle<()>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl TaskHandle {
+    /// Starts a task thread.
+    pub fn spawn(spec: TaskSpec, paused: bool) -> std::io::Result<TaskHandle> {
+        let control = Arc::new(TaskControl::default());
+        control.set_paused(paused);
+        let (done_tx, done) = mpsc::channel();
+        let thread_control = control.clone();
+        let name = format!("task-{}-{}", spec.connector, spec.task);
+        let thread = std::thread::Builder::new().name(name).spawn(move || {
+            let span = tracing::info_span!("task", connector = %spec.connector, task = spec.task);
+            let _enter = span.enter();
+            let status = spec.status.clone();
+            let (connector, task) = (spec.connector.clone(), spec.task);
+            let outcome = match spec.kind {
+                ConnectorKind::Source => source::run(spec, &thread_control),
+                ConnectorKind::Sink => sink::run(spec, &thread_control),
+            };
+            if let Err(trace) = outcome {
+                status.put_task(&connector, task, State::Failed, Some(trace));
+            }
+            let _ = done_tx.send(());
+        })?;
+        Ok(TaskHandle {
+            control,
+            thread: Some(thread),
+            done,
+        })
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.control.set_paused(paused);
+    }
+
+    /// Asks the task to stop and waits up to `timeout` for it. A task that does not stop in
+    /// time is abandoned (its thread finishes on its own).
+    pub fn stop(mut self, timeout: Duration) -> bool {
+        self.control.request_stop();
+        let finished = matches!(
+            self.done.recv_timeout(timeout),
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+        if finished {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        } else {
+            tracing::warn!("task did not stop within the graceful shutdown timeout");
+        }
+        finished
+    }
+}
+
+/// Formats a failure as the status trace: what failed, then the plugin's message.
+pub fn trace(stage: &str, message: impl std::fmt::Display) -> String {
+    format!("org.apache.kafka.connect.errors.ConnectException: {stage}: {message}")
+}

@@ -1,0 +1,462 @@
+//! The sink task loop: consume → convert → put → (pre-commit, commit) on the flush interval.
+//! Partition assignment changes reach the task as open/close from the rebalance callbacks,
+//! and revoked partitions are committed before they go.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::{BorrowedMessage, Headers as _};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use tributary_connector_api::abi::{TaskRequest, TaskResponse};
+use tributary_connector_api::{
+    Headers, SinkOffsets, SinkRecord, SinkTaskContext, TimestampType, TopicPartition,
+};
+
+use super::convert::TaskConverters;
+use super::{clients, trace, TaskControl, TaskSpec};
+use crate::herder::State;
+use crate::plugins::{CallError, RemoteTask};
+
+const MAX_BATCH: usize = 500;
+
+/// The task and what it has consumed; shared with the rebalance callbacks, which run on the
+/// task thread inside `poll`.
+struct Shared {
+    task: RemoteTask,
+    /// Next offset to commit per partition (last delivered + 1).
+    consumed: SinkOffsets,
+    assignment: Vec<TopicPartition>,
+    /// Offsets the task asked to rewind to.
+    resets: SinkOffsets,
+    commit_requested: bool,
+    /// A failure inside a callback: (trace, panicked).
+    error: Option<(String, bool)>,
+    /// Set once the task was stopped: callbacks from closing the consumer must not call it.
+    stopped: bool,
+}
+
+struct SinkContext {
+    shared: Mutex<Shared>,
+}
+
+impl SinkContext {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn tps(list: &TopicPartitionList) -> Vec<TopicPartition> {
+    list.elements()
+        .iter()
+        .map(|e| TopicPartition::new(e.topic(), e.partition()))
+        .collect()
+}
+
+fn absorb(shared: &mut Shared, context: SinkTaskContext) {
+    shared.resets.extend(context.offset_resets);
+    shared.commit_requested |= context.commit_requested;
+}
+
+fn call_error(stage: &str, e: CallError) -> (String, bool) {
+    let panicked = matches!(e, CallError::Panicked(_));
+    (trace(stage, e), panicked)
+}
+
+impl Shared {
+    /// Asks the task which offsets are safe and commits them.
+    fn commit(
+        &mut self,
+        consumer: &BaseConsumer<SinkContext>,
+        only: Option<&[TopicPartition]>,
+    ) -> Result<(), (String, bool)> {
+        let offsets: SinkOffsets = self
+            .consumed
+            .iter()
+            .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
+            .map(|(tp, o)| (tp.clone(), *o))
+            .collect();
+        self.commit_requested = false;
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let safe = match self.task.call(&TaskRequest::PreCommit(offsets)) {
+            Ok(TaskResponse::Committable(safe)) => safe,
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(call_error("Offset commit failed during preCommit/flush", e)),
+        };
+        if safe.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for (tp, offset) in &safe {
+            if let Err(e) =
+                list.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+            {
+                tracing::warn!(error = %e, "cannot build offset commit");
+            }
+        }
+        match consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => {
+                tracing::debug!(partitions = safe.len(), "committed sink offsets");
+                for tp in safe.keys() {
+                    if only.is_some() {
+                        self.consumed.remove(tp);
+                    }
+                }
+            }
+            // A failed commit is retried on the next cycle; records may be redelivered.
+            Err(e) => tracing::warn!(error = %e, "sink offset commit failed"),
+        }
+        Ok(())
+    }
+}
+
+impl ClientContext for SinkContext {}
+
+impl ConsumerContext for SinkContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<SinkContext>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            let revoked = tps(list);
+            let mut shared = self.lock();
+            if shared.stopped || shared.error.is_some() || revoked.is_empty() {
+                return;
+            }
+            if let Err(e) = shared.commit(consumer, Some(&revoked)) {
+                shared.error = Some(e);
+                return;
+            }
+            shared.assignment.retain(|tp| !revoked.contains(tp));
+            for tp in &revoked {
+                shared.consumed.remove(tp);
+            }
+            match shared.task.call(&TaskRequest::Close(revoked)) {
+                Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
+                Ok(_) => {}
+                Err(e) => shared.error = Some(call_error("Task failed in close", e)),
+            }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<SinkContext>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(list) = rebalance {
+            let assigned = tps(list);
+            let mut shared = self.lock();
+            if shared.stopped || shared.error.is_some() || assigned.is_empty() {
+                return;
+            }
+            for tp in &assigned {
+                if !shared.assignment.contains(tp) {
+                    shared.assignment.push(tp.clone());
+                }
+            }
+            match shared.task.call(&TaskRequest::Open(assigned)) {
+                Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
+                Ok(_) => {}
+                Err(e) => shared.error = Some(call_error("Task failed in open", e)),
+            }
+        }
+    }
+}
+
+/// Runs a sink task until it is stopped. `Err` is the trace of a failure.
+pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
+    let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
+        .map_err(|e| trace("Failed to create converters", e))?;
+    let mut task = spec
+        .plugin
+        .new_task()
+        .map_err(|e| trace("Failed to create task", e))?;
+    let started = task
+        .call(&TaskRequest::StartSink {
+            props: spec.task_config.clone(),
+        })
+        .map_err(|e| {
+            trace(
+                "Task threw an uncaught and unrecoverable exception during start",
+                e,
+            )
+        })?;
+    let context = SinkContext {
+        shared: Mutex::new(Shared {
+            task,
+            consumed: BTreeMap::new(),
+            assignment: Vec::new(),
+            resets: BTreeMap::new(),
+            commit_requested: false,
+            error: None,
+            stopped: false,
+        }),
+    };
+    if let TaskResponse::SinkContext(c) = started {
+        absorb(&mut context.lock(), c);
+    }
+    let consumer: BaseConsumer<SinkContext> = clients::sink_consumer(
+        &spec.worker,
+        &spec.connector_config,
+        &spec.connector,
+        spec.task,
+    )
+    .create_with_context(context)
+    .map_err(|e| trace("Failed to create consumer", e))?;
+    let settings = crate::config::connector::ConnectorSettings::from_props(&spec.connector_config);
+    let subscribed = match &settings.topics_regex {
+        Some(regex) => {
+            let pattern = if regex.starts_with('^') {
+                regex.clone()
+            } else {
+                format!("^{regex}")
+            };
+            consumer.subscribe(&[&pattern])
+        }
+        None => {
+            let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
+            consumer.subscribe(&topics)
+        }
+    };
+    subscribed.map_err(|e| trace("Failed to subscribe", e))?;
+
+    let mut lp = SinkLoop {
+        spec: &spec,
+        control,
+        consumer: &consumer,
+        converters,
+        flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
+        last_commit: Instant::now(),
+    };
+    let result = lp.run();
+    let panicked = matches!(result, Err((_, true)));
+    lp.shutdown(result.is_ok(), panicked);
+    result.map_err(|(t, _)| t)
+}
+
+struct SinkLoop<'a> {
+    spec: &'a TaskSpec,
+    control: &'a TaskControl,
+    consumer: &'a BaseConsumer<SinkContext>,
+    converters: TaskConverters,
+    flush_interval: Duration,
+    last_commit: Instant,
+}
+
+impl SinkLoop<'_> {
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.consumer.context().lock()
+    }
+
+    fn run(&mut self) -> Result<(), (String, bool)> {
+        let mut reported = None;
+        let mut consumer_paused = false;
+        loop {
+            if self.control.stopping() {
+                return Ok(());
+            }
+            let paused = self.control.paused();
+            let state = if paused {
+                State::Paused
+            } else {
+                State::Running
+            };
+            if reported != Some(state) {
+                self.spec
+                    .status
+                    .put_task(&self.spec.connector, self.spec.task, state, None);
+                reported = Some(state);
+            }
+            if paused != consumer_paused {
+                let assignment = self.consumer.assignment().unwrap_or_default();
+                let r = if paused {
+                    self.consumer.pause(&assignment)
+                } else {
+                    self.consumer.resume(&assignment)
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "cannot change consumer pause state");
+                }
+                consumer_paused = paused;
+            }
+            let batch = self.poll_batch()?;
+            if let Some(e) = self.shared().error.take() {
+                return Err(e);
+            }
+            if !batch.is_empty() {
+                self.deliver(batch)?;
+            }
+            self.apply_resets();
+            let due =
+                self.last_commit.elapsed() >= self.flush_interval || self.shared().commit_requested;
+            if due {
+                self.last_commit = Instant::now();
+                let consumer = self.consumer;
+                self.shared().commit(consumer, None)?;
+            }
+        }
+    }
+
+    /// Up to `MAX_BATCH` converted records; waits up to 100 ms for the first.
+    fn poll_batch(&mut self) -> Result<Vec<SinkRecord>, (String, bool)> {
+        let mut batch = Vec::new();
+        let mut timeout = Duration::from_millis(100);
+        while batch.len() < MAX_BATCH {
+            match self.consumer.poll(timeout) {
+                None => break,
+                Some(Ok(message)) => batch.push(self.convert(&message)?),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error");
+                    break;
+                }
+            }
+            timeout = Duration::ZERO;
+        }
+        Ok(batch)
+    }
+
+    fn convert(&self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, (String, bool)> {
+        let topic = m.topic();
+        let c = &self.converters;
+        let (key_schema, key) = c.key.to_connect(topic, m.key()).map_err(|e| {
+            (
+                trace("Failed to convert record key (stage KEY_CONVERTER)", e),
+                false,
+            )
+        })?;
+        let (value_schema, value) = c.value.to_connect(topic, m.payload()).map_err(|e| {
+            (
+                trace("Failed to convert record value (stage VALUE_CONVERTER)", e),
+                false,
+            )
+        })?;
+        let mut headers = Headers::new();
+        if let Some(hs) = m.headers() {
+            for h in hs.iter() {
+                let (schema, value) =
+                    c.header
+                        .to_connect_header(topic, h.key, h.value)
+                        .map_err(|e| {
+                            (
+                                trace(
+                                    "Failed to convert record header (stage HEADER_CONVERTER)",
+                                    e,
+                                ),
+                                false,
+                            )
+                        })?;
+                headers.add(h.key, schema, value);
+            }
+        }
+        let (timestamp, timestamp_type) = match m.timestamp() {
+            rdkafka::Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
+            rdkafka::Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+            rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+        };
+        Ok(SinkRecord {
+            topic: topic.to_owned(),
+            kafka_partition: m.partition(),
+            kafka_offset: m.offset(),
+            key_schema,
+            key,
+            value_schema,
+            value,
+            timestamp,
+            timestamp_type,
+            headers,
+        })
+    }
+
+    /// Puts a batch; a retriable failure redelivers the same batch after a pause.
+    fn deliver(&mut self, batch: Vec<SinkRecord>) -> Result<(), (String, bool)> {
+        let mut next: SinkOffsets = BTreeMap::new();
+        for r in &batch {
+            next.insert(
+                TopicPartition::new(r.topic.clone(), r.kafka_partition),
+                r.kafka_offset + 1,
+            );
+        }
+        let request = TaskRequest::Put(batch);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let outcome = self.shared().task.call(&request);
+            match outcome {
+                Ok(TaskResponse::SinkContext(c)) => {
+                    let mut shared = self.shared();
+                    absorb(&mut shared, c);
+                    shared.consumed.extend(next);
+                    return Ok(());
+                }
+                Ok(_) => {
+                    self.shared().consumed.extend(next);
+                    return Ok(());
+                }
+                Err(e) if e.is_retriable() => {
+                    let wait = match &e {
+                        CallError::Failed(f) => f
+                            .context
+                            .as_ref()
+                            .and_then(|c| c.timeout_ms)
+                            .map(|ms| Duration::from_millis(ms.max(0) as u64)),
+                        _ => None,
+                    }
+                    .unwrap_or(backoff);
+                    tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "retriable error from put; redelivering");
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    let deadline = Instant::now() + wait;
+                    while Instant::now() < deadline {
+                        if self.control.stopping() {
+                            return Ok(());
+                        }
+                        // Keep the group membership alive while waiting.
+                        self.consumer
+                            .pause(&self.consumer.assignment().unwrap_or_default())
+                            .ok();
+                        self.consumer.poll(Duration::from_millis(50));
+                    }
+                    self.consumer
+                        .resume(&self.consumer.assignment().unwrap_or_default())
+                        .ok();
+                }
+                Err(e) => {
+                    return Err(call_error(
+                        "Task threw an uncaught and unrecoverable exception during put",
+                        e,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn apply_resets(&mut self) {
+        let resets = std::mem::take(&mut self.shared().resets);
+        for (tp, offset) in resets {
+            if let Err(e) = self.consumer.seek(
+                &tp.topic,
+                tp.partition,
+                Offset::Offset(offset),
+                Duration::from_secs(5),
+            ) {
+                tracing::warn!(error = %e, topic = %tp.topic, partition = tp.partition, "cannot rewind partition");
+            }
+        }
+    }
+
+    fn shutdown(&mut self, clean: bool, panicked: bool) {
+        let consumer = self.consumer;
+        let mut shared = self.shared();
+        shared.stopped = true;
+        if panicked {
+            return;
+        }
+        if clean {
+            if let Err((t, _)) = shared.commit(consumer, None) {
+                tracing::warn!(trace = %t, "final sink commit failed");
+            }
+            let assignment = std::mem::take(&mut shared.assignment);
+            if let Err(e) = shared.task.call(&TaskRequest::Close(assignment)) {
+                tracing::warn!(error = %e, "task close failed");
+            }
+        }
+        if let Err(e) = shared.task.call(&TaskRequest::Stop) {
+            tracing::warn!(error = %e, "task stop failed");
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! The source task loop: poll → convert → produce; offsets are committed only for records
+//! the broker acknowledged, in order.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header as KHeader, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientContext, Message};
+use tributary_connector_api::abi::{TaskRequest, TaskResponse};
+use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
+
+use super::convert::TaskConverters;
+use super::{clients, trace, TaskControl, TaskSpec};
+use crate::herder::State;
+use crate::plugins::{CallError, RemoteTask};
+
+/// Collects delivery reports; they run on the task thread inside `poll`.
+#[derive(Default)]
+struct Deliveries {
+    acks: Mutex<Vec<(u64, Result<RecordMetadata, String>)>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = Box<u64>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: Box<u64>) {
+        let outcome = match result {
+            Ok(m) => Ok(RecordMetadata {
+                topic: m.topic().to_owned(),
+                partition: m.partition(),
+                offset: m.offset(),
+            }),
+            Err((e, _)) => Err(e.to_string()),
+        };
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((*seq, outcome));
+    }
+}
+
+/// A failed plugin call as (trace, whether the plugin panicked).
+fn failed(stage: &str, e: CallError) -> (String, bool) {
+    let panicked = matches!(e, CallError::Panicked(_));
+    (trace(stage, e), panicked)
+}
+
+struct InFlight {
+    seq: u64,
+    /// The plugin's sequence number, when it wants `commit_record`.
+    plugin_seq: Option<u64>,
+    partition: Option<OffsetMap>,
+    offset: Option<OffsetMap>,
+    acked: bool,
+}
+
+/// Tracks records sent but not yet committable. Acks free records from the front only, so a
+/// partition's offset never passes a record that is still in flight.
+#[derive(Default)]
+struct OffsetTracker {
+    in_flight: VecDeque<InFlight>,
+    next_seq: u64,
+    /// Latest acked offset per source partition, not yet committed.
+    committable: Vec<(OffsetMap, OffsetMap)>,
+    /// Plugin records acknowledged, for `commit_record`.
+    acked_for_plugin: Vec<(u64, Option<RecordMetadata>)>,
+}
+
+impl OffsetTracker {
+    fn add(
+        &mut self,
+        plugin_seq: Option<u64>,
+        partition: Option<OffsetMap>,
+        offset: Option<OffsetMap>,
+    ) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.in_flight.push_back(InFlight {
+            seq,
+            plugin_seq,
+            partition,
+            offset,
+            acked: false,
+        });
+        seq
+    }
+
+    fn ack(&mut self, seq: u64, metadata: Option<RecordMetadata>) {
+        let Some(front) = self.in_flight.front() else {
+            return;
+        };
+        let index = (seq - front.seq) as usize;
+        if let Some(entry) = self.in_flight.get_mut(index) {
+            entry.acked = true;
+            if let Some(ps) = entry.plugin_seq {
+                self.acked_for_plugin.push((ps, metadata));
+            }
+        }
+        while self.in_flight.front().is_some_and(|f| f.acked) {
+            let Some(done) = self.in_flight.pop_front() else {
+                break;
+            };
+            if let (Some(p), Some(o)) = (done.partition, done.offset) {
+                match self.committable.iter_mut().rev().find(|(q, _)| *q == p) {
+                    Some(slot) => slot.1 = o,
+                    None => self.committable.push((p, o)),
+                }
+            }
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+struct SourceLoop<'a> {
+    spec: &'a TaskSpec,
+    control: &'a TaskControl,
+    task: RemoteTask,
+    producer: BaseProducer<Deliveries>,
+    converters: TaskConverters,
+    tracker: OffsetTracker,
+    flush_interval: Duration,
+    last_commit: Instant,
+}
+
+/// Runs a source task until it is stopped. `Err` is the trace of a failure.
+pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
+    let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
+        .map_err(|e| trace("Failed to create converters", e))?;
+    let producer: BaseProducer<Deliveries> = clients::source_producer(
+        &spec.worker,
+        &spec.connector_config,
+        &spec.connector,
+        spec.task,
+    )
+    .create_with_context(Deliveries::default())
+    .map_err(|e| trace("Failed to create producer", e))?;
+    let mut task = spec
+        .plugin
+        .new_task()
+        .map_err(|e| trace("Failed to create task", e))?;
+    let offsets = spec.offsets.offsets(&spec.connector);
+    task.call(&TaskRequest::StartSource {
+        props: spec.task_config.clone(),
+        offsets,
+    })
+    .map_err(|e| {
+        trace(
+            "Task threw an uncaught and unrecoverable exception during start",
+            e,
+        )
+    })?;
+    let flush_interval = Duration::from_millis(spec.worker.offset_flush_interval_ms);
+    let mut lp = SourceLoop {
+        spec: &spec,
+        control,
+        task,
+        producer,
+        converters,
+        tracker: OffsetTracker::default(),
+        flush_interval,
+        last_commit: Instant::now(),
+    };
+    let result = lp.run();
+    lp.shutdown(!matches!(result, Err((_, true))));
+    result.map_err(|(t, _)| t)
+}
+
+impl SourceLoop<'_> {
+    /// The loop; an error carries the trace and whether the plugin panicked.
+    fn run(&mut self) -> Result<(), (String, bool)> {
+        let mut reported = None;
+        loop {
+            if self.control.stopping() {
+                return Ok(());
+            }
+            let paused = self.control.paused();
+            let state = if paused {
+                State::Paused
+            } else {
+                State::Running
+            };
+            if reported != Some(state) {
+                self.spec
+                    .status
+                    .put_task(&self.spec.connector, self.spec.task, state, None);
+                reported = Some(state);
+            }
+            self.serve_acks()?;
+            if self.last_commit.elapsed() >= self.flush_interval {
+                self.commit_offsets()?;
+            }
+            if paused {
+                self.control.wait(Duration::from_millis(200));
+                continue;
+            }
+            let response = self.task.call(&TaskRequest::Poll).map_err(|e| {
+                failed(
+                    "Task threw an uncaught and unrecoverable exception during poll",
+                    e,
+                )
+            })?;
+            if let TaskResponse::Polled {
+                records,
+                first_seq,
+                wants_commit_record,
+            } = response
+            {
+                for (i, record) in records.into_iter().enumerate() {
+                    let plugin_seq = wants_commit_record.then_some(first_seq + i as u64);
+                    self.send(record, plugin_seq)?;
+                }
+            }
+        }
+    }
+
+    fn send(
+        &mut self,
+        record: SourceRecord,
+        plugin_seq: Option<u64>,
+    ) -> Result<(), (String, bool)> {
+        let topic = record.topic.as_str();
+        let conv = &self.converters;
+        let key = conv
+            .key
+            .from_connect(topic, record.key_schema.as_ref(), &record.key)
+            .map_err(|e| {
+                (
+                    trace("Failed to convert record key (stage KEY_CONVERTER)", e),
+                    false,
+                )
+            })?;
+        let value = conv
+            .value
+            .from_connect(topic, record.value_schema.as_ref(), &record.value)
+            .map_err(|e| {
+                (
+                    trace("Failed to convert record value (stage VALUE_CONVERTER)", e),
+                    false,
+                )
+            })?;
+        let mut headers = None;
+        if !record.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
+            for header in record.headers.iter() {
+                let bytes = conv
+                    .header
+                    .from_connect_header(topic, &header.key, header.schema.as_ref(), &header.value)
+                    .map_err(|e| {
+                        (
+                            trace(
+                                "Failed to convert record header (stage HEADER_CONVERTER)",
+                                e,
+                            ),
+                            false,
+                        )
+                    })?;
+                h = h.insert(KHeader {
+                    key: &header.key,
+                    value: bytes.as_deref(),
+                });
+            }
+            headers = Some(h);
+        }
+        let seq = self
+            .tracker
+            .add(plugin_seq, record.source_partition, record.source_offset);
+        let mut out = BaseRecord::with_opaque_to(topic, Box::new(seq));
+        if let Some(k) = key.as_deref() {
+            out = out.key(k);
+        }
+        if let Some(v) = value.as_deref() {
+            out = out.payload(v);
+        }
+        if let Some(p) = record.kafka_partition {
+            out = out.partition(p);
+        }
+        if let Some(ts) = record.timestamp {
+            out = out.timestamp(ts);
+        }
+        if let Some(h) = headers {
+            out = out.headers(h);
+        }
+        // Back-pressure: while librdkafka's queue is full, serve deliveries and retry.
+        loop {
+            match self.producer.send(out) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    out = back;
+                    self.producer.poll(Duration::from_millis(10));
+                    self.serve_acks()?;
+                }
+                Err((e, _)) => {
+                    return Err((
+                        trace("Failed to send record to Kafka (stage KAFKA_PRODUCE)", e),
+                        false,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Runs delivery callbacks and applies the acks.
+    fn serve_acks(&mut self) -> Result<(), (String, bool)> {
+        self.producer.poll(Duration::ZERO);
+        let acks = std::mem::take(
+            &mut *self
+                .producer
+                .context()
+                .acks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for (seq, outcome) in acks {
+            match outcome {
+                Ok(metadata) => self.tracker.ack(seq, Some(metadata)),
+                Err(e) => {
+                    return Err((
+                        trace("Failed to produce record (stage KAFKA_PRODUCE)", e),
+                        false,
+                    ));
+                }
+            }
+        }
+        if !self.tracker.acked_for_plugin.is_empty() {
+            let acked = std::mem::take(&mut self.tracker.acked_for_plugin);
+            self.task
+                .call(&TaskRequest::CommitRecords(acked))
+                .map_err(|e| failed("Task failed in commitRecord", e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the acked offsets and tells the task.
+    fn commit_offsets(&mut self) -> Result<(), (String, bool)> {
+        self.last_commit = Instant::now();
+        if self.tracker.committable.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(OffsetMap, Option<OffsetMap>)> =
+            std::mem::take(&mut self.tracker.committable)
+                .into_iter()
+                .map(|(p, o)| (p, Some(o)))
+                .collect();
+        if let Err(e) = self.spec.offsets.put(&self.spec.connector, &entries) {
+            // Offsets stay uncommitted; retry on the next cycle.
+            tracing::error!(error = %e, "offset commit failed");
+            self.tracker
+                .committable
+                .extend(entries.into_iter().filter_map(|(p, o)| o.map(|o| (p, o))));
+            return Ok(());
+        }
+        tracing::debug!(partitions = entries.len(), "committed source offsets");
+        self.task
+            .call(&TaskRequest::Commit)
+            .map(|_| ())
+            .map_err(|e| failed("Task failed in commit", e))
+    }
+
+    /// Flushes what was sent (up to `offset.flush.timeout.ms`), commits, and stops the task.
+    fn shutdown(&mut self, call_stop: bool) {
+        let deadline =
+            Instant::now() + Duration::from_millis(self.spec.worker.offset_flush_timeout_ms);
+        while self.tracker.pending() > 0 && Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(50));
+            if self.serve_acks().is_err() {
+                break;
+            }
+        }
+        if let Err((t, _)) = self.commit_offsets() {
+            tracing::warn!(trace = %t, "final offset commit failed");
+        }
+        if call_stop {
+            if let Err(e) = self.task.call(&TaskRequest::Stop) {
+                tracing::warn!(error = %e, "task stop failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(v: serde_json::Value) -> Option<OffsetMap> {
+        v.as_object().cloned()
+    }
+
+    #[test]
+    fn offsets_advance_only_past_acked_prefix() {
+        let mut t = OffsetTracker::default();
+        let p = m(json!({"filename": "f"}));
+        let a = t.add(None, p.clone(), m(json!({"position": 1})));
+        let b = t.add(None, p.clone(), m(json!({"position": 2})));
+        let c = t.add(None, p.clone(), m(json!({"position": 3})));
+        t.ack(b, None);
+        assert!(t.committable.is_empty(), "record a is still in flight");
+        t.ack(a, None);
+        assert_eq!(
+            t.committable,
+            vec![(p.clone().unwrap(), m(json!({"position": 2})).unwrap())]
+        );
+        t.ack(c, None);
+        assert_eq!(t.committable.len(), 1);
+        assert_eq!(t.committable[0].1, m(json!({"position": 3})).unwrap());
+        assert_eq!(t.pending(), 0);
+    }
+}
