@@ -82,7 +82,7 @@ fn faulty_plugins_fail_their_tasks_and_the_worker_keeps_serving() {
     assert_eq!(code, 201);
     let (code, _, _) = w.send("POST", "/connectors", Some(json!({"name": "failing", "config": {"connector.class": "FailingSink", "topics": topic}})));
     assert_eq!(code, 201);
-    let failed = wait_for("failing sink task FAILED", Duration::from_secs(60), || {
+    let failed = wait_for("failing sink task FAILED", Duration::from_secs(90), || {
         w.task_state("failing", 0)
             .filter(|(s, _)| s == "FAILED")
             .map(|(_, b)| b)

@@ -20,6 +20,7 @@ fn connector_lifecycle_over_rest() {
     let input = dir.path().join("in.txt");
     std::fs::write(&input, "a\nb\nc\n").unwrap();
     let topic = unique("rest");
+    create_topic(&topic);
 
     // Server info and health.
     let (code, info) = w.get("/");

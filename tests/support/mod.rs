@@ -321,3 +321,37 @@ pub fn mixed_lines(n: usize) -> Vec<String> {
         .map(|i| format!("{i:05} {}", SAMPLES[i % SAMPLES.len()]))
         .collect()
 }
+
+/// Creates a topic with one partition, so records keep one order. (Kafka auto-creates topics
+/// with `num.partitions=1` by default; Tansu auto-creates several partitions, which would make
+/// "in order" undefined for records without a key.)
+pub fn create_topic(name: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    let topic = NewTopic::new(name, 1, TopicReplication::Fixed(1));
+    let results =
+        futures::executor::block_on(admin.create_topics([&topic], &AdminOptions::new())).unwrap();
+    for r in results {
+        if let Err((t, e)) = r {
+            assert_eq!(
+                e,
+                rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                "create topic {t}"
+            );
+        }
+    }
+}
+
+/// Asserts two line sequences are equal, reporting the first difference instead of both lists.
+pub fn assert_same_lines(got: &[String], want: &[String], what: &str) {
+    if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+        panic!(
+            "{what}: first difference at line {i}: got {:?}, want {:?}",
+            got[i], want[i]
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{what}: line counts differ");
+}

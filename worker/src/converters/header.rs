@@ -989,6 +989,17 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_bounded() {
+        let depth = MAX_DEPTH;
+        let deep = "[".repeat(depth) + &"]".repeat(depth);
+        let (schema, value) = read(&deep);
+        assert_eq!(schema, None);
+        assert_eq!(write(None, &value).unwrap(), deep);
+        let too_deep = "[".repeat(depth + 1) + &"]".repeat(depth + 1);
+        assert_eq!(read(&too_deep).1, Value::String(too_deep.clone()));
+    }
+
+    #[test]
     fn round_trips() {
         let list = Schema::array(Schema::int32()).into_ref();
         let map = Schema::map(Schema::string(), Schema::string()).into_ref();

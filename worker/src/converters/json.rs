@@ -12,20 +12,26 @@
 //! value against its schema. The schema JSON is cached per schema instance on write and per
 //! schema text on read (`schemas.cache.size` entries each).
 //!
+//! Decimals are written from the minimal two's-complement bytes (as Java's `BigInteger`), so
+//! `[0, 0, 0xC2]` and `[0, 0xC2]` both give `"AMI="`. Schema `parameters` come out sorted by
+//! key (Connect schemas here keep them in a sorted map; Java keeps insertion order).
+//!
 //! Differences from Kafka, all on invalid or unusual input: reading is strict where Jackson
 //! silently coerces (a string where an int32 is expected is an error, not 0; an integer wider
-//! than 64 bits is an error, not truncated; text after the JSON value is an error); a Struct
-//! written without a schema is written with its own schema instead of failing.
+//! than 64 bits is an error, not truncated; `"NaN"` for a float is NaN, not 0; text after the
+//! JSON value is an error); a Struct written without a schema is written with its own schema,
+//! and a Struct whose schema differs from the given one only in `optional` / `default` is
+//! accepted (Kafka fails both with "Mismatching schema"). Empty input reads as null when
+//! `schemas.enable=false` and is rejected as a missing envelope otherwise, as in Kafka.
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tributary_connector_api::logical::{self, DATE, DECIMAL, TIME, TIMESTAMP};
+use tributary_connector_api::logical::{self, DECIMAL, TIME};
 use tributary_connector_api::{Field, Schema, SchemaRef, Struct, Type, Value};
 
-use crate::converters::jsonparse::{self, Envelope, Json, Num};
+use crate::converters::jsonparse::{self, dedup_by_key, Envelope, Json, Num};
 use crate::converters::text::{self, push_int, push_json_str, MILLIS_PER_DAY};
 use crate::converters::{
     value_kind, ConfigReader, Converter, ConverterError, HeaderConverter, Path,
@@ -262,15 +268,8 @@ impl Converter for JsonConverter {
         };
         let reader = Reader { cfg: &self.config };
         if !self.config.schemas_enable {
-            return match jsonparse::parse(bytes).map_err(ConverterError::Deserialize)? {
-                None => Ok((None, Value::Null)),
-                Some(json) => Ok((
-                    None,
-                    reader
-                        .value(None, json, &Path::Root)
-                        .map_err(ConverterError::Deserialize)?,
-                )),
-            };
+            let value = jsonparse::parse_schemaless(bytes).map_err(ConverterError::Deserialize)?;
+            return Ok((None, value));
         }
         let not_envelope = |what: &str| {
             ConverterError::Deserialize(format!(
@@ -658,7 +657,7 @@ impl<'c> Writer<'c> {
                 }
                 Ok(false)
             }
-            (Some(DATE | TIMESTAMP), _, _) => Ok(false),
+            // Date and Timestamp are written as their base integers.
             _ => Ok(false),
         }
     }
@@ -721,35 +720,6 @@ impl<'c> Writer<'c> {
         }
         Ok(())
     }
-}
-
-/// Members of a JSON object with repeated keys merged as Jackson does (first position, last
-/// value).
-fn dedup_members<'a>(members: Vec<(Cow<'a, str>, Json<'a>)>) -> Vec<(Cow<'a, str>, Json<'a>)> {
-    let n = members.len();
-    let has_dup = if n < 2 {
-        false
-    } else if n <= 16 {
-        (1..n).any(|i| members[..i].iter().any(|(k, _)| *k == members[i].0))
-    } else {
-        let mut seen = HashSet::with_capacity(n);
-        !members.iter().all(|(k, _)| seen.insert(k.as_ref()))
-    };
-    if !has_dup {
-        return members;
-    }
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(n);
-    let mut out: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(n);
-    for (k, v) in members {
-        match index.get(k.as_ref()) {
-            Some(&i) => out[i].1 = v,
-            None => {
-                index.insert(k.to_string(), out.len());
-                out.push((k, v));
-            }
-        }
-    }
-    out
 }
 
 /// Reads JSON into Connect data.
@@ -1025,7 +995,7 @@ impl Reader<'_> {
                             "an object (maps with string keys are JSON objects)",
                         ));
                     };
-                    let members = dedup_members(members);
+                    let members = dedup_by_key(members, |k| k.as_ref());
                     let mut out = Vec::with_capacity(members.len());
                     for (i, (k, v)) in members.into_iter().enumerate() {
                         let v = self.value(Some(vs), v, &Path::MapValue(path, i))?;
@@ -1127,7 +1097,7 @@ impl Reader<'_> {
                 Value::Array(out)
             }
             Json::Obj(members) => {
-                let members = dedup_members(members);
+                let members = dedup_by_key(members, |k| k.as_ref());
                 let mut out = Vec::with_capacity(members.len());
                 for (i, (k, v)) in members.into_iter().enumerate() {
                     let v = self.schemaless(v, &Path::MapValue(path, i))?;
@@ -1485,11 +1455,17 @@ mod tests {
         origin.put("x", Value::Int32(0)).unwrap();
         let with_struct_default = Schema::clone(&point)
             .optional()
-            .with_default(Value::Struct(origin));
+            .with_default(Value::Struct(origin))
+            .into_ref();
+        let json = c.schema_to_json(&with_struct_default).unwrap();
         assert_eq!(
-            c.schema_to_json(&with_struct_default.into_ref()).unwrap(),
+            json,
             r#"{"type":"struct","fields":[{"type":"int32","optional":false,"field":"x"}],"optional":true,"default":{"x":0}}"#
         );
+        let parsed = c.schema_from_json(&json).unwrap().unwrap();
+        assert_eq!(c.schema_to_json(&parsed).unwrap(), json);
+        let text = write(&c, Some(&parsed), &Value::Null);
+        assert!(text.ends_with(r#""payload":{"x":0}}"#), "{text}");
     }
 
     #[test]
@@ -1914,6 +1890,34 @@ mod tests {
     }
 
     #[test]
+    fn envelope_field_order_and_alternating_schemas() {
+        let c = conv(&[]);
+        let text = write(&c, Some(&order_schema()), &order());
+        // Payload first, schema second.
+        let schema_start = text.find(r#""schema":"#).unwrap() + 9;
+        let payload_start = text.find(r#","payload":"#).unwrap();
+        let schema_text = &text[schema_start..payload_start];
+        let payload_text = &text[payload_start + 11..text.len() - 1];
+        let swapped = format!(r#"{{ "payload" : {payload_text} , "schema" : {schema_text} }}"#);
+        assert_eq!(read(&c, &swapped), (Some(order_schema()), order()));
+        // Alternating schemas through the last-schema shortcut stay correct.
+        let a = write(&c, Some(&Schema::int8()), &Value::Int8(1));
+        let b = write(&c, Some(&Schema::optional_int8()), &Value::Int8(2));
+        for _ in 0..3 {
+            assert_eq!(read(&c, &a), (Some(Schema::int8()), Value::Int8(1)));
+            assert_eq!(
+                read(&c, &b),
+                (Some(Schema::optional_int8()), Value::Int8(2))
+            );
+        }
+        // A schema that starts like the last one but is longer is parsed in full.
+        let longer = r#"{"schema":{"type":"int8","optional":true},"payload":3}"#;
+        let prefix = r#"{"schema":{"type":"int8"},"payload":3}"#;
+        assert_eq!(read(&c, prefix).0, Some(Schema::int8()));
+        assert_eq!(read(&c, longer).0, Some(Schema::optional_int8()));
+    }
+
+    #[test]
     fn schema_caches() {
         let c = conv(&[("schemas.cache.size", "2")]);
         let schema = order_schema();
@@ -1952,6 +1956,23 @@ mod tests {
         );
         assert_eq!(c.schema_from_json(&json).unwrap().as_deref(), Some(&*s));
         assert_eq!(c.schema_from_json("null").unwrap(), None);
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let depth = jsonparse::MAX_DEPTH;
+        let deep = "[".repeat(depth) + &"]".repeat(depth);
+        let plain = conv(&[("schemas.enable", "false")]);
+        let (_, value) = read(&plain, &deep);
+        assert_eq!(write(&plain, None, &value), deep);
+        let enveloped = conv(&[]);
+        let text = format!(
+            r#"{{"schema":null,"payload":{}}}"#,
+            &deep[1..deep.len() - 1]
+        );
+        assert_eq!(write(&enveloped, None, &read(&enveloped, &text).1), text);
+        let too_deep = "[".repeat(depth + 1) + &"]".repeat(depth + 1);
+        assert!(plain.to_connect("t", Some(too_deep.as_bytes())).is_err());
     }
 
     #[test]

@@ -173,9 +173,10 @@ impl<'a> Build<'a> for Schemaless {
     }
     fn number(n: Num<'a>) -> Result<Value, String> {
         if n.integral {
-            n.text.parse().map(Value::Int64).map_err(|_| {
-                format!("integer {} does not fit in 64 bits (int64)", n.text)
-            })
+            n.text
+                .parse()
+                .map(Value::Int64)
+                .map_err(|_| format!("integer {} does not fit in 64 bits (int64)", n.text))
         } else {
             n.text
                 .parse()
