@@ -271,6 +271,11 @@ impl Drop for Worker {
 /// `timeout` passes. Asserts on records received, never on the high watermark (Tansu
 /// under-reports it, see broker-notes.md).
 pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<String> {
+    read_topic_until(topic, timeout, |values| values.len() >= expected)
+}
+
+/// Reads `topic` from the beginning until `done` says so or `timeout` passes.
+pub fn read_topic_until(topic: &str, timeout: Duration, done: impl Fn(&[String]) -> bool) -> Vec<String> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("reader"))
@@ -298,7 +303,7 @@ pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<String
     consumer.assign(&tpl).unwrap();
     let mut values = Vec::new();
     let deadline = Instant::now() + timeout;
-    while values.len() < expected && Instant::now() < deadline {
+    while !done(&values) && Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
             values.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
         }

@@ -2,12 +2,12 @@
 //! the broker acknowledged, in order.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KHeader, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Message};
 use tributary_connector_api::abi::{TaskRequest, TaskResponse};
 use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
@@ -17,10 +17,13 @@ use super::{clients, trace, TaskControl, TaskSpec};
 use crate::herder::State;
 use crate::plugins::{CallError, RemoteTask};
 
-/// Collects delivery reports; they run on the task thread inside `poll`.
+/// Collects delivery reports. They arrive on rdkafka's polling thread, so acks are taken in
+/// as soon as the broker answers, even while the task thread is inside a plugin call.
 #[derive(Default)]
 struct Deliveries {
     acks: Mutex<Vec<(u64, Result<RecordMetadata, String>)>>,
+    /// Signalled on every delivery report (wakes a sender waiting for queue space).
+    delivered: Condvar,
 }
 
 impl ClientContext for Deliveries {}
@@ -41,6 +44,7 @@ impl ProducerContext for Deliveries {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((*seq, outcome));
+        self.delivered.notify_one();
     }
 }
 
@@ -123,7 +127,7 @@ struct SourceLoop<'a> {
     spec: &'a TaskSpec,
     control: &'a TaskControl,
     task: RemoteTask,
-    producer: BaseProducer<Deliveries>,
+    producer: ThreadedProducer<Deliveries>,
     converters: TaskConverters,
     tracker: OffsetTracker,
     flush_interval: Duration,
@@ -134,7 +138,7 @@ struct SourceLoop<'a> {
 pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
         .map_err(|e| trace("Failed to create converters", e))?;
-    let producer: BaseProducer<Deliveries> = clients::source_producer(
+    let producer: ThreadedProducer<Deliveries> = clients::source_producer(
         &spec.worker,
         &spec.connector_config,
         &spec.connector,
@@ -288,13 +292,13 @@ impl SourceLoop<'_> {
         if let Some(h) = headers {
             out = out.headers(h);
         }
-        // Back-pressure: while librdkafka's queue is full, serve deliveries and retry.
+        // Back-pressure: while librdkafka's queue is full, wait for deliveries and retry.
         loop {
             match self.producer.send(out) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     out = back;
-                    self.producer.poll(Duration::from_millis(10));
+                    self.wait_for_delivery(Duration::from_millis(10));
                     self.serve_acks()?;
                 }
                 Err((e, _)) => {
@@ -307,9 +311,17 @@ impl SourceLoop<'_> {
         }
     }
 
-    /// Runs delivery callbacks and applies the acks.
+    /// Waits until a delivery report arrives (or `timeout` passes).
+    fn wait_for_delivery(&self, timeout: Duration) {
+        let context = self.producer.context();
+        let acks = context.acks.lock().unwrap_or_else(|p| p.into_inner());
+        if acks.is_empty() {
+            let _ = context.delivered.wait_timeout(acks, timeout);
+        }
+    }
+
+    /// Applies the delivery reports received so far.
     fn serve_acks(&mut self) -> Result<(), (String, bool)> {
-        self.producer.poll(Duration::ZERO);
         let acks = std::mem::take(
             &mut *self
                 .producer
@@ -369,7 +381,7 @@ impl SourceLoop<'_> {
         let deadline =
             Instant::now() + Duration::from_millis(self.spec.worker.offset_flush_timeout_ms);
         while self.tracker.pending() > 0 && Instant::now() < deadline {
-            self.producer.poll(Duration::from_millis(50));
+            self.wait_for_delivery(Duration::from_millis(50));
             if self.serve_acks().is_err() {
                 break;
             }
