@@ -275,7 +275,11 @@ pub fn read_topic(topic: &str, expected: usize, timeout: Duration) -> Vec<String
 }
 
 /// Reads `topic` from the beginning until `done` says so or `timeout` passes.
-pub fn read_topic_until(topic: &str, timeout: Duration, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub fn read_topic_until(
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("reader"))

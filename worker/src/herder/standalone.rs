@@ -194,6 +194,8 @@ impl StandaloneHerder {
         let (instance, task_configs) = match started {
             Ok(ok) => ok,
             Err(e) => {
+                entry.task_configs.clear();
+                self.status.remove_tasks_from(name, 0);
                 self.status.put_connector(
                     name,
                     State::Failed,
@@ -387,10 +389,14 @@ impl StandaloneHerder {
         ))
     }
 
-    fn sink_consumer(&self, name: &str) -> Result<BaseConsumer, HerderError> {
+    /// A consumer in the sink connector's group (for reading and writing its offsets).
+    fn sink_consumer(&self, name: &str, config: &Props) -> Result<BaseConsumer, HerderError> {
         let mut c = self.worker.base_client_config();
-        c.set("group.id", format!("connect-{name}"))
-            .set("enable.auto.commit", "false");
+        c.set(
+            "group.id",
+            crate::runtime::clients::sink_group_id(config, name),
+        )
+        .set("enable.auto.commit", "false");
         c.create()
             .map_err(|e| HerderError::Internal(format!("cannot create consumer: {e}")))
     }
@@ -434,6 +440,56 @@ impl StandaloneHerder {
             )));
         }
         Ok(())
+    }
+
+    /// Creates or replaces a connector config; the caller holds the connectors lock.
+    fn upsert(
+        &self,
+        map: &mut BTreeMap<String, Entry>,
+        name: &str,
+        config: Props,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> Result<Upserted, HerderError> {
+        let exists = map.contains_key(name);
+        if exists && !allow_replace {
+            return Err(HerderError::AlreadyExists(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        let (infos, plugin) = self.validate_sync(&config)?;
+        if infos.error_count > 0 {
+            let errors: Vec<String> = infos
+                .configs
+                .iter()
+                .filter_map(|c| c.value.as_ref())
+                .flat_map(|v| {
+                    v.errors
+                        .iter()
+                        .map(move |e| format!("Invalid value for {}: {e}", v.name))
+                })
+                .collect();
+            return Err(HerderError::BadRequest(format!(
+                "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`",
+                errors.len(),
+                errors.join("\n")
+            )));
+        }
+        let entry = map.entry(name.to_owned()).or_insert_with(|| Entry {
+            config: Props::new(),
+            target: initial_state.unwrap_or(TargetState::Started),
+            plugin: None,
+            instance: None,
+            task_configs: Vec::new(),
+            tasks: BTreeMap::new(),
+        });
+        entry.config = config;
+        entry.plugin = Some(plugin);
+        self.start(name, entry);
+        Ok(Upserted {
+            created: !exists,
+            info: Self::info(name, entry),
+        })
     }
 }
 
@@ -529,45 +585,7 @@ impl Herder for StandaloneHerder {
         initial_state: Option<TargetState>,
     ) -> Result<Upserted, HerderError> {
         let mut map = self.connectors.lock().await;
-        let exists = map.contains_key(name);
-        if exists && !allow_replace {
-            return Err(HerderError::AlreadyExists(format!(
-                "Connector {name} already exists"
-            )));
-        }
-        let (infos, plugin) = self.validate_sync(&config)?;
-        if infos.error_count > 0 {
-            let errors: Vec<String> = infos
-                .configs
-                .iter()
-                .filter_map(|c| c.value.as_ref())
-                .flat_map(|v| {
-                    v.errors
-                        .iter()
-                        .map(move |e| format!("Invalid value for {}: {e}", v.name))
-                })
-                .collect();
-            return Err(HerderError::BadRequest(format!(
-                "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`",
-                errors.len(),
-                errors.join("\n")
-            )));
-        }
-        let entry = map.entry(name.to_owned()).or_insert_with(|| Entry {
-            config: Props::new(),
-            target: initial_state.unwrap_or(TargetState::Started),
-            plugin: None,
-            instance: None,
-            task_configs: Vec::new(),
-            tasks: BTreeMap::new(),
-        });
-        entry.config = config;
-        entry.plugin = Some(plugin);
-        self.start(name, entry);
-        Ok(Upserted {
-            created: !exists,
-            info: Self::info(name, entry),
-        })
+        self.upsert(&mut map, name, config, allow_replace, initial_state)
     }
 
     async fn patch_connector_config(
@@ -575,7 +593,12 @@ impl Herder for StandaloneHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, HerderError> {
-        let mut config = self.connector_config(name).await?;
+        // Read, patch and write under one lock, so concurrent changes are not lost.
+        let mut map = self.connectors.lock().await;
+        let mut config = map
+            .get(name)
+            .map(|e| e.config.clone())
+            .ok_or_else(|| not_found(name))?;
         for (k, v) in patch {
             match v {
                 Some(v) => {
@@ -592,8 +615,7 @@ impl Herder for StandaloneHerder {
                     .into(),
             ));
         }
-        self.put_connector_config(name, config, true, None)
-            .await
+        self.upsert(&mut map, name, config, true, None)
             .map(|u| u.info)
     }
 
@@ -675,9 +697,9 @@ impl Herder for StandaloneHerder {
         let mut map = self.connectors.lock().await;
         let entry = map.get_mut(name).ok_or_else(|| not_found(name))?;
         if entry.target == TargetState::Stopped {
-            // Pausing a stopped connector starts nothing (tasks are gone); just record it.
+            // A stopped connector has no tasks; pausing it records the target state only.
             entry.target = TargetState::Paused;
-            self.start(name, entry);
+            self.status.put_connector(name, State::Paused, None);
             return Ok(());
         }
         entry.target = TargetState::Paused;
@@ -724,7 +746,7 @@ impl Herder for StandaloneHerder {
                 let config = entry.config.clone();
                 drop(map);
                 blocking(|| {
-                    let consumer = self.sink_consumer(name)?;
+                    let consumer = self.sink_consumer(name, &config)?;
                     let list = self.sink_partitions(&consumer, &config)?;
                     let committed = consumer
                         .committed_offsets(list, Duration::from_secs(10))
@@ -807,9 +829,9 @@ impl Herder for StandaloneHerder {
                     let mut c = plugin
                         .new_connector()
                         .map_err(|e| HerderError::Internal(e.to_string()))?;
+                    let consumer = self.sink_consumer(name, &config)?;
                     c.call(&ConnectorRequest::AlterSinkOffsets(config, parsed.clone()))
                         .map_err(|e| HerderError::BadRequest(e.to_string()))?;
-                    let consumer = self.sink_consumer(name)?;
                     let mut list = TopicPartitionList::new();
                     for (tp, o) in &parsed {
                         list.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*o))
@@ -850,24 +872,30 @@ impl Herder for StandaloneHerder {
         Self::require_stopped(entry, name)?;
         match entry.kind() {
             ConnectorType::Sink => {
-                blocking(|| {
-                    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-                        self.worker
-                            .base_client_config()
-                            .create()
-                            .map_err(|e| HerderError::Internal(e.to_string()))?;
-                    let group = format!("connect-{name}");
-                    tokio::runtime::Handle::current()
-                        .block_on(
-                            admin.delete_groups(&[&group], &rdkafka::admin::AdminOptions::new()),
-                        )
-                        .map_err(|e| {
-                            HerderError::Internal(format!(
-                                "cannot delete consumer group {group}: {e}"
-                            ))
-                        })
-                        .map(|_| ())
-                })?;
+                let group = crate::runtime::clients::sink_group_id(&entry.config, name);
+                let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+                    self.worker
+                        .base_client_config()
+                        .create()
+                        .map_err(|e| HerderError::Internal(e.to_string()))?;
+                let results = admin
+                    .delete_groups(&[&group], &rdkafka::admin::AdminOptions::new())
+                    .await
+                    .map_err(|e| {
+                        HerderError::Internal(format!("cannot delete consumer group {group}: {e}"))
+                    })?;
+                for result in results {
+                    match result {
+                        Ok(_) => {}
+                        // Nothing was ever committed: nothing to reset.
+                        Err((_, rdkafka::types::RDKafkaErrorCode::GroupIdNotFound)) => {}
+                        Err((g, code)) => {
+                            return Err(HerderError::Internal(format!(
+                                "cannot delete consumer group {g}: {code}"
+                            )))
+                        }
+                    }
+                }
             }
             _ => {
                 let entries: Vec<_> = self

@@ -41,6 +41,15 @@ pub fn source_producer(
     c
 }
 
+/// The consumer group of a sink connector: `consumer.override.group.id`, else `connect-<name>`.
+pub fn sink_group_id(connector: &Props, name: &str) -> String {
+    connector
+        .get("consumer.override.group.id")
+        .map(|g| g.trim().to_owned())
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| format!("connect-{name}"))
+}
+
 /// The sink task consumer: group `connect-<name>`, manual commits, from the earliest offset.
 pub fn sink_consumer(
     worker: &WorkerConfig,
@@ -50,7 +59,7 @@ pub fn sink_consumer(
 ) -> ClientConfig {
     let mut c = worker.base_client_config();
     c.set("client.id", format!("connector-consumer-{name}-{task}"))
-        .set("group.id", format!("connect-{name}"))
+        .set("group.id", sink_group_id(connector, name))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest");

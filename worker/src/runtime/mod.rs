@@ -96,10 +96,19 @@ impl TaskHandle {
             let _enter = span.enter();
             let status = spec.status.clone();
             let (connector, task) = (spec.connector.clone(), spec.task);
-            let outcome = match spec.kind {
+            let kind = spec.kind;
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
                 ConnectorKind::Source => source::run(spec, &thread_control),
                 ConnectorKind::Sink => sink::run(spec, &thread_control),
-            };
+            }))
+            .unwrap_or_else(|payload| {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                Err(trace("The worker panicked while running the task", message))
+            });
             if let Err(trace) = outcome {
                 status.put_task(&connector, task, State::Failed, Some(trace));
             }

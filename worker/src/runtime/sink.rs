@@ -35,6 +35,8 @@ struct Shared {
     error: Option<(String, bool)>,
     /// Set once the task was stopped: callbacks from closing the consumer must not call it.
     stopped: bool,
+    /// The connector is paused: newly assigned partitions are paused too.
+    paused: bool,
 }
 
 struct SinkContext {
@@ -74,7 +76,7 @@ impl Shared {
         let offsets: SinkOffsets = self
             .consumed
             .iter()
-            .filter(|(tp, _)| only.is_none_or(|o| o.contains(tp)))
+            .filter(|(tp, _)| self.assignment.contains(tp) && only.is_none_or(|o| o.contains(tp)))
             .map(|(tp, o)| (tp.clone(), *o))
             .collect();
         self.commit_requested = false;
@@ -139,12 +141,17 @@ impl ConsumerContext for SinkContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<SinkContext>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<SinkContext>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(list) = rebalance {
             let assigned = tps(list);
             let mut shared = self.lock();
             if shared.stopped || shared.error.is_some() || assigned.is_empty() {
                 return;
+            }
+            if shared.paused {
+                if let Err(e) = consumer.pause(list) {
+                    tracing::warn!(error = %e, "cannot pause newly assigned partitions");
+                }
             }
             for tp in &assigned {
                 if !shared.assignment.contains(tp) {
@@ -187,6 +194,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
             commit_requested: false,
             error: None,
             stopped: false,
+            paused: false,
         }),
     };
     if let TaskResponse::SinkContext(c) = started {
@@ -265,15 +273,7 @@ impl SinkLoop<'_> {
                 reported = Some(state);
             }
             if paused != consumer_paused {
-                let assignment = self.consumer.assignment().unwrap_or_default();
-                let r = if paused {
-                    self.consumer.pause(&assignment)
-                } else {
-                    self.consumer.resume(&assignment)
-                };
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "cannot change consumer pause state");
-                }
+                self.set_consumer_paused(paused);
                 consumer_paused = paused;
             }
             let batch = self.poll_batch()?;
@@ -364,19 +364,50 @@ impl SinkLoop<'_> {
         })
     }
 
-    /// Puts a batch; a retriable failure redelivers the same batch after a pause.
-    fn deliver(&mut self, batch: Vec<SinkRecord>) -> Result<(), (String, bool)> {
-        let mut next: SinkOffsets = BTreeMap::new();
-        for r in &batch {
-            next.insert(
-                TopicPartition::new(r.topic.clone(), r.kafka_partition),
-                r.kafka_offset + 1,
-            );
+    /// Pauses or resumes every assigned partition (and remembers it for new assignments).
+    fn set_consumer_paused(&self, paused: bool) {
+        self.shared().paused = paused;
+        let assignment = self.consumer.assignment().unwrap_or_default();
+        let r = if paused {
+            self.consumer.pause(&assignment)
+        } else {
+            self.consumer.resume(&assignment)
+        };
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "cannot change consumer pause state");
         }
-        let request = TaskRequest::Put(batch);
+    }
+
+    /// Puts a batch; a retriable failure redelivers the same batch after a pause. Records of
+    /// partitions revoked meanwhile (a rebalance runs inside `poll`) are dropped before each
+    /// attempt: their new owner reads them again from the committed offset.
+    fn deliver(&mut self, mut batch: Vec<SinkRecord>) -> Result<(), (String, bool)> {
         let mut backoff = Duration::from_millis(100);
         loop {
+            {
+                let shared = self.shared();
+                batch.retain(|r| {
+                    shared
+                        .assignment
+                        .iter()
+                        .any(|tp| tp.partition == r.kafka_partition && tp.topic == r.topic)
+                });
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut next: SinkOffsets = BTreeMap::new();
+            for r in &batch {
+                next.insert(
+                    TopicPartition::new(r.topic.clone(), r.kafka_partition),
+                    r.kafka_offset + 1,
+                );
+            }
+            let request = TaskRequest::Put(std::mem::take(&mut batch));
             let outcome = self.shared().task.call(&request);
+            if let TaskRequest::Put(b) = request {
+                batch = b;
+            }
             match outcome {
                 Ok(TaskResponse::SinkContext(c)) => {
                     let mut shared = self.shared();
@@ -389,6 +420,11 @@ impl SinkLoop<'_> {
                     return Ok(());
                 }
                 Err(e) if e.is_retriable() => {
+                    if let CallError::Failed(f) = &e {
+                        if let Some(c) = f.context.clone() {
+                            absorb(&mut self.shared(), c);
+                        }
+                    }
                     let wait = match &e {
                         CallError::Failed(f) => f
                             .context
@@ -400,20 +436,17 @@ impl SinkLoop<'_> {
                     .unwrap_or(backoff);
                     tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "retriable error from put; redelivering");
                     backoff = (backoff * 2).min(Duration::from_secs(10));
+                    // Wait (and while the connector is paused, keep waiting), polling with
+                    // every partition paused so the group membership stays alive.
+                    self.set_consumer_paused(true);
                     let deadline = Instant::now() + wait;
-                    while Instant::now() < deadline {
+                    while Instant::now() < deadline || self.control.paused() {
                         if self.control.stopping() {
                             return Ok(());
                         }
-                        // Keep the group membership alive while waiting.
-                        self.consumer
-                            .pause(&self.consumer.assignment().unwrap_or_default())
-                            .ok();
                         self.consumer.poll(Duration::from_millis(50));
                     }
-                    self.consumer
-                        .resume(&self.consumer.assignment().unwrap_or_default())
-                        .ok();
+                    self.set_consumer_paused(false);
                 }
                 Err(e) => {
                     return Err(call_error(
@@ -425,16 +458,38 @@ impl SinkLoop<'_> {
         }
     }
 
+    /// Seeks the partitions the task asked to rewind. A reset for a partition that is not
+    /// assigned yet, or whose fetcher has not started (the seek fails until the committed
+    /// offset is known), is kept and tried again on the next loop.
     fn apply_resets(&mut self) {
         let resets = std::mem::take(&mut self.shared().resets);
+        let mut keep = SinkOffsets::new();
         for (tp, offset) in resets {
-            if let Err(e) = self.consumer.seek(
+            let assigned = self.shared().assignment.contains(&tp);
+            if !assigned {
+                keep.insert(tp, offset);
+                continue;
+            }
+            match self.consumer.seek(
                 &tp.topic,
                 tp.partition,
                 Offset::Offset(offset),
                 Duration::from_secs(5),
             ) {
-                tracing::warn!(error = %e, topic = %tp.topic, partition = tp.partition, "cannot rewind partition");
+                Ok(()) => {
+                    // The next commit records the rewound position, as Java's does.
+                    self.shared().consumed.insert(tp, offset);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, topic = %tp.topic, partition = tp.partition, "rewind not possible yet; retrying");
+                    keep.insert(tp, offset);
+                }
+            }
+        }
+        if !keep.is_empty() {
+            let mut shared = self.shared();
+            for (tp, offset) in keep {
+                shared.resets.entry(tp).or_insert(offset);
             }
         }
     }

@@ -118,6 +118,13 @@ impl OffsetTracker {
         }
     }
 
+    /// Drops the record added last (it was never sent).
+    fn forget_last(&mut self) {
+        if self.in_flight.pop_back().is_some() {
+            self.next_seq -= 1;
+        }
+    }
+
     fn pending(&self) -> usize {
         self.in_flight.len()
     }
@@ -218,6 +225,9 @@ impl SourceLoop<'_> {
             } = response
             {
                 for (i, record) in records.into_iter().enumerate() {
+                    if self.control.stopping() {
+                        break;
+                    }
                     let plugin_seq = wants_commit_record.then_some(first_seq + i as u64);
                     self.send(record, plugin_seq)?;
                 }
@@ -297,6 +307,12 @@ impl SourceLoop<'_> {
             match self.producer.send(out) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    if self.control.stopping() {
+                        // The broker is not taking records (e.g. it is down and deliveries
+                        // retry forever): give up this record; its offset is not committed.
+                        self.tracker.forget_last();
+                        return Ok(());
+                    }
                     out = back;
                     self.wait_for_delivery(Duration::from_millis(10));
                     self.serve_acks()?;
@@ -343,9 +359,14 @@ impl SourceLoop<'_> {
         }
         if !self.tracker.acked_for_plugin.is_empty() {
             let acked = std::mem::take(&mut self.tracker.acked_for_plugin);
-            self.task
-                .call(&TaskRequest::CommitRecords(acked))
-                .map_err(|e| failed("Task failed in commitRecord", e))?;
+            // Like Java, an error from the commit hook is logged; the task goes on.
+            match self.task.call(&TaskRequest::CommitRecords(acked)) {
+                Err(e @ CallError::Panicked(_)) => {
+                    return Err(failed("Task panicked in commitRecord", e))
+                }
+                Err(e) => tracing::warn!(error = %e, "task commitRecord failed"),
+                Ok(_) => {}
+            }
         }
         Ok(())
     }
@@ -370,10 +391,15 @@ impl SourceLoop<'_> {
             return Ok(());
         }
         tracing::debug!(partitions = entries.len(), "committed source offsets");
-        self.task
-            .call(&TaskRequest::Commit)
-            .map(|_| ())
-            .map_err(|e| failed("Task failed in commit", e))
+        // Like Java, an error from the commit hook is logged; the task goes on.
+        match self.task.call(&TaskRequest::Commit) {
+            Err(e @ CallError::Panicked(_)) => Err(failed("Task panicked in commit", e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "task commit failed");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+        }
     }
 
     /// Flushes what was sent (up to `offset.flush.timeout.ms`), commits, and stops the task.
