@@ -128,6 +128,10 @@ impl Worker {
             ("offset.flush.interval.ms", "500".into()),
             ("listeners", format!("http://127.0.0.1:{port}")),
             ("plugin.path", plugins.display().to_string()),
+            // Tansu answers a group's first JoinGroup only after about half the session
+            // timeout (22 s with librdkafka's 45 s default; Kafka waits
+            // group.initial.rebalance.delay.ms, 3 s). A short session keeps sink tests fast.
+            ("consumer.session.timeout.ms", "6000".into()),
         ];
         for (k, v) in extra {
             props.retain(|(pk, _)| pk != k);
@@ -335,12 +339,17 @@ pub fn mixed_lines(n: usize) -> Vec<String> {
 /// with `num.partitions=1` by default; Tansu auto-creates several partitions, which would make
 /// "in order" undefined for records without a key.)
 pub fn create_topic(name: &str) {
+    create_topic_with_partitions(name, 1);
+}
+
+/// Creates a topic with `partitions` partitions.
+pub fn create_topic_with_partitions(name: &str, partitions: i32) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .create()
         .unwrap();
-    let topic = NewTopic::new(name, 1, TopicReplication::Fixed(1));
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     let results =
         futures::executor::block_on(admin.create_topics([&topic], &AdminOptions::new())).unwrap();
     for r in results {
