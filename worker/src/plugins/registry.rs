@@ -48,6 +48,22 @@ pub fn simple_name(class: &str) -> &str {
     after_dot.rsplit('$').next().unwrap_or(after_dot)
 }
 
+/// The classes an alias names: those whose simple name is `alias`, or is `alias` plus
+/// `Connector`. (A full class name is looked up before aliases.)
+pub fn alias_matches<'a>(
+    classes: impl IntoIterator<Item = &'a String>,
+    alias: &str,
+) -> Vec<&'a str> {
+    classes
+        .into_iter()
+        .map(String::as_str)
+        .filter(|class| {
+            let simple = simple_name(class);
+            simple == alias || simple.strip_suffix("Connector") == Some(alias)
+        })
+        .collect()
+}
+
 /// Whether a file name looks like a shared library on this platform.
 pub fn is_library(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -161,13 +177,9 @@ impl PluginRegistry {
         if let Some(p) = inner.by_class.get(name) {
             return Ok(p.clone());
         }
-        let matches: Vec<&ConnectorPlugin> = inner
-            .by_class
-            .values()
-            .filter(|p| {
-                let simple = simple_name(&p.manifest.class);
-                simple == name || simple.strip_suffix("Connector") == Some(name)
-            })
+        let matches: Vec<&ConnectorPlugin> = alias_matches(inner.by_class.keys(), name)
+            .into_iter()
+            .filter_map(|class| inner.by_class.get(class))
             .collect();
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
@@ -216,7 +228,36 @@ impl PluginRegistry {
 
 #[cfg(test)]
 mod tests {
-    use super::simple_name;
+    use super::{alias_matches, simple_name};
+
+    #[test]
+    fn aliases_resolve_only_when_unique() {
+        let classes: Vec<String> = [
+            "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            "org.apache.kafka.connect.file.FileStreamSourceConnector",
+            "io.aiven.kafka.connect.http.HttpSinkConnector",
+            "com.github.clescot.kafka.connect.http.sink.HttpSinkConnector",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(
+            alias_matches(&classes, "FileStreamSink"),
+            vec!["org.apache.kafka.connect.file.FileStreamSinkConnector"]
+        );
+        assert_eq!(
+            alias_matches(&classes, "FileStreamSourceConnector").len(),
+            1
+        );
+        assert_eq!(
+            alias_matches(&classes, "HttpSink").len(),
+            2,
+            "ambiguous: both HTTP sinks"
+        );
+        assert_eq!(alias_matches(&classes, "HttpSinkConnector").len(), 2);
+        assert!(alias_matches(&classes, "FileStream").is_empty());
+        assert!(alias_matches(&classes, "file.FileStreamSink").is_empty());
+    }
 
     #[test]
     fn simple_names() {
