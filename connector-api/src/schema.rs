@@ -61,6 +61,7 @@ impl Type {
 pub struct Field {
     pub name: String,
     pub index: usize,
+    #[serde(with = "crate::abi::intern::schema_ref")]
     pub schema: SchemaRef,
 }
 
@@ -77,8 +78,10 @@ pub struct Schema {
     /// Struct fields, in order.
     pub fields: Vec<Field>,
     /// Map key schema.
+    #[serde(with = "crate::abi::intern::opt_schema_ref")]
     pub key_schema: Option<SchemaRef>,
     /// Map value schema, or array item schema.
+    #[serde(with = "crate::abi::intern::opt_schema_ref")]
     pub value_schema: Option<SchemaRef>,
 }
 

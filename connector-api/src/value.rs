@@ -140,6 +140,7 @@ fn validate(schema: &SchemaRef, value: &Value, path: &str) -> Result<(), DataErr
 /// A struct value: field values in schema order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Struct {
+    #[serde(with = "crate::abi::intern::schema_ref")]
     schema: SchemaRef,
     values: Vec<Value>,
 }

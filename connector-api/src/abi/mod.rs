@@ -21,7 +21,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
@@ -217,14 +217,17 @@ pub struct CallFailure {
     pub context: Option<SinkTaskContext>,
 }
 
-/// Encodes a wire message.
+/// Encodes a wire message (schemas and repeated source partitions interned, see [`intern`]).
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    let _scope = intern::EncodeScope::start();
     rmp_serde::to_vec(value).map_err(|e| format!("cannot encode plugin message: {e}"))
 }
 
 /// Decodes a wire message.
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    let _scope = intern::DecodeScope::start();
     rmp_serde::from_slice(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
 }
 
 pub mod guest;
+pub mod intern;

@@ -29,9 +29,9 @@ struct Deliveries {
 impl ClientContext for Deliveries {}
 
 impl ProducerContext for Deliveries {
-    type DeliveryOpaque = Box<u64>;
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, seq: Box<u64>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
         let outcome = match result {
             Ok(m) => Ok(RecordMetadata {
                 topic: m.topic().to_owned(),
@@ -43,7 +43,7 @@ impl ProducerContext for Deliveries {
         self.acks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((*seq, outcome));
+            .push((seq as u64, outcome));
         self.delivered.notify_one();
     }
 }
@@ -286,7 +286,7 @@ impl SourceLoop<'_> {
         let seq = self
             .tracker
             .add(plugin_seq, record.source_partition, record.source_offset);
-        let mut out = BaseRecord::with_opaque_to(topic, Box::new(seq));
+        let mut out = BaseRecord::with_opaque_to(topic, seq as usize);
         if let Some(k) = key.as_deref() {
             out = out.key(k);
         }

@@ -1,0 +1,295 @@
+//! Interning on the wire: inside one plugin message, each schema is written once and later
+//! uses refer back to it, and a source partition equal to the previous record's is written as
+//! a back-reference. Decoded records share one `Arc` per schema. Outside [`super::encode`] /
+//! [`super::decode`] (e.g. plain serde use of the types) everything is written inline.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::record::OffsetMap;
+use crate::schema::{Schema, SchemaRef};
+
+#[derive(Default)]
+struct Encoder {
+    /// Addresses of the schemas written so far; the index is the id.
+    schemas: Vec<usize>,
+    last_partition: Option<OffsetMap>,
+}
+
+#[derive(Default)]
+struct Decoder {
+    schemas: Vec<Option<SchemaRef>>,
+    last_partition: Option<OffsetMap>,
+}
+
+thread_local! {
+    static ENCODER: RefCell<Option<Encoder>> = const { RefCell::new(None) };
+    static DECODER: RefCell<Option<Decoder>> = const { RefCell::new(None) };
+}
+
+/// Interning is on for the current thread while this lives.
+pub(crate) struct EncodeScope;
+
+impl EncodeScope {
+    pub(crate) fn start() -> EncodeScope {
+        ENCODER.with(|e| *e.borrow_mut() = Some(Encoder::default()));
+        EncodeScope
+    }
+}
+
+impl Drop for EncodeScope {
+    fn drop(&mut self) {
+        ENCODER.with(|e| *e.borrow_mut() = None);
+    }
+}
+
+pub(crate) struct DecodeScope;
+
+impl DecodeScope {
+    pub(crate) fn start() -> DecodeScope {
+        DECODER.with(|d| *d.borrow_mut() = Some(Decoder::default()));
+        DecodeScope
+    }
+}
+
+impl Drop for DecodeScope {
+    fn drop(&mut self) {
+        DECODER.with(|d| *d.borrow_mut() = None);
+    }
+}
+
+#[derive(Serialize)]
+enum SchemaOut<'a> {
+    Def(u32, &'a Schema),
+    Ref(u32),
+}
+
+#[derive(Deserialize)]
+enum SchemaIn {
+    Def(u32, Schema),
+    Ref(u32),
+}
+
+/// `#[serde(with)]` for `SchemaRef` fields.
+pub mod schema_ref {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(schema: &SchemaRef, ser: S) -> Result<S::Ok, S::Error> {
+        // Decide (and release the borrow) before writing: nested schemas come through here too.
+        let slot = ENCODER.with(|e| {
+            e.borrow_mut().as_mut().map(|enc| {
+                let addr = Arc::as_ptr(schema) as usize;
+                match enc.schemas.iter().position(|a| *a == addr) {
+                    Some(id) => (id as u32, false),
+                    None => {
+                        enc.schemas.push(addr);
+                        ((enc.schemas.len() - 1) as u32, true)
+                    }
+                }
+            })
+        });
+        match slot {
+            None => schema.as_ref().serialize(ser),
+            Some((id, true)) => SchemaOut::Def(id, schema).serialize(ser),
+            Some((id, false)) => SchemaOut::Ref(id).serialize(ser),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<SchemaRef, D::Error> {
+        let active = DECODER.with(|d| d.borrow().is_some());
+        if !active {
+            return Schema::deserialize(de).map(Arc::new);
+        }
+        match SchemaIn::deserialize(de)? {
+            SchemaIn::Def(id, schema) => {
+                let schema = Arc::new(schema);
+                DECODER.with(|d| {
+                    if let Some(dec) = d.borrow_mut().as_mut() {
+                        let id = id as usize;
+                        if dec.schemas.len() <= id {
+                            dec.schemas.resize(id + 1, None);
+                        }
+                        dec.schemas[id] = Some(schema.clone());
+                    }
+                });
+                Ok(schema)
+            }
+            SchemaIn::Ref(id) => DECODER
+                .with(|d| {
+                    d.borrow()
+                        .as_ref()
+                        .and_then(|dec| dec.schemas.get(id as usize).cloned().flatten())
+                })
+                .ok_or_else(|| D::Error::custom(format!("reference to unknown schema {id}"))),
+        }
+    }
+}
+
+/// `#[serde(with)]` for `Option<SchemaRef>` fields.
+pub mod opt_schema_ref {
+    use super::*;
+
+    struct Out<'a>(&'a SchemaRef);
+
+    impl Serialize for Out<'_> {
+        fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+            schema_ref::serialize(self.0, ser)
+        }
+    }
+
+    struct In(SchemaRef);
+
+    impl<'de> Deserialize<'de> for In {
+        fn deserialize<D: Deserializer<'de>>(de: D) -> Result<In, D::Error> {
+            schema_ref::deserialize(de).map(In)
+        }
+    }
+
+    pub fn serialize<S: Serializer>(schema: &Option<SchemaRef>, ser: S) -> Result<S::Ok, S::Error> {
+        schema.as_ref().map(Out).serialize(ser)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<SchemaRef>, D::Error> {
+        Option::<In>::deserialize(de).map(|o| o.map(|In(s)| s))
+    }
+}
+
+#[derive(Serialize)]
+enum PartitionOut<'a> {
+    Null,
+    Same,
+    New(&'a OffsetMap),
+}
+
+#[derive(Deserialize)]
+enum PartitionIn {
+    Null,
+    Same,
+    New(OffsetMap),
+}
+
+/// `#[serde(with)]` for a source record's partition: one equal to the previous record's is
+/// written as `Same`.
+pub mod source_partition {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(p: &Option<OffsetMap>, ser: S) -> Result<S::Ok, S::Error> {
+        let Some(map) = p else {
+            return match ENCODER.with(|e| e.borrow().is_some()) {
+                true => PartitionOut::Null.serialize(ser),
+                false => p.serialize(ser),
+            };
+        };
+        let same = ENCODER.with(|e| {
+            e.borrow_mut().as_mut().map(|enc| {
+                let same = enc.last_partition.as_ref() == Some(map);
+                if !same {
+                    enc.last_partition = Some(map.clone());
+                }
+                same
+            })
+        });
+        match same {
+            None => p.serialize(ser),
+            Some(true) => PartitionOut::Same.serialize(ser),
+            Some(false) => PartitionOut::New(map).serialize(ser),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<OffsetMap>, D::Error> {
+        let active = DECODER.with(|d| d.borrow().is_some());
+        if !active {
+            return Option::<OffsetMap>::deserialize(de);
+        }
+        match PartitionIn::deserialize(de)? {
+            PartitionIn::Null => Ok(None),
+            PartitionIn::New(map) => {
+                DECODER.with(|d| {
+                    if let Some(dec) = d.borrow_mut().as_mut() {
+                        dec.last_partition = Some(map.clone());
+                    }
+                });
+                Ok(Some(map))
+            }
+            PartitionIn::Same => DECODER
+                .with(|d| {
+                    d.borrow()
+                        .as_ref()
+                        .and_then(|dec| dec.last_partition.clone())
+                })
+                .map(Some)
+                .ok_or_else(|| D::Error::custom("partition back-reference without a partition")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::abi::{decode, encode, TaskResponse};
+    use crate::record::{OffsetMap, SourceRecord};
+    use crate::schema::{Schema, Type};
+    use crate::value::{Struct, Value};
+    use std::sync::Arc;
+
+    fn partition(name: &str) -> OffsetMap {
+        let mut m = OffsetMap::new();
+        m.insert("filename".into(), name.into());
+        m
+    }
+
+    #[test]
+    fn interned_batches_round_trip_and_share_schemas() {
+        let inner = Schema::struct_([("n", Schema::int32())]).into_ref();
+        let outer = Schema::struct_([("inner", inner.clone()), ("s", Schema::optional_string())])
+            .with_name("outer")
+            .into_ref();
+        let mut records = Vec::new();
+        for (i, file) in ["a", "a", "b", "a"].iter().enumerate() {
+            let mut in_struct = Struct::new(inner.clone()).unwrap();
+            in_struct.put("n", Value::Int32(i as i32)).unwrap();
+            let mut value = Struct::new(outer.clone()).unwrap();
+            value.put("inner", Value::Struct(in_struct)).unwrap();
+            let mut r = SourceRecord::new(
+                Some(partition(file)),
+                None,
+                "t",
+                Some(outer.clone()),
+                Value::Struct(value),
+            );
+            if i == 3 {
+                r.source_partition = None;
+            }
+            records.push(r);
+        }
+        let msg = TaskResponse::Polled {
+            records: records.clone(),
+            first_seq: 0,
+            wants_commit_record: false,
+        };
+        let bytes = encode(&msg).unwrap();
+        let back: TaskResponse = decode(&bytes).unwrap();
+        assert_eq!(back, msg);
+        let TaskResponse::Polled { records: got, .. } = back else {
+            panic!("wrong variant")
+        };
+        let (a, b) = (
+            got[0].value_schema.as_ref().unwrap(),
+            got[2].value_schema.as_ref().unwrap(),
+        );
+        assert!(Arc::ptr_eq(a, b), "decoded records share one schema");
+        // Each schema is written once: far smaller than the same message written inline.
+        let inline = rmp_serde::to_vec(&msg).unwrap().len();
+        assert!(
+            bytes.len() * 2 < inline,
+            "interned {} vs inline {inline}",
+            bytes.len()
+        );
+        assert_eq!(got[1].source_partition, Some(partition("a")));
+        assert_eq!(got[2].source_partition, Some(partition("b")));
+        assert_eq!(got[3].source_partition, None);
+        assert_eq!(Schema::new(Type::Int8), Schema::new(Type::Int8));
+    }
+}
