@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use tributary_connector_api::{Schema, SchemaRef, Type, Value};
 
-use crate::converters::{value_kind, ConfigReader, Converter, ConverterError, HeaderConverter};
+use crate::converters::{value_kind, ConfigReader, Converter, ConverterError};
 
 /// Kafka's ByteArrayConverter.
 #[derive(Debug, Clone, Default)]
@@ -56,30 +56,10 @@ impl Converter for ByteArrayConverter {
     }
 }
 
-impl HeaderConverter for ByteArrayConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
-        self.to_connect(topic, bytes)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converters::HeaderConverter;
     use tributary_connector_api::logical;
 
     #[test]

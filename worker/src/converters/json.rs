@@ -33,9 +33,7 @@ use tributary_connector_api::{Field, Schema, SchemaRef, Struct, Type, Value};
 
 use crate::converters::jsonparse::{self, dedup_by_key, Envelope, Json, Num};
 use crate::converters::text::{self, push_int, push_json_str, MILLIS_PER_DAY};
-use crate::converters::{
-    value_kind, ConfigReader, Converter, ConverterError, HeaderConverter, Path,
-};
+use crate::converters::{value_kind, ConfigReader, Converter, ConverterError, Path};
 
 pub const SCHEMAS_ENABLE: &str = "schemas.enable";
 pub const SCHEMAS_CACHE_SIZE: &str = "schemas.cache.size";
@@ -292,27 +290,6 @@ impl Converter for JsonConverter {
                 Ok((schema, value))
             }
         }
-    }
-}
-
-impl HeaderConverter for JsonConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
-        self.to_connect(topic, bytes)
     }
 }
 
@@ -1112,6 +1089,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converters::HeaderConverter;
     use tributary_connector_api::logical;
 
     fn cfg(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -101,6 +101,29 @@ pub trait HeaderConverter: Send + Sync {
     ) -> Result<(Option<SchemaRef>, Value), ConverterError>;
 }
 
+/// Every value converter also converts headers, the same way (as in Kafka, where the built-in
+/// converters implement `HeaderConverter` by delegating to themselves).
+impl<C: Converter> HeaderConverter for C {
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, ConverterError> {
+        self.from_connect(topic, schema, value)
+    }
+
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        _key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
+        self.to_connect(topic, bytes)
+    }
+}
+
 /// Which converters a built-in class can act as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Builtin {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use tributary_connector_api::{Schema, SchemaRef, Type, Value};
 
-use crate::converters::{value_kind, ConfigReader, Converter, ConverterError, HeaderConverter};
+use crate::converters::{value_kind, ConfigReader, Converter, ConverterError};
 
 /// Which number a [`NumberConverter`] handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,27 +163,6 @@ impl Converter for NumberConverter {
     }
 }
 
-impl HeaderConverter for NumberConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
-        self.to_connect(topic, bytes)
-    }
-}
-
 /// Kafka's BooleanConverter: one byte, 1 for true and 0 for false.
 #[derive(Debug, Clone, Default)]
 pub struct BooleanConverter;
@@ -245,30 +224,10 @@ impl Converter for BooleanConverter {
     }
 }
 
-impl HeaderConverter for BooleanConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
-        self.to_connect(topic, bytes)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converters::HeaderConverter;
 
     fn conv(kind: NumberKind) -> NumberConverter {
         NumberConverter::new(kind, &BTreeMap::new()).unwrap()

@@ -17,7 +17,7 @@ use tributary_connector_api::logical::{self, DATE, DECIMAL, TIME, TIMESTAMP};
 use tributary_connector_api::{Schema, SchemaRef, Value};
 
 use crate::converters::text;
-use crate::converters::{ConfigReader, Converter, ConverterError, HeaderConverter};
+use crate::converters::{ConfigReader, Converter, ConverterError};
 
 pub const ENCODING: &str = "converter.encoding";
 pub const SERIALIZER_ENCODING: &str = "serializer.encoding";
@@ -297,30 +297,10 @@ impl Converter for StringConverter {
     }
 }
 
-impl HeaderConverter for StringConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
-        self.to_connect(topic, bytes)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::converters::HeaderConverter;
     use tributary_connector_api::{Schema, Struct};
 
     fn cfg(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
