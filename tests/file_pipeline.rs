@@ -130,13 +130,8 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
     create_topic(&topic);
     let input = dir.path().join("in.txt");
     let lines = mixed_lines(10_000);
-    std::fs::write(
-        &input,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&input, "").unwrap();
     let port = free_port();
-    // Small batches so the stream is still going when the worker dies.
     let src = dir.path().join("src.properties");
     write_props(
         &src,
@@ -145,7 +140,6 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
             ("connector.class", "FileStreamSourceConnector".to_owned()),
             ("file", input.display().to_string()),
             ("topic", topic.clone()),
-            ("batch.size", "5".to_owned()),
         ],
     );
     let props = Worker::props(
@@ -156,7 +150,31 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
     );
     let offsets_file = dir.path().join("offsets.json");
     let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&src));
-    // Kill once some offsets are committed but (very likely) before the end.
+    // The file grows at 5,000 lines/s (100 lines every 20 ms) for 2 s, so the worker is
+    // mid-stream when it dies; one flush interval (200 ms) holds about 1,000 lines.
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (input, lines, written) = (input.clone(), lines.clone(), written.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&input)
+                .unwrap();
+            for chunk in lines.chunks(100) {
+                f.write_all(
+                    chunk
+                        .iter()
+                        .map(|l| format!("{l}\n"))
+                        .collect::<String>()
+                        .as_bytes(),
+                )
+                .unwrap();
+                written.fetch_add(chunk.len(), std::sync::atomic::Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    // Kill at the first committed offset.
     let committed_before_kill = wait_for("a committed offset", Duration::from_secs(30), || {
         let doc: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&offsets_file).ok()?).ok()?;
@@ -165,6 +183,12 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
             .filter(|p| *p > 0)
     });
     worker.kill9();
+    let written_at_kill = written.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        written_at_kill < lines.len(),
+        "the worker was killed while the file was still growing"
+    );
+    writer.join().unwrap();
 
     let worker = Worker::start(dir.path(), &props, &[src]);
     let last = lines.last().cloned().unwrap();
@@ -194,6 +218,11 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
     assert!(
         resume_pos as i64 >= committed_before_kill,
         "resumed at byte {resume_pos}, before the offset {committed_before_kill} committed before the kill"
+    );
+    let duplicates = before.len() - j;
+    assert!(
+        duplicates <= 1_500,
+        "{duplicates} duplicates: more than one flush interval (about 1,000 lines) plus margin"
     );
     eprintln!(
         "kill -9: first run produced {} lines, {} duplicates after restart",
