@@ -1,5 +1,7 @@
 //! Source and sink records and their headers.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::schema::SchemaRef;
@@ -81,9 +83,10 @@ impl TopicPartition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRecord {
     /// Where the record came from (e.g. `{"filename": "/data/in.txt"}`); `None` for sources
-    /// that track nothing (stdin).
+    /// that track nothing (stdin). Shared: a task keeps one `Arc` per partition and clones it
+    /// into each record.
     #[serde(with = "crate::abi::intern::source_partition")]
-    pub source_partition: Option<OffsetMap>,
+    pub source_partition: Option<Arc<OffsetMap>>,
     /// The position just after this record within its source partition.
     pub source_offset: Option<OffsetMap>,
     pub topic: String,
@@ -103,7 +106,7 @@ pub struct SourceRecord {
 impl SourceRecord {
     /// A record with a value only.
     pub fn new(
-        source_partition: Option<OffsetMap>,
+        source_partition: Option<Arc<OffsetMap>>,
         source_offset: Option<OffsetMap>,
         topic: impl Into<String>,
         value_schema: Option<SchemaRef>,

@@ -16,13 +16,13 @@ use crate::schema::{Schema, SchemaRef};
 struct Encoder {
     /// Addresses of the schemas written so far; the index is the id.
     schemas: Vec<usize>,
-    last_partition: Option<OffsetMap>,
+    last_partition: Option<Arc<OffsetMap>>,
 }
 
 #[derive(Default)]
 struct Decoder {
     schemas: Vec<Option<SchemaRef>>,
-    last_partition: Option<OffsetMap>,
+    last_partition: Option<Arc<OffsetMap>>,
 }
 
 thread_local! {
@@ -176,7 +176,7 @@ enum PartitionIn {
 pub mod source_partition {
     use super::*;
 
-    pub fn serialize<S: Serializer>(p: &Option<OffsetMap>, ser: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(p: &Option<Arc<OffsetMap>>, ser: S) -> Result<S::Ok, S::Error> {
         let Some(map) = p else {
             return match ENCODER.with(|e| e.borrow().is_some()) {
                 true => PartitionOut::Null.serialize(ser),
@@ -185,7 +185,10 @@ pub mod source_partition {
         };
         let same = ENCODER.with(|e| {
             e.borrow_mut().as_mut().map(|enc| {
-                let same = enc.last_partition.as_ref() == Some(map);
+                let same = enc
+                    .last_partition
+                    .as_ref()
+                    .is_some_and(|last| Arc::ptr_eq(last, map) || **last == **map);
                 if !same {
                     enc.last_partition = Some(map.clone());
                 }
@@ -199,14 +202,17 @@ pub mod source_partition {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<OffsetMap>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        de: D,
+    ) -> Result<Option<Arc<OffsetMap>>, D::Error> {
         let active = DECODER.with(|d| d.borrow().is_some());
         if !active {
-            return Option::<OffsetMap>::deserialize(de);
+            return Option::<Arc<OffsetMap>>::deserialize(de);
         }
         match PartitionIn::deserialize(de)? {
             PartitionIn::Null => Ok(None),
             PartitionIn::New(map) => {
+                let map = Arc::new(map);
                 DECODER.with(|d| {
                     if let Some(dec) = d.borrow_mut().as_mut() {
                         dec.last_partition = Some(map.clone());
@@ -234,10 +240,10 @@ mod tests {
     use crate::value::{Struct, Value};
     use std::sync::Arc;
 
-    fn partition(name: &str) -> OffsetMap {
+    fn partition(name: &str) -> Arc<OffsetMap> {
         let mut m = OffsetMap::new();
         m.insert("filename".into(), name.into());
-        m
+        Arc::new(m)
     }
 
     #[test]
@@ -288,6 +294,14 @@ mod tests {
             bytes.len()
         );
         assert_eq!(got[1].source_partition, Some(partition("a")));
+        let (p0, p1) = (
+            got[0].source_partition.as_ref().unwrap(),
+            got[1].source_partition.as_ref().unwrap(),
+        );
+        assert!(
+            Arc::ptr_eq(p0, p1),
+            "a repeated partition is shared, not copied"
+        );
         assert_eq!(got[2].source_partition, Some(partition("b")));
         assert_eq!(got[3].source_partition, None);
         assert_eq!(Schema::new(Type::Int8), Schema::new(Type::Int8));

@@ -335,7 +335,8 @@ enum Input {
     File {
         /// The file as configured (also the partition's `filename`).
         path: String,
-        partition: OffsetMap,
+        /// Shared by every record of the file.
+        partition: std::sync::Arc<OffsetMap>,
         /// `None` until the file exists.
         file: Option<File>,
         /// Where to seek once the file is opened: the committed position.
@@ -444,7 +445,7 @@ impl FileStreamSourceTask {
                 let resume_at = committed_position(path, context.offset(&partition))?;
                 Input::File {
                     path: path.to_owned(),
-                    partition,
+                    partition: std::sync::Arc::new(partition),
                     file: None,
                     resume_at,
                 }

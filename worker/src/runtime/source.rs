@@ -2,7 +2,7 @@
 //! the broker acknowledged, in order.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -58,7 +58,7 @@ struct InFlight {
     seq: u64,
     /// The plugin's sequence number, when it wants `commit_record`.
     plugin_seq: Option<u64>,
-    partition: Option<OffsetMap>,
+    partition: Option<Arc<OffsetMap>>,
     offset: Option<OffsetMap>,
     acked: bool,
 }
@@ -70,7 +70,7 @@ struct OffsetTracker {
     in_flight: VecDeque<InFlight>,
     next_seq: u64,
     /// Latest acked offset per source partition, not yet committed.
-    committable: Vec<(OffsetMap, OffsetMap)>,
+    committable: Vec<(Arc<OffsetMap>, OffsetMap)>,
     /// Plugin records acknowledged, for `commit_record`.
     acked_for_plugin: Vec<(u64, Option<RecordMetadata>)>,
 }
@@ -79,7 +79,7 @@ impl OffsetTracker {
     fn add(
         &mut self,
         plugin_seq: Option<u64>,
-        partition: Option<OffsetMap>,
+        partition: Option<Arc<OffsetMap>>,
         offset: Option<OffsetMap>,
     ) -> u64 {
         let seq = self.next_seq;
@@ -110,7 +110,8 @@ impl OffsetTracker {
                 break;
             };
             if let (Some(p), Some(o)) = (done.partition, done.offset) {
-                match self.committable.iter_mut().rev().find(|(q, _)| *q == p) {
+                let same = |q: &Arc<OffsetMap>| Arc::ptr_eq(q, &p) || **q == *p;
+                match self.committable.iter_mut().rev().find(|(q, _)| same(q)) {
                     Some(slot) => slot.1 = o,
                     None => self.committable.push((p, o)),
                 }
@@ -377,17 +378,15 @@ impl SourceLoop<'_> {
         if self.tracker.committable.is_empty() {
             return Ok(());
         }
-        let entries: Vec<(OffsetMap, Option<OffsetMap>)> =
-            std::mem::take(&mut self.tracker.committable)
-                .into_iter()
-                .map(|(p, o)| (p, Some(o)))
-                .collect();
+        let committable = std::mem::take(&mut self.tracker.committable);
+        let entries: Vec<(OffsetMap, Option<OffsetMap>)> = committable
+            .iter()
+            .map(|(p, o)| ((**p).clone(), Some(o.clone())))
+            .collect();
         if let Err(e) = self.spec.offsets.put(&self.spec.connector, &entries) {
             // Offsets stay uncommitted; retry on the next cycle.
             tracing::error!(error = %e, "offset commit failed");
-            self.tracker
-                .committable
-                .extend(entries.into_iter().filter_map(|(p, o)| o.map(|o| (p, o))));
+            self.tracker.committable = committable;
             return Ok(());
         }
         tracing::debug!(partitions = entries.len(), "committed source offsets");
@@ -432,10 +431,14 @@ mod tests {
         v.as_object().cloned()
     }
 
+    fn shared(v: serde_json::Value) -> Option<Arc<OffsetMap>> {
+        m(v).map(Arc::new)
+    }
+
     #[test]
     fn offsets_advance_only_past_acked_prefix() {
         let mut t = OffsetTracker::default();
-        let p = m(json!({"filename": "f"}));
+        let p = shared(json!({"filename": "f"}));
         let a = t.add(None, p.clone(), m(json!({"position": 1})));
         let b = t.add(None, p.clone(), m(json!({"position": 2})));
         let c = t.add(None, p.clone(), m(json!({"position": 3})));
