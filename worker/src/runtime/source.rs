@@ -22,8 +22,10 @@ use crate::plugins::{CallError, RemoteTask};
 #[derive(Default)]
 struct Deliveries {
     acks: Mutex<Vec<(u64, Result<RecordMetadata, String>)>>,
-    /// Signalled on every delivery report (wakes a sender waiting for queue space).
+    /// Signalled on a delivery report while a sender waits for queue space.
     delivered: Condvar,
+    /// Set (under the `acks` lock) while the task thread waits on `delivered`.
+    waiting: std::sync::atomic::AtomicBool,
 }
 
 impl ClientContext for Deliveries {}
@@ -44,7 +46,9 @@ impl ProducerContext for Deliveries {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((seq as u64, outcome));
-        self.delivered.notify_one();
+        if self.waiting.load(std::sync::atomic::Ordering::Acquire) {
+            self.delivered.notify_one();
+        }
     }
 }
 
@@ -333,7 +337,15 @@ impl SourceLoop<'_> {
         let context = self.producer.context();
         let acks = context.acks.lock().unwrap_or_else(|p| p.into_inner());
         if acks.is_empty() {
-            let _ = context.delivered.wait_timeout(acks, timeout);
+            // Set under the lock: a report pushed after this point sees the flag and wakes us.
+            context
+                .waiting
+                .store(true, std::sync::atomic::Ordering::Release);
+            let guard = context.delivered.wait_timeout(acks, timeout);
+            context
+                .waiting
+                .store(false, std::sync::atomic::Ordering::Release);
+            drop(guard);
         }
     }
 
