@@ -195,6 +195,12 @@ fn connector_lifecycle_over_rest() {
         Some(json!({"name": "x", "config": {"name": "y", "connector.class": "FileStreamSource"}})),
     );
     assert_eq!(code, 400, "config name differs from name");
+    let (code, _, _) = w.send(
+        "PUT",
+        "/connectors/bad%0Aname/config",
+        Some(json!({"connector.class": "FileStreamSource", "topic": "t"})),
+    );
+    assert_eq!(code, 400, "a control character in the name");
     let (code, body, _) = w.send("POST", "/connectors", Some(json!("not an object")));
     assert_eq!(code, 400);
     assert_eq!(body["error_code"], 400);

@@ -451,6 +451,11 @@ impl StandaloneHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Upserted, HerderError> {
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            return Err(HerderError::BadRequest(format!(
+                "Connector name {name:?} is invalid: it must be non-empty and contain no control characters"
+            )));
+        }
         let exists = map.contains_key(name);
         if exists && !allow_replace {
             return Err(HerderError::AlreadyExists(format!(
