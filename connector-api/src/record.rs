@@ -18,7 +18,7 @@ pub type Props = std::collections::BTreeMap<String, String>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     pub key: String,
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub schema: Option<SchemaRef>,
     pub value: Value,
 }
@@ -85,17 +85,17 @@ pub struct SourceRecord {
     /// Where the record came from (e.g. `{"filename": "/data/in.txt"}`); `None` for sources
     /// that track nothing (stdin). Shared: a task keeps one `Arc` per partition and clones it
     /// into each record.
-    #[serde(with = "crate::abi::intern::source_partition")]
+    #[serde(default, with = "crate::abi::intern::source_partition")]
     pub source_partition: Option<Arc<OffsetMap>>,
     /// The position just after this record within its source partition.
     pub source_offset: Option<OffsetMap>,
     pub topic: String,
     /// `None` lets the producer pick the partition.
     pub kafka_partition: Option<i32>,
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub key_schema: Option<SchemaRef>,
     pub key: Value,
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub value_schema: Option<SchemaRef>,
     pub value: Value,
     /// Milliseconds since the epoch; `None` lets the producer stamp it.
@@ -141,10 +141,10 @@ pub struct SinkRecord {
     pub topic: String,
     pub kafka_partition: i32,
     pub kafka_offset: i64,
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub key_schema: Option<SchemaRef>,
     pub key: Value,
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub value_schema: Option<SchemaRef>,
     pub value: Value,
     pub timestamp: Option<i64>,

@@ -78,10 +78,10 @@ pub struct Schema {
     /// Struct fields, in order.
     pub fields: Vec<Field>,
     /// Map key schema.
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub key_schema: Option<SchemaRef>,
     /// Map value schema, or array item schema.
-    #[serde(with = "crate::abi::intern::opt_schema_ref")]
+    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub value_schema: Option<SchemaRef>,
 }
 

@@ -4,6 +4,7 @@
 //! [`super::decode`] (e.g. plain serde use of the types) everything is written inline.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::de::Error as _;
@@ -14,8 +15,8 @@ use crate::schema::{Schema, SchemaRef};
 
 #[derive(Default)]
 struct Encoder {
-    /// Addresses of the schemas written so far; the index is the id.
-    schemas: Vec<usize>,
+    /// Address of each schema written so far → its id.
+    schemas: HashMap<usize, u32>,
     last_partition: Option<Arc<OffsetMap>>,
 }
 
@@ -30,34 +31,35 @@ thread_local! {
     static DECODER: RefCell<Option<Decoder>> = const { RefCell::new(None) };
 }
 
-/// Interning is on for the current thread while this lives.
-pub(crate) struct EncodeScope;
+/// Interning is on for the current thread while this lives; dropping it restores whatever
+/// was active before (so a message encoded inside another one keeps both intact).
+pub(crate) struct EncodeScope(Option<Encoder>);
 
 impl EncodeScope {
     pub(crate) fn start() -> EncodeScope {
-        ENCODER.with(|e| *e.borrow_mut() = Some(Encoder::default()));
-        EncodeScope
+        EncodeScope(ENCODER.with(|e| e.borrow_mut().replace(Encoder::default())))
     }
 }
 
 impl Drop for EncodeScope {
     fn drop(&mut self) {
-        ENCODER.with(|e| *e.borrow_mut() = None);
+        let previous = self.0.take();
+        ENCODER.with(|e| *e.borrow_mut() = previous);
     }
 }
 
-pub(crate) struct DecodeScope;
+pub(crate) struct DecodeScope(Option<Decoder>);
 
 impl DecodeScope {
     pub(crate) fn start() -> DecodeScope {
-        DECODER.with(|d| *d.borrow_mut() = Some(Decoder::default()));
-        DecodeScope
+        DecodeScope(DECODER.with(|d| d.borrow_mut().replace(Decoder::default())))
     }
 }
 
 impl Drop for DecodeScope {
     fn drop(&mut self) {
-        DECODER.with(|d| *d.borrow_mut() = None);
+        let previous = self.0.take();
+        DECODER.with(|d| *d.borrow_mut() = previous);
     }
 }
 
@@ -82,11 +84,12 @@ pub mod schema_ref {
         let slot = ENCODER.with(|e| {
             e.borrow_mut().as_mut().map(|enc| {
                 let addr = Arc::as_ptr(schema) as usize;
-                match enc.schemas.iter().position(|a| *a == addr) {
-                    Some(id) => (id as u32, false),
-                    None => {
-                        enc.schemas.push(addr);
-                        ((enc.schemas.len() - 1) as u32, true)
+                let next = enc.schemas.len() as u32;
+                match enc.schemas.entry(addr) {
+                    std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(next);
+                        (next, true)
                     }
                 }
             })
@@ -305,5 +308,22 @@ mod tests {
         assert_eq!(got[2].source_partition, Some(partition("b")));
         assert_eq!(got[3].source_partition, None);
         assert_eq!(Schema::new(Type::Int8), Schema::new(Type::Int8));
+    }
+}
+
+#[cfg(test)]
+mod plain_serde {
+    use crate::schema::Schema;
+
+    #[test]
+    fn optional_schema_fields_may_be_absent_in_plain_json() {
+        let s: Schema = serde_json::from_str(
+            r#"{"type_":"Int32","optional":false,"default":null,"name":null,"version":null,
+                "doc":null,"parameters":null,"fields":[]}"#,
+        )
+        .unwrap();
+        assert!(s.key_schema.is_none() && s.value_schema.is_none());
+        let back: Schema = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
     }
 }

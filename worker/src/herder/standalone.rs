@@ -389,14 +389,11 @@ impl StandaloneHerder {
         ))
     }
 
-    /// A consumer in the sink connector's group (for reading and writing its offsets).
+    /// A consumer in the sink connector's group (for reading and writing its offsets), with
+    /// the same client settings as the connector's task consumers.
     fn sink_consumer(&self, name: &str, config: &Props) -> Result<BaseConsumer, HerderError> {
-        let mut c = self.worker.base_client_config();
-        c.set(
-            "group.id",
-            crate::runtime::clients::sink_group_id(config, name),
-        )
-        .set("enable.auto.commit", "false");
+        let mut c = crate::runtime::clients::sink_consumer(&self.worker, config, name, 0);
+        c.set("client.id", format!("connector-offsets-{name}"));
         c.create()
             .map_err(|e| HerderError::Internal(format!("cannot create consumer: {e}")))
     }
@@ -877,14 +874,20 @@ impl Herder for StandaloneHerder {
         Self::require_stopped(entry, name)?;
         match entry.kind() {
             ConnectorType::Sink => {
-                let group = crate::runtime::clients::sink_group_id(&entry.config, name);
+                let group =
+                    crate::runtime::clients::sink_group_id(&self.worker, &entry.config, name);
                 let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
                     self.worker
                         .base_client_config()
                         .create()
                         .map_err(|e| HerderError::Internal(e.to_string()))?;
                 let results = admin
-                    .delete_groups(&[&group], &rdkafka::admin::AdminOptions::new())
+                    .delete_groups(
+                        &[&group],
+                        // Bounded: the connectors lock is held while this waits.
+                        &rdkafka::admin::AdminOptions::new()
+                            .request_timeout(Some(Duration::from_secs(30))),
+                    )
                     .await
                     .map_err(|e| {
                         HerderError::Internal(format!("cannot delete consumer group {group}: {e}"))

@@ -41,12 +41,13 @@ pub fn source_producer(
     c
 }
 
-/// The consumer group of a sink connector: `consumer.override.group.id`, else `connect-<name>`.
-pub fn sink_group_id(connector: &Props, name: &str) -> String {
-    connector
-        .get("consumer.override.group.id")
-        .map(|g| g.trim().to_owned())
-        .filter(|g| !g.is_empty())
+/// The consumer group of a sink connector: the connector's `consumer.override.group.id`, else
+/// the worker's `consumer.group.id`, else `connect-<name>` (the precedence Java's prefix merging
+/// gives). Task consumers and the offsets endpoints both use this.
+pub fn sink_group_id(worker: &WorkerConfig, connector: &Props, name: &str) -> String {
+    let set = |v: Option<&String>| v.map(|g| g.trim().to_owned()).filter(|g| !g.is_empty());
+    set(connector.get("consumer.override.group.id"))
+        .or_else(|| set(worker.props.get("consumer.group.id")))
         .unwrap_or_else(|| format!("connect-{name}"))
 }
 
@@ -59,11 +60,11 @@ pub fn sink_consumer(
 ) -> ClientConfig {
     let mut c = worker.base_client_config();
     c.set("client.id", format!("connector-consumer-{name}-{task}"))
-        .set("group.id", sink_group_id(connector, name))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest");
     apply(&mut c, worker.prefixed("consumer."));
     apply(&mut c, overrides(connector, "consumer.override."));
+    c.set("group.id", sink_group_id(worker, connector, name));
     c
 }

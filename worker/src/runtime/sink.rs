@@ -132,6 +132,8 @@ impl ConsumerContext for SinkContext {
             shared.assignment.retain(|tp| !revoked.contains(tp));
             for tp in &revoked {
                 shared.consumed.remove(tp);
+                // A rewind asked for a partition we no longer own must not run if it comes back.
+                shared.resets.remove(tp);
             }
             match shared.task.call(&TaskRequest::Close(revoked)) {
                 Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
@@ -280,10 +282,12 @@ impl SinkLoop<'_> {
             if let Some(e) = self.shared().error.take() {
                 return Err(e);
             }
+            // Rewinds first: records of a partition with a rewind still pending are held back
+            // (the seek fetches them again), so the task never sees what it asked to skip.
+            self.apply_resets();
             if !batch.is_empty() {
                 self.deliver(batch)?;
             }
-            self.apply_resets();
             let due =
                 self.last_commit.elapsed() >= self.flush_interval || self.shared().commit_requested;
             if due {
@@ -386,12 +390,17 @@ impl SinkLoop<'_> {
         loop {
             {
                 let shared = self.shared();
-                batch.retain(|r| {
+                let owned = |r: &SinkRecord| {
                     shared
                         .assignment
                         .iter()
                         .any(|tp| tp.partition == r.kafka_partition && tp.topic == r.topic)
-                });
+                        && !shared
+                            .resets
+                            .keys()
+                            .any(|tp| tp.partition == r.kafka_partition && tp.topic == r.topic)
+                };
+                batch.retain(owned);
             }
             if batch.is_empty() {
                 return Ok(());
@@ -445,6 +454,9 @@ impl SinkLoop<'_> {
                             return Ok(());
                         }
                         self.consumer.poll(Duration::from_millis(50));
+                        if let Some(e) = self.shared().error.take() {
+                            return Err(e);
+                        }
                     }
                     self.set_consumer_paused(false);
                 }

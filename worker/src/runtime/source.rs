@@ -144,6 +144,8 @@ struct SourceLoop<'a> {
     tracker: OffsetTracker,
     flush_interval: Duration,
     last_commit: Instant,
+    /// False once the plugin panicked: its state is unknown, so it is not called again.
+    plugin_usable: bool,
 }
 
 /// Runs a source task until it is stopped. `Err` is the trace of a failure.
@@ -183,6 +185,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         tracker: OffsetTracker::default(),
         flush_interval,
         last_commit: Instant::now(),
+        plugin_usable: true,
     };
     let result = lp.run();
     lp.shutdown(!matches!(result, Err((_, true))));
@@ -370,7 +373,7 @@ impl SourceLoop<'_> {
                 }
             }
         }
-        if !self.tracker.acked_for_plugin.is_empty() {
+        if !self.tracker.acked_for_plugin.is_empty() && self.plugin_usable {
             let acked = std::mem::take(&mut self.tracker.acked_for_plugin);
             // Like Java, an error from the commit hook is logged; the task goes on.
             match self.task.call(&TaskRequest::CommitRecords(acked)) {
@@ -402,6 +405,9 @@ impl SourceLoop<'_> {
             return Ok(());
         }
         tracing::debug!(partitions = entries.len(), "committed source offsets");
+        if !self.plugin_usable {
+            return Ok(());
+        }
         // Like Java, an error from the commit hook is logged; the task goes on.
         match self.task.call(&TaskRequest::Commit) {
             Err(e @ CallError::Panicked(_)) => Err(failed("Task panicked in commit", e)),
@@ -414,7 +420,8 @@ impl SourceLoop<'_> {
     }
 
     /// Flushes what was sent (up to `offset.flush.timeout.ms`), commits, and stops the task.
-    fn shutdown(&mut self, call_stop: bool) {
+    fn shutdown(&mut self, plugin_usable: bool) {
+        self.plugin_usable = plugin_usable;
         let deadline =
             Instant::now() + Duration::from_millis(self.spec.worker.offset_flush_timeout_ms);
         while self.tracker.pending() > 0 && Instant::now() < deadline {
@@ -426,7 +433,7 @@ impl SourceLoop<'_> {
         if let Err((t, _)) = self.commit_offsets() {
             tracing::warn!(trace = %t, "final offset commit failed");
         }
-        if call_stop {
+        if self.plugin_usable {
             if let Err(e) = self.task.call(&TaskRequest::Stop) {
                 tracing::warn!(error = %e, "task stop failed");
             }
