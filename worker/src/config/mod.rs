@@ -2,6 +2,7 @@
 //! every connector config.
 
 pub mod connector;
+pub mod distributed;
 pub mod properties;
 pub mod worker;
 
