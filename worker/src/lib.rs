@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod converters;
+pub mod coordination;
 pub mod herder;
 pub mod logging;
 pub mod plugins;

@@ -1,0 +1,3 @@
+//! Group coordination for distributed mode: the Connect group protocol.
+
+pub mod protocol;
