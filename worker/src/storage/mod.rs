@@ -1,6 +1,7 @@
 //! Config, offset and status storage. Standalone mode keeps offsets in a local file and
 //! status in memory; distributed mode will add Kafka-backed stores behind the same traits.
 
+pub mod internal_records;
 pub mod offsets_file;
 pub mod status;
 
