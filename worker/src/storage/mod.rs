@@ -2,6 +2,7 @@
 //! status in memory; distributed mode will add Kafka-backed stores behind the same traits.
 
 pub mod internal_records;
+pub mod kafka_log;
 pub mod offsets_file;
 pub mod status;
 
