@@ -12,6 +12,7 @@ pub mod abi;
 pub mod config;
 pub mod connector;
 pub mod error;
+pub mod java_text;
 pub mod logical;
 pub mod record;
 pub mod schema;

@@ -17,7 +17,7 @@
 use std::fmt::{self, Write};
 
 use base64::Engine;
-use tributary_connector_api::logical;
+use tributary_connector_api::{java_text, logical};
 use tributary_connector_api::{SchemaRef, Value};
 
 /// Appends `value` to `out` as Java's `String.valueOf` would render it; `schema` (when known)
@@ -35,8 +35,8 @@ pub(crate) fn render(out: &mut String, value: &Value, schema: Option<&SchemaRef>
         Value::Int16(v) => push_display(out, v),
         Value::Int32(v) => push_display(out, v),
         Value::Int64(v) => push_display(out, v),
-        Value::Float32(v) => java_floating(out, *v, f64::from(*v)),
-        Value::Float64(v) => java_floating(out, *v, *v),
+        Value::Float32(v) => java_text::push_f32(out, *v),
+        Value::Float64(v) => java_text::push_f64(out, *v),
         Value::String(s) => out.push_str(s),
         Value::Bytes(b) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
         Value::Array(items) => {
@@ -103,7 +103,7 @@ fn render_logical(out: &mut String, value: &Value, schema: &SchemaRef) -> bool {
             ) else {
                 return false;
             };
-            java_big_decimal(out, unscaled, scale);
+            java_text::push_big_decimal(out, unscaled, scale);
             true
         }
         (logical::DATE, Value::Int32(days)) => {
@@ -122,67 +122,6 @@ fn render_logical(out: &mut String, value: &Value, schema: &SchemaRef) -> bool {
     }
 }
 
-/// `Double.toString` / `Float.toString` (see the module docs). `wide` is the value as f64, used
-/// for the classification only; the digits come from `v` itself.
-fn java_floating<F: fmt::Display + fmt::LowerExp>(out: &mut String, v: F, wide: f64) {
-    if wide.is_nan() {
-        out.push_str("NaN");
-    } else if wide.is_infinite() {
-        out.push_str(if wide > 0.0 { "Infinity" } else { "-Infinity" });
-    } else if wide == 0.0 || (1e-3..1e7).contains(&wide.abs()) {
-        let start = out.len();
-        push_display(out, v);
-        if !out[start..].contains('.') {
-            out.push_str(".0");
-        }
-    } else {
-        let sci = format!("{v:e}");
-        let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-        out.push_str(mantissa);
-        if !mantissa.contains('.') {
-            out.push_str(".0");
-        }
-        out.push('E');
-        out.push_str(exponent);
-    }
-}
-
-/// `BigDecimal.toString`: plain notation when the scale is non-negative and the adjusted
-/// exponent is at least -6, scientific notation (`1.23E+5`, `1E-10`) otherwise.
-fn java_big_decimal(out: &mut String, unscaled: i128, scale: i32) {
-    if unscaled < 0 {
-        out.push('-');
-    }
-    let digits = unscaled.unsigned_abs().to_string();
-    let adjusted = i64::from(-scale) + (digits.len() as i64 - 1);
-    if scale >= 0 && adjusted >= -6 {
-        let scale = scale as usize;
-        if scale == 0 {
-            out.push_str(&digits);
-        } else if digits.len() > scale {
-            let (int_part, frac_part) = digits.split_at(digits.len() - scale);
-            out.push_str(int_part);
-            out.push('.');
-            out.push_str(frac_part);
-        } else {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', scale - digits.len()));
-            out.push_str(&digits);
-        }
-    } else {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('E');
-        if adjusted > 0 {
-            out.push('+');
-        }
-        push_display(out, adjusted);
-    }
-}
-
 /// `java.util.Date.toString` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
 fn java_date(out: &mut String, epoch_ms: i64) {
     const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -193,7 +132,7 @@ fn java_date(out: &mut String, epoch_ms: i64) {
     let secs_of_day = epoch_ms.rem_euclid(86_400_000) / 1000;
     // 1970-01-01 was a Thursday.
     let weekday = WEEKDAYS[(days + 4).rem_euclid(7) as usize];
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = java_text::civil_from_days(days);
     let _ = write!(
         out,
         "{weekday} {} {day:02} {:02}:{:02}:{:02} UTC {year}",
@@ -202,20 +141,6 @@ fn java_date(out: &mut String, epoch_ms: i64) {
         secs_of_day / 60 % 60,
         secs_of_day % 60,
     );
-}
-
-/// Proleptic Gregorian (year, month 1-12, day 1-31) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
