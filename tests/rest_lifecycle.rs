@@ -201,6 +201,19 @@ fn connector_lifecycle_over_rest() {
         Some(json!({"connector.class": "FileStreamSource", "topic": "t"})),
     );
     assert_eq!(code, 400, "a control character in the name");
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "badconv", "config": {"connector.class": "FileStreamSource", "topic": "t", "value.converter": "com.example.NoSuchConverter"}})),
+    );
+    assert_eq!(code, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("value.converter"),
+        "{body}"
+    );
     let (code, body, _) = w.send("POST", "/connectors", Some(json!("not an object")));
     assert_eq!(code, 400);
     assert_eq!(body["error_code"], 400);

@@ -298,12 +298,7 @@ impl StandaloneHerder {
         let framework = cc::framework_def(kind);
         let mut framework_values = framework.validate(config);
         cc::apply_cross_checks(&mut framework_values, cc::cross_checks(kind, config));
-        for (slot, worker_default) in [
-            (cc::KEY_CONVERTER, None),
-            (cc::VALUE_CONVERTER, None),
-            (cc::HEADER_CONVERTER, None::<&str>),
-        ] {
-            let _ = worker_default;
+        for slot in [cc::KEY_CONVERTER, cc::VALUE_CONVERTER, cc::HEADER_CONVERTER] {
             if let Some(class) = config.get(slot).filter(|c| !c.trim().is_empty()) {
                 let prefix = format!("{slot}.");
                 let sub: Props = config
