@@ -70,11 +70,7 @@ fn ten_thousand_mixed_utf8_lines_arrive_exactly_once_and_in_order() {
     // Half the file exists before the worker starts; the rest is appended while it runs,
     // so the source must tail a growing file.
     let (first, second) = lines.split_at(5_000);
-    std::fs::write(
-        &input,
-        first.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&input, file_text(first)).unwrap();
 
     let port = free_port();
     let props = Worker::props(dir.path(), port, &plugins, &[]);
@@ -91,14 +87,7 @@ fn ten_thousand_mixed_utf8_lines_arrive_exactly_once_and_in_order() {
         .open(&input)
         .unwrap();
     for chunk in second.chunks(1_000) {
-        f.write_all(
-            chunk
-                .iter()
-                .map(|l| format!("{l}\n"))
-                .collect::<String>()
-                .as_bytes(),
-        )
-        .unwrap();
+        f.write_all(file_text(chunk).as_bytes()).unwrap();
         f.flush().unwrap();
     }
 
@@ -132,16 +121,7 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
     let lines = mixed_lines(10_000);
     std::fs::write(&input, "").unwrap();
     let port = free_port();
-    let src = dir.path().join("src.properties");
-    write_props(
-        &src,
-        &[
-            ("name", "kill-src".to_owned()),
-            ("connector.class", "FileStreamSourceConnector".to_owned()),
-            ("file", input.display().to_string()),
-            ("topic", topic.clone()),
-        ],
-    );
+    let src = source_props(dir.path(), "kill-src", &input, &topic);
     let props = Worker::props(
         dir.path(),
         port,
@@ -161,14 +141,7 @@ fn kill9_mid_stream_loses_nothing_and_resumes_from_the_committed_offset() {
                 .open(&input)
                 .unwrap();
             for chunk in lines.chunks(100) {
-                f.write_all(
-                    chunk
-                        .iter()
-                        .map(|l| format!("{l}\n"))
-                        .collect::<String>()
-                        .as_bytes(),
-                )
-                .unwrap();
+                f.write_all(file_text(chunk).as_bytes()).unwrap();
                 written.fetch_add(chunk.len(), std::sync::atomic::Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(20));
             }

@@ -18,11 +18,7 @@ fn regex_sink_with_two_tasks_and_connector_level_json_converters() {
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
     let lines = mixed_lines(400);
-    std::fs::write(
-        &input,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&input, file_text(&lines)).unwrap();
 
     let props = Worker::props(dir.path(), free_port(), &plugins, &[]);
     let w = Worker::start(dir.path(), &props, &[]);
@@ -140,11 +136,7 @@ fn graceful_shutdown_flushes_and_commits_so_a_restart_continues_exactly_once() {
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
     let lines = mixed_lines(3_000);
-    std::fs::write(
-        &input,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&input, file_text(&lines)).unwrap();
     // Unique names: each run of the suite gets a fresh consumer group.
     let sink_name = format!("{topic}-sink");
     let src = dir.path().join("src.properties");

@@ -1,8 +1,30 @@
 //! Java-compatible text for Connect values: `Double.toString`, `Float.toString`,
 //! `BigDecimal.toString`, and proleptic Gregorian day arithmetic. Shared by converters and
 //! connectors (e.g. a sink that prints values as Java's `String.valueOf` would).
+//!
+//! [`push_value`] renders a whole value as Java's `String.valueOf` does (the file sink and
+//! StringConverter both use it):
+//! Exact for strings, null, booleans, integers, structs (`Struct{a=1,b=x}`, null fields left
+//! out), maps (`{k=v, k2=v2}`, in the order the entries arrive) and arrays (`[a, b]`).
+//!
+//! Close to Java, documented divergences:
+//! * floats follow `Double.toString` / `Float.toString`: plain notation with at least one
+//!   fractional digit for magnitudes in `[1e-3, 1e7)` (`1.5`, `100.0`), otherwise computerized
+//!   scientific notation (`1.0E10`, `1.5E-5`), `NaN`, `Infinity`. Digits are the shortest that
+//!   round-trip, as in JDK 19+; older JDKs sometimes printed more digits.
+//! * bytes: Java prints an object identity (`[B@1f2a3b`), which carries no data; we print the
+//!   bytes as standard base64 instead.
+//! * logical types (when the schema says so): Decimal as `BigDecimal.toString`; Date, Time and
+//!   Timestamp as `java.util.Date.toString` in UTC (`Thu Jan 01 00:00:00 UTC 1970`) — Java uses
+//!   the JVM's default time zone.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+
+use base64::Engine as _;
+
+use crate::logical;
+use crate::schema::SchemaRef;
+use crate::value::Value;
 
 /// Splits Rust's `{:e}` rendering (`1.2345e3`, `5e-324`) into digits and decimal exponent.
 fn sci_parts(sci: &str) -> (String, i32) {
@@ -50,14 +72,28 @@ fn push_java_layout(out: &mut String, negative: bool, digits: &str, exp: i32, pl
 /// Appends `v` as Java's `Double.toString` (JDK 19+, shortest repr) renders it:
 /// `1.0`, `0.001`, `1.0E7`, `1.0E-4`, `NaN`, `-Infinity`.
 pub fn push_f64(out: &mut String, v: f64) {
-    if v.is_nan() {
+    push_float(out, v.abs(), v);
+}
+
+/// Appends `v` as Java's `Float.toString` renders it.
+pub fn push_f32(out: &mut String, v: f32) {
+    push_float(out, v.abs(), f64::from(v));
+}
+
+/// `abs` supplies the digits (shortest repr at its own width); `wide` is the same value as
+/// f64, for the sign and the classification.
+fn push_float<F: std::fmt::LowerExp>(out: &mut String, abs: F, wide: f64) {
+    if wide.is_nan() {
         out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-    } else if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+    } else if wide.is_infinite() {
+        out.push_str(if wide > 0.0 { "Infinity" } else { "-Infinity" });
+    } else if wide == 0.0 {
+        out.push_str(if wide.is_sign_negative() {
+            "-0.0"
+        } else {
+            "0.0"
+        });
     } else {
-        let abs = v.abs();
         let (mut digits, mut exp) = sci_parts(&format!("{abs:e}"));
         if digits.len() == 1 {
             // Java prefers the closest two-digit decimal over a one-digit one (4.9E-324).
@@ -66,28 +102,14 @@ pub fn push_f64(out: &mut String, v: f64) {
                 digits.truncate(1);
             }
         }
-        push_java_layout(out, v < 0.0, &digits, exp, (1e-3..1e7).contains(&abs));
-    }
-}
-
-/// Appends `v` as Java's `Float.toString` renders it.
-pub fn push_f32(out: &mut String, v: f32) {
-    if v.is_nan() {
-        out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-    } else if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
-    } else {
-        let abs = v.abs();
-        let (mut digits, mut exp) = sci_parts(&format!("{abs:e}"));
-        if digits.len() == 1 {
-            (digits, exp) = sci_parts(&format!("{abs:.1e}"));
-            if digits.ends_with('0') {
-                digits.truncate(1);
-            }
-        }
-        push_java_layout(out, v < 0.0, &digits, exp, (1e-3..1e7).contains(&abs));
+        let magnitude = wide.abs();
+        push_java_layout(
+            out,
+            wide < 0.0,
+            &digits,
+            exp,
+            (1e-3..1e7).contains(&magnitude),
+        );
     }
 }
 
@@ -152,4 +174,248 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Appends `value` to `out` as Java's `String.valueOf` would render it; `schema` (when known)
+/// lets logical types render as their Java objects do.
+pub fn push_value(out: &mut String, value: &Value, schema: Option<&SchemaRef>) {
+    if let Some(schema) = schema {
+        if render_logical(out, value, schema) {
+            return;
+        }
+    }
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int8(v) => push_display(out, v),
+        Value::Int16(v) => push_display(out, v),
+        Value::Int32(v) => push_display(out, v),
+        Value::Int64(v) => push_display(out, v),
+        Value::Float32(v) => push_f32(out, *v),
+        Value::Float64(v) => push_f64(out, *v),
+        Value::String(s) => out.push_str(s),
+        Value::Bytes(b) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
+        Value::Array(items) => {
+            let item_schema = schema.and_then(|s| s.value_schema.as_ref());
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_value(out, item, item_schema);
+            }
+            out.push(']');
+        }
+        Value::Map(entries) => {
+            let key_schema = schema.and_then(|s| s.key_schema.as_ref());
+            let value_schema = schema.and_then(|s| s.value_schema.as_ref());
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_value(out, k, key_schema);
+                out.push('=');
+                push_value(out, v, value_schema);
+            }
+            out.push('}');
+        }
+        Value::Struct(s) => {
+            out.push_str("Struct{");
+            let mut first = true;
+            for (field, v) in s.schema().fields.iter().zip(s.values()) {
+                if v.is_null() {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(&field.name);
+                out.push('=');
+                push_value(out, v, Some(&field.schema));
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn push_display(out: &mut String, v: impl fmt::Display) {
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{v}");
+}
+
+/// Renders a logical-type value; false when `schema` is not a logical type this value fits.
+fn render_logical(out: &mut String, value: &Value, schema: &SchemaRef) -> bool {
+    const DAY_MS: i64 = 86_400_000;
+    let Some(name) = schema.name.as_deref() else {
+        return false;
+    };
+    match (name, value) {
+        (logical::DECIMAL, Value::Bytes(bytes)) => {
+            let (Ok(scale), Ok(unscaled)) = (
+                logical::decimal_scale(schema),
+                logical::decimal_unscaled(bytes),
+            ) else {
+                return false;
+            };
+            push_big_decimal(out, unscaled, scale);
+            true
+        }
+        (logical::DATE, Value::Int32(days)) => {
+            java_date(out, i64::from(*days) * DAY_MS);
+            true
+        }
+        (logical::TIME, Value::Int32(ms)) => {
+            java_date(out, i64::from(*ms));
+            true
+        }
+        (logical::TIMESTAMP, Value::Int64(ms)) => {
+            java_date(out, *ms);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `java.util.Date.toString` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
+fn java_date(out: &mut String, epoch_ms: i64) {
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = epoch_ms.div_euclid(86_400_000);
+    let secs_of_day = epoch_ms.rem_euclid(86_400_000) / 1000;
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[(days + 4).rem_euclid(7) as usize];
+    let (year, month, day) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{weekday} {} {day:02} {:02}:{:02}:{:02} UTC {year}",
+        MONTHS[(month - 1) as usize],
+        secs_of_day / 3600,
+        secs_of_day / 60 % 60,
+        secs_of_day % 60,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Schema, Struct};
+
+    fn show(value: &Value, schema: Option<&SchemaRef>) -> String {
+        let mut out = String::new();
+        push_value(&mut out, value, schema);
+        out
+    }
+
+    #[test]
+    fn primitives() {
+        assert_eq!(show(&Value::Null, None), "null");
+        assert_eq!(show(&Value::Boolean(true), None), "true");
+        assert_eq!(show(&Value::Int8(-8), None), "-8");
+        assert_eq!(show(&Value::Int32(42), None), "42");
+        assert_eq!(show(&Value::Int64(-9_000_000_000), None), "-9000000000");
+        assert_eq!(show(&"text".into(), None), "text");
+        assert_eq!(show(&Value::Bytes(b"hi!".to_vec()), None), "aGkh");
+    }
+
+    #[test]
+    fn floats_like_java() {
+        for (v, text) in [
+            (1.5, "1.5"),
+            (1.0, "1.0"),
+            (100.0, "100.0"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (0.001, "0.001"),
+            (1234567.0, "1234567.0"),
+            (1.0e7, "1.0E7"),
+            (1.0e10, "1.0E10"),
+            (1.5e-5, "1.5E-5"),
+            (-2.5e20, "-2.5E20"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(show(&Value::Float64(v), None), text, "{v}");
+        }
+        assert_eq!(show(&Value::Float32(0.1), None), "0.1");
+        assert_eq!(show(&Value::Float32(3.0e9), None), "3.0E9");
+    }
+
+    #[test]
+    fn containers_and_structs() {
+        let list = Value::Array(vec![Value::Int32(1), Value::Null, "x".into()]);
+        assert_eq!(show(&list, None), "[1, null, x]");
+        assert_eq!(show(&Value::Array(vec![]), None), "[]");
+        let map = Value::Map(vec![
+            ("a".into(), Value::Int32(1)),
+            ("b".into(), Value::Array(vec![Value::Boolean(false)])),
+        ]);
+        assert_eq!(show(&map, None), "{a=1, b=[false]}");
+        assert_eq!(show(&Value::Map(vec![]), None), "{}");
+
+        let inner = Schema::struct_([("n", Schema::int32())]).into_ref();
+        let schema = Schema::struct_([
+            ("name", Schema::optional_string()),
+            ("age", Schema::optional_int32()),
+            ("skipped", Schema::optional_string()),
+            ("inner", inner.clone()),
+        ])
+        .into_ref();
+        let mut nested = Struct::new(inner).unwrap();
+        nested.put("n", Value::Int32(7)).unwrap();
+        let mut s = Struct::new(schema.clone()).unwrap();
+        s.put("name", "Ann").unwrap();
+        s.put("age", Value::Int32(30)).unwrap();
+        s.put("inner", Value::Struct(nested)).unwrap();
+        assert_eq!(
+            show(&Value::Struct(s), Some(&schema)),
+            "Struct{name=Ann,age=30,inner=Struct{n=7}}"
+        );
+    }
+
+    #[test]
+    fn logical_types() {
+        let dec = logical::decimal(2).into_ref();
+        let value = logical::decimal_value("-1.94", 2).unwrap();
+        assert_eq!(show(&value, Some(&dec)), "-1.94");
+        let tiny = logical::decimal(10).into_ref();
+        assert_eq!(show(&Value::Bytes(vec![1]), Some(&tiny)), "1E-10");
+        let small = logical::decimal(3).into_ref();
+        assert_eq!(show(&Value::Bytes(vec![5]), Some(&small)), "0.005");
+        let negative_scale = logical::decimal(-2).into_ref();
+        assert_eq!(
+            show(&Value::Bytes(vec![0x7b]), Some(&negative_scale)),
+            "1.23E+4"
+        );
+
+        let date = logical::date().into_ref();
+        assert_eq!(
+            show(&Value::Int32(0), Some(&date)),
+            "Thu Jan 01 00:00:00 UTC 1970"
+        );
+        assert_eq!(
+            show(&Value::Int32(19_782), Some(&date)),
+            "Thu Feb 29 00:00:00 UTC 2024"
+        );
+        let time = logical::time().into_ref();
+        assert_eq!(
+            show(&Value::Int32(37_230_000), Some(&time)),
+            "Thu Jan 01 10:20:30 UTC 1970"
+        );
+        let ts = logical::timestamp().into_ref();
+        assert_eq!(
+            show(&Value::Int64(1_700_000_000_123), Some(&ts)),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
+        assert_eq!(
+            show(&Value::Int64(-1), Some(&ts)),
+            "Wed Dec 31 23:59:59 UTC 1969"
+        );
+        // Without a schema the base value is printed.
+        assert_eq!(show(&Value::Int64(5), None), "5");
+    }
 }

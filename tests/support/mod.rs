@@ -319,6 +319,11 @@ pub fn read_topic_until(
     values
 }
 
+/// Lines as file content, each ending in `\n`.
+pub fn file_text(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
 /// 10,000-ish lines of mixed UTF-8 (ASCII, accents, CJK, emoji, RTL), numbered.
 pub fn mixed_lines(n: usize) -> Vec<String> {
     const SAMPLES: &[&str] = &[

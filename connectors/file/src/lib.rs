@@ -9,7 +9,6 @@
 //! Config keys, offsets and behaviour follow Kafka's `connect/file` module; the few places
 //! where this implementation deliberately differs are documented on the items concerned.
 
-mod render;
 mod sink;
 mod source;
 

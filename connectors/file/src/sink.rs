@@ -9,8 +9,8 @@ use tributary_connector_api::{
     SinkConnector, SinkOffsets, SinkRecord, SinkTask, SinkTaskContext,
 };
 
-use crate::render::render;
 use crate::FILE_CONFIG;
+use tributary_connector_api::java_text::push_value;
 
 /// Size of the sink's write buffer.
 const WRITE_BUFFER: usize = 64 * 1024;
@@ -91,8 +91,8 @@ impl Output {
 
 /// The task of [`FileStreamSinkConnector`].
 ///
-/// `put` writes each record's value, rendered like Java's `String.valueOf` (see the crate's
-/// rendering notes: bytes are printed as base64, not as a Java object identity), followed by
+/// `put` writes each record's value, rendered like Java's `String.valueOf` by
+/// `tributary_connector_api::java_text::push_value` (bytes as base64, not a Java object identity), followed by
 /// `\n`, into a buffered writer. Keys, headers and timestamps are ignored. `flush` flushes the
 /// buffer to the file (no fsync, as in Java); `stop` flushes and closes it. Each line goes to
 /// the buffer in one piece, so tasks sharing a file interleave whole lines.
@@ -148,7 +148,7 @@ impl SinkTask for FileStreamSinkTask {
         let writer = output.writer();
         for record in &records {
             self.line.clear();
-            render(&mut self.line, &record.value, record.value_schema.as_ref());
+            push_value(&mut self.line, &record.value, record.value_schema.as_ref());
             self.line.push('\n');
             writer
                 .write_all(self.line.as_bytes())

@@ -5,18 +5,16 @@
 //! and `deserializer.encoding` override it per direction). Reads any bytes as an optional
 //! string (undecodable sequences become U+FFFD, as in Java).
 //!
-//! Where Java's `toString` is useless or depends on the JVM, Tributary writes something
-//! readable instead: bytes as base64 (Java: `[B@1b6d3586`), Date / Time / Timestamp values as
-//! ISO-8601 text (`2024-01-31`, `12:00:00.000Z`, `2024-01-31T12:00:00.000Z`; Java:
-//! `Wed Jan 31 …` in the JVM's time zone). Decimals are written as Java's `BigDecimal.toString`.
+//! The text comes from [`tributary_connector_api::java_text::push_value`], the rendering the
+//! file sink uses too: bytes as base64 (Java's `[B@1b6d3586` carries no data), Date / Time /
+//! Timestamp as `java.util.Date.toString` in UTC (Java uses the JVM's time zone), decimals as
+//! `BigDecimal.toString`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use tributary_connector_api::logical::{self, DATE, DECIMAL, TIME, TIMESTAMP};
 use tributary_connector_api::{Schema, SchemaRef, Value};
 
-use crate::converters::text;
 use crate::converters::{ConfigReader, Converter, ConverterError};
 
 pub const ENCODING: &str = "converter.encoding";
@@ -181,90 +179,8 @@ pub fn value_to_string<'a>(schema: Option<&SchemaRef>, value: &'a Value) -> Opti
         Value::String(s) => Some(Cow::Borrowed(s)),
         other => {
             let mut out = String::new();
-            push_java_string(&mut out, schema, other);
+            tributary_connector_api::java_text::push_value(&mut out, other, schema);
             Some(Cow::Owned(out))
-        }
-    }
-}
-
-fn logical_name(schema: Option<&SchemaRef>) -> Option<&str> {
-    schema.and_then(|s| s.name.as_deref())
-}
-
-/// Appends the Java-`toString`-like text of a value.
-fn push_java_string(out: &mut String, schema: Option<&SchemaRef>, value: &Value) {
-    let child = |pick: fn(&Schema) -> Option<&SchemaRef>| schema.and_then(|s| pick(s));
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::String(s) => out.push_str(s),
-        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int8(v) => text::push_int(out, i64::from(*v)),
-        Value::Int16(v) => text::push_int(out, i64::from(*v)),
-        Value::Int32(v) => match logical_name(schema) {
-            Some(DATE) => text::push_date(out, i64::from(*v)),
-            Some(TIME) => text::push_time(out, i64::from(*v)),
-            _ => text::push_int(out, i64::from(*v)),
-        },
-        Value::Int64(v) => match logical_name(schema) {
-            Some(TIMESTAMP) => text::push_timestamp(out, *v),
-            _ => text::push_int(out, *v),
-        },
-        Value::Float32(v) => text::push_java_f32(out, *v),
-        Value::Float64(v) => text::push_java_f64(out, *v),
-        Value::Bytes(b) => {
-            let decimal = match (schema, logical_name(schema)) {
-                (Some(s), Some(DECIMAL)) => logical::decimal_scale(s)
-                    .ok()
-                    .zip(logical::decimal_unscaled(b).ok()),
-                _ => None,
-            };
-            match decimal {
-                Some((scale, unscaled)) => text::push_java_big_decimal(out, unscaled, scale),
-                None => text::push_base64(out, b),
-            }
-        }
-        Value::Array(items) => {
-            let item_schema = child(|s| s.value_schema.as_ref());
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_java_string(out, item_schema, item);
-            }
-            out.push(']');
-        }
-        Value::Map(entries) => {
-            let key_schema = child(|s| s.key_schema.as_ref());
-            let value_schema = child(|s| s.value_schema.as_ref());
-            out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_java_string(out, key_schema, k);
-                out.push('=');
-                push_java_string(out, value_schema, v);
-            }
-            out.push('}');
-        }
-        Value::Struct(s) => {
-            out.push_str("Struct{");
-            let mut first = true;
-            for field in &s.schema().fields {
-                let v = s.values().get(field.index).unwrap_or(&Value::Null);
-                if v.is_null() {
-                    continue;
-                }
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                out.push_str(&field.name);
-                out.push('=');
-                push_java_string(out, Some(&field.schema), v);
-            }
-            out.push('}');
         }
     }
 }
@@ -301,6 +217,7 @@ impl Converter for StringConverter {
 mod tests {
     use super::*;
     use crate::converters::HeaderConverter;
+    use tributary_connector_api::logical;
     use tributary_connector_api::{Schema, Struct};
 
     fn cfg(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -350,13 +267,20 @@ mod tests {
         let dec = logical::decimal(2).into_ref();
         assert_eq!(text(Some(&dec), &Value::Bytes(vec![0, 0xC2])), "1.94");
         let date = logical::date().into_ref();
-        assert_eq!(text(Some(&date), &Value::Int32(19_723)), "2024-01-01");
+        // Java's StringConverter prints `java.util.Date.toString` (here in UTC).
+        assert_eq!(
+            text(Some(&date), &Value::Int32(19_723)),
+            "Mon Jan 01 00:00:00 UTC 2024"
+        );
         let time = logical::time().into_ref();
-        assert_eq!(text(Some(&time), &Value::Int32(3_723_004)), "01:02:03.004Z");
+        assert_eq!(
+            text(Some(&time), &Value::Int32(3_723_004)),
+            "Thu Jan 01 01:02:03 UTC 1970"
+        );
         let ts = logical::timestamp().into_ref();
         assert_eq!(
             text(Some(&ts), &Value::Int64(1_704_164_645_123)),
-            "2024-01-02T03:04:05.123Z"
+            "Tue Jan 02 03:04:05 UTC 2024"
         );
     }
 

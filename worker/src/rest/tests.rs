@@ -1,7 +1,9 @@
 //! REST tests over a real listener.
 //!
-//! `FakeHerder` is a small in-memory test double: the real herder does not exist yet. It only
-//! does what the REST layer needs to be observed (statuses, bodies, error kinds).
+//! `FakeHerder` is a small in-memory test double, kept on purpose: it makes the herder answer
+//! every error kind and time out on demand, which the real standalone herder cannot be made to
+//! do, so the REST layer's mapping (status codes, bodies, the 90 s timeout) is checked here. The
+//! real herder behind the same router is covered end to end in `tests/rest_lifecycle.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
