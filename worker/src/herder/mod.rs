@@ -9,6 +9,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
 
+pub mod distributed;
 pub mod standalone;
 pub mod types;
 pub use types::*;
@@ -31,6 +32,14 @@ pub enum HerderError {
     /// 403: not allowed by the worker's settings.
     #[error("{0}")]
     Forbidden(String),
+    /// The request must be served by another worker: the REST layer forwards it to this URL
+    /// (the leader's, or the owning worker's) under the `forward` rules of connect-compat
+    /// §1.1. `None`: no leader is known (a rebalance is in progress), which is a 409.
+    #[error("request must be forwarded to {}", .0.as_deref().unwrap_or("the leader, which is not known yet"))]
+    Forward(Option<String>),
+    /// 503: the worker cannot serve this yet (e.g. no session key read yet).
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: anything else (e.g. an unknown `connector.class` on create).
     #[error("{0}")]
     Internal(String),

@@ -66,6 +66,9 @@ impl From<HerderError> for ApiError {
             HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HerderError::Forbidden(_) => StatusCode::FORBIDDEN,
             HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HerderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // Forwarding itself happens in the REST layer; reaching here means it could not.
+            HerderError::Forward(_) => StatusCode::CONFLICT,
         };
         ApiError::new(status, e.to_string())
     }

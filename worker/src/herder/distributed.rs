@@ -1,0 +1,1 @@
+//! The distributed herder (work in progress).
