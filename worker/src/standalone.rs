@@ -2,45 +2,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{bail, Context};
-use rdkafka::producer::{BaseProducer, Producer};
+use anyhow::bail;
 
 use crate::config::{load_properties, WorkerConfig};
 use crate::herder::standalone::StandaloneHerder;
 use crate::logging::LogLevels;
-use crate::plugins::{watcher, PluginRegistry};
+use crate::process;
 use crate::storage::FileOffsetStore;
-
-/// Asks the broker for its cluster id (for `GET /`); `None` if it does not answer in time.
-fn cluster_id(worker: &WorkerConfig) -> Option<String> {
-    let producer: BaseProducer = worker.base_client_config().create().ok()?;
-    producer.client().fetch_cluster_id(Duration::from_secs(5))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
 
 /// Runs a standalone worker until SIGINT/SIGTERM.
 pub async fn run(
@@ -55,37 +25,16 @@ pub async fn run(
         bail!("invalid worker config offset.storage.file.filename: missing required configuration which has no default value");
     };
     let offsets = Arc::new(FileOffsetStore::open(&offsets_path)?);
-
-    let plugins = PluginRegistry::new();
-    plugins.scan(&worker.plugin_path);
-    let _watcher = match watcher::watch(plugins.clone(), &worker.plugin_path) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch plugin.path; new plugins need a restart");
-            None
-        }
-    };
-
-    let (host, port) = worker.rest_bind.clone();
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .with_context(|| format!("cannot listen on {host}:{port}"))?;
-    let worker_for_id = worker.clone();
-    let cluster = tokio::task::spawn_blocking(move || cluster_id(&worker_for_id))
-        .await
-        .ok()
-        .flatten();
-    if cluster.is_none() {
-        tracing::warn!(bootstrap = %worker.bootstrap_servers, "could not read the Kafka cluster id");
-    }
+    let (plugins, _watcher) = process::load_plugins(&worker);
+    let listener = process::listen(&worker).await?;
+    let cluster = process::cluster_id(worker.clone()).await;
     let herder = StandaloneHerder::new(worker.clone(), plugins, offsets, cluster);
     let app = crate::rest::router(herder.clone(), logs);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(process::shutdown_signal())
             .await
     });
-    tracing::info!(listen = %format!("{host}:{port}"), "REST server listening");
 
     for file in connector_files {
         let config = load_properties(&file)?;

@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::Mutex;
-use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorResponse};
+use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest};
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
+use super::offsets;
+use super::validation::{self, blocking};
 use super::*;
-use crate::config::connector::{self as cc, ConnectorSettings};
+use crate::config::connector as cc;
 use crate::config::WorkerConfig;
 use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
 use crate::runtime::{TaskHandle, TaskSpec};
@@ -51,11 +51,6 @@ pub struct StandaloneHerder {
 
 fn not_found(name: &str) -> HerderError {
     HerderError::NotFound(format!("Connector {name} not found"))
-}
-
-/// Runs a blocking plugin or task call without stalling the async runtime.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
 }
 
 impl StandaloneHerder {
@@ -167,30 +162,7 @@ impl StandaloneHerder {
             return;
         }
         let config = entry.config.clone();
-        let started = blocking(|| -> Result<(RemoteConnector, Vec<Props>), String> {
-            let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
-            c.call(&ConnectorRequest::Start(config.clone()))
-                .map_err(|e| e.to_string())?;
-            let max = ConnectorSettings::from_props(&config).tasks_max;
-            let configs = match c
-                .call(&ConnectorRequest::TaskConfigs(max as u32))
-                .map_err(|e| e.to_string())?
-            {
-                ConnectorResponse::TaskConfigs(t) => t,
-                _ => Vec::new(),
-            };
-            let enforce = config
-                .get("tasks.max.enforce")
-                .map(|v| v.trim() != "false")
-                .unwrap_or(true);
-            if enforce && configs.len() > max {
-                return Err(format!(
-                    "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
-                    configs.len()
-                ));
-            }
-            Ok((c, configs))
-        });
+        let started = blocking(|| validation::start_connector(&plugin, name, &config));
         let (instance, task_configs) = match started {
             Ok(ok) => ok,
             Err(e) => {
@@ -281,157 +253,8 @@ impl StandaloneHerder {
         })
     }
 
-    /// Validates a config with the framework definition and the plugin's own validation.
-    fn validate_sync(&self, config: &Props) -> Result<(ConfigInfos, ConnectorPlugin), HerderError> {
-        let class = config
-            .get(cc::CONNECTOR_CLASS)
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                HerderError::BadRequest("Connector config contains no connector type".into())
-            })?;
-        let plugin = self
-            .plugins
-            .resolve(class)
-            .map_err(|e| HerderError::Internal(e.to_string()))?;
-        let kind = plugin.manifest.kind;
-        let framework = cc::framework_def(kind);
-        let mut framework_values = framework.validate(config);
-        cc::apply_cross_checks(&mut framework_values, cc::cross_checks(kind, config));
-        for slot in [cc::KEY_CONVERTER, cc::VALUE_CONVERTER, cc::HEADER_CONVERTER] {
-            if let Some(class) = config.get(slot).filter(|c| !c.trim().is_empty()) {
-                let prefix = format!("{slot}.");
-                let sub: Props = config
-                    .iter()
-                    .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_owned(), v.clone())))
-                    .collect();
-                let err = if slot == cc::HEADER_CONVERTER {
-                    crate::converters::create_header_converter(class, &sub)
-                        .err()
-                        .map(|e| e.to_string())
-                } else {
-                    crate::converters::create_converter(class, &sub, slot == cc::KEY_CONVERTER)
-                        .err()
-                        .map(|e| e.to_string())
-                };
-                if let (Some(e), Some(v)) =
-                    (err, framework_values.iter_mut().find(|v| v.name == slot))
-                {
-                    v.errors.push(format!(
-                        "Invalid value {class} for configuration {slot}: {e}"
-                    ));
-                }
-            }
-        }
-        let plugin_values = blocking(
-            || -> Result<Vec<tributary_connector_api::ConfigValueInfo>, String> {
-                let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
-                match c
-                    .call(&ConnectorRequest::Validate(config.clone()))
-                    .map_err(|e| e.to_string())?
-                {
-                    ConnectorResponse::Validation(v) => Ok(v),
-                    _ => Ok(Vec::new()),
-                }
-            },
-        )
-        .map_err(HerderError::Internal)?;
-
-        let plugin_def = &plugin.manifest.config_def;
-        let mut configs = Vec::new();
-        let mut groups: Vec<String> = Vec::new();
-        let mut add_group = |g: &Option<String>| {
-            if let Some(g) = g {
-                if !groups.contains(g) {
-                    groups.push(g.clone());
-                }
-            }
-        };
-        for key in &plugin_def.keys {
-            add_group(&key.group);
-        }
-        for key in &framework.keys {
-            add_group(&key.group);
-        }
-        for value in plugin_values {
-            let definition = plugin_def.key(&value.name).map(|k| k.info());
-            configs.push(ConfigInfo {
-                definition,
-                value: Some(value),
-            });
-        }
-        for (key, value) in framework.keys.iter().zip(framework_values) {
-            if plugin_def.key(&key.name).is_some() {
-                continue;
-            }
-            configs.push(ConfigInfo {
-                definition: Some(key.info()),
-                value: Some(value),
-            });
-        }
-        let error_count = configs
-            .iter()
-            .map(|c| c.value.as_ref().map(|v| v.errors.len()).unwrap_or(0))
-            .sum();
-        Ok((
-            ConfigInfos {
-                name: class.to_owned(),
-                error_count,
-                groups,
-                configs,
-            },
-            plugin,
-        ))
-    }
-
-    /// A consumer in the sink connector's group (for reading and writing its offsets), with
-    /// the same client settings as the connector's task consumers.
-    fn sink_consumer(&self, name: &str, config: &Props) -> Result<BaseConsumer, HerderError> {
-        let mut c = crate::runtime::clients::sink_consumer(&self.worker, config, name, 0);
-        c.set("client.id", format!("connector-offsets-{name}"));
-        c.create()
-            .map_err(|e| HerderError::Internal(format!("cannot create consumer: {e}")))
-    }
-
-    /// The partitions a sink connector reads, from broker metadata.
-    fn sink_partitions(
-        &self,
-        consumer: &BaseConsumer,
-        config: &Props,
-    ) -> Result<TopicPartitionList, HerderError> {
-        let settings = ConnectorSettings::from_props(config);
-        let metadata = consumer
-            .fetch_metadata(None, Duration::from_secs(10))
-            .map_err(|e| HerderError::Internal(format!("cannot read topic metadata: {e}")))?;
-        let regex = match &settings.topics_regex {
-            Some(r) => Some(
-                regex::Regex::new(&format!("^(?:{r})$"))
-                    .map_err(|e| HerderError::BadRequest(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let mut list = TopicPartitionList::new();
-        for topic in metadata.topics() {
-            let wanted = match &regex {
-                Some(r) => r.is_match(topic.name()),
-                None => settings.topics.iter().any(|t| t == topic.name()),
-            };
-            if wanted {
-                for p in topic.partitions() {
-                    list.add_partition(topic.name(), p.id());
-                }
-            }
-        }
-        Ok(list)
-    }
-
-    fn require_stopped(entry: &Entry, name: &str) -> Result<(), HerderError> {
-        if entry.target != TargetState::Stopped || !entry.tasks.is_empty() {
-            return Err(HerderError::BadRequest(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
-        }
-        Ok(())
+    fn stopped(entry: &Entry) -> bool {
+        entry.target == TargetState::Stopped && entry.tasks.is_empty()
     }
 
     /// Creates or replaces a connector config; the caller holds the connectors lock.
@@ -443,35 +266,14 @@ impl StandaloneHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Upserted, HerderError> {
-        if name.trim().is_empty() || name.chars().any(char::is_control) {
-            return Err(HerderError::BadRequest(format!(
-                "Connector name {name:?} is invalid: it must be non-empty and contain no control characters"
-            )));
-        }
+        validation::check_name(name)?;
         let exists = map.contains_key(name);
         if exists && !allow_replace {
             return Err(HerderError::AlreadyExists(format!(
                 "Connector {name} already exists"
             )));
         }
-        let (infos, plugin) = self.validate_sync(&config)?;
-        if infos.error_count > 0 {
-            let errors: Vec<String> = infos
-                .configs
-                .iter()
-                .filter_map(|c| c.value.as_ref())
-                .flat_map(|v| {
-                    v.errors
-                        .iter()
-                        .map(move |e| format!("Invalid value for {}: {e}", v.name))
-                })
-                .collect();
-            return Err(HerderError::BadRequest(format!(
-                "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`",
-                errors.len(),
-                errors.join("\n")
-            )));
-        }
+        let plugin = validation::validate_for_write(&self.plugins, &config)?;
         let entry = map.entry(name.to_owned()).or_insert_with(|| Entry {
             config: Props::new(),
             target: initial_state.unwrap_or(TargetState::Started),
@@ -592,26 +394,11 @@ impl Herder for StandaloneHerder {
     ) -> Result<ConnectorInfo, HerderError> {
         // Read, patch and write under one lock, so concurrent changes are not lost.
         let mut map = self.connectors.lock().await;
-        let mut config = map
+        let config = map
             .get(name)
             .map(|e| e.config.clone())
             .ok_or_else(|| not_found(name))?;
-        for (k, v) in patch {
-            match v {
-                Some(v) => {
-                    config.insert(k, v);
-                }
-                None => {
-                    config.remove(&k);
-                }
-            }
-        }
-        if config.get(cc::NAME).map(|n| n != name).unwrap_or(true) {
-            return Err(HerderError::BadRequest(
-                "Connector name configuration (name) cannot be changed or removed by a patch"
-                    .into(),
-            ));
-        }
+        let config = validation::patched(config, patch, name)?;
         self.upsert(&mut map, name, config, true, None)
             .map(|u| u.info)
     }
@@ -736,49 +523,12 @@ impl Herder for StandaloneHerder {
     }
 
     async fn offsets(&self, name: &str) -> Result<ConnectorOffsets, HerderError> {
-        let map = self.connectors.lock().await;
-        let entry = map.get(name).ok_or_else(|| not_found(name))?;
-        match entry.kind() {
-            ConnectorType::Sink => {
-                let config = entry.config.clone();
-                drop(map);
-                blocking(|| {
-                    let consumer = self.sink_consumer(name, &config)?;
-                    let list = self.sink_partitions(&consumer, &config)?;
-                    let committed = consumer
-                        .committed_offsets(list, Duration::from_secs(10))
-                        .map_err(|e| {
-                            HerderError::Internal(format!("cannot read committed offsets: {e}"))
-                        })?;
-                    let offsets = committed
-                        .elements()
-                        .iter()
-                        .filter_map(|e| match e.offset() {
-                            Offset::Offset(o) => Some(ConnectorOffset {
-                                partition: serde_json::json!({"kafka_topic": e.topic(), "kafka_partition": e.partition()})
-                                    .as_object()
-                                    .cloned()
-                                    .unwrap_or_default(),
-                                offset: serde_json::json!({"kafka_offset": o}).as_object().cloned(),
-                            }),
-                            _ => None,
-                        })
-                        .collect();
-                    Ok(ConnectorOffsets { offsets })
-                })
-            }
-            _ => Ok(ConnectorOffsets {
-                offsets: self
-                    .offsets
-                    .offsets(name)
-                    .into_iter()
-                    .map(|(partition, offset)| ConnectorOffset {
-                        partition,
-                        offset: Some(offset),
-                    })
-                    .collect(),
-            }),
-        }
+        let (kind, config) = {
+            let map = self.connectors.lock().await;
+            let entry = map.get(name).ok_or_else(|| not_found(name))?;
+            (entry.kind(), entry.config.clone())
+        };
+        offsets::read(&self.worker, self.offsets.as_ref(), kind, name, &config)
     }
 
     async fn alter_offsets(
@@ -788,175 +538,45 @@ impl Herder for StandaloneHerder {
     ) -> Result<String, HerderError> {
         let map = self.connectors.lock().await;
         let entry = map.get(name).ok_or_else(|| not_found(name))?;
-        Self::require_stopped(entry, name)?;
+        offsets::require_stopped(Self::stopped(entry), name)?;
         let plugin = entry
             .plugin
             .clone()
             .ok_or_else(|| HerderError::Internal("connector plugin not loaded".into()))?;
-        let config = entry.config.clone();
-        match entry.kind() {
-            ConnectorType::Sink => {
-                let mut parsed = tributary_connector_api::SinkOffsets::new();
-                for o in &offsets.offsets {
-                    let topic = o.partition.get("kafka_topic").and_then(|t| t.as_str());
-                    let partition = o.partition.get("kafka_partition").and_then(|p| {
-                        p.as_i64()
-                            .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
-                    });
-                    let (Some(topic), Some(partition)) = (topic, partition) else {
-                        return Err(HerderError::BadRequest("Sink connector offsets need kafka_topic and kafka_partition in each partition".into()));
-                    };
-                    let offset = o
-                        .offset
-                        .as_ref()
-                        .and_then(|m| m.get("kafka_offset"))
-                        .and_then(|v| {
-                            v.as_i64()
-                                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                        });
-                    let Some(offset) = offset else {
-                        return Err(HerderError::BadRequest("Resetting single sink partitions (null offset) is not supported yet; use DELETE /offsets".into()));
-                    };
-                    parsed.insert(
-                        tributary_connector_api::TopicPartition::new(topic, partition as i32),
-                        offset,
-                    );
-                }
-                blocking(|| {
-                    let mut c = plugin
-                        .new_connector()
-                        .map_err(|e| HerderError::Internal(e.to_string()))?;
-                    let consumer = self.sink_consumer(name, &config)?;
-                    c.call(&ConnectorRequest::AlterSinkOffsets(config, parsed.clone()))
-                        .map_err(|e| HerderError::BadRequest(e.to_string()))?;
-                    let mut list = TopicPartitionList::new();
-                    for (tp, o) in &parsed {
-                        list.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*o))
-                            .map_err(|e| HerderError::BadRequest(e.to_string()))?;
-                    }
-                    consumer
-                        .commit(&list, rdkafka::consumer::CommitMode::Sync)
-                        .map_err(|e| HerderError::Internal(format!("cannot commit offsets: {e}")))
-                })?;
-            }
-            _ => {
-                let entries: Vec<_> = offsets
-                    .offsets
-                    .into_iter()
-                    .map(|o| (o.partition, o.offset))
-                    .collect();
-                blocking(|| {
-                    let mut c = plugin
-                        .new_connector()
-                        .map_err(|e| HerderError::Internal(e.to_string()))?;
-                    c.call(&ConnectorRequest::AlterSourceOffsets(
-                        config,
-                        entries.clone(),
-                    ))
-                    .map_err(|e| HerderError::BadRequest(e.to_string()))
-                })?;
-                self.offsets
-                    .put(name, &entries)
-                    .map_err(|e| HerderError::Internal(e.to_string()))?;
-            }
-        }
-        Ok("The offsets for this connector have been altered successfully".into())
+        offsets::alter(
+            &self.worker,
+            self.offsets.as_ref(),
+            &plugin,
+            entry.kind(),
+            name,
+            &entry.config,
+            offsets,
+        )
     }
 
     async fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
         let map = self.connectors.lock().await;
         let entry = map.get(name).ok_or_else(|| not_found(name))?;
-        Self::require_stopped(entry, name)?;
-        match entry.kind() {
-            ConnectorType::Sink => {
-                let group =
-                    crate::runtime::clients::sink_group_id(&self.worker, &entry.config, name);
-                let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-                    self.worker
-                        .base_client_config()
-                        .create()
-                        .map_err(|e| HerderError::Internal(e.to_string()))?;
-                let results = admin
-                    .delete_groups(
-                        &[&group],
-                        // Bounded: the connectors lock is held while this waits.
-                        &rdkafka::admin::AdminOptions::new()
-                            .request_timeout(Some(Duration::from_secs(30))),
-                    )
-                    .await
-                    .map_err(|e| {
-                        HerderError::Internal(format!("cannot delete consumer group {group}: {e}"))
-                    })?;
-                for result in results {
-                    match result {
-                        Ok(_) => {}
-                        // Nothing was ever committed: nothing to reset.
-                        Err((_, rdkafka::types::RDKafkaErrorCode::GroupIdNotFound)) => {}
-                        Err((g, code)) => {
-                            return Err(HerderError::Internal(format!(
-                                "cannot delete consumer group {g}: {code}"
-                            )))
-                        }
-                    }
-                }
-            }
-            _ => {
-                let entries: Vec<_> = self
-                    .offsets
-                    .offsets(name)
-                    .into_iter()
-                    .map(|(p, _)| (p, None))
-                    .collect();
-                self.offsets
-                    .put(name, &entries)
-                    .map_err(|e| HerderError::Internal(e.to_string()))?;
-            }
-        }
-        Ok("The offsets for this connector have been reset successfully".into())
+        offsets::require_stopped(Self::stopped(entry), name)?;
+        offsets::reset(
+            &self.worker,
+            self.offsets.as_ref(),
+            entry.kind(),
+            name,
+            &entry.config,
+        )
+        .await
     }
 
     async fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
-        let mut out: Vec<PluginInfo> = self
-            .plugins
-            .connectors()
-            .into_iter()
-            .map(|p| PluginInfo {
-                class: p.manifest.class.clone(),
-                type_: match p.manifest.kind {
-                    ConnectorKind::Source => "source".into(),
-                    ConnectorKind::Sink => "sink".into(),
-                },
-                version: Some(p.manifest.version.clone()).filter(|v| v != "undefined"),
-            })
-            .collect();
-        if !connectors_only {
-            let version = Some(env!("CARGO_PKG_VERSION").to_owned());
-            let mut converters: Vec<(&str, &str)> = crate::converters::builtin_plugins();
-            converters.sort_by_key(|(class, kind)| (*kind == "header_converter", *class));
-            out.extend(converters.into_iter().map(|(class, kind)| PluginInfo {
-                class: class.to_owned(),
-                type_: kind.to_owned(),
-                version: version.clone(),
-            }));
-        }
-        out
+        validation::plugin_list(&self.plugins, connectors_only)
     }
 
     async fn plugin_config(&self, plugin: &str) -> Result<Vec<ConfigKeyInfo>, HerderError> {
-        let p = self
-            .plugins
-            .resolve(plugin)
-            .map_err(|_| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
-        let mut infos = p.manifest.config_def.infos();
-        for key in cc::framework_def(p.manifest.kind).keys {
-            if p.manifest.config_def.key(&key.name).is_none() {
-                infos.push(key.info());
-            }
-        }
-        Ok(infos)
+        validation::plugin_config(&self.plugins, plugin)
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        self.validate_sync(&config).map(|(infos, _)| infos)
+        validation::validate(&self.plugins, &config).map(|(infos, _)| infos)
     }
 }

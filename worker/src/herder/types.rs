@@ -75,6 +75,54 @@ pub enum TargetState {
     Stopped,
 }
 
+impl TargetState {
+    /// The wire name: `STARTED`, `PAUSED` or `STOPPED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Started => "STARTED",
+            TargetState::Paused => "PAUSED",
+            TargetState::Stopped => "STOPPED",
+        }
+    }
+
+    /// Parses a wire name (exact, upper case).
+    pub fn parse(s: &str) -> Option<TargetState> {
+        match s {
+            "STARTED" => Some(TargetState::Started),
+            "PAUSED" => Some(TargetState::Paused),
+            "STOPPED" => Some(TargetState::Stopped),
+            _ => None,
+        }
+    }
+}
+
+impl State {
+    /// The wire name, e.g. `RUNNING`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Unassigned => "UNASSIGNED",
+            State::Running => "RUNNING",
+            State::Paused => "PAUSED",
+            State::Failed => "FAILED",
+            State::Restarting => "RESTARTING",
+            State::Stopped => "STOPPED",
+        }
+    }
+
+    /// Parses a wire name (exact, upper case).
+    pub fn parse(s: &str) -> Option<State> {
+        match s {
+            "UNASSIGNED" => Some(State::Unassigned),
+            "RUNNING" => Some(State::Running),
+            "PAUSED" => Some(State::Paused),
+            "FAILED" => Some(State::Failed),
+            "RESTARTING" => Some(State::Restarting),
+            "STOPPED" => Some(State::Stopped),
+            _ => None,
+        }
+    }
+}
+
 /// The connector part of `ConnectorStateInfo`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorState {

@@ -43,73 +43,7 @@ fn invalid_value(key: &str, reason: impl Into<String>) -> RecordError {
 // States
 // ---------------------------------------------------------------------------------------------
 
-/// A connector's target state as stored in the config topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TargetState {
-    Started,
-    Paused,
-    Stopped,
-}
-
-impl TargetState {
-    /// The wire name: `STARTED`, `PAUSED` or `STOPPED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetState::Started => "STARTED",
-            TargetState::Paused => "PAUSED",
-            TargetState::Stopped => "STOPPED",
-        }
-    }
-
-    /// Parses a wire name (exact, upper case).
-    pub fn parse(s: &str) -> Option<TargetState> {
-        match s {
-            "STARTED" => Some(TargetState::Started),
-            "PAUSED" => Some(TargetState::Paused),
-            "STOPPED" => Some(TargetState::Stopped),
-            _ => None,
-        }
-    }
-}
-
-/// A connector or task state as stored in the status topic (`DESTROYED` is never a value: it is
-/// written as a tombstone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum State {
-    Unassigned,
-    Running,
-    Paused,
-    Failed,
-    Restarting,
-    Stopped,
-}
-
-impl State {
-    /// The wire name, e.g. `RUNNING`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Unassigned => "UNASSIGNED",
-            State::Running => "RUNNING",
-            State::Paused => "PAUSED",
-            State::Failed => "FAILED",
-            State::Restarting => "RESTARTING",
-            State::Stopped => "STOPPED",
-        }
-    }
-
-    /// Parses a wire name (exact, upper case).
-    pub fn parse(s: &str) -> Option<State> {
-        match s {
-            "UNASSIGNED" => Some(State::Unassigned),
-            "RUNNING" => Some(State::Running),
-            "PAUSED" => Some(State::Paused),
-            "FAILED" => Some(State::Failed),
-            "RESTARTING" => Some(State::Restarting),
-            "STOPPED" => Some(State::Stopped),
-            _ => None,
-        }
-    }
-}
+pub use crate::herder::{State, TargetState};
 
 // ---------------------------------------------------------------------------------------------
 // JSON writing (Jackson-compatible compact output)

@@ -1,0 +1,264 @@
+//! Config validation and plugin descriptions, shared by the standalone and distributed
+//! herders: the framework definition plus the plugin's own validation, converter checks, and
+//! the 400 message that lists every error.
+
+use std::collections::BTreeMap;
+
+use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorResponse};
+use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
+
+use super::{ConfigInfo, ConfigInfos, HerderError, PluginInfo};
+use crate::config::connector as cc;
+use crate::plugins::{ConnectorPlugin, PluginRegistry};
+
+/// Runs a blocking plugin call without stalling the async runtime.
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// 400 unless `name` is a usable connector name.
+pub fn check_name(name: &str) -> Result<(), HerderError> {
+    if name.trim().is_empty() || name.chars().any(char::is_control) {
+        return Err(HerderError::BadRequest(format!(
+            "Connector name {name:?} is invalid: it must be non-empty and contain no control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies a KIP-477 patch (`None` removes a key); the name may not change.
+pub fn patched(
+    mut config: Props,
+    patch: BTreeMap<String, Option<String>>,
+    name: &str,
+) -> Result<Props, HerderError> {
+    for (k, v) in patch {
+        match v {
+            Some(v) => {
+                config.insert(k, v);
+            }
+            None => {
+                config.remove(&k);
+            }
+        }
+    }
+    if config.get(cc::NAME).map(|n| n != name).unwrap_or(true) {
+        return Err(HerderError::BadRequest(
+            "Connector name configuration (name) cannot be changed or removed by a patch".into(),
+        ));
+    }
+    Ok(config)
+}
+
+/// Validates a config with the framework definition and the plugin's own validation.
+pub fn validate(
+    plugins: &PluginRegistry,
+    config: &Props,
+) -> Result<(ConfigInfos, ConnectorPlugin), HerderError> {
+    let class = config
+        .get(cc::CONNECTOR_CLASS)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            HerderError::BadRequest("Connector config contains no connector type".into())
+        })?;
+    let plugin = plugins
+        .resolve(class)
+        .map_err(|e| HerderError::Internal(e.to_string()))?;
+    let kind = plugin.manifest.kind;
+    let framework = cc::framework_def(kind);
+    let mut framework_values = framework.validate(config);
+    cc::apply_cross_checks(&mut framework_values, cc::cross_checks(kind, config));
+    for slot in [cc::KEY_CONVERTER, cc::VALUE_CONVERTER, cc::HEADER_CONVERTER] {
+        if let Some(class) = config.get(slot).filter(|c| !c.trim().is_empty()) {
+            let prefix = format!("{slot}.");
+            let sub: Props = config
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_owned(), v.clone())))
+                .collect();
+            let err = if slot == cc::HEADER_CONVERTER {
+                crate::converters::create_header_converter(class, &sub)
+                    .err()
+                    .map(|e| e.to_string())
+            } else {
+                crate::converters::create_converter(class, &sub, slot == cc::KEY_CONVERTER)
+                    .err()
+                    .map(|e| e.to_string())
+            };
+            if let (Some(e), Some(v)) = (err, framework_values.iter_mut().find(|v| v.name == slot))
+            {
+                v.errors.push(format!(
+                    "Invalid value {class} for configuration {slot}: {e}"
+                ));
+            }
+        }
+    }
+    let plugin_values = blocking(|| -> Result<Vec<ConfigValueInfo>, String> {
+        let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
+        match c
+            .call(&ConnectorRequest::Validate(config.clone()))
+            .map_err(|e| e.to_string())?
+        {
+            ConnectorResponse::Validation(v) => Ok(v),
+            _ => Ok(Vec::new()),
+        }
+    })
+    .map_err(HerderError::Internal)?;
+
+    let plugin_def = &plugin.manifest.config_def;
+    let mut configs = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    let mut add_group = |g: &Option<String>| {
+        if let Some(g) = g {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
+        }
+    };
+    for key in &plugin_def.keys {
+        add_group(&key.group);
+    }
+    for key in &framework.keys {
+        add_group(&key.group);
+    }
+    for value in plugin_values {
+        let definition = plugin_def.key(&value.name).map(|k| k.info());
+        configs.push(ConfigInfo {
+            definition,
+            value: Some(value),
+        });
+    }
+    for (key, value) in framework.keys.iter().zip(framework_values) {
+        if plugin_def.key(&key.name).is_some() {
+            continue;
+        }
+        configs.push(ConfigInfo {
+            definition: Some(key.info()),
+            value: Some(value),
+        });
+    }
+    let error_count = configs
+        .iter()
+        .map(|c| c.value.as_ref().map(|v| v.errors.len()).unwrap_or(0))
+        .sum();
+    Ok((
+        ConfigInfos {
+            name: class.to_owned(),
+            error_count,
+            groups,
+            configs,
+        },
+        plugin,
+    ))
+}
+
+/// Validates a config for create/update: any error is a 400 listing each one.
+pub fn validate_for_write(
+    plugins: &PluginRegistry,
+    config: &Props,
+) -> Result<ConnectorPlugin, HerderError> {
+    let (infos, plugin) = validate(plugins, config)?;
+    if infos.error_count > 0 {
+        let errors: Vec<String> = infos
+            .configs
+            .iter()
+            .filter_map(|c| c.value.as_ref())
+            .flat_map(|v| {
+                v.errors
+                    .iter()
+                    .map(move |e| format!("Invalid value for {}: {e}", v.name))
+            })
+            .collect();
+        return Err(HerderError::BadRequest(format!(
+            "Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`",
+            errors.len(),
+            errors.join("\n")
+        )));
+    }
+    Ok(plugin)
+}
+
+/// `GET /connector-plugins`.
+pub fn plugin_list(plugins: &PluginRegistry, connectors_only: bool) -> Vec<PluginInfo> {
+    let mut out: Vec<PluginInfo> = plugins
+        .connectors()
+        .into_iter()
+        .map(|p| PluginInfo {
+            class: p.manifest.class.clone(),
+            type_: match p.manifest.kind {
+                ConnectorKind::Source => "source".into(),
+                ConnectorKind::Sink => "sink".into(),
+            },
+            version: Some(p.manifest.version.clone()).filter(|v| v != "undefined"),
+        })
+        .collect();
+    if !connectors_only {
+        let version = Some(env!("CARGO_PKG_VERSION").to_owned());
+        let mut converters: Vec<(&str, &str)> = crate::converters::builtin_plugins();
+        converters.sort_by_key(|(class, kind)| (*kind == "header_converter", *class));
+        out.extend(converters.into_iter().map(|(class, kind)| PluginInfo {
+            class: class.to_owned(),
+            type_: kind.to_owned(),
+            version: version.clone(),
+        }));
+    }
+    out
+}
+
+/// `GET /connector-plugins/<plugin>/config`.
+pub fn plugin_config(
+    plugins: &PluginRegistry,
+    plugin: &str,
+) -> Result<Vec<ConfigKeyInfo>, HerderError> {
+    let p = plugins
+        .resolve(plugin)
+        .map_err(|_| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
+    let mut infos = p.manifest.config_def.infos();
+    for key in cc::framework_def(p.manifest.kind).keys {
+        if p.manifest.config_def.key(&key.name).is_none() {
+            infos.push(key.info());
+        }
+    }
+    Ok(infos)
+}
+
+/// Starts a connector instance and asks it for at most `tasks.max` task configs (unless
+/// `tasks.max.enforce=false`). Blocks.
+pub fn start_connector(
+    plugin: &ConnectorPlugin,
+    name: &str,
+    config: &Props,
+) -> Result<(crate::plugins::RemoteConnector, Vec<Props>), String> {
+    let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
+    c.call(&ConnectorRequest::Start(config.clone()))
+        .map_err(|e| e.to_string())?;
+    let configs = task_configs(&mut c, name, config)?;
+    Ok((c, configs))
+}
+
+/// Asks a running connector for its task configs, enforcing `tasks.max`. Blocks.
+pub fn task_configs(
+    c: &mut crate::plugins::RemoteConnector,
+    name: &str,
+    config: &Props,
+) -> Result<Vec<Props>, String> {
+    let max = cc::ConnectorSettings::from_props(config).tasks_max;
+    let configs = match c
+        .call(&ConnectorRequest::TaskConfigs(max as u32))
+        .map_err(|e| e.to_string())?
+    {
+        ConnectorResponse::TaskConfigs(t) => t,
+        _ => Vec::new(),
+    };
+    let enforce = config
+        .get("tasks.max.enforce")
+        .map(|v| v.trim() != "false")
+        .unwrap_or(true);
+    if enforce && configs.len() > max {
+        return Err(format!(
+            "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
+            configs.len()
+        ));
+    }
+    Ok(configs)
+}

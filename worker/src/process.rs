@@ -1,0 +1,74 @@
+//! What both worker modes do around the herder: load plugins (and watch for new ones), ask
+//! the broker for its cluster id, bind the REST listener, and wait for SIGINT/SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::producer::{BaseProducer, Producer};
+
+use crate::config::WorkerConfig;
+use crate::plugins::{watcher, PluginRegistry};
+
+/// Scans `plugin.path` and keeps watching it; the watcher lives as long as the returned value.
+pub fn load_plugins(worker: &WorkerConfig) -> (Arc<PluginRegistry>, Option<impl Sized>) {
+    let plugins = PluginRegistry::new();
+    plugins.scan(&worker.plugin_path);
+    let watcher = match watcher::watch(plugins.clone(), &worker.plugin_path) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch plugin.path; new plugins need a restart");
+            None
+        }
+    };
+    (plugins, watcher)
+}
+
+/// Asks the broker for its cluster id (for `GET /`); `None` if it does not answer in time.
+pub async fn cluster_id(worker: Arc<WorkerConfig>) -> Option<String> {
+    let id = tokio::task::spawn_blocking(move || {
+        let producer: BaseProducer = worker.base_client_config().create().ok()?;
+        producer.client().fetch_cluster_id(Duration::from_secs(5))
+    })
+    .await
+    .ok()
+    .flatten();
+    if id.is_none() {
+        tracing::warn!("could not read the Kafka cluster id");
+    }
+    id
+}
+
+/// Binds the REST listener.
+pub async fn listen(worker: &WorkerConfig) -> anyhow::Result<tokio::net::TcpListener> {
+    let (host, port) = worker.rest_bind.clone();
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+    tracing::info!(listen = %format!("{host}:{port}"), "REST server listening");
+    Ok(listener)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
