@@ -1,3 +1,5 @@
 //! Group coordination for distributed mode: the Connect group protocol.
 
+pub mod assignor;
+pub mod member;
 pub mod protocol;
