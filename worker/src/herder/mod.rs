@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
 
 pub mod distributed;
+pub mod offsets;
 pub mod standalone;
 pub mod types;
+pub mod validation;
 pub use types::*;
 
 /// Why a herder request failed; the REST layer maps each kind to its HTTP status.
@@ -51,6 +53,18 @@ pub struct Upserted {
     /// True if the connector did not exist before.
     pub created: bool,
     pub info: ConnectorInfo,
+}
+
+/// The signature headers and raw body of an internal request (KIP-507, connect-compat §1.5).
+/// The herder, which holds the session key, checks them with [`crate::rest::signing::verify`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InternalRequest {
+    /// `X-Connect-Request-Signature-Algorithm`, if sent.
+    pub algorithm: Option<String>,
+    /// `X-Connect-Authorization` (base64 HMAC of `body`), if sent.
+    pub signature: Option<String>,
+    /// The request body exactly as received.
+    pub body: Vec<u8>,
 }
 
 /// The connector lifecycle, as the REST API needs it. Every method answers for one worker's
@@ -142,6 +156,40 @@ pub trait Herder: Send + Sync + 'static {
         &self,
         config: Props,
     ) -> impl Future<Output = Result<ConfigInfos, HerderError>> + Send;
+    /// `POST /connectors/<name>/tasks` (internal): a follower hands the leader the task configs
+    /// its connector generated. The default (standalone mode) refuses, as Connect does, with a
+    /// 500.
+    fn put_task_configs(
+        &self,
+        name: &str,
+        configs: Vec<Props>,
+        request: InternalRequest,
+    ) -> impl Future<Output = Result<(), HerderError>> + Send {
+        let _ = (name, configs, request);
+        async {
+            Err(HerderError::Internal(
+                "This worker does not support externally setting task configurations \
+                 (standalone mode)"
+                    .to_owned(),
+            ))
+        }
+    }
+    /// `PUT /connectors/<name>/fence` (internal, KIP-618): fence out zombie tasks of an
+    /// exactly-once source connector before new task configs are written. The default
+    /// (standalone mode) refuses with a 500.
+    fn fence_zombies(
+        &self,
+        name: &str,
+        request: InternalRequest,
+    ) -> impl Future<Output = Result<(), HerderError>> + Send {
+        let _ = (name, request);
+        async {
+            Err(HerderError::Internal(
+                "This worker does not support fencing zombie source tasks (standalone mode)"
+                    .to_owned(),
+            ))
+        }
+    }
 }
 
 /// `ConfigInfos`: the validate response.

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::LOCATION;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -12,11 +13,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tributary_connector_api::Props;
 
-use super::extract::{config_from_json, patch_from_json, JsonBody, PathParams, QueryParams};
+use super::extract::{
+    config_from_json, patch_from_json, JsonBody, JsonWithBytes, PathParams, QueryParams,
+};
+use super::signing::{ALGORITHM_HEADER, SIGNATURE_HEADER};
 use super::{ask, timed, ApiError, Ctx};
 use crate::herder::{
     ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, CreateConnectorRequest,
-    Herder, TargetState,
+    Herder, InternalRequest, TargetState,
 };
 
 type St<H> = State<Ctx<H>>;
@@ -37,7 +41,7 @@ pub(super) fn routes<H: Herder>() -> Router<Ctx<H>> {
                 .patch(patch_config::<H>),
         )
         .route(&c("/status"), get(status::<H>))
-        .route(&c("/tasks"), get(tasks::<H>))
+        .route(&c("/tasks"), get(tasks::<H>).post(put_task_configs::<H>))
         .route(&c("/tasks-config"), get(tasks_config::<H>))
         .route(&c("/tasks/{task}/status"), get(task_status::<H>))
         .route(&c("/tasks/{task}/restart"), post(restart_task::<H>))
@@ -45,6 +49,7 @@ pub(super) fn routes<H: Herder>() -> Router<Ctx<H>> {
         .route(&c("/pause"), put(pause::<H>))
         .route(&c("/resume"), put(resume::<H>))
         .route(&c("/stop"), put(stop::<H>))
+        .route(&c("/fence"), put(fence_zombies::<H>))
         .route(&c("/topics"), get(topics))
         .route(&c("/topics/reset"), put(reset_topics))
         .route(
@@ -325,4 +330,51 @@ async fn alter_offsets<H: Herder>(
 async fn reset_offsets<H: Herder>(State(ctx): St<H>, PathParams(name): Name) -> Reply {
     let message = ask(ctx.herder.reset_offsets(&name)).await?;
     Ok(Json(Message { message }).into_response())
+}
+
+/// The signature headers of an internal request; a value that is not visible ASCII counts as
+/// absent.
+fn internal_request(headers: &HeaderMap, body: &[u8]) -> InternalRequest {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    InternalRequest {
+        algorithm: text(ALGORITHM_HEADER),
+        signature: text(SIGNATURE_HEADER),
+        body: body.to_vec(),
+    }
+}
+
+/// Internal (KIP-507): the JSON array of task configs a follower's connector generated; the
+/// herder checks the signature over the exact body bytes. 204.
+async fn put_task_configs<H: Herder>(
+    State(ctx): St<H>,
+    PathParams(name): Name,
+    headers: HeaderMap,
+    JsonWithBytes(raw, bytes): JsonWithBytes<Vec<BTreeMap<String, Value>>>,
+) -> Reply {
+    let configs = raw
+        .into_iter()
+        .map(config_from_json)
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = internal_request(&headers, &bytes);
+    ask(ctx.herder.put_task_configs(&name, configs, request)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Internal (KIP-618): fence out zombie tasks of an exactly-once source connector. The body is
+/// normally empty; whatever is sent is what the signature covers. 204.
+async fn fence_zombies<H: Herder>(
+    State(ctx): St<H>,
+    PathParams(name): Name,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Reply {
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    let request = internal_request(&headers, &body);
+    ask(ctx.herder.fence_zombies(&name, request)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

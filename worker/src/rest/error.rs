@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
+use super::forward::{ForwardTo, NO_KNOWN_LEADER};
 use crate::herder::HerderError;
 use crate::logging::LevelError;
 
@@ -13,6 +14,10 @@ use crate::logging::LevelError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Set from [`HerderError::Forward`]: the request belongs to another worker. The response
+    /// carries it as a [`ForwardTo`] extension for the forwarding middleware
+    /// ([`super::forward`]), which re-sends the request or answers 409.
+    forward_to: Option<ForwardTo>,
 }
 
 #[derive(Serialize)]
@@ -26,6 +31,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            forward_to: None,
         }
     }
 
@@ -49,6 +55,20 @@ impl ApiError {
         )
     }
 
+    /// The request must be served by the worker at `target` (`None`: no leader is known). A 409
+    /// unless the forwarding middleware sends it on; with no known leader the middleware keeps
+    /// this answer (or, for `forward=false`, gives its own 409).
+    pub fn forward(target: Option<String>) -> ApiError {
+        let message = match &target {
+            Some(url) => format!("Request must be forwarded to {url}"),
+            None => NO_KNOWN_LEADER.to_owned(),
+        };
+        ApiError {
+            forward_to: Some(ForwardTo(target)),
+            ..ApiError::new(StatusCode::CONFLICT, message)
+        }
+    }
+
     /// The herder did not answer in time (Connect: 500 "Request timed out…").
     pub fn timed_out() -> ApiError {
         ApiError::new(
@@ -60,15 +80,14 @@ impl ApiError {
 
 impl From<HerderError> for ApiError {
     fn from(e: HerderError) -> ApiError {
-        let status = match &e {
+        let status = match e {
             HerderError::NotFound(_) => StatusCode::NOT_FOUND,
             HerderError::AlreadyExists(_) | HerderError::Conflict(_) => StatusCode::CONFLICT,
             HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HerderError::Forbidden(_) => StatusCode::FORBIDDEN,
             HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HerderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            // Forwarding itself happens in the REST layer; reaching here means it could not.
-            HerderError::Forward(_) => StatusCode::CONFLICT,
+            HerderError::Forward(target) => return ApiError::forward(target),
         };
         ApiError::new(status, e.to_string())
     }
@@ -91,6 +110,10 @@ impl IntoResponse for ApiError {
             error_code: self.status.as_u16(),
             message: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(target) = self.forward_to {
+            response.extensions_mut().insert(target);
+        }
+        response
     }
 }

@@ -14,9 +14,16 @@
 //!   other value false;
 //! * config values may be JSON strings, numbers or booleans (stored as text); `null`, arrays and
 //!   objects are 400 (`null` removes the key in a PATCH);
-//! * the `forward` query parameter is accepted and ignored (a single worker serves everything);
-//!   the internal endpoints `POST /connectors/<name>/tasks` and `PUT /connectors/<name>/fence`
-//!   are not served;
+//! * a request the herder says belongs to another worker ([`HerderError::Forward`]: the leader,
+//!   or the worker owning a connector or task) is forwarded there by [`forward::middleware`] under
+//!   the `forward` query parameter rules of spec §1.1 (at most two hops, 409 when no leader is
+//!   known); a standalone herder never asks for that, so there `forward` is accepted and
+//!   ignored;
+//! * the internal endpoints `POST /connectors/<name>/tasks` (task configs from a follower) and
+//!   `PUT /connectors/<name>/fence` (KIP-618 zombie fencing) hand the herder the raw body and
+//!   the KIP-507 signature headers ([`InternalRequest`](crate::herder::InternalRequest)); the
+//!   herder verifies them with [`signing::verify`]. A herder without these operations (standalone
+//!   mode) answers 500, as Connect's standalone worker does;
 //! * `Location` is the path `/connectors/<name>` (Jersey makes it absolute);
 //! * topic tracking is not implemented: `/topics` lists no topics, `/topics/reset` is accepted;
 //! * as with Jersey, the collection paths also answer with a trailing `/` (`/connectors/`,
@@ -28,6 +35,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -38,8 +46,10 @@ use crate::logging::LogLevels;
 mod connectors;
 mod error;
 mod extract;
+pub mod forward;
 mod loggers;
 mod plugins;
+pub mod signing;
 #[cfg(test)]
 mod tests;
 
@@ -65,7 +75,7 @@ impl<H> Clone for Ctx<H> {
     }
 }
 
-/// The REST API of one worker.
+/// The REST API of one worker, forwarding what the herder says another worker must serve.
 pub fn router<H: Herder>(herder: Arc<H>, logs: Arc<LogLevels>) -> Router {
     Router::new()
         .route("/", get(server_info::<H>))
@@ -76,6 +86,10 @@ pub fn router<H: Herder>(herder: Arc<H>, logs: Arc<LogLevels>) -> Router {
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(Ctx { herder, logs })
+        .layer(from_fn_with_state(
+            forward::Forwarder::new(),
+            forward::middleware,
+        ))
 }
 
 /// Waits for a herder answer at most [`REQUEST_TIMEOUT`].

@@ -4,17 +4,26 @@
 //! every error kind and time out on demand, which the real standalone herder cannot be made to
 //! do, so the REST layer's mapping (status codes, bodies, the 90 s timeout) is checked here. The
 //! real herder behind the same router is covered end to end in `tests/rest_lifecycle.rs`.
+//! It can also play a distributed worker: answer `Forward` for write operations (so requests
+//! are forwarded between real listeners here), and take the internal endpoints, checking
+//! KIP-507 signatures. [`Standalone`] wraps it without the internal endpoints, so those keep
+//! the trait's default answer.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION};
+use axum::extract::Request;
+use axum::middleware::{from_fn, Next};
+use axum::Router;
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tributary_connector_api::config::Default as KeyDefault;
 use tributary_connector_api::{ConfigKey, ConfigKeyInfo, ConfigType, Importance, Props};
 
+use super::forward::{CONFLICTING_OPERATION, NO_KNOWN_LEADER};
 use super::router;
+use super::signing::{self, ALGORITHM_HEADER, SIGNATURE_HEADER};
 use crate::herder::*;
 use crate::logging::LogLevels;
 
@@ -26,7 +35,18 @@ struct FakeHerder {
     /// Listed by `connectors()` but without info or status (deleted meanwhile).
     ghosts: Vec<String>,
     health: String,
+    /// `Some(target)`: write operations answer `Forward(target)`.
+    forward: Option<Option<String>>,
+    /// `Some(key)`: internal requests must be signed (HmacSHA256) with this session key
+    /// (`Some(None)`: none read yet). `None`: signatures are not checked.
+    session_key: Option<Option<Vec<u8>>>,
+    /// Internal requests served.
+    internal: Mutex<Vec<Served>>,
 }
+
+/// An internal request a [`FakeHerder`] served: connector, task configs (`None` for a fence),
+/// request.
+type Served = (String, Option<Vec<Props>>, InternalRequest);
 
 impl FakeHerder {
     fn healthy() -> FakeHerder {
@@ -34,6 +54,34 @@ impl FakeHerder {
             health: "healthy".into(),
             ..FakeHerder::default()
         }
+    }
+
+    /// A herder that sends every write operation to `target`.
+    fn forwarding(target: Option<String>) -> FakeHerder {
+        FakeHerder {
+            forward: Some(target),
+            ..FakeHerder::healthy()
+        }
+    }
+
+    fn check_forward(&self) -> Result<(), HerderError> {
+        match &self.forward {
+            Some(target) => Err(HerderError::Forward(target.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn check_signature(&self, request: &InternalRequest) -> Result<(), HerderError> {
+        let Some(key) = &self.session_key else {
+            return Ok(());
+        };
+        signing::verify(
+            key.as_deref(),
+            &["HmacSHA256".to_owned()],
+            request.algorithm.as_deref(),
+            request.signature.as_deref(),
+            &request.body,
+        )
     }
 
     fn get(&self, name: &str) -> Result<(Props, TargetState), HerderError> {
@@ -189,6 +237,7 @@ impl Herder for FakeHerder {
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> Result<Upserted, HerderError> {
+        self.check_forward()?;
         if !config.contains_key("connector.class") {
             return Err(HerderError::BadRequest("Missing connector.class".into()));
         }
@@ -216,6 +265,7 @@ impl Herder for FakeHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, HerderError> {
+        self.check_forward()?;
         let (mut config, target) = self.get(name)?;
         for (key, value) in patch {
             match value {
@@ -231,6 +281,7 @@ impl Herder for FakeHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
+        self.check_forward()?;
         self.get(name)?;
         self.connectors.lock().unwrap().remove(name);
         Ok(())
@@ -242,11 +293,13 @@ impl Herder for FakeHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> Result<Option<ConnectorStateInfo>, HerderError> {
+        self.check_forward()?;
         let target = self.get(name)?.1;
         Ok((include_tasks || only_failed).then(|| Self::status_of(name, target, true)))
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
+        self.check_forward()?;
         self.task_status(name, task).await.map(|_| ())
     }
 
@@ -259,6 +312,7 @@ impl Herder for FakeHerder {
     }
 
     async fn stop(&self, name: &str) -> Result<(), HerderError> {
+        self.check_forward()?;
         self.set_target(name, TargetState::Stopped)
     }
 
@@ -331,6 +385,84 @@ impl Herder for FakeHerder {
             configs: Vec::new(),
         })
     }
+
+    async fn put_task_configs(
+        &self,
+        name: &str,
+        configs: Vec<Props>,
+        request: InternalRequest,
+    ) -> Result<(), HerderError> {
+        self.check_signature(&request)?;
+        self.check_forward()?;
+        self.get(name)?;
+        let mut internal = self.internal.lock().unwrap();
+        internal.push((name.into(), Some(configs), request));
+        Ok(())
+    }
+
+    async fn fence_zombies(&self, name: &str, request: InternalRequest) -> Result<(), HerderError> {
+        self.check_signature(&request)?;
+        self.check_forward()?;
+        self.get(name)?;
+        let mut internal = self.internal.lock().unwrap();
+        internal.push((name.into(), None, request));
+        Ok(())
+    }
+}
+
+/// [`FakeHerder`] without the internal endpoints: what a standalone worker answers there.
+struct Standalone(FakeHerder);
+
+/// Delegates each listed method to the wrapped herder.
+macro_rules! delegate {
+    ($(fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)*) => {
+        $(async fn $method(&self $(, $arg: $ty)*) -> $out {
+            self.0.$method($($arg),*).await
+        })*
+    };
+}
+
+impl Herder for Standalone {
+    delegate! {
+        fn server_info(&self) -> ServerInfo;
+        fn health(&self) -> WorkerStatus;
+        fn connectors(&self) -> Vec<String>;
+        fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
+        fn connector_config(&self, name: &str) -> Result<Props, HerderError>;
+        fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError>;
+        fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError>;
+        fn tasks(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
+        fn tasks_config(&self, name: &str) -> Result<BTreeMap<String, Props>, HerderError>;
+        fn put_connector_config(
+            &self,
+            name: &str,
+            config: Props,
+            allow_replace: bool,
+            initial_state: Option<TargetState>
+        ) -> Result<Upserted, HerderError>;
+        fn patch_connector_config(
+            &self,
+            name: &str,
+            patch: BTreeMap<String, Option<String>>
+        ) -> Result<ConnectorInfo, HerderError>;
+        fn delete_connector(&self, name: &str) -> Result<(), HerderError>;
+        fn restart_connector(
+            &self,
+            name: &str,
+            include_tasks: bool,
+            only_failed: bool
+        ) -> Result<Option<ConnectorStateInfo>, HerderError>;
+        fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError>;
+        fn pause(&self, name: &str) -> Result<(), HerderError>;
+        fn resume(&self, name: &str) -> Result<(), HerderError>;
+        fn stop(&self, name: &str) -> Result<(), HerderError>;
+        fn offsets(&self, name: &str) -> Result<ConnectorOffsets, HerderError>;
+        fn alter_offsets(&self, name: &str, offsets: ConnectorOffsets) -> Result<String, HerderError>;
+        fn reset_offsets(&self, name: &str) -> Result<String, HerderError>;
+        fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo>;
+        fn plugin_config(&self, plugin: &str) -> Result<Vec<ConfigKeyInfo>, HerderError>;
+        fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError>;
+    }
 }
 
 /// A served router and a client for it.
@@ -353,7 +485,10 @@ impl Api {
     }
 
     async fn start_with(herder: FakeHerder, logs: LogLevels) -> Api {
-        let app = router(Arc::new(herder), Arc::new(logs));
+        Api::serve(router(Arc::new(herder), Arc::new(logs))).await
+    }
+
+    async fn serve(app: Router) -> Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -370,6 +505,24 @@ impl Api {
             req = req
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_owned());
+        }
+        Reply::read(req.send().await.unwrap()).await
+    }
+
+    /// Sends `body` (if any) with extra `headers`.
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.body(body.to_owned());
         }
         Reply::read(req.send().await.unwrap()).await
     }
@@ -918,4 +1071,448 @@ async fn herder_timeout_is_500() {
     let err = never.unwrap_err();
     assert_eq!(err.status.as_u16(), 500);
     assert!(err.message.starts_with("Request timed out"));
+}
+
+/// A request as it reached a [`Worker`]'s listener.
+#[derive(Clone)]
+struct Received {
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// A served [`FakeHerder`] that records every request reaching its listener.
+struct Worker {
+    api: Api,
+    herder: Arc<FakeHerder>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Worker {
+    async fn start(herder: FakeHerder) -> Worker {
+        let herder = Arc::new(herder);
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let log = Arc::clone(&received);
+        let record = move |req: Request, next: Next| {
+            let log = Arc::clone(&log);
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                log.lock().unwrap().push(Received {
+                    method: parts.method.clone(),
+                    uri: parts.uri.to_string(),
+                    headers: parts.headers.clone(),
+                    body: body.to_vec(),
+                });
+                next.run(Request::from_parts(parts, body.into())).await
+            }
+        };
+        let logs = Arc::new(LogLevels::detached("info"));
+        let app = router(Arc::clone(&herder), logs).layer(from_fn(record));
+        Worker {
+            api: Api::serve(app).await,
+            herder,
+            received,
+        }
+    }
+
+    /// The base URL as a herder would advertise it (with a trailing `/`).
+    fn url(&self) -> String {
+        format!("{}/", self.api.base)
+    }
+
+    fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    fn last(&self) -> Received {
+        let received = self.received.lock().unwrap();
+        received.last().expect("no request received").clone()
+    }
+}
+
+#[tokio::test]
+async fn forwarding_follows_the_forward_parameter() {
+    let b = Worker::start(FakeHerder::healthy()).await;
+    let a = Api::start(FakeHerder::forwarding(Some(b.url()))).await;
+
+    // A client's request goes to B with forward=true; B's 201, body and Location come back.
+    let created = a.create("x").await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    assert_eq!(created.headers[LOCATION], "/connectors/x");
+    assert_eq!(created.headers[CONTENT_TYPE], "application/json");
+    assert_eq!(created.body["name"], json!("x"));
+    assert_eq!(
+        created.body["config"]["connector.class"],
+        json!("FileStreamSink")
+    );
+    let got = b.last();
+    assert_eq!(got.method, Method::POST);
+    assert_eq!(got.uri, "/connectors?forward=true");
+    assert_eq!(got.headers[CONTENT_TYPE], "application/json");
+    let sent = json!({"name": "x", "config": {"connector.class": "FileStreamSink"}});
+    assert_eq!(got.body, sent.to_string().into_bytes());
+    assert_eq!(b.herder.connectors().await, ["x"]);
+
+    // Arrived with forward=true (already one hop): goes on with forward=false.
+    let body = json!({"name": "y", "config": {"connector.class": "X"}}).to_string();
+    let reply = a
+        .call(Method::POST, "/connectors?forward=true", Some(&body))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+    assert_eq!(b.last().uri, "/connectors?forward=false");
+
+    // Arrived with forward=false: no third hop.
+    let before = b.count();
+    for path in ["/connectors?forward=false", "/connectors?forward=nonsense"] {
+        let msg = a.call(Method::POST, path, Some(&body)).await.error(409);
+        assert_eq!(msg, CONFLICTING_OPERATION);
+    }
+    assert_eq!(b.count(), before);
+
+    // B's errors are relayed with their status and body.
+    assert_eq!(a.create("x").await.error(409), "Connector x already exists");
+    let msg = a
+        .call(Method::DELETE, "/connectors/nope", None)
+        .await
+        .error(404);
+    assert_eq!(msg, "Connector nope not found");
+    a.call(Method::DELETE, "/connectors/x", None)
+        .await
+        .empty(204);
+    let got = b.last();
+    assert_eq!(
+        (got.method, got.uri.as_str()),
+        (Method::DELETE, "/connectors/x?forward=true")
+    );
+    assert!(got.headers.get(CONTENT_TYPE).is_none());
+    assert!(got.body.is_empty());
+    assert_eq!(b.herder.connectors().await, ["y"]);
+
+    // Reads are served locally.
+    assert_eq!(a.get("/connectors").await.body, json!([]));
+}
+
+#[tokio::test]
+async fn forwarding_copies_query_and_authorization_only() {
+    let b = Worker::start(FakeHerder::healthy()).await;
+    b.api.create("a b").await;
+    let a = Api::start(FakeHerder::forwarding(Some(b.url()))).await;
+    let headers = [
+        ("Authorization", "Basic dXNlcjpwYXNz"),
+        ("X-Custom", "1"),
+        (SIGNATURE_HEADER, "c2ln"),
+        (ALGORITHM_HEADER, "HmacSHA256"),
+    ];
+
+    let reply = a
+        .call_with(
+            Method::POST,
+            "/connectors/a%20b/restart?includeTasks=true&onlyFailed=false",
+            &headers,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.raw);
+    assert_eq!(reply.body["name"], json!("a b"));
+    assert_eq!(reply.body["connector"]["state"], json!("RESTARTING"));
+    let got = b.last();
+    assert_eq!(
+        got.uri,
+        "/connectors/a%20b/restart?forward=true&includeTasks=true&onlyFailed=false"
+    );
+    assert_eq!(got.headers[AUTHORIZATION], "Basic dXNlcjpwYXNz");
+    for absent in [
+        "x-custom",
+        SIGNATURE_HEADER,
+        ALGORITHM_HEADER,
+        "content-type",
+    ] {
+        assert!(got.headers.get(absent).is_none(), "{absent} was copied");
+    }
+
+    a.call_with(
+        Method::POST,
+        "/connectors/a%20b/tasks/0/restart",
+        &headers,
+        None,
+    )
+    .await
+    .empty(204);
+    assert_eq!(
+        b.last().uri,
+        "/connectors/a%20b/tasks/0/restart?forward=true"
+    );
+    a.call(Method::PUT, "/connectors/a%20b/stop?forward=true", None)
+        .await
+        .empty(204);
+    let got = b.last();
+    assert_eq!(got.uri, "/connectors/a%20b/stop?forward=false");
+    assert!(got.headers.get(AUTHORIZATION).is_none());
+}
+
+#[tokio::test]
+async fn forwarding_takes_at_most_two_hops() {
+    // A → B → C: C serves it.
+    let c = Worker::start(FakeHerder::healthy()).await;
+    let b = Worker::start(FakeHerder::forwarding(Some(c.url()))).await;
+    let a = Api::start(FakeHerder::forwarding(Some(b.url()))).await;
+    let created = a.create("z").await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    assert_eq!(created.headers[LOCATION], "/connectors/z");
+    assert_eq!(b.last().uri, "/connectors?forward=true");
+    assert_eq!(c.last().uri, "/connectors?forward=false");
+
+    // A → B → C → D would be a third hop: C answers 409, relayed back to the client.
+    let d = Worker::start(FakeHerder::healthy()).await;
+    let c = Worker::start(FakeHerder::forwarding(Some(d.url()))).await;
+    let b = Worker::start(FakeHerder::forwarding(Some(c.url()))).await;
+    let a = Api::start(FakeHerder::forwarding(Some(b.url()))).await;
+    assert_eq!(a.create("z").await.error(409), CONFLICTING_OPERATION);
+    assert_eq!(c.last().uri, "/connectors?forward=false");
+    assert_eq!(d.count(), 0);
+}
+
+#[tokio::test]
+async fn no_known_leader_is_409() {
+    let a = Api::start(FakeHerder::forwarding(None)).await;
+    assert_eq!(a.create("x").await.error(409), NO_KNOWN_LEADER);
+    let msg = a
+        .call(Method::POST, "/connectors/x/restart?forward=true", None)
+        .await
+        .error(409);
+    assert_eq!(msg, NO_KNOWN_LEADER);
+    let msg = a
+        .call(Method::POST, "/connectors/x/restart?forward=false", None)
+        .await
+        .error(409);
+    assert_eq!(msg, CONFLICTING_OPERATION);
+}
+
+#[tokio::test]
+async fn unreachable_or_odd_targets_are_500() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let a = Api::start(FakeHerder::forwarding(Some(format!("http://{addr}")))).await;
+    let msg = a.create("x").await.error(500);
+    assert!(
+        msg.starts_with(&format!(
+            "IO Error trying to forward REST request to http://{addr}/connectors"
+        )),
+        "{msg}"
+    );
+
+    // A redirect is not followed (nor relayed): 500, as Connect's RestClient answers.
+    let redirect = Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::TEMPORARY_REDIRECT,
+            [(LOCATION, "http://example.invalid/")],
+        )
+    });
+    let odd = Api::serve(redirect).await;
+    let a = Api::start(FakeHerder::forwarding(Some(odd.base.clone()))).await;
+    let msg = a.create("x").await.error(500);
+    assert_eq!(
+        msg,
+        "Unexpected status code when handling forwarded request: 307"
+    );
+}
+
+/// A signed internal request's headers.
+fn signed(key: &[u8], body: &str) -> [(&'static str, String); 2] {
+    [
+        (ALGORITHM_HEADER, "HmacSHA256".to_owned()),
+        (
+            SIGNATURE_HEADER,
+            signing::sign(key, "HmacSHA256", body.as_bytes()).unwrap(),
+        ),
+    ]
+}
+
+async fn internal(
+    api: &Api,
+    method: Method,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &str,
+) -> Reply {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    api.call_with(method, path, &headers, Some(body)).await
+}
+
+#[tokio::test]
+async fn internal_endpoints_check_signatures() {
+    let key = signing::generate_key("HmacSHA256", None).unwrap();
+    let herder = FakeHerder {
+        session_key: Some(Some(key.clone())),
+        ..FakeHerder::healthy()
+    };
+    let w = Worker::start(herder).await;
+    w.api.create("c").await;
+    let tasks = "/connectors/c/tasks";
+
+    let body = r#"[{"task.class": "T", "n": 1, "on": true}, {}]"#;
+    internal(&w.api, Method::POST, tasks, &signed(&key, body), body)
+        .await
+        .empty(204);
+    let (name, configs, request) = w.herder.internal.lock().unwrap().pop().unwrap();
+    assert_eq!(name, "c");
+    let first = Props::from([
+        ("task.class".to_owned(), "T".to_owned()),
+        ("n".to_owned(), "1".to_owned()),
+        ("on".to_owned(), "true".to_owned()),
+    ]);
+    assert_eq!(configs, Some(vec![first, Props::new()]));
+    assert_eq!(
+        request,
+        InternalRequest {
+            algorithm: Some("HmacSHA256".into()),
+            signature: Some(signing::sign(&key, "HmacSHA256", body.as_bytes()).unwrap()),
+            body: body.as_bytes().to_vec(),
+        }
+    );
+
+    let msg = internal(&w.api, Method::POST, tasks, &[], body)
+        .await
+        .error(400);
+    assert_eq!(msg, "Internal request missing required signature");
+    internal(&w.api, Method::POST, tasks, &signed(&key, "[]"), body)
+        .await
+        .error(403);
+    let mut sha512 = signed(&key, body);
+    sha512[0].1 = "HmacSHA512".into();
+    internal(&w.api, Method::POST, tasks, &sha512, body)
+        .await
+        .error(400);
+    let unknown = "/connectors/nope/tasks";
+    internal(&w.api, Method::POST, unknown, &signed(&key, body), body)
+        .await
+        .error(404);
+
+    // Fencing: an empty body, signed as such.
+    let fence = "/connectors/c/fence";
+    internal(&w.api, Method::PUT, fence, &signed(&key, ""), "")
+        .await
+        .empty(204);
+    let (name, configs, request) = w.herder.internal.lock().unwrap().pop().unwrap();
+    assert_eq!((name.as_str(), configs), ("c", None));
+    assert!(request.body.is_empty());
+    internal(&w.api, Method::PUT, fence, &[], "")
+        .await
+        .error(400);
+
+    // No session key read yet: 503.
+    let waiting = Api::start(FakeHerder {
+        session_key: Some(None),
+        ..FakeHerder::healthy()
+    })
+    .await;
+    waiting.create("c").await;
+    internal(&waiting, Method::POST, tasks, &signed(&key, body), body)
+        .await
+        .error(503);
+    internal(&waiting, Method::PUT, fence, &signed(&key, ""), "")
+        .await
+        .error(503);
+
+    // The public task list is unchanged.
+    assert_eq!(w.api.get(tasks).await.status, 200);
+}
+
+#[tokio::test]
+async fn internal_task_configs_must_be_an_array_of_string_maps() {
+    let key = signing::generate_key("HmacSHA256", None).unwrap();
+    let herder = FakeHerder {
+        session_key: Some(Some(key.clone())),
+        ..FakeHerder::healthy()
+    };
+    let w = Worker::start(herder).await;
+    w.api.create("c").await;
+    for bad in [
+        "",
+        "{",
+        r#"{"a": "b"}"#,
+        "[1]",
+        r#"[{"k": null}]"#,
+        r#"[{"k": [1]}]"#,
+    ] {
+        let reply = internal(
+            &w.api,
+            Method::POST,
+            "/connectors/c/tasks",
+            &signed(&key, bad),
+            bad,
+        )
+        .await;
+        assert!(!reply.error(400).is_empty(), "{bad}");
+    }
+    assert!(w.herder.internal.lock().unwrap().is_empty());
+    internal(
+        &w.api,
+        Method::POST,
+        "/connectors/c/tasks",
+        &signed(&key, "[]"),
+        "[]",
+    )
+    .await
+    .empty(204);
+}
+
+#[tokio::test]
+async fn internal_requests_are_forwarded_with_their_exact_body() {
+    let b = Worker::start(FakeHerder::healthy()).await;
+    b.api.create("c").await;
+    let a = Api::start(FakeHerder::forwarding(Some(b.url()))).await;
+    let body = "[ {\"k\" : \"v\"} ]";
+    let headers = [(ALGORITHM_HEADER, "HmacSHA256".to_owned())];
+    internal(&a, Method::POST, "/connectors/c/tasks", &headers, body)
+        .await
+        .empty(204);
+    let got = b.last();
+    assert_eq!(got.uri, "/connectors/c/tasks?forward=true");
+    assert_eq!(got.body, body.as_bytes());
+    let (_, configs, request) = b.herder.internal.lock().unwrap().pop().unwrap();
+    assert_eq!(
+        configs,
+        Some(vec![Props::from([("k".to_owned(), "v".to_owned())])])
+    );
+    assert_eq!(request.body, body.as_bytes());
+    // Only Authorization is copied, so the signature headers are not.
+    assert_eq!(request.algorithm, None);
+
+    internal(&a, Method::PUT, "/connectors/c/fence", &[], "")
+        .await
+        .empty(204);
+    assert_eq!(b.last().uri, "/connectors/c/fence?forward=true");
+}
+
+#[tokio::test]
+async fn standalone_refuses_internal_endpoints() {
+    let logs = Arc::new(LogLevels::detached("info"));
+    let api = Api::serve(router(Arc::new(Standalone(FakeHerder::healthy())), logs)).await;
+    api.create("c").await;
+    let msg = api
+        .call(Method::POST, "/connectors/c/tasks", Some(r#"[{"k": "v"}]"#))
+        .await
+        .error(500);
+    assert!(msg.contains("standalone"), "{msg}");
+    let msg = api
+        .call(Method::PUT, "/connectors/c/fence", None)
+        .await
+        .error(500);
+    assert!(msg.contains("standalone"), "{msg}");
+    api.call(Method::POST, "/connectors/c/tasks", Some("{"))
+        .await
+        .error(400);
+    // Forward is never asked for: `forward` is ignored.
+    let created = api
+        .call(
+            Method::POST,
+            "/connectors?forward=false",
+            Some(&json!({"name": "d", "config": {"connector.class": "X"}}).to_string()),
+        )
+        .await;
+    assert_eq!(created.status, 201);
 }
