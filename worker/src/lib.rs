@@ -7,9 +7,11 @@
 pub mod config;
 pub mod converters;
 pub mod coordination;
+pub mod distributed;
 pub mod herder;
 pub mod logging;
 pub mod plugins;
+pub mod process;
 pub mod rest;
 pub mod runtime;
 pub mod standalone;

@@ -27,7 +27,16 @@ fn main() -> anyhow::Result<()> {
                 connectors,
             ))
         }
-        Some("distributed") => bail!("distributed mode is not available yet"),
+        Some("distributed") => {
+            let (Some(worker), None) = (args.get(1), args.get(2)) else {
+                bail!("{USAGE}")
+            };
+            let logs = tributary::logging::init("info");
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(tributary::distributed::run(logs, PathBuf::from(worker)))
+        }
         Some("--version") | Some("-V") => {
             println!("tributary {}", env!("CARGO_PKG_VERSION"));
             Ok(())

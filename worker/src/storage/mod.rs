@@ -1,9 +1,12 @@
 //! Config, offset and status storage. Standalone mode keeps offsets in a local file and
-//! status in memory; distributed mode will add Kafka-backed stores behind the same traits.
+//! status in memory; distributed mode keeps all three in Kafka topics (connect-compat §2).
 
+pub mod config_topic;
 pub mod internal_records;
 pub mod kafka_log;
+pub mod log_tail;
 pub mod offsets_file;
+pub mod offsets_topic;
 pub mod status;
 
 use tributary_connector_api::OffsetMap;

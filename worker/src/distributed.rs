@@ -1,0 +1,141 @@
+//! `tributary distributed worker.properties`: one worker of a cluster sharing a `group.id`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::config::distributed::{DistributedConfig, InternalTopic};
+use crate::config::{load_properties, WorkerConfig};
+use crate::herder::distributed::{membership, DistributedHerder, Parts};
+use crate::logging::LogLevels;
+use crate::process;
+use crate::storage::config_topic::ConfigStore;
+use crate::storage::kafka_log::{ensure_topic, KafkaLog, KafkaLogOptions, TopicSpec};
+use crate::storage::log_tail::LogTail;
+use crate::storage::offsets_topic::KafkaOffsetStore;
+use crate::storage::status::{self, StatusStore};
+
+/// How long startup waits for each internal topic to be read.
+const STARTUP_READ: Duration = Duration::from_secs(60);
+
+fn spec(topic: &InternalTopic) -> TopicSpec {
+    TopicSpec {
+        name: topic.name.clone(),
+        partitions: topic.partitions,
+        replication_factor: topic.replication_factor,
+        configs: topic.configs.clone(),
+    }
+}
+
+/// Creates the topic if missing and opens its log (client ids `<group>[-<client.id>]-<what>`).
+async fn open_log(
+    worker: &WorkerConfig,
+    dist: &DistributedConfig,
+    topic: &InternalTopic,
+    what: &str,
+    producer: Vec<(String, String)>,
+) -> anyhow::Result<KafkaLog> {
+    let base = worker.base_client_config();
+    ensure_topic(&base, &spec(topic))
+        .await
+        .with_context(|| format!("cannot create the {what} topic {}", topic.name))?;
+    let client_id = match worker.props.get("client.id").map(|s| s.trim()) {
+        Some(id) if !id.is_empty() => format!("{}-{id}-{what}", dist.group_id),
+        _ => format!("{}-{what}", dist.group_id),
+    };
+    let mut producer_configs = vec![("client.id".to_owned(), client_id.clone())];
+    producer_configs.extend(producer);
+    let options = KafkaLogOptions {
+        producer_configs,
+        consumer_configs: vec![("client.id".to_owned(), client_id)],
+        ..KafkaLogOptions::default()
+    };
+    let name = topic.name.clone();
+    tokio::task::spawn_blocking(move || KafkaLog::open(&base, &name, options))
+        .await?
+        .with_context(|| format!("cannot open the {what} topic {}", topic.name))
+}
+
+/// Runs a distributed worker until SIGINT/SIGTERM.
+pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let props = load_properties(&worker_file)?;
+    let dist = DistributedConfig::from_props(&props)?;
+    let worker = Arc::new(WorkerConfig::from_props(props)?);
+    let (plugins, _watcher) = process::load_plugins(&worker);
+    let listener = process::listen(&worker).await?;
+    let cluster_id = process::cluster_id(worker.clone()).await;
+
+    let config_log = open_log(&worker, &dist, &dist.config_topic, "configs", Vec::new()).await?;
+    let offsets_log = open_log(
+        &worker,
+        &dist,
+        &dist.offset_topic,
+        "offsets",
+        vec![("enable.idempotence".to_owned(), "false".to_owned())],
+    )
+    .await?;
+    let status_log = open_log(
+        &worker,
+        &dist,
+        &dist.status_topic,
+        "statuses",
+        vec![("enable.idempotence".to_owned(), "false".to_owned())],
+    )
+    .await?;
+
+    let (changes_tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let configs = Arc::new(ConfigStore::start(config_log, changes_tx)?);
+    configs
+        .read_to_end(STARTUP_READ)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("cannot read the config topic")?;
+    // What the first read found is the starting point, not a change.
+    while changes.try_recv().is_ok() {}
+    let offsets = Arc::new(KafkaOffsetStore::start(offsets_log)?);
+    let status = Arc::new(StatusStore::with_topic(
+        worker.worker_id.clone(),
+        status_log.writer(),
+    ));
+    let applied = Arc::clone(&status);
+    let status_tail = LogTail::spawn(status_log, move |records| {
+        status::apply_records(&applied, records)
+    })?;
+    status_tail
+        .read_to_end(STARTUP_READ)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("cannot read the status topic")?;
+
+    let herder = DistributedHerder::new(Parts {
+        worker: worker.clone(),
+        dist,
+        plugins,
+        configs,
+        offsets,
+        status,
+        status_tail,
+        cluster_id,
+    });
+    herder.discard_old_requests();
+    tokio::spawn(Arc::clone(&herder).watch_config(changes));
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let membership = tokio::spawn(membership::run(Arc::clone(&herder), shutdown_rx));
+
+    let app = crate::rest::router(herder.clone(), logs);
+    tracing::info!(
+        url = herder.url(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "distributed worker started; joining the group"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(process::shutdown_signal())
+        .await?;
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    let _ = membership.await;
+    Ok(())
+}

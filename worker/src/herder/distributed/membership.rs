@@ -1,0 +1,416 @@
+//! The membership loop: join the Connect group, compute assignments when leading, apply this
+//! worker's assignment, heartbeat, and rejoin when the group or the config asks for it
+//! (connect-compat §7.5).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::DistributedHerder;
+use crate::coordination::assignor::{self, AssignorState, ConfiguredWork, MemberInfo};
+use crate::coordination::member::{GroupMember, MemberConfig, MemberError, Security};
+use crate::coordination::protocol::{
+    Assignment, ConnectProtocol, ConnectorAssignment, MemberMetadata, CONNECTOR_TASK_ID, ERROR_NONE,
+};
+
+/// Pause between failed join attempts.
+const RETRY_BACKOFF: Duration = Duration::from_millis(200);
+/// How long the config topic may take to be read before a join.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The member settings for this worker.
+pub fn member_config(herder: &DistributedHerder) -> Result<MemberConfig, anyhow::Error> {
+    let worker = &herder.worker;
+    let dist = &herder.dist;
+    let client_id = match worker.props.get("client.id").map(|s| s.trim()) {
+        Some(id) if !id.is_empty() => format!("{}-{id}", dist.group_id),
+        _ => format!("{}-member", dist.group_id),
+    };
+    Ok(MemberConfig {
+        bootstrap_servers: worker
+            .bootstrap_servers
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        group_id: dist.group_id.clone(),
+        client_id,
+        session_timeout_ms: dist.session_timeout_ms as i32,
+        rebalance_timeout_ms: dist.rebalance_timeout_ms as i32,
+        request_timeout: Duration::from_secs(30),
+        security: Security::from_props(&worker.props)?,
+    })
+}
+
+/// This worker's full allocation, as reported in its JoinGroup metadata.
+async fn allocation(herder: &DistributedHerder, protocol: ConnectProtocol) -> Assignment {
+    let local = herder.local.lock().await;
+    let g = herder.group();
+    let tasks: Vec<(&str, i32)> = local
+        .owned_tasks
+        .iter()
+        .map(|(c, t)| (c.as_str(), *t as i32))
+        .collect();
+    Assignment {
+        version: protocol.version(),
+        error: ERROR_NONE,
+        leader: String::new(),
+        leader_url: g.leader_url.unwrap_or_default(),
+        config_offset: herder.configs.offset(),
+        assigned: Some(ConnectorAssignment::group(
+            local.owned_connectors.iter().map(String::as_str),
+            tasks,
+        )),
+        revoked: None,
+        delay_ms: 0,
+    }
+}
+
+/// The (protocol name, metadata) pairs offered in JoinGroup, in preference order.
+async fn offered(herder: &DistributedHerder) -> Result<Vec<(String, Vec<u8>)>, anyhow::Error> {
+    let preferred = herder.group().protocol;
+    let offset = herder.configs.offset();
+    let mut out = Vec::new();
+    for protocol in preferred.offered() {
+        let metadata = MemberMetadata::new(
+            protocol,
+            herder.url.clone(),
+            offset,
+            Some(allocation(herder, protocol).await),
+        );
+        out.push((protocol.name().to_owned(), metadata.encode()?));
+    }
+    Ok(out)
+}
+
+/// Leader: every member's assignment bytes.
+async fn assign(
+    herder: &DistributedHerder,
+    protocol: ConnectProtocol,
+    leader_id: &str,
+    members: &[(String, Vec<u8>)],
+    state: &mut AssignorState,
+) -> Result<Vec<(String, Vec<u8>)>, anyhow::Error> {
+    if let Err(e) = herder.configs.read_to_end(READ_TIMEOUT).await {
+        tracing::warn!(error = %e, "leader could not read the config topic to the end");
+    }
+    let snapshot = herder.configs.snapshot();
+    let work = ConfiguredWork {
+        config_offset: snapshot.offset(),
+        connectors: snapshot
+            .connectors()
+            .into_iter()
+            .map(|c| {
+                let n = snapshot.task_configs(&c).len() as u32;
+                (c, n)
+            })
+            .collect(),
+    };
+    let infos: Vec<MemberInfo> = members
+        .iter()
+        .filter_map(|(id, bytes)| match MemberMetadata::decode(bytes) {
+            Ok(metadata) => Some(MemberInfo {
+                member_id: id.clone(),
+                metadata,
+            }),
+            Err(e) => {
+                tracing::warn!(member = %id, error = %e, "ignoring member with unreadable metadata");
+                None
+            }
+        })
+        .collect();
+    let result = assignor::assign(
+        leader_id,
+        &herder.url,
+        snapshot.offset(),
+        protocol,
+        &infos,
+        &work,
+        herder.dist.scheduled_rebalance_max_delay_ms,
+        state,
+        Instant::now(),
+    );
+    // Who owns what after this round (for forwarding task restarts to their owner).
+    let mut owners = std::collections::BTreeMap::new();
+    for info in &infos {
+        let Some(assignment) = result.get(&info.member_id) else {
+            continue;
+        };
+        let mut items: std::collections::BTreeSet<(String, i32)> =
+            std::collections::BTreeSet::new();
+        if protocol.is_incremental() {
+            if let Some(current) = info.metadata.allocation.as_ref() {
+                for ca in current.assigned.iter().flatten() {
+                    items.extend(ca.tasks.iter().map(|t| (ca.connector.clone(), *t)));
+                }
+            }
+            for ca in assignment.revoked.iter().flatten() {
+                for t in &ca.tasks {
+                    items.remove(&(ca.connector.clone(), *t));
+                }
+            }
+        }
+        for ca in assignment.assigned.iter().flatten() {
+            items.extend(ca.tasks.iter().map(|t| (ca.connector.clone(), *t)));
+        }
+        for item in items {
+            owners.insert(item, info.metadata.url.clone());
+        }
+    }
+    herder.update_group(|g| g.owners = owners);
+    let mut out = Vec::new();
+    for (id, _) in members {
+        let bytes = match result.get(id) {
+            Some(a) => a.encode()?,
+            None => Vec::new(),
+        };
+        out.push((id.clone(), bytes));
+    }
+    Ok(out)
+}
+
+/// Applies this worker's assignment to what it owns; returns whether anything was revoked.
+async fn apply(
+    herder: &Arc<DistributedHerder>,
+    protocol: ConnectProtocol,
+    assignment: &Assignment,
+) -> bool {
+    let mut local = herder.local.lock().await;
+    let mut revoked_any = false;
+    if protocol.is_incremental() {
+        for ca in assignment.revoked.iter().flatten() {
+            for &t in &ca.tasks {
+                revoked_any = true;
+                if t == CONNECTOR_TASK_ID {
+                    local.owned_connectors.remove(&ca.connector);
+                } else {
+                    local.owned_tasks.remove(&(ca.connector.clone(), t as u32));
+                }
+            }
+        }
+    } else {
+        local.owned_connectors.clear();
+        local.owned_tasks.clear();
+    }
+    for ca in assignment.assigned.iter().flatten() {
+        for &t in &ca.tasks {
+            if t == CONNECTOR_TASK_ID {
+                local.owned_connectors.insert(ca.connector.clone());
+            } else if t >= 0 {
+                local.owned_tasks.insert((ca.connector.clone(), t as u32));
+            }
+        }
+    }
+    tracing::info!(
+        connectors = local.owned_connectors.len(),
+        tasks = local.owned_tasks.len(),
+        revoked = revoked_any,
+        "assignment applied"
+    );
+    revoked_any
+}
+
+/// Heartbeats while `work` runs; returns whether the group asked for a rebalance meanwhile.
+async fn heartbeat_during<F: std::future::Future<Output = ()>>(
+    member: &mut GroupMember,
+    interval: Duration,
+    work: F,
+) -> bool {
+    tokio::pin!(work);
+    let mut rebalance = false;
+    loop {
+        tokio::select! {
+            _ = &mut work => return rebalance,
+            _ = tokio::time::sleep(interval) => {
+                if !rebalance {
+                    if let Err(e) = member.heartbeat().await {
+                        tracing::debug!(error = %e, "heartbeat during reconcile");
+                        rebalance = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs until `shutdown` turns true, then leaves the group.
+pub async fn run(herder: Arc<DistributedHerder>, mut shutdown: watch::Receiver<bool>) {
+    let config = match member_config(&herder) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot configure the group member");
+            return;
+        }
+    };
+    let mut member = GroupMember::new(config);
+    let mut assignor_state = AssignorState::default();
+    let heartbeat = Duration::from_millis(herder.dist.heartbeat_interval_ms.max(1));
+    let preferred = herder.group().protocol;
+    'group: loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = herder.configs.read_to_end(READ_TIMEOUT).await {
+            tracing::warn!(error = %e, "cannot read the config topic before joining");
+        }
+        let protocols = match offered(&herder).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot encode member metadata");
+                tokio::time::sleep(RETRY_BACKOFF).await;
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let joined = tokio::select! {
+            r = member.join(&protocols) => r,
+            _ = shutdown.changed() => break 'group,
+        };
+        let outcome = match joined {
+            Ok(o) => o,
+            Err(e) => {
+                log_retry("join", &e);
+                tokio::time::sleep(RETRY_BACKOFF).await;
+                continue;
+            }
+        };
+        let protocol = ConnectProtocol::from_name(&outcome.protocol).unwrap_or(preferred);
+        let assignments = if outcome.leader_id == outcome.member_id {
+            match assign(
+                &herder,
+                protocol,
+                &outcome.leader_id,
+                &outcome.members,
+                &mut assignor_state,
+            )
+            .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot compute assignments");
+                    tokio::time::sleep(RETRY_BACKOFF).await;
+                    continue;
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let bytes = match member.sync(&assignments).await {
+            Ok(b) => b,
+            Err(e) => {
+                log_retry("sync", &e);
+                if !assignments.is_empty() {
+                    // The round the leader computed never reached the members.
+                    assignor_state.clear_previous_assignment();
+                }
+                continue;
+            }
+        };
+        let assignment = match Assignment::decode(&bytes) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable assignment; rejoining");
+                tokio::time::sleep(RETRY_BACKOFF).await;
+                continue;
+            }
+        };
+        if assignment.is_error() {
+            tracing::info!(
+                offset = assignment.config_offset,
+                "config mismatch; catching up and rejoining"
+            );
+            continue;
+        }
+        if herder.configs.offset() < assignment.config_offset {
+            let sync = Duration::from_millis(herder.dist.worker_sync_timeout_ms);
+            let _ = herder.configs.read_to_end(sync).await;
+            if herder.configs.offset() < assignment.config_offset {
+                tracing::warn!(
+                    wanted = assignment.config_offset,
+                    have = herder.configs.offset(),
+                    "cannot catch up with the config topic; leaving the group for a while"
+                );
+                let _ = member.leave().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(herder.dist.worker_unsync_backoff_ms)) => {}
+                    _ = shutdown.changed() => break 'group,
+                }
+                continue;
+            }
+        }
+        let is_leader = assignment.leader == outcome.member_id;
+        herder.update_group(|g| {
+            g.member_id = outcome.member_id.clone();
+            g.generation = outcome.generation;
+            g.leader_url = Some(assignment.leader_url.clone());
+            g.is_leader = is_leader;
+            g.protocol = protocol;
+            if !is_leader {
+                g.owners.clear();
+            }
+        });
+        herder.status.set_generation(outcome.generation);
+        let revoked = apply(&herder, protocol, &assignment).await;
+        let mut rebalance = heartbeat_during(&mut member, heartbeat, herder.reconcile()).await;
+        herder.set_ready();
+        tracing::info!(
+            generation = outcome.generation,
+            leader = is_leader,
+            protocol = protocol.name(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "rebalance complete"
+        );
+        if is_leader {
+            if let Err(e) = herder.ensure_session_key().await {
+                tracing::warn!(error = %e, "cannot write a session key");
+            }
+        }
+        let mut next_rebalance = (assignment.delay_ms > 0).then(|| {
+            tokio::time::Instant::now() + Duration::from_millis(assignment.delay_ms as u64)
+        });
+        if revoked {
+            // Released work is stopped; rejoin so the leader can hand it out.
+            rebalance = true;
+        }
+        while !rebalance {
+            let delay = next_rebalance;
+            tokio::select! {
+                _ = tokio::time::sleep(heartbeat) => {
+                    match member.heartbeat().await {
+                        Ok(()) => {}
+                        Err(e) => {
+                            tracing::info!(error = %e, "rejoining the group");
+                            rebalance = true;
+                        }
+                    }
+                    if is_leader {
+                        if let Err(e) = herder.ensure_session_key().await {
+                            tracing::warn!(error = %e, "cannot rotate the session key");
+                        }
+                    }
+                }
+                _ = herder.rejoin.notified() => rebalance = true,
+                _ = async { match delay { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                    next_rebalance = None;
+                    rebalance = true;
+                }
+                _ = shutdown.changed() => break 'group,
+            }
+        }
+    }
+    herder.stop_local_work().await;
+    if let Err(e) = member.leave().await {
+        tracing::debug!(error = %e, "leave group");
+    }
+    tracing::info!("left the group");
+}
+
+fn log_retry(stage: &str, e: &MemberError) {
+    match e {
+        MemberError::RebalanceInProgress
+        | MemberError::UnknownMemberId
+        | MemberError::IllegalGeneration => tracing::debug!(stage, error = %e, "retrying"),
+        _ => tracing::warn!(stage, error = %e, "group coordination failed; retrying"),
+    }
+}
