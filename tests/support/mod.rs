@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
+
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -96,7 +98,7 @@ pub fn write_props(path: &Path, props: &[(&str, String)]) {
     }
 }
 
-/// A running standalone worker process.
+/// A running worker process.
 pub struct Worker {
     child: Child,
     pub port: u16,
@@ -142,6 +144,17 @@ impl Worker {
 
     /// Starts `tributary standalone` and waits until `/health` says healthy.
     pub fn start(dir: &Path, worker_props: &[(&str, String)], connectors: &[PathBuf]) -> Worker {
+        Worker::start_mode("standalone", dir, worker_props, connectors)
+    }
+
+    /// Starts `tributary <mode>` (`standalone` or `distributed`) and waits until `/health`
+    /// says healthy (a distributed worker is healthy once it has its first assignment).
+    pub fn start_mode(
+        mode: &str,
+        dir: &Path,
+        worker_props: &[(&str, String)],
+        connectors: &[PathBuf],
+    ) -> Worker {
         let port: u16 = worker_props
             .iter()
             .find(|(k, _)| *k == "listeners")
@@ -159,7 +172,7 @@ impl Worker {
             .open(&log)
             .unwrap();
         let child = Command::new(worker_binary())
-            .arg("standalone")
+            .arg(mode)
             .arg(&worker_file)
             .args(connectors)
             .stdout(Stdio::null())

@@ -1,5 +1,6 @@
-//! Test fixture: connectors that misbehave on purpose, to check that a plugin's panic or
-//! error fails only its task and the worker keeps serving.
+//! Test fixtures: connectors that misbehave on purpose, to check that a plugin's panic or
+//! error fails only its task and the worker keeps serving; and a multi-task sequence source
+//! for the distributed-mode tests.
 
 use tributary_connector_api::config::{ConfigKey, ConfigType, Default, Importance};
 use tributary_connector_api::*;
@@ -130,7 +131,118 @@ impl SinkTask for FailingSinkTask {
     }
 }
 
+/// Source with `tasks.max` tasks; task `i` writes `"<i>:<n>"` for n = 0, 1, 2, … to `topic`,
+/// one record every `interval.ms`, with source partition `{"task": i}` and offset
+/// `{"n": n}`, and resumes after its committed offset. A task that ran twice at once, or lost
+/// or repeated records, shows in the topic.
+#[derive(Default)]
+pub struct SequenceSourceConnector {
+    props: Props,
+}
+
+impl Connector for SequenceSourceConnector {
+    const CLASS: &'static str = "io.tributary.test.SequenceSourceConnector";
+
+    fn version() -> String {
+        "0.0.1".into()
+    }
+
+    fn config_def() -> ConfigDef {
+        ConfigDef::new()
+            .define(ConfigKey::new(
+                "topic",
+                ConfigType::String,
+                Default::Required,
+                Importance::High,
+                "Topic to write to",
+            ))
+            .define(ConfigKey::new(
+                "interval.ms",
+                ConfigType::Long,
+                Default::Value("20".into()),
+                Importance::Low,
+                "Pause between records of one task",
+            ))
+    }
+
+    fn start(&mut self, props: &Props) -> ConnectResult<()> {
+        self.props = props.clone();
+        Ok(())
+    }
+
+    fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
+        Ok((0..max_tasks)
+            .map(|i| {
+                let mut p = self.props.clone();
+                p.insert("task.index".into(), i.to_string());
+                p
+            })
+            .collect())
+    }
+
+    fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+impl SourceConnector for SequenceSourceConnector {
+    type Task = SequenceSourceTask;
+}
+
+#[derive(Default)]
+pub struct SequenceSourceTask {
+    topic: String,
+    index: i64,
+    next: i64,
+    interval: std::time::Duration,
+    partition: Option<std::sync::Arc<OffsetMap>>,
+}
+
+impl SourceTask for SequenceSourceTask {
+    fn start(&mut self, props: &Props, context: &SourceTaskContext) -> ConnectResult<()> {
+        self.topic = props.get("topic").cloned().unwrap_or_default();
+        self.index = props
+            .get("task.index")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let ms: u64 = props
+            .get("interval.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        self.interval = std::time::Duration::from_millis(ms);
+        let mut partition = OffsetMap::new();
+        partition.insert("task".into(), self.index.into());
+        self.next = context
+            .offset(&partition)
+            .and_then(|o| o.get("n"))
+            .and_then(|n| n.as_i64())
+            .map(|n| n + 1)
+            .unwrap_or(0);
+        self.partition = Some(std::sync::Arc::new(partition));
+        Ok(())
+    }
+
+    fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        std::thread::sleep(self.interval);
+        let n = self.next;
+        self.next += 1;
+        let mut offset = OffsetMap::new();
+        offset.insert("n".into(), n.into());
+        Ok(vec![SourceRecord::new(
+            self.partition.clone(),
+            Some(offset),
+            self.topic.clone(),
+            None,
+            Value::String(format!("{}:{n}", self.index)),
+        )])
+    }
+
+    fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
 export_plugin!(
-    sources: [PanickingSourceConnector],
+    sources: [PanickingSourceConnector, SequenceSourceConnector],
     sinks: [FailingSinkConnector],
 );
