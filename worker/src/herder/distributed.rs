@@ -1,1 +1,0 @@
-//! The distributed herder (work in progress).
