@@ -21,10 +21,13 @@
 #   BENCH_BROKER_PORT=29093 Tansu port (bench.sh uses 29092)
 #   BENCH_REST_PORT=28081   first REST port; workers use it and the next 3
 #   BENCH_TIMEOUT_S=90      limit for every wait
-#   BENCH_SETTLE_S=4        pause after each membership change / deletion
+#   BENCH_SETTLE_S=5        before each measurement the group must be quiet this long: no
+#                           "rejoining the group" / "rebalance complete" line in any worker log
+#                           (a Tansu round takes ~2 s and one change often causes 2-3 rounds)
 #   BENCH_KEEP=1            keep the temp dir (worker logs) even on success
-#   RUST_LOG=info           worker log filter, e.g.
+#   RUST_LOG=info           worker log filter (not passed to the broker), e.g.
 #     info,tributary::coordination=debug,tributary::herder::distributed::membership=debug
+#                           keep membership at info or finer: the settle check reads those lines
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -33,7 +36,7 @@ runs=${BENCH_RUNS:-3}
 broker_port=${BENCH_BROKER_PORT:-29093}
 rest_base=${BENCH_REST_PORT:-28081}
 timeout_s=${BENCH_TIMEOUT_S:-90}
-settle_s=${BENCH_SETTLE_S:-4}
+settle_s=${BENCH_SETTLE_S:-5}
 session_ms=3000
 tasks=30
 work=$(mktemp -d -t tributary-bench-failover.XXXXXX)
@@ -95,7 +98,8 @@ cp target/release/libtributary_test_plugin_faulty.so "$work/plugins/"
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null; then
   broker_started=1
 fi
-scripts/broker.sh start "$broker_port"
+# RUST_LOG is for the workers: Tansu reads it too and at info logs every request (GBs).
+env -u RUST_LOG scripts/broker.sh start "$broker_port"
 
 # The polling helper: every wait lives here (stdlib only).
 cat >"$work/poll.py" <<'PY'
@@ -318,6 +322,22 @@ wait_healthy() {
   echo "${out%% *}"
 }
 
+# Waits until no worker has logged a group round for settle_s seconds (at most timeout_s).
+wait_quiet() {
+  local quiet_ms=$((settle_s * 1000)) start since count last=-1 now
+  start=$(now_ms); since=$start
+  while :; do
+    count=$(cat "$work"/worker-*.log 2>/dev/null | grep -c -E "rejoining the group|rebalance complete" || true)
+    now=$(now_ms)
+    if [ "$count" != "$last" ]; then last=$count; since=$now; fi
+    [ $((now - since)) -ge "$quiet_ms" ] && return 0
+    if [ $((now - start)) -ge $((timeout_s * 1000)) ]; then
+      fail "the group kept rebalancing for ${timeout_s}s (never ${settle_s}s without a round)" 0 1 2
+    fi
+    sleep 0.2
+  done
+}
+
 # The last "rebalance complete" line of each worker tells who leads.
 leader_index() {
   local i
@@ -338,7 +358,7 @@ for i in 0 1 2; do
 done
 all_ports="${ports[0]},${ports[1]},${ports[2]}"
 all_ids="$(id_of 0),$(id_of 1),$(id_of 2)"
-sleep "$settle_s"
+wait_quiet
 
 declare -a m_join=() m_spread=() m_fail=() m_fail_conn=() m_rejoin=()
 rss_line=
@@ -347,7 +367,6 @@ for r in $(seq 1 "$runs"); do
   say "---- run $r/$runs ----"
 
   # 1. Baseline: a 4th worker joins a group with no connectors, then leaves.
-  i=3
   t0=$(now_ms)
   spawn 3
   extra_pid=${pids[3]}
@@ -360,7 +379,7 @@ for r in $(seq 1 "$runs"); do
   alive 3 && fail "4th worker did not exit within ${timeout_s}s of SIGTERM" 3
   wait "${pids[3]}" 2>/dev/null || true
   pids[3]=; extra_pid=
-  sleep "$settle_s"
+  wait_quiet
 
   # 2. Create -> spread.
   name="$run_id-seq-$r"
@@ -372,7 +391,7 @@ for r in $(seq 1 "$runs"); do
   read -r spread_ms _ load <<<"$out"
   m_spread+=("$spread_ms")
   say "create -> spread: $spread_ms ms (load $load)"
-  sleep "$settle_s"
+  wait_quiet
 
   # 3. kill -9 failover of the busiest worker other than the polled one (worker 1).
   asker=0
@@ -405,7 +424,7 @@ for r in $(seq 1 "$runs"); do
     } >>"$work/anomalies.txt"
     BENCH_KEEP=1
   fi
-  sleep "$settle_s"
+  wait_quiet
 
   # 4. Rejoin: the killed worker comes back on the same port and config.
   t0=$(now_ms)
@@ -415,7 +434,7 @@ for r in $(seq 1 "$runs"); do
   read -r rejoin_ms _ load <<<"$out"
   m_rejoin+=("$rejoin_ms")
   say "rejoin rebalance: $rejoin_ms ms (load $load)"
-  sleep "$settle_s"
+  wait_quiet
 
   if [ "$r" = "$runs" ]; then
     rss_line=""
@@ -428,7 +447,7 @@ for r in $(seq 1 "$runs"); do
 
   poll delete "${ports[0]}" "$name" "$timeout_s" || fail "cannot delete $name" 0 1 2
   poll gone "$all_ports" "$name" "$timeout_s" || fail "$name still listed" 0 1 2
-  sleep "$settle_s"
+  wait_quiet
 done
 
 ok=1
