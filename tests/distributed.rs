@@ -49,9 +49,7 @@ fn leader_index(workers: &[Worker]) -> Option<usize> {
         w.log_text()
             .lines()
             .rfind(|l| l.contains("rebalance complete"))
-            .is_some_and(|l| {
-                l.contains("leader\u{1b}[0m\u{1b}[2m=\u{1b}[0mtrue") || l.contains("leader=true")
-            })
+            .is_some_and(|l| l.contains("leader=true"))
     })
 }
 

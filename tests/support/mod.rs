@@ -210,8 +210,24 @@ impl Worker {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The worker's log, without terminal colour codes.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // ESC [ ... m
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {

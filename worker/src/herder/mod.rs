@@ -47,6 +47,40 @@ pub enum HerderError {
     Internal(String),
 }
 
+/// `GET /` for either herder.
+pub fn server_info(cluster_id: Option<String>) -> ServerInfo {
+    ServerInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        commit: option_env!("TRIBUTARY_COMMIT")
+            .unwrap_or("unknown")
+            .to_owned(),
+        kafka_cluster_id: cluster_id,
+    }
+}
+
+/// `GET /health` for either herder: starting until `ready`, then healthy if `probe` (taking
+/// the herder's main lock) finishes within 10 s.
+pub async fn health<T>(ready: bool, probe: impl Future<Output = T>) -> WorkerStatus {
+    if !ready {
+        return WorkerStatus {
+            status: "starting".into(),
+            message: "Worker is still starting up.".into(),
+        };
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(10), probe).await {
+        Ok(_) => WorkerStatus {
+            status: "healthy".into(),
+            message: "Worker has completed startup and is ready to handle requests.".into(),
+        },
+        Err(_) => WorkerStatus {
+            status: "unhealthy".into(),
+            message: "Worker was unable to handle this request and may be unable to handle \
+                      other requests."
+                .into(),
+        },
+    }
+}
+
 /// The result of creating or replacing a connector config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upserted {

@@ -294,26 +294,11 @@ impl StandaloneHerder {
 
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            commit: option_env!("TRIBUTARY_COMMIT")
-                .unwrap_or("unknown")
-                .to_owned(),
-            kafka_cluster_id: self.cluster_id.clone(),
-        }
+        super::server_info(self.cluster_id.clone())
     }
 
     async fn health(&self) -> WorkerStatus {
-        if !self.ready.load(Ordering::SeqCst) {
-            return WorkerStatus {
-                status: "starting".into(),
-                message: "Worker is still starting up.".into(),
-            };
-        }
-        match tokio::time::timeout(Duration::from_secs(10), self.connectors.lock()).await {
-            Ok(_) => WorkerStatus { status: "healthy".into(), message: "Worker has completed startup and is ready to handle requests.".into() },
-            Err(_) => WorkerStatus { status: "unhealthy".into(), message: "Worker was unable to handle this request and may be unable to handle other requests.".into() },
-        }
+        super::health(self.ready.load(Ordering::SeqCst), self.connectors.lock()).await
     }
 
     async fn connectors(&self) -> Vec<String> {

@@ -36,10 +36,6 @@ pub const NO_KNOWN_LEADER: &str = "Cannot complete request momentarily due to no
 /// 409 when a request that was already forwarded twice would need a third hop.
 pub const CONFLICTING_OPERATION: &str =
     "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
-/// 409 message Connect uses when the leader's config view is stale (a rebalance is needed); for
-/// herders to answer with as [`HerderError::Conflict`](crate::herder::HerderError::Conflict).
-pub const STALE_CONFIG: &str = "Cannot complete request momentarily due to stale configuration \
-                                (typically caused by a concurrent config change)";
 /// The largest request body the middleware buffers (413 beyond). Handlers keep their own
 /// (smaller) limit.
 pub const MAX_BODY_BYTES: usize = 32 << 20;

@@ -391,9 +391,4 @@ impl LocalWork {
             self.stop_connector(&name);
         }
     }
-
-    /// Whether any task is running now (for tests and metrics).
-    pub fn running_tasks(&self) -> usize {
-        self.tasks.len()
-    }
 }

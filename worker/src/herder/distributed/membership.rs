@@ -341,8 +341,6 @@ pub async fn run(herder: Arc<DistributedHerder>, mut shutdown: watch::Receiver<b
         }
         let is_leader = assignment.leader == outcome.member_id;
         herder.update_group(|g| {
-            g.member_id = outcome.member_id.clone();
-            g.generation = outcome.generation;
             g.leader_url = Some(assignment.leader_url.clone());
             g.is_leader = is_leader;
             g.protocol = protocol;

@@ -43,8 +43,6 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// This worker's view of the group, from the last completed rebalance.
 #[derive(Debug, Clone)]
 pub struct GroupView {
-    pub member_id: String,
-    pub generation: i32,
     /// The leader's REST URL; `None` before the first assignment.
     pub leader_url: Option<String>,
     pub is_leader: bool,
@@ -127,8 +125,6 @@ impl DistributedHerder {
             url,
             cluster_id: parts.cluster_id,
             group: Mutex::new(GroupView {
-                member_id: String::new(),
-                generation: -1,
                 leader_url: None,
                 is_leader: false,
                 protocol,
@@ -173,6 +169,26 @@ impl DistributedHerder {
             .await
             .map_err(|e| HerderError::Internal(format!("cannot read the config topic: {e}")))?;
         Ok(self.configs.snapshot())
+    }
+
+    /// [`Self::fresh_state`], 404 unless the connector exists.
+    async fn fresh_state_of(&self, name: &str) -> Result<ConfigState, HerderError> {
+        let state = self.fresh_state().await?;
+        if state.contains(name) {
+            Ok(state)
+        } else {
+            Err(not_found(name))
+        }
+    }
+
+    /// Pause and resume: any worker writes the target state of an existing connector.
+    async fn write_target_state(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        self.fresh_state_of(name).await?;
+        self.write(&[ConfigRecord::TargetState {
+            connector: name.to_owned(),
+            state: Some(target),
+        }])
+        .await
     }
 
     async fn write(&self, records: &[ConfigRecord]) -> Result<(), HerderError> {
@@ -333,10 +349,7 @@ impl DistributedHerder {
 
     /// Leader: writes task configs and their commit, unless they are already in force.
     async fn write_task_configs(&self, name: &str, configs: &[Props]) -> Result<(), HerderError> {
-        let state = self.fresh_state().await?;
-        if !state.contains(name) {
-            return Err(not_found(name));
-        }
+        let state = self.fresh_state_of(name).await?;
         if state.task_configs(name) == configs
             && !state.inconsistent().contains(name)
             && state.task_count(name).is_some()
@@ -512,26 +525,11 @@ impl DistributedHerder {
 
 impl Herder for DistributedHerder {
     async fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            commit: option_env!("TRIBUTARY_COMMIT")
-                .unwrap_or("unknown")
-                .to_owned(),
-            kafka_cluster_id: self.cluster_id.clone(),
-        }
+        super::server_info(self.cluster_id.clone())
     }
 
     async fn health(&self) -> WorkerStatus {
-        if !self.ready.load(Ordering::SeqCst) {
-            return WorkerStatus {
-                status: "starting".into(),
-                message: "Worker is still starting up.".into(),
-            };
-        }
-        match tokio::time::timeout(Duration::from_secs(10), self.local.lock()).await {
-            Ok(_) => WorkerStatus { status: "healthy".into(), message: "Worker has completed startup and is ready to handle requests.".into() },
-            Err(_) => WorkerStatus { status: "unhealthy".into(), message: "Worker was unable to handle this request and may be unable to handle other requests.".into() },
-        }
+        super::health(self.ready.load(Ordering::SeqCst), self.local.lock()).await
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -647,10 +645,7 @@ impl Herder for DistributedHerder {
 
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
         self.require_leader()?;
-        let state = self.fresh_state().await?;
-        if !state.contains(name) {
-            return Err(not_found(name));
-        }
+        self.fresh_state_of(name).await?;
         self.write(&[
             ConfigRecord::Connector {
                 name: name.to_owned(),
@@ -673,10 +668,7 @@ impl Herder for DistributedHerder {
         only_failed: bool,
     ) -> Result<Option<ConnectorStateInfo>, HerderError> {
         self.require_leader()?;
-        let state = self.fresh_state().await?;
-        if !state.contains(name) {
-            return Err(not_found(name));
-        }
+        let state = self.fresh_state_of(name).await?;
         let reply = if include_tasks || only_failed {
             let mut reply = self.state_info(name, &state)?;
             if !only_failed || reply.connector.state == State::Failed {
@@ -732,35 +724,16 @@ impl Herder for DistributedHerder {
     }
 
     async fn pause(&self, name: &str) -> Result<(), HerderError> {
-        let state = self.fresh_state().await?;
-        if !state.contains(name) {
-            return Err(not_found(name));
-        }
-        self.write(&[ConfigRecord::TargetState {
-            connector: name.to_owned(),
-            state: Some(TargetState::Paused),
-        }])
-        .await
+        self.write_target_state(name, TargetState::Paused).await
     }
 
     async fn resume(&self, name: &str) -> Result<(), HerderError> {
-        let state = self.fresh_state().await?;
-        if !state.contains(name) {
-            return Err(not_found(name));
-        }
-        self.write(&[ConfigRecord::TargetState {
-            connector: name.to_owned(),
-            state: Some(TargetState::Started),
-        }])
-        .await
+        self.write_target_state(name, TargetState::Started).await
     }
 
     async fn stop(&self, name: &str) -> Result<(), HerderError> {
         self.require_leader()?;
-        let state = self.fresh_state().await?;
-        if !state.contains(name) {
-            return Err(not_found(name));
-        }
+        self.fresh_state_of(name).await?;
         self.write(&[
             ConfigRecord::Commit {
                 connector: name.to_owned(),
