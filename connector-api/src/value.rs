@@ -167,6 +167,37 @@ impl Struct {
         &self.values
     }
 
+    /// Field values in schema order, to rewrite without validation (the caller keeps them
+    /// matching the schema).
+    pub fn values_mut(&mut self) -> &mut [Value] {
+        &mut self.values
+    }
+
+    /// The schema and the field values, in schema order.
+    pub fn into_parts(self) -> (SchemaRef, Vec<Value>) {
+        (self.schema, self.values)
+    }
+
+    /// A struct from values in schema order, checked against the schema.
+    pub fn from_parts(schema: SchemaRef, values: Vec<Value>) -> Result<Struct, DataError> {
+        if schema.type_ != Type::Struct {
+            return Err(DataError::new(format!(
+                "a struct needs a struct schema, not {}",
+                schema.type_.name()
+            )));
+        }
+        if values.len() != schema.fields.len() {
+            return Err(DataError::new(format!(
+                "a struct of {} fields got {} values",
+                schema.fields.len(),
+                values.len()
+            )));
+        }
+        let s = Struct { schema, values };
+        s.validate()?;
+        Ok(s)
+    }
+
     /// Sets a field by name; the value must match the field's schema.
     pub fn put(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Struct, DataError> {
         let field = self

@@ -1,1 +1,108 @@
-//! Single-message transforms and predicates. Empty until the SMT issue lands.
+//! Kafka Connect's single-message transforms and predicates, selected by their Java class
+//! names, with the same config keys and defaults (connect-compat §4.3, §6).
+//!
+//! A transformation is a pure function over one record ([`Transformation::apply`] rewrites a
+//! [`ConnectRecord`] in place); the worker runs a connector's [`TransformChain`] on the source
+//! path before the converter and on the sink path after it.
+
+pub mod chain;
+pub mod config;
+pub mod error;
+pub mod plugin;
+pub mod predicates;
+pub mod record;
+pub mod schema_util;
+pub mod smt;
+
+use std::sync::LazyLock;
+
+pub use chain::{ChainValidation, TransformChain};
+pub use error::TransformError;
+pub use plugin::{Outcome, Predicate, PredicatePlugin, TransformPlugin, Transformation};
+pub use record::{ConnectRecord, Side};
+
+/// Every built-in transformation class (`$Key` and `$Value` variants listed separately).
+pub fn transformations() -> &'static [TransformPlugin] {
+    static ALL: LazyLock<Vec<TransformPlugin>> = LazyLock::new(|| {
+        let mut all = smt::plugins();
+        all.sort_by_key(|p| p.class);
+        all
+    });
+    &ALL
+}
+
+/// Every built-in predicate class.
+pub fn predicates() -> &'static [PredicatePlugin] {
+    static ALL: LazyLock<Vec<PredicatePlugin>> = LazyLock::new(|| {
+        let mut all = predicates::plugins();
+        all.sort_by_key(|p| p.class);
+        all
+    });
+    &ALL
+}
+
+/// The simple name of a Java class: after the last `.` and the last `$` (so the nested
+/// `Cast$Value` is `Value`, which many classes share and no alias can use).
+fn simple_name(class: &str) -> &str {
+    let after_dot = class.rsplit('.').next().unwrap_or(class);
+    after_dot.rsplit('$').next().unwrap_or(after_dot)
+}
+
+/// Finds a class by its full name, or by a simple name (or the simple name without
+/// `suffix`) that exactly one of `classes` has (connect-compat §4.2).
+fn resolve<'a, T>(
+    items: &'a [T],
+    class_of: impl Fn(&T) -> &'static str,
+    name: &str,
+    suffix: &str,
+) -> Option<&'a T> {
+    let name = name.trim();
+    if let Some(exact) = items.iter().find(|p| class_of(p) == name) {
+        return Some(exact);
+    }
+    let matches_alias = |p: &&T| {
+        let simple = simple_name(class_of(p));
+        simple == name || simple.strip_suffix(suffix) == Some(name)
+    };
+    let mut found = items.iter().filter(matches_alias);
+    match (found.next(), found.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
+/// A transformation by class name or unique alias (`RegexRouter`; the nested `$Key` /
+/// `$Value` classes only by full name).
+pub fn find_transformation(name: &str) -> Option<&'static TransformPlugin> {
+    resolve(transformations(), |p| p.class, name, "Transformation")
+}
+
+/// A predicate by class name or unique alias (`RecordIsTombstone`).
+pub fn find_predicate(name: &str) -> Option<&'static PredicatePlugin> {
+    resolve(predicates(), |p| p.class, name, "Predicate")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_resolve_by_full_name_and_unique_alias() {
+        let full = "org.apache.kafka.connect.transforms.RegexRouter";
+        assert_eq!(find_transformation(full).map(|p| p.class), Some(full));
+        assert_eq!(
+            find_transformation("RegexRouter").map(|p| p.class),
+            Some(full)
+        );
+        assert!(
+            find_transformation("Value").is_none(),
+            "nested names are ambiguous"
+        );
+        assert!(find_transformation("NoSuchTransform").is_none());
+        let tomb = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone";
+        assert_eq!(
+            find_predicate("RecordIsTombstone").map(|p| p.class),
+            Some(tomb)
+        );
+    }
+}
