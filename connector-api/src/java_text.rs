@@ -176,6 +176,105 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Milliseconds in a day.
+pub const MILLIS_PER_DAY: i64 = 86_400_000;
+
+// The ISO layouts Kafka's `Values` uses for logical types in text (SimpleHeaderConverter,
+// Cast to string): Date `yyyy-MM-dd`, Time `HH:mm:ss.SSS'Z'`,
+// Timestamp `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`, all UTC.
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Appends `yyyy-MM-dd` for a day count since the epoch.
+pub fn push_iso_date(out: &mut String, days: i64) {
+    let (y, m, d) = civil_from_days(days);
+    if y < 0 {
+        let _ = write!(out, "-{:04}-{m:02}-{d:02}", -y);
+    } else {
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    }
+}
+
+/// Appends `HH:mm:ss.SSS'Z'` for milliseconds since midnight (wrapped into one day).
+pub fn push_iso_time(out: &mut String, millis: i64) {
+    let ms = millis.rem_euclid(MILLIS_PER_DAY);
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    );
+}
+
+/// Appends `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` for milliseconds since the epoch (UTC).
+pub fn push_iso_timestamp(out: &mut String, millis: i64) {
+    push_iso_date(out, millis.div_euclid(MILLIS_PER_DAY));
+    out.push('T');
+    push_iso_time(out, millis.rem_euclid(MILLIS_PER_DAY));
+}
+
+fn digits_at(b: &[u8], start: usize, len: usize) -> Option<u32> {
+    let part = b.get(start..start + len)?;
+    let mut n = 0u32;
+    for &c in part {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// Parses exactly `yyyy-MM-dd` into days since the epoch.
+pub fn parse_iso_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i64::from(digits_at(b, 0, 4)?);
+    let month = digits_at(b, 5, 2)?;
+    let day = digits_at(b, 8, 2)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+/// Parses exactly `HH:mm:ss.SSS'Z'` into milliseconds since midnight.
+pub fn parse_iso_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 13 || b[2] != b':' || b[5] != b':' || b[8] != b'.' || b[12] != b'Z' {
+        return None;
+    }
+    let h = digits_at(b, 0, 2)?;
+    let m = digits_at(b, 3, 2)?;
+    let sec = digits_at(b, 6, 2)?;
+    let ms = digits_at(b, 9, 3)?;
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    Some(i64::from(((h * 60 + m) * 60 + sec) * 1000 + ms))
+}
+
+/// Parses exactly `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` into milliseconds since the epoch.
+pub fn parse_iso_timestamp(s: &str) -> Option<i64> {
+    if s.len() != 24 || s.as_bytes()[10] != b'T' {
+        return None;
+    }
+    let days = parse_iso_date(s.get(..10)?)?;
+    let ms = parse_iso_time(s.get(11..)?)?;
+    Some(days * MILLIS_PER_DAY + ms)
+}
+
 /// Appends `value` to `out` as Java's `String.valueOf` would render it; `schema` (when known)
 /// lets logical types render as their Java objects do.
 pub fn push_value(out: &mut String, value: &Value, schema: Option<&SchemaRef>) {
