@@ -1,8 +1,10 @@
 //! The built-in transformations, one module each.
 
 pub mod cast;
+pub mod date_format;
 pub mod drop_headers;
 pub mod extract_field;
+pub mod field_path;
 pub mod filter;
 pub mod flatten;
 pub mod header_from;
