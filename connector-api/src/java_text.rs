@@ -517,4 +517,41 @@ mod tests {
         // Without a schema the base value is printed.
         assert_eq!(show(&Value::Int64(5), None), "5");
     }
+
+    #[test]
+    fn dates() {
+        let mut s = String::new();
+        push_iso_date(&mut s, 0);
+        s.push(' ');
+        push_iso_date(&mut s, 19_723);
+        s.push(' ');
+        push_iso_date(&mut s, -1);
+        s.push(' ');
+        push_iso_time(&mut s, 45_296_789);
+        s.push(' ');
+        push_iso_timestamp(&mut s, 1_704_164_645_123);
+        s.push(' ');
+        push_iso_timestamp(&mut s, -1);
+        assert_eq!(
+            s,
+            "1970-01-01 2024-01-01 1969-12-31 12:34:56.789Z 2024-01-02T03:04:05.123Z \
+             1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(parse_iso_date("2024-01-01"), Some(19_723));
+        assert_eq!(parse_iso_date("2024-02-29"), Some(19_782));
+        assert_eq!(parse_iso_date("2023-02-29"), None);
+        assert_eq!(parse_iso_date("2024-13-01"), None);
+        assert_eq!(parse_iso_time("12:34:56.789Z"), Some(45_296_789));
+        assert_eq!(parse_iso_time("24:00:00.000Z"), None);
+        assert_eq!(
+            parse_iso_timestamp("2024-01-02T03:04:05.123Z"),
+            Some(1_704_164_645_123)
+        );
+        assert_eq!(parse_iso_timestamp("1969-12-31T23:59:59.999Z"), Some(-1));
+        assert_eq!(parse_iso_timestamp("2024-01-02 03:04:05.123Z"), None);
+        for days in [-800_000i64, -1, 0, 59, 60, 365, 10_957, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
 }

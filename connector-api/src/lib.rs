@@ -17,6 +17,7 @@ pub mod logical;
 pub mod record;
 pub mod schema;
 pub mod value;
+pub mod values_text;
 
 pub use config::{
     ConfigDef, ConfigKey, ConfigKeyInfo, ConfigType, ConfigValueInfo, Importance, Validator, Width,

@@ -32,8 +32,9 @@ use tributary_connector_api::logical::{self, DECIMAL, TIME};
 use tributary_connector_api::{Field, Schema, SchemaRef, Struct, Type, Value};
 
 use crate::converters::jsonparse::{self, dedup_by_key, Envelope, Json, Num};
-use crate::converters::text::{self, push_int, push_json_str, MILLIS_PER_DAY};
+use crate::converters::text::{self, push_int, push_json_str};
 use crate::converters::{value_kind, ConfigReader, Converter, ConverterError, Path};
+use tributary_connector_api::java_text::MILLIS_PER_DAY;
 
 pub const SCHEMAS_ENABLE: &str = "schemas.enable";
 pub const SCHEMAS_CACHE_SIZE: &str = "schemas.cache.size";

@@ -68,10 +68,7 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
 }
 
 pub(crate) use tributary_connector_api::java_text::{
-    parse_iso_date as parse_date, parse_iso_time as parse_time,
-    parse_iso_timestamp as parse_timestamp, push_big_decimal as push_java_big_decimal,
-    push_f32 as push_java_f32, push_f64 as push_java_f64, push_iso_date as push_date,
-    push_iso_time as push_time, push_iso_timestamp as push_timestamp, MILLIS_PER_DAY,
+    push_big_decimal as push_java_big_decimal, push_f32 as push_java_f32, push_f64 as push_java_f64,
 };
 
 #[cfg(test)]
@@ -146,46 +143,6 @@ mod tests {
         assert_eq!(dec(123, 10), "1.23E-8");
         assert_eq!(dec(0, 2), "0.00");
         assert_eq!(dec(0, -2), "0E+2");
-    }
-
-    #[test]
-    fn dates() {
-        let mut s = String::new();
-        push_date(&mut s, 0);
-        s.push(' ');
-        push_date(&mut s, 19_723);
-        s.push(' ');
-        push_date(&mut s, -1);
-        s.push(' ');
-        push_time(&mut s, 45_296_789);
-        s.push(' ');
-        push_timestamp(&mut s, 1_704_164_645_123);
-        s.push(' ');
-        push_timestamp(&mut s, -1);
-        assert_eq!(
-            s,
-            "1970-01-01 2024-01-01 1969-12-31 12:34:56.789Z 2024-01-02T03:04:05.123Z \
-             1969-12-31T23:59:59.999Z"
-        );
-        assert_eq!(parse_date("2024-01-01"), Some(19_723));
-        assert_eq!(parse_date("2024-02-29"), Some(19_782));
-        assert_eq!(parse_date("2023-02-29"), None);
-        assert_eq!(parse_date("2024-13-01"), None);
-        assert_eq!(parse_time("12:34:56.789Z"), Some(45_296_789));
-        assert_eq!(parse_time("24:00:00.000Z"), None);
-        assert_eq!(
-            parse_timestamp("2024-01-02T03:04:05.123Z"),
-            Some(1_704_164_645_123)
-        );
-        assert_eq!(parse_timestamp("1969-12-31T23:59:59.999Z"), Some(-1));
-        assert_eq!(parse_timestamp("2024-01-02 03:04:05.123Z"), None);
-        for days in [-800_000i64, -1, 0, 59, 60, 365, 10_957, 2_932_896] {
-            let (y, m, d) = tributary_connector_api::java_text::civil_from_days(days);
-            assert_eq!(
-                tributary_connector_api::java_text::days_from_civil(y, m, d),
-                days
-            );
-        }
     }
 
     #[test]
