@@ -142,6 +142,22 @@ pub struct SinkTaskContext {
     pub commit_requested: bool,
     /// After a retriable error from `put`, wait this long before redelivering.
     pub timeout_ms: Option<i64>,
+    /// Records the task could not handle, reported with [`SinkTaskContext::report`].
+    pub errant_records: Vec<ErrantRecord>,
+}
+
+/// A record a sink task could not handle (Kafka's `ErrantRecordReporter`). The worker handles
+/// it by the connector's error settings: logged with `errors.log.enable`, its original bytes
+/// written to the dead letter queue when `errors.deadletterqueue.topic.name` is set, and with
+/// `errors.tolerance=none` the task fails after the call that reported it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrantRecord {
+    /// The record's topic, partition and offset as the task received it.
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// What went wrong.
+    pub error: String,
 }
 
 impl SinkTaskContext {
@@ -155,6 +171,18 @@ impl SinkTaskContext {
 
     pub fn timeout(&mut self, ms: i64) {
         self.timeout_ms = Some(ms);
+    }
+
+    /// Reports a record the task could not handle and skips it (Java's
+    /// `errantRecordReporter().report(record, error)`). The worker acts on the report when the
+    /// current call returns, before the record's offset is committed.
+    pub fn report(&mut self, record: &SinkRecord, error: impl std::fmt::Display) {
+        self.errant_records.push(ErrantRecord {
+            topic: record.topic.clone(),
+            partition: record.kafka_partition,
+            offset: record.kafka_offset,
+            error: error.to_string(),
+        });
     }
 }
 

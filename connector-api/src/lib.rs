@@ -23,7 +23,7 @@ pub use config::{
     ConfigDef, ConfigKey, ConfigKeyInfo, ConfigType, ConfigValueInfo, Importance, Validator, Width,
 };
 pub use connector::{
-    Connector, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask, SinkTaskContext,
+    Connector, ErrantRecord, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask, SinkTaskContext,
     SourceConnector, SourceTask, SourceTaskContext,
 };
 pub use error::{ConnectError, ConnectResult, DataError, ErrorKind};

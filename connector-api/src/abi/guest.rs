@@ -211,6 +211,7 @@ impl<T: SinkTask> SinkTaskBox<T> {
         self.context.offset_resets.clear();
         self.context.commit_requested = false;
         self.context.timeout_ms = None;
+        self.context.errant_records.clear();
         snapshot
     }
 

@@ -21,7 +21,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.

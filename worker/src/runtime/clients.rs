@@ -41,6 +41,17 @@ pub fn source_producer(
     c
 }
 
+/// The producer of a sink task's dead letter queue: the worker's producer settings and the
+/// connector's `producer.override.*`, acknowledged by all replicas.
+pub fn dlq_producer(worker: &WorkerConfig, connector: &Props, name: &str, task: u32) -> ClientConfig {
+    let mut c = worker.base_client_config();
+    c.set("client.id", format!("connector-dlq-producer-{name}-{task}"))
+        .set("acks", "all");
+    apply(&mut c, worker.prefixed("producer."));
+    apply(&mut c, overrides(connector, "producer.override."));
+    c
+}
+
 /// The consumer group of a sink connector: the connector's `consumer.override.group.id`, else
 /// the worker's `consumer.group.id`, else `connect-<name>` (the precedence Java's prefix merging
 /// gives). Task consumers and the offsets endpoints both use this.

@@ -1,15 +1,25 @@
-//! Builds a task's converters: the connector's own settings, else the worker's.
+//! Builds a task's converters (the connector's own settings, else the worker's) and its
+//! transformation chain.
 
 use tributary_connector_api::Props;
 
 use crate::config::WorkerConfig;
 use crate::converters::{create_converter, create_header_converter, Converter, HeaderConverter};
 
-/// The three converters of one task.
+/// The three converters of one task, with their full class names (for error reports).
 pub struct TaskConverters {
     pub key: Box<dyn Converter>,
     pub value: Box<dyn Converter>,
     pub header: Box<dyn HeaderConverter>,
+    pub key_class: String,
+    pub value_class: String,
+    pub header_class: String,
+}
+
+/// The task's transformation chain (connect-compat §4.3), or the offending key.
+pub fn transform_chain(connector: &Props) -> Result<tributary_transforms::TransformChain, String> {
+    tributary_transforms::TransformChain::from_props(connector)
+        .map_err(|e| format!("{} ({})", e.message, e.key))
 }
 
 fn sub_config(props: &Props, prefix: &str) -> Props {
@@ -52,7 +62,15 @@ impl TaskConverters {
             "header.converter",
             &worker.header_converter,
         );
+        let full = |c: &str| {
+            crate::converters::resolve_class(c)
+                .unwrap_or(c)
+                .to_owned()
+        };
         Ok(TaskConverters {
+            key_class: full(&kc),
+            value_class: full(&vc),
+            header_class: full(&hc),
             key: create_converter(&kc, &kcfg, true).map_err(|e| format!("key.converter: {e}"))?,
             value: create_converter(&vc, &vcfg, false)
                 .map_err(|e| format!("value.converter: {e}"))?,

@@ -4,6 +4,8 @@
 
 pub mod clients;
 pub mod convert;
+pub mod dead_letter;
+pub mod errors;
 pub mod sink;
 pub mod source;
 
