@@ -72,11 +72,11 @@ fn common_def() -> ConfigDef {
         )
         .define(
             key("transforms", List, val(""), Low, "Aliases for the transformations to be applied to records.")
-                .group(COMMON, 8).width(Width::Long).display_name("Transforms"),
+                .group("Transforms", 8).width(Width::Long).display_name("Transforms"),
         )
         .define(
             key("predicates", List, val(""), Low, "Aliases for the predicates used by transformations.")
-                .group(COMMON, 9).width(Width::Long).display_name("Predicates"),
+                .group("Predicates", 9).width(Width::Long).display_name("Predicates"),
         )
         .define(
             key("config.action.reload", String, val("restart"), Low,

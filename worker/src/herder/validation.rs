@@ -69,6 +69,8 @@ pub fn validate(
     let framework = cc::framework_def(kind);
     let mut framework_values = framework.validate(config);
     cc::apply_cross_checks(&mut framework_values, cc::cross_checks(kind, config));
+    let chain = tributary_transforms::chain::validate(config);
+    cc::apply_cross_checks(&mut framework_values, chain.errors.clone());
     for slot in [cc::KEY_CONVERTER, cc::VALUE_CONVERTER, cc::HEADER_CONVERTER] {
         if let Some(class) = config.get(slot).filter(|c| !c.trim().is_empty()) {
             let prefix = format!("{slot}.");
@@ -137,6 +139,18 @@ pub fn validate(
             value: Some(value),
         });
     }
+    // The keys of each transformation and predicate alias, as Kafka's enriched definition.
+    for group in &chain.groups {
+        if !groups.contains(group) {
+            groups.push(group.clone());
+        }
+    }
+    for (definition, value) in chain.configs {
+        configs.push(ConfigInfo {
+            definition: Some(definition),
+            value: Some(value),
+        });
+    }
     let error_count = configs
         .iter()
         .map(|c| c.value.as_ref().map(|v| v.errors.len()).unwrap_or(0))
@@ -201,18 +215,42 @@ pub fn plugin_list(plugins: &PluginRegistry, connectors_only: bool) -> Vec<Plugi
             type_: kind.to_owned(),
             version: version.clone(),
         }));
+        out.extend(
+            tributary_transforms::transformations()
+                .iter()
+                .map(|p| PluginInfo {
+                    class: p.class.to_owned(),
+                    type_: "transformation".into(),
+                    version: version.clone(),
+                }),
+        );
+        out.extend(tributary_transforms::predicates().iter().map(|p| PluginInfo {
+            class: p.class.to_owned(),
+            type_: "predicate".into(),
+            version: version.clone(),
+        }));
     }
     out
 }
 
-/// `GET /connector-plugins/<plugin>/config`.
+/// `GET /connector-plugins/<plugin>/config`: a connector's keys (its own, then the framework
+/// keys), or a transformation's, predicate's or converter's own keys.
 pub fn plugin_config(
     plugins: &PluginRegistry,
     plugin: &str,
 ) -> Result<Vec<ConfigKeyInfo>, HerderError> {
-    let p = plugins
-        .resolve(plugin)
-        .map_err(|_| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
+    let Ok(p) = plugins.resolve(plugin) else {
+        if let Some(t) = tributary_transforms::find_transformation(plugin) {
+            return Ok((t.config_def)().infos());
+        }
+        if let Some(p) = tributary_transforms::find_predicate(plugin) {
+            return Ok((p.config_def)().infos());
+        }
+        if let Ok(def) = crate::converters::converter_config_def(plugin) {
+            return Ok(def.infos());
+        }
+        return Err(HerderError::NotFound(format!("Unknown plugin {plugin}.")));
+    };
     let mut infos = p.manifest.config_def.infos();
     for key in cc::framework_def(p.manifest.kind).keys {
         if p.manifest.config_def.key(&key.name).is_none() {

@@ -1,6 +1,13 @@
-//! The sink task loop: consume → convert → put → (pre-commit, commit) on the flush interval.
-//! Partition assignment changes reach the task as open/close from the rebalance callbacks,
-//! and revoked partitions are committed before they go.
+//! The sink task loop: consume → convert → transform → put → (pre-commit, commit) on the flush
+//! interval. Partition assignment changes reach the task as open/close from the rebalance
+//! callbacks, and revoked partitions are committed before they go.
+//!
+//! Conversion and transformation failures go through the connector's error policy
+//! ([`super::errors`]): a tolerated failure skips the record (logged, and its original bytes
+//! written to the dead letter queue if one is set); any other fails the task. Offsets are
+//! tracked by each record's original topic, partition and offset, so a transformation that
+//! renames the topic does not change what is committed; skipped and filtered records count as
+//! consumed once the records before them were put.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -14,7 +21,11 @@ use tributary_connector_api::{
     Headers, SinkOffsets, SinkRecord, SinkTaskContext, TimestampType, TopicPartition,
 };
 
-use super::convert::TaskConverters;
+use tributary_transforms::{Outcome, TransformChain};
+
+use super::convert::{transform_chain, TaskConverters};
+use super::dead_letter::{DeadLetterQueue, RawRecord};
+use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, Stage};
 use super::{clients, trace, TaskControl, TaskSpec};
 use crate::herder::State;
 use crate::plugins::{CallError, RemoteTask};
@@ -37,6 +48,11 @@ struct Shared {
     stopped: bool,
     /// The connector is paused: newly assigned partitions are paused too.
     paused: bool,
+    /// Records the task reported as errant, not yet handled.
+    errant: Vec<tributary_connector_api::ErrantRecord>,
+    /// Flushed before every offset commit, so a skipped record is in the DLQ before its
+    /// offset is committed.
+    dlq: Option<DeadLetterQueue>,
 }
 
 struct SinkContext {
@@ -59,6 +75,7 @@ fn tps(list: &TopicPartitionList) -> Vec<TopicPartition> {
 fn absorb(shared: &mut Shared, context: SinkTaskContext) {
     shared.resets.extend(context.offset_resets);
     shared.commit_requested |= context.commit_requested;
+    shared.errant.extend(context.errant_records);
 }
 
 fn call_error(stage: &str, e: CallError) -> (String, bool) {
@@ -82,6 +99,11 @@ impl Shared {
         self.commit_requested = false;
         if offsets.is_empty() {
             return Ok(());
+        }
+        if let Some(dlq) = &self.dlq {
+            let timeout = Duration::from_secs(30);
+            dlq.flush(timeout)
+                .map_err(|e| (trace("Failed to write to the dead letter queue", e), false))?;
         }
         let safe = match self.task.call(&TaskRequest::PreCommit(offsets)) {
             Ok(TaskResponse::Committable(safe)) => safe,
@@ -173,6 +195,15 @@ impl ConsumerContext for SinkContext {
 pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
         .map_err(|e| trace("Failed to create converters", e))?;
+    let chain = transform_chain(&spec.connector_config)
+        .map_err(|e| trace("Failed to create transformations", e))?;
+    let dlq = DeadLetterQueue::create(
+        &spec.worker,
+        &spec.connector_config,
+        &spec.connector,
+        spec.task,
+    )
+    .map_err(|e| trace("Failed to set up the dead letter queue", e))?;
     let mut task = spec
         .plugin
         .new_task()
@@ -197,6 +228,8 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
             error: None,
             stopped: false,
             paused: false,
+            errant: Vec::new(),
+            dlq,
         }),
     };
     if let TaskResponse::SinkContext(c) = started {
@@ -232,6 +265,13 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         control,
         consumer: &consumer,
         converters,
+        chain,
+        errors: ErrorHandler::new(
+            ErrorPolicy::from_props(&spec.connector_config),
+            &spec.connector,
+            spec.task,
+        ),
+        connector_class: spec.plugin.manifest.class.clone(),
         flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
         last_commit: Instant::now(),
     };
@@ -246,8 +286,43 @@ struct SinkLoop<'a> {
     control: &'a TaskControl,
     consumer: &'a BaseConsumer<SinkContext>,
     converters: TaskConverters,
+    chain: TransformChain,
+    errors: ErrorHandler,
+    connector_class: String,
     flush_interval: Duration,
     last_commit: Instant,
+}
+
+/// Where a delivered record came from.
+struct Origin {
+    tp: TopicPartition,
+    /// The original bytes, kept only when there is a dead letter queue (for errant reports).
+    raw: Option<RawRecord>,
+}
+
+/// The records of one poll, ready for `put`.
+#[derive(Default)]
+struct Batch {
+    records: Vec<SinkRecord>,
+    /// One per record, in the same order.
+    origins: Vec<Origin>,
+    /// The next offset per partition over every record polled, skipped and filtered ones too.
+    advanced: SinkOffsets,
+}
+
+impl Batch {
+    /// Keeps the records (and their origins) for which `keep` holds.
+    fn retain(&mut self, keep: impl Fn(&Origin) -> bool) {
+        let flags: Vec<bool> = self.origins.iter().map(keep).collect();
+        let mut flag = flags.iter();
+        self.records.retain(|_| flag.next().copied().unwrap_or(false));
+        let mut flag = flags.iter();
+        self.origins.retain(|_| flag.next().copied().unwrap_or(false));
+    }
+}
+
+fn converter_error(e: crate::converters::ConverterError) -> OpError {
+    OpError::fatal(e.to_string())
 }
 
 impl SinkLoop<'_> {
@@ -285,9 +360,10 @@ impl SinkLoop<'_> {
             // Rewinds first: records of a partition with a rewind still pending are held back
             // (the seek fetches them again), so the task never sees what it asked to skip.
             self.apply_resets();
-            if !batch.is_empty() {
+            if !batch.advanced.is_empty() {
                 self.deliver(batch)?;
             }
+            self.handle_errant(None)?;
             let due =
                 self.last_commit.elapsed() >= self.flush_interval || self.shared().commit_requested;
             if due {
@@ -298,14 +374,25 @@ impl SinkLoop<'_> {
         }
     }
 
-    /// Up to `MAX_BATCH` converted records; waits up to 100 ms for the first.
-    fn poll_batch(&mut self) -> Result<Vec<SinkRecord>, (String, bool)> {
-        let mut batch = Vec::new();
+    /// Up to `MAX_BATCH` records, converted and transformed; waits up to 100 ms for the first.
+    fn poll_batch(&mut self) -> Result<Batch, (String, bool)> {
+        let mut batch = Batch::default();
         let mut timeout = Duration::from_millis(100);
-        while batch.len() < MAX_BATCH {
+        let keep_raw = self.shared().dlq.is_some();
+        for _ in 0..MAX_BATCH {
             match self.consumer.poll(timeout) {
                 None => break,
-                Some(Ok(message)) => batch.push(self.convert(&message)?),
+                Some(Ok(message)) => {
+                    let tp = TopicPartition::new(message.topic(), message.partition());
+                    batch.advanced.insert(tp.clone(), message.offset() + 1);
+                    if let Some(record) = self.process(&message)? {
+                        batch.records.push(record);
+                        batch.origins.push(Origin {
+                            tp,
+                            raw: keep_raw.then(|| RawRecord::from_message(&message)),
+                        });
+                    }
+                }
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error");
                     break;
@@ -316,35 +403,39 @@ impl SinkLoop<'_> {
         Ok(batch)
     }
 
-    fn convert(&self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, (String, bool)> {
+    /// Converts and transforms one consumed record; `None` when it was filtered out or its
+    /// failure was tolerated.
+    fn process(&mut self, m: &BorrowedMessage<'_>) -> Result<Option<SinkRecord>, (String, bool)> {
+        match self.convert(m) {
+            Ok(record) => self.transform(record, m),
+            Err(failure) => {
+                self.skip(failure, || RawRecord::from_message(m))?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn convert(&mut self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, Failure> {
         let topic = m.topic();
         let c = &self.converters;
-        let (key_schema, key) = c.key.to_connect(topic, m.key()).map_err(|e| {
-            (
-                trace("Failed to convert record key (stage KEY_CONVERTER)", e),
-                false,
-            )
+        let control = self.control;
+        let (key_schema, key) = self.errors.run(control, Stage::KeyConverter, &c.key_class, || {
+            c.key.to_connect(topic, m.key()).map_err(converter_error)
         })?;
-        let (value_schema, value) = c.value.to_connect(topic, m.payload()).map_err(|e| {
-            (
-                trace("Failed to convert record value (stage VALUE_CONVERTER)", e),
-                false,
-            )
-        })?;
+        let (value_schema, value) =
+            self.errors
+                .run(control, Stage::ValueConverter, &c.value_class, || {
+                    c.value.to_connect(topic, m.payload()).map_err(converter_error)
+                })?;
         let mut headers = Headers::new();
         if let Some(hs) = m.headers() {
             for h in hs.iter() {
                 let (schema, value) =
-                    c.header
-                        .to_connect_header(topic, h.key, h.value)
-                        .map_err(|e| {
-                            (
-                                trace(
-                                    "Failed to convert record header (stage HEADER_CONVERTER)",
-                                    e,
-                                ),
-                                false,
-                            )
+                    self.errors
+                        .run(control, Stage::HeaderConverter, &c.header_class, || {
+                            c.header
+                                .to_connect_header(topic, h.key, h.value)
+                                .map_err(converter_error)
                         })?;
                 headers.add(h.key, schema, value);
             }
@@ -368,6 +459,94 @@ impl SinkLoop<'_> {
         })
     }
 
+    /// Runs the transformation chain; `None` when a stage dropped the record or failed and
+    /// was tolerated.
+    fn transform(
+        &mut self,
+        mut record: SinkRecord,
+        m: &BorrowedMessage<'_>,
+    ) -> Result<Option<SinkRecord>, (String, bool)> {
+        let control = self.control;
+        for stage in self.chain.stages_mut() {
+            let class = stage.class;
+            let outcome = self.errors.run(control, Stage::Transformation, class, || {
+                stage.apply(&mut record).map_err(|e| OpError {
+                    message: e.message,
+                    retriable: e.retriable,
+                })
+            });
+            match outcome {
+                Ok(Outcome::Keep) => {}
+                Ok(Outcome::Drop) => return Ok(None),
+                Err(failure) => {
+                    self.skip(failure, || RawRecord::from_message(m))?;
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(record))
+    }
+
+    /// Tolerates a failure (log, dead letter queue) or fails the task with its trace.
+    fn skip(&mut self, failure: Failure, raw: impl FnOnce() -> RawRecord) -> Result<(), (String, bool)> {
+        let failure = self.errors.tolerate(failure).map_err(|t| (t, false))?;
+        self.report(&failure, Some(raw()))
+    }
+
+    /// Logs a tolerated failure and writes the record to the dead letter queue.
+    fn report(&self, failure: &Failure, raw: Option<RawRecord>) -> Result<(), (String, bool)> {
+        let position = raw
+            .as_ref()
+            .map(RawRecord::position)
+            .unwrap_or_else(|| "the record is not in the current batch".to_owned());
+        self.errors.log(failure, &position, || {
+            raw.as_ref().map(RawRecord::describe).unwrap_or_default()
+        });
+        let shared = self.shared();
+        match (&shared.dlq, raw) {
+            (Some(dlq), Some(raw)) => dlq
+                .send(&raw, failure)
+                .map_err(|e| (trace("Failed to write to the dead letter queue", e), false)),
+            (Some(_), None) => {
+                tracing::warn!(
+                    "a record reported as errant is not in the batch being delivered; it is not written to the dead letter queue"
+                );
+                Ok(())
+            }
+            (None, _) => Ok(()),
+        }
+    }
+
+    /// Handles the records the task reported as errant (Java's `ErrantRecordReporter`),
+    /// finding their original bytes in `batch`.
+    fn handle_errant(&mut self, batch: Option<&Batch>) -> Result<(), (String, bool)> {
+        let errant = std::mem::take(&mut self.shared().errant);
+        for e in errant {
+            let raw = batch.and_then(|b| {
+                b.records
+                    .iter()
+                    .zip(&b.origins)
+                    .find(|(r, _)| {
+                        r.kafka_offset == e.offset
+                            && r.kafka_partition == e.partition
+                            && r.topic == e.topic
+                    })
+                    .and_then(|(_, o)| o.raw.clone())
+            });
+            let failure = Failure::new(
+                Stage::TaskPut,
+                self.connector_class.clone(),
+                OpError::fatal(e.error),
+            );
+            let failure = self
+                .errors
+                .tolerate_reported(failure)
+                .map_err(|t| (t, false))?;
+            self.report(&failure, raw)?;
+        }
+        Ok(())
+    }
+
     /// Pauses or resumes every assigned partition (and remembers it for new assignments).
     fn set_consumer_paused(&self, paused: bool) {
         self.shared().paused = paused;
@@ -384,48 +563,37 @@ impl SinkLoop<'_> {
 
     /// Puts a batch; a retriable failure redelivers the same batch after a pause. Records of
     /// partitions revoked meanwhile (a rebalance runs inside `poll`) are dropped before each
-    /// attempt: their new owner reads them again from the committed offset.
-    fn deliver(&mut self, mut batch: Vec<SinkRecord>) -> Result<(), (String, bool)> {
+    /// attempt: their new owner reads them again from the committed offset. A batch whose
+    /// records were all filtered or skipped still advances the offsets.
+    fn deliver(&mut self, mut batch: Batch) -> Result<(), (String, bool)> {
         let mut backoff = Duration::from_millis(100);
         loop {
             {
                 let shared = self.shared();
-                let owned = |r: &SinkRecord| {
-                    shared
-                        .assignment
-                        .iter()
-                        .any(|tp| tp.partition == r.kafka_partition && tp.topic == r.topic)
-                        && !shared
-                            .resets
-                            .keys()
-                            .any(|tp| tp.partition == r.kafka_partition && tp.topic == r.topic)
+                let owned = |tp: &TopicPartition| {
+                    shared.assignment.contains(tp) && !shared.resets.contains_key(tp)
                 };
-                batch.retain(owned);
+                batch.retain(|o| owned(&o.tp));
+                batch.advanced.retain(|tp, _| owned(tp));
             }
-            if batch.is_empty() {
+            if batch.records.is_empty() {
+                let advanced = std::mem::take(&mut batch.advanced);
+                self.shared().consumed.extend(advanced);
                 return Ok(());
             }
-            let mut next: SinkOffsets = BTreeMap::new();
-            for r in &batch {
-                next.insert(
-                    TopicPartition::new(r.topic.clone(), r.kafka_partition),
-                    r.kafka_offset + 1,
-                );
-            }
-            let request = TaskRequest::Put(std::mem::take(&mut batch));
+            let request = TaskRequest::Put(std::mem::take(&mut batch.records));
             let outcome = self.shared().task.call(&request);
             if let TaskRequest::Put(b) = request {
-                batch = b;
+                batch.records = b;
             }
             match outcome {
-                Ok(TaskResponse::SinkContext(c)) => {
-                    let mut shared = self.shared();
-                    absorb(&mut shared, c);
-                    shared.consumed.extend(next);
-                    return Ok(());
-                }
-                Ok(_) => {
-                    self.shared().consumed.extend(next);
+                Ok(response) => {
+                    if let TaskResponse::SinkContext(c) = response {
+                        absorb(&mut self.shared(), c);
+                    }
+                    self.handle_errant(Some(&batch))?;
+                    let advanced = std::mem::take(&mut batch.advanced);
+                    self.shared().consumed.extend(advanced);
                     return Ok(());
                 }
                 Err(e) if e.is_retriable() => {
@@ -434,6 +602,7 @@ impl SinkLoop<'_> {
                             absorb(&mut self.shared(), c);
                         }
                     }
+                    self.handle_errant(Some(&batch))?;
                     let wait = match &e {
                         CallError::Failed(f) => f
                             .context

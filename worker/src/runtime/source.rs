@@ -1,5 +1,10 @@
-//! The source task loop: poll → convert → produce; offsets are committed only for records
-//! the broker acknowledged, in order.
+//! The source task loop: poll → transform → convert → produce; offsets are committed only for
+//! records the broker acknowledged, in order.
+//!
+//! Transformation, conversion and produce failures go through the connector's error policy
+//! ([`super::errors`]): a tolerated failure skips the record (logged with
+//! `errors.log.enable`; sources have no dead letter queue, as in Kafka) and its offset counts
+//! as done, like a record a transformation filtered out; any other fails the task.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -12,7 +17,10 @@ use rdkafka::{ClientContext, Message};
 use tributary_connector_api::abi::{TaskRequest, TaskResponse};
 use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
 
-use super::convert::TaskConverters;
+use tributary_transforms::{Outcome, TransformChain};
+
+use super::convert::{transform_chain, TaskConverters};
+use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, Stage};
 use super::{clients, trace, TaskControl, TaskSpec};
 use crate::herder::State;
 use crate::plugins::{CallError, RemoteTask};
@@ -51,6 +59,9 @@ impl ProducerContext for Deliveries {
         }
     }
 }
+
+/// The class named in produce failures (`__connect.errors.class.name` in Kafka).
+const PRODUCER_CLASS: &str = "org.apache.kafka.clients.producer.KafkaProducer";
 
 /// A failed plugin call as (trace, whether the plugin panicked).
 fn failed(stage: &str, e: CallError) -> (String, bool) {
@@ -141,6 +152,8 @@ struct SourceLoop<'a> {
     task: RemoteTask,
     producer: ThreadedProducer<Deliveries>,
     converters: TaskConverters,
+    chain: TransformChain,
+    errors: ErrorHandler,
     tracker: OffsetTracker,
     flush_interval: Duration,
     last_commit: Instant,
@@ -152,6 +165,13 @@ struct SourceLoop<'a> {
 pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
         .map_err(|e| trace("Failed to create converters", e))?;
+    let chain = transform_chain(&spec.connector_config)
+        .map_err(|e| trace("Failed to create transformations", e))?;
+    let errors = ErrorHandler::new(
+        ErrorPolicy::from_props(&spec.connector_config),
+        &spec.connector,
+        spec.task,
+    );
     let producer: ThreadedProducer<Deliveries> = clients::source_producer(
         &spec.worker,
         &spec.connector_config,
@@ -182,6 +202,8 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         task,
         producer,
         converters,
+        chain,
+        errors,
         tracker: OffsetTracker::default(),
         flush_interval,
         last_commit: Instant::now(),
@@ -220,12 +242,21 @@ impl SourceLoop<'_> {
                 self.control.wait(Duration::from_millis(200));
                 continue;
             }
-            let response = self.task.call(&TaskRequest::Poll).map_err(|e| {
-                failed(
-                    "Task threw an uncaught and unrecoverable exception during poll",
-                    e,
-                )
-            })?;
+            let response = match self.task.call(&TaskRequest::Poll) {
+                Ok(r) => r,
+                // As Kafka: a retriable error from poll is logged and the task polled again.
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(error = %e, "failed to poll records from the task; polling again");
+                    self.control.wait(Duration::from_millis(100));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(failed(
+                        "Task threw an uncaught and unrecoverable exception during poll",
+                        e,
+                    ))
+                }
+            };
             if let TaskResponse::Polled {
                 records,
                 first_seq,
@@ -243,46 +274,107 @@ impl SourceLoop<'_> {
         }
     }
 
-    fn send(
+    /// Tolerates a failure (the record is skipped: its offset counts as done) or returns the
+    /// trace the task fails with.
+    fn skip(
         &mut self,
-        record: SourceRecord,
+        failure: Failure,
+        record: &SourceRecord,
         plugin_seq: Option<u64>,
     ) -> Result<(), (String, bool)> {
+        let failure = self.errors.tolerate(failure).map_err(|t| (t, false))?;
+        let position = format!(
+            "source record is {{topic='{}', partition={:?}, offset={:?}}}",
+            record.topic,
+            record.source_partition.as_deref(),
+            record.source_offset
+        );
+        self.errors.log(&failure, &position, || format!("{record:?}"));
+        self.done_without_send(record, plugin_seq);
+        Ok(())
+    }
+
+    /// A record that is finished without being sent (filtered out or skipped): its offset
+    /// becomes committable once the records before it are acknowledged.
+    fn done_without_send(&mut self, record: &SourceRecord, plugin_seq: Option<u64>) {
+        let seq = self.tracker.add(
+            plugin_seq,
+            record.source_partition.clone(),
+            record.source_offset.clone(),
+        );
+        self.tracker.ack(seq, None);
+    }
+
+    /// Runs the transformation chain; false when the record is not to be sent.
+    fn transform(
+        &mut self,
+        record: &mut SourceRecord,
+        plugin_seq: Option<u64>,
+    ) -> Result<bool, (String, bool)> {
+        let control = self.control;
+        for i in 0..self.chain.len() {
+            let stage = &mut self.chain.stages_mut()[i];
+            let class = stage.class;
+            let outcome = self.errors.run(control, Stage::Transformation, class, || {
+                stage.apply(record).map_err(|e| OpError {
+                    message: e.message,
+                    retriable: e.retriable,
+                })
+            });
+            match outcome {
+                Ok(Outcome::Keep) => {}
+                Ok(Outcome::Drop) => {
+                    self.done_without_send(record, plugin_seq);
+                    return Ok(false);
+                }
+                Err(failure) => {
+                    self.skip(failure, record, plugin_seq)?;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Key, value and header bytes of a record.
+    #[allow(clippy::type_complexity)]
+    fn convert(
+        &mut self,
+        record: &SourceRecord,
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), Failure> {
         let topic = record.topic.as_str();
         let conv = &self.converters;
-        let key = conv
-            .key
-            .from_connect(topic, record.key_schema.as_ref(), &record.key)
-            .map_err(|e| {
-                (
-                    trace("Failed to convert record key (stage KEY_CONVERTER)", e),
-                    false,
-                )
+        let control = self.control;
+        let to_op = |e: crate::converters::ConverterError| OpError::fatal(e.to_string());
+        let key = self
+            .errors
+            .run(control, Stage::KeyConverter, &conv.key_class, || {
+                conv.key
+                    .from_connect(topic, record.key_schema.as_ref(), &record.key)
+                    .map_err(to_op)
             })?;
-        let value = conv
-            .value
-            .from_connect(topic, record.value_schema.as_ref(), &record.value)
-            .map_err(|e| {
-                (
-                    trace("Failed to convert record value (stage VALUE_CONVERTER)", e),
-                    false,
-                )
+        let value = self
+            .errors
+            .run(control, Stage::ValueConverter, &conv.value_class, || {
+                conv.value
+                    .from_connect(topic, record.value_schema.as_ref(), &record.value)
+                    .map_err(to_op)
             })?;
         let mut headers = None;
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
             for header in record.headers.iter() {
-                let bytes = conv
-                    .header
-                    .from_connect_header(topic, &header.key, header.schema.as_ref(), &header.value)
-                    .map_err(|e| {
-                        (
-                            trace(
-                                "Failed to convert record header (stage HEADER_CONVERTER)",
-                                e,
-                            ),
-                            false,
-                        )
+                let bytes = self
+                    .errors
+                    .run(control, Stage::HeaderConverter, &conv.header_class, || {
+                        conv.header
+                            .from_connect_header(
+                                topic,
+                                &header.key,
+                                header.schema.as_ref(),
+                                &header.value,
+                            )
+                            .map_err(to_op)
                     })?;
                 h = h.insert(KHeader {
                     key: &header.key,
@@ -291,9 +383,27 @@ impl SourceLoop<'_> {
             }
             headers = Some(h);
         }
-        let seq = self
-            .tracker
-            .add(plugin_seq, record.source_partition, record.source_offset);
+        Ok((key, value, headers))
+    }
+
+    fn send(
+        &mut self,
+        mut record: SourceRecord,
+        plugin_seq: Option<u64>,
+    ) -> Result<(), (String, bool)> {
+        if !self.chain.is_empty() && !self.transform(&mut record, plugin_seq)? {
+            return Ok(());
+        }
+        let (key, value, headers) = match self.convert(&record) {
+            Ok(parts) => parts,
+            Err(failure) => return self.skip(failure, &record, plugin_seq),
+        };
+        let seq = self.tracker.add(
+            plugin_seq,
+            record.source_partition.clone(),
+            record.source_offset.take(),
+        );
+        let topic = record.topic.as_str();
         let mut out = BaseRecord::with_opaque_to(topic, seq as usize);
         if let Some(k) = key.as_deref() {
             out = out.key(k);
@@ -326,10 +436,21 @@ impl SourceLoop<'_> {
                     self.serve_acks()?;
                 }
                 Err((e, _)) => {
-                    return Err((
-                        trace("Failed to send record to Kafka (stage KAFKA_PRODUCE)", e),
-                        false,
-                    ));
+                    // As Kafka (KIP-779): with errors.tolerance=all a record the producer
+                    // refuses is skipped, and its offset counts as done.
+                    let failure = Failure::new(
+                        Stage::KafkaProduce,
+                        PRODUCER_CLASS,
+                        OpError::fatal(format!("Failed to send record to Kafka: {e}")),
+                    );
+                    let failure = self
+                        .errors
+                        .tolerate_reported(failure)
+                        .map_err(|t| (t, false))?;
+                    let position = format!("source record is {{topic='{topic}'}}");
+                    self.errors.log(&failure, &position, || format!("{record:?}"));
+                    self.tracker.ack(seq, None);
+                    return Ok(());
                 }
             }
         }
@@ -366,10 +487,19 @@ impl SourceLoop<'_> {
             match outcome {
                 Ok(metadata) => self.tracker.ack(seq, Some(metadata)),
                 Err(e) => {
-                    return Err((
-                        trace("Failed to produce record (stage KAFKA_PRODUCE)", e),
-                        false,
-                    ));
+                    // As Kafka (KIP-779): with errors.tolerance=all a record the broker
+                    // refused is skipped and its offset committed.
+                    let failure = Failure::new(
+                        Stage::KafkaProduce,
+                        PRODUCER_CLASS,
+                        OpError::fatal(format!("Failed to produce record: {e}")),
+                    );
+                    let failure = self
+                        .errors
+                        .tolerate_reported(failure)
+                        .map_err(|t| (t, false))?;
+                    self.errors.log(&failure, "the record was sent", String::new);
+                    self.tracker.ack(seq, None);
                 }
             }
         }
