@@ -23,8 +23,8 @@ pub use config::{
     ConfigDef, ConfigKey, ConfigKeyInfo, ConfigType, ConfigValueInfo, Importance, Validator, Width,
 };
 pub use connector::{
-    Connector, ErrantRecord, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask, SinkTaskContext,
-    SourceConnector, SourceTask, SourceTaskContext,
+    Connector, ErrantRecord, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask,
+    SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
 };
 pub use error::{ConnectError, ConnectResult, DataError, ErrorKind};
 pub use record::{

@@ -221,7 +221,7 @@ impl<T: SinkTask> SinkTaskBox<T> {
             Ok(()) => Ok(TaskResponse::SinkContext(context)),
             Err(error) => Err(CallFailure {
                 error,
-                context: Some(context),
+                context: Some(Box::new(context)),
             }),
         }
     }

@@ -214,7 +214,7 @@ pub enum TaskResponse {
 pub struct CallFailure {
     pub error: ConnectError,
     /// For sink tasks: what the task asked of the worker before failing (e.g. a retry timeout).
-    pub context: Option<SinkTaskContext>,
+    pub context: Option<Box<SinkTaskContext>>,
 }
 
 /// Encodes a wire message (schemas and repeated source partitions interned, see [`intern`]).

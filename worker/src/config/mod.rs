@@ -4,6 +4,7 @@
 pub mod connector;
 pub mod distributed;
 pub mod properties;
+pub mod providers;
 pub mod worker;
 
 pub use properties::load_properties;

@@ -1,8 +1,11 @@
 //! The worker config (connect-compat §3) for the parts this worker uses.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tributary_connector_api::Props;
+
+use super::providers::ConfigProviders;
 
 /// An invalid worker config; names the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +49,8 @@ pub struct WorkerConfig {
     pub worker_id: String,
     pub plugin_path: Vec<PathBuf>,
     pub offset_storage_file: Option<PathBuf>,
+    /// The `config.providers` that resolve placeholders in connector configs.
+    pub config_providers: Arc<ConfigProviders>,
 }
 
 fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
@@ -100,7 +105,17 @@ fn local_hostname() -> String {
 }
 
 impl WorkerConfig {
+    /// Parses worker properties. Placeholders of the declared config providers are resolved
+    /// in the worker's own values too (`props` keeps them resolved).
     pub fn from_props(props: Props) -> Result<WorkerConfig, WorkerConfigError> {
+        let providers = ConfigProviders::from_worker(&props).map_err(|e| WorkerConfigError {
+            key: e.key,
+            message: e.message,
+        })?;
+        let props = providers.resolve(&props).map_err(|e| WorkerConfigError {
+            key: e.key,
+            message: e.message,
+        })?;
         let listeners = get(&props, "listeners")
             .unwrap_or("http://:8083")
             .to_owned();
@@ -154,6 +169,7 @@ impl WorkerConfig {
                 })
                 .unwrap_or_default(),
             offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
+            config_providers: Arc::new(providers),
             props,
         })
     }

@@ -162,7 +162,8 @@ impl StandaloneHerder {
             return;
         }
         let config = entry.config.clone();
-        let started = blocking(|| validation::start_connector(&plugin, name, &config));
+        let started =
+            blocking(|| validation::start_connector(&self.worker, &plugin, name, &config));
         let (instance, task_configs) = match started {
             Ok(ok) => ok,
             Err(e) => {
@@ -203,11 +204,21 @@ impl StandaloneHerder {
             return;
         };
         self.status.put_task(name, id, State::Unassigned, None);
+        let resolved = validation::resolved(&self.worker, &entry.config)
+            .and_then(|c| Ok((c, validation::resolved(&self.worker, &task_config)?)));
+        let (connector_config, task_config) = match resolved {
+            Ok(configs) => configs,
+            Err(e) => {
+                let trace = crate::runtime::trace("Failed to start task", e);
+                self.status.put_task(name, id, State::Failed, Some(trace));
+                return;
+            }
+        };
         let spec = TaskSpec {
             connector: name.to_owned(),
             task: id,
             kind: plugin.manifest.kind,
-            connector_config: entry.config.clone(),
+            connector_config,
             task_config,
             plugin,
             worker: self.worker.clone(),
@@ -273,7 +284,7 @@ impl StandaloneHerder {
                 "Connector {name} already exists"
             )));
         }
-        let plugin = validation::validate_for_write(&self.plugins, &config)?;
+        let plugin = validation::validate_for_write(&self.worker, &self.plugins, &config)?;
         let entry = map.entry(name.to_owned()).or_insert_with(|| Entry {
             config: Props::new(),
             target: initial_state.unwrap_or(TargetState::Started),
@@ -562,6 +573,6 @@ impl Herder for StandaloneHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(&self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(&self.worker, &self.plugins, &config).map(|(infos, _)| infos)
     }
 }

@@ -9,6 +9,7 @@ use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
 
 use super::{ConfigInfo, ConfigInfos, HerderError, PluginInfo};
 use crate::config::connector as cc;
+use crate::config::WorkerConfig;
 use crate::plugins::{ConnectorPlugin, PluginRegistry};
 
 /// Runs a blocking plugin call without stalling the async runtime.
@@ -50,8 +51,52 @@ pub fn patched(
     Ok(config)
 }
 
-/// Validates a config with the framework definition and the plugin's own validation.
+/// Validates a config with the framework definition, the transformation chain and the plugin's
+/// own validation. Values are checked with config-provider placeholders resolved, and shown
+/// as written (a secret never appears in the result, not even inside an error message).
 pub fn validate(
+    worker: &WorkerConfig,
+    plugins: &PluginRegistry,
+    raw: &Props,
+) -> Result<(ConfigInfos, ConnectorPlugin), HerderError> {
+    let (resolved, resolve_error) = match worker.config_providers.resolve(raw) {
+        Ok(r) => (r, None),
+        Err(e) => (raw.clone(), Some(e)),
+    };
+    let (mut infos, plugin) = validate_resolved(plugins, &resolved)?;
+    for info in &mut infos.configs {
+        let Some(value) = info.value.as_mut() else {
+            continue;
+        };
+        if let Some(e) = &resolve_error {
+            if e.key == value.name {
+                value.errors.push(e.message.clone());
+            }
+        }
+        let Some(raw_value) = raw.get(&value.name) else {
+            continue;
+        };
+        if !crate::config::providers::has_placeholder(raw_value) {
+            continue;
+        }
+        if let Some(secret) = resolved.get(&value.name).filter(|s| !s.is_empty()) {
+            for error in &mut value.errors {
+                *error = error.replace(secret.as_str(), raw_value);
+            }
+        }
+        if value.value.as_deref() != Some("[hidden]") {
+            value.value = Some(raw_value.clone());
+        }
+    }
+    infos.error_count = infos
+        .configs
+        .iter()
+        .map(|c| c.value.as_ref().map(|v| v.errors.len()).unwrap_or(0))
+        .sum();
+    Ok((infos, plugin))
+}
+
+fn validate_resolved(
     plugins: &PluginRegistry,
     config: &Props,
 ) -> Result<(ConfigInfos, ConnectorPlugin), HerderError> {
@@ -168,10 +213,11 @@ pub fn validate(
 
 /// Validates a config for create/update: any error is a 400 listing each one.
 pub fn validate_for_write(
+    worker: &WorkerConfig,
     plugins: &PluginRegistry,
     config: &Props,
 ) -> Result<ConnectorPlugin, HerderError> {
-    let (infos, plugin) = validate(plugins, config)?;
+    let (infos, plugin) = validate(worker, plugins, config)?;
     if infos.error_count > 0 {
         let errors: Vec<String> = infos
             .configs
@@ -224,11 +270,15 @@ pub fn plugin_list(plugins: &PluginRegistry, connectors_only: bool) -> Vec<Plugi
                     version: version.clone(),
                 }),
         );
-        out.extend(tributary_transforms::predicates().iter().map(|p| PluginInfo {
-            class: p.class.to_owned(),
-            type_: "predicate".into(),
-            version: version.clone(),
-        }));
+        out.extend(
+            tributary_transforms::predicates()
+                .iter()
+                .map(|p| PluginInfo {
+                    class: p.class.to_owned(),
+                    type_: "predicate".into(),
+                    version: version.clone(),
+                }),
+        );
     }
     out
 }
@@ -260,28 +310,72 @@ pub fn plugin_config(
     Ok(infos)
 }
 
-/// Starts a connector instance and asks it for at most `tasks.max` task configs (unless
-/// `tasks.max.enforce=false`). Blocks.
+/// A stored (raw) config with its config-provider placeholders resolved, to run it.
+pub fn resolved(worker: &WorkerConfig, raw: &Props) -> Result<Props, String> {
+    worker
+        .config_providers
+        .resolve(raw)
+        .map_err(|e| format!("Failed to resolve the value of {}: {}", e.key, e.message))
+}
+
+/// Logs a connector's config as stored (placeholders, not secrets), with the values of
+/// PASSWORD keys hidden.
+fn log_config(plugin: &ConnectorPlugin, name: &str, raw: &Props) {
+    let framework = cc::framework_def(plugin.manifest.kind);
+    let hidden = |k: &str| {
+        plugin
+            .manifest
+            .config_def
+            .key(k)
+            .or_else(|| framework.key(k))
+            .is_some_and(|key| key.type_ == tributary_connector_api::ConfigType::Password)
+    };
+    let shown: Vec<String> = raw
+        .iter()
+        .map(|(k, v)| {
+            if hidden(k) {
+                format!("{k} = [hidden]")
+            } else {
+                format!("{k} = {v}")
+            }
+        })
+        .collect();
+    tracing::info!(
+        connector = name,
+        "starting connector with config: {}",
+        shown.join(", ")
+    );
+}
+
+/// Starts a connector instance with its resolved config and asks it for at most `tasks.max`
+/// task configs (unless `tasks.max.enforce=false`), which keep the raw config's placeholders.
+/// Blocks.
 pub fn start_connector(
+    worker: &WorkerConfig,
     plugin: &ConnectorPlugin,
     name: &str,
-    config: &Props,
+    raw: &Props,
 ) -> Result<(crate::plugins::RemoteConnector, Vec<Props>), String> {
+    log_config(plugin, name, raw);
+    let config = resolved(worker, raw)?;
     let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
-    c.call(&ConnectorRequest::Start(config.clone()))
+    c.call(&ConnectorRequest::Start(config))
         .map_err(|e| e.to_string())?;
-    let configs = task_configs(&mut c, name, config)?;
+    let configs = task_configs(worker, &mut c, name, raw)?;
     Ok((c, configs))
 }
 
-/// Asks a running connector for its task configs, enforcing `tasks.max`. Blocks.
+/// Asks a running connector for its task configs, enforcing `tasks.max`; values taken from a
+/// placeholder of the raw connector config get the placeholder back. Blocks.
 pub fn task_configs(
+    worker: &WorkerConfig,
     c: &mut crate::plugins::RemoteConnector,
     name: &str,
-    config: &Props,
+    raw: &Props,
 ) -> Result<Vec<Props>, String> {
-    let max = cc::ConnectorSettings::from_props(config).tasks_max;
-    let configs = match c
+    let config = resolved(worker, raw)?;
+    let max = cc::ConnectorSettings::from_props(&config).tasks_max;
+    let mut configs = match c
         .call(&ConnectorRequest::TaskConfigs(max as u32))
         .map_err(|e| e.to_string())?
     {
@@ -298,5 +392,6 @@ pub fn task_configs(
             configs.len()
         ));
     }
+    crate::config::providers::restore_placeholders(raw, &mut configs);
     Ok(configs)
 }

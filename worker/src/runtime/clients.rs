@@ -43,7 +43,12 @@ pub fn source_producer(
 
 /// The producer of a sink task's dead letter queue: the worker's producer settings and the
 /// connector's `producer.override.*`, acknowledged by all replicas.
-pub fn dlq_producer(worker: &WorkerConfig, connector: &Props, name: &str, task: u32) -> ClientConfig {
+pub fn dlq_producer(
+    worker: &WorkerConfig,
+    connector: &Props,
+    name: &str,
+    task: u32,
+) -> ClientConfig {
     let mut c = worker.base_client_config();
     c.set("client.id", format!("connector-dlq-producer-{name}-{task}"))
         .set("acks", "all");

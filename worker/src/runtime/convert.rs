@@ -62,11 +62,7 @@ impl TaskConverters {
             "header.converter",
             &worker.header_converter,
         );
-        let full = |c: &str| {
-            crate::converters::resolve_class(c)
-                .unwrap_or(c)
-                .to_owned()
-        };
+        let full = |c: &str| crate::converters::resolve_class(c).unwrap_or(c).to_owned();
         Ok(TaskConverters {
             key_class: full(&kc),
             value_class: full(&vc),

@@ -144,10 +144,7 @@ impl DeadLetterQueue {
         name: &str,
         task: u32,
     ) -> Result<Option<DeadLetterQueue>, String> {
-        let topic = connector_props
-            .get(TOPIC)
-            .map(|t| t.trim())
-            .unwrap_or("");
+        let topic = connector_props.get(TOPIC).map(|t| t.trim()).unwrap_or("");
         if topic.is_empty() {
             return Ok(None);
         }
@@ -258,7 +255,11 @@ impl DeadLetterQueue {
                 .unwrap_or_else(|p| p.into_inner().0);
         }
         drop(guard);
-        let failed = deliveries.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let failed = deliveries
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         match failed {
             Some(e) => Err(format!(
                 "Could not produce message to dead letter queue. topic={}: {e}",

@@ -183,7 +183,10 @@ impl ErrorPolicy {
     /// The wait before retry number `attempt` (1-based), not past `deadline`.
     fn backoff(&self, attempt: u32, deadline: Option<Instant>) -> Duration {
         let doubled = FIRST_DELAY
-            .checked_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+            .checked_mul(
+                1u32.checked_shl(attempt.saturating_sub(1))
+                    .unwrap_or(u32::MAX),
+            )
             .unwrap_or(Duration::MAX);
         let mut delay = if doubled > self.max_delay {
             let cap = self.max_delay.as_millis() as u64;
@@ -345,7 +348,10 @@ mod tests {
 
     #[test]
     fn policy_defaults_and_values() {
-        assert_eq!(ErrorPolicy::from_props(&Props::new()), ErrorPolicy::default());
+        assert_eq!(
+            ErrorPolicy::from_props(&Props::new()),
+            ErrorPolicy::default()
+        );
         let p = ErrorPolicy::from_props(&props(&[
             ("errors.tolerance", "ALL"),
             ("errors.retry.timeout", "-1"),

@@ -315,9 +315,11 @@ impl Batch {
     fn retain(&mut self, keep: impl Fn(&Origin) -> bool) {
         let flags: Vec<bool> = self.origins.iter().map(keep).collect();
         let mut flag = flags.iter();
-        self.records.retain(|_| flag.next().copied().unwrap_or(false));
+        self.records
+            .retain(|_| flag.next().copied().unwrap_or(false));
         let mut flag = flags.iter();
-        self.origins.retain(|_| flag.next().copied().unwrap_or(false));
+        self.origins
+            .retain(|_| flag.next().copied().unwrap_or(false));
     }
 }
 
@@ -419,13 +421,17 @@ impl SinkLoop<'_> {
         let topic = m.topic();
         let c = &self.converters;
         let control = self.control;
-        let (key_schema, key) = self.errors.run(control, Stage::KeyConverter, &c.key_class, || {
-            c.key.to_connect(topic, m.key()).map_err(converter_error)
-        })?;
+        let (key_schema, key) =
+            self.errors
+                .run(control, Stage::KeyConverter, &c.key_class, || {
+                    c.key.to_connect(topic, m.key()).map_err(converter_error)
+                })?;
         let (value_schema, value) =
             self.errors
                 .run(control, Stage::ValueConverter, &c.value_class, || {
-                    c.value.to_connect(topic, m.payload()).map_err(converter_error)
+                    c.value
+                        .to_connect(topic, m.payload())
+                        .map_err(converter_error)
                 })?;
         let mut headers = Headers::new();
         if let Some(hs) = m.headers() {
@@ -488,7 +494,11 @@ impl SinkLoop<'_> {
     }
 
     /// Tolerates a failure (log, dead letter queue) or fails the task with its trace.
-    fn skip(&mut self, failure: Failure, raw: impl FnOnce() -> RawRecord) -> Result<(), (String, bool)> {
+    fn skip(
+        &mut self,
+        failure: Failure,
+        raw: impl FnOnce() -> RawRecord,
+    ) -> Result<(), (String, bool)> {
         let failure = self.errors.tolerate(failure).map_err(|t| (t, false))?;
         self.report(&failure, Some(raw()))
     }
@@ -599,7 +609,7 @@ impl SinkLoop<'_> {
                 Err(e) if e.is_retriable() => {
                     if let CallError::Failed(f) = &e {
                         if let Some(c) = f.context.clone() {
-                            absorb(&mut self.shared(), c);
+                            absorb(&mut self.shared(), *c);
                         }
                     }
                     self.handle_errant(Some(&batch))?;

@@ -289,7 +289,8 @@ impl SourceLoop<'_> {
             record.source_partition.as_deref(),
             record.source_offset
         );
-        self.errors.log(&failure, &position, || format!("{record:?}"));
+        self.errors
+            .log(&failure, &position, || format!("{record:?}"));
         self.done_without_send(record, plugin_seq);
         Ok(())
     }
@@ -364,18 +365,18 @@ impl SourceLoop<'_> {
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
             for header in record.headers.iter() {
-                let bytes = self
-                    .errors
-                    .run(control, Stage::HeaderConverter, &conv.header_class, || {
-                        conv.header
-                            .from_connect_header(
-                                topic,
-                                &header.key,
-                                header.schema.as_ref(),
-                                &header.value,
-                            )
-                            .map_err(to_op)
-                    })?;
+                let bytes =
+                    self.errors
+                        .run(control, Stage::HeaderConverter, &conv.header_class, || {
+                            conv.header
+                                .from_connect_header(
+                                    topic,
+                                    &header.key,
+                                    header.schema.as_ref(),
+                                    &header.value,
+                                )
+                                .map_err(to_op)
+                        })?;
                 h = h.insert(KHeader {
                     key: &header.key,
                     value: bytes.as_deref(),
@@ -448,7 +449,8 @@ impl SourceLoop<'_> {
                         .tolerate_reported(failure)
                         .map_err(|t| (t, false))?;
                     let position = format!("source record is {{topic='{topic}'}}");
-                    self.errors.log(&failure, &position, || format!("{record:?}"));
+                    self.errors
+                        .log(&failure, &position, || format!("{record:?}"));
                     self.tracker.ack(seq, None);
                     return Ok(());
                 }
@@ -498,7 +500,8 @@ impl SourceLoop<'_> {
                         .errors
                         .tolerate_reported(failure)
                         .map_err(|t| (t, false))?;
-                    self.errors.log(&failure, "the record was sent", String::new);
+                    self.errors
+                        .log(&failure, "the record was sent", String::new);
                     self.tracker.ack(seq, None);
                 }
             }

@@ -164,7 +164,8 @@ impl LocalWork {
                 return None;
             }
         };
-        let started = blocking(|| validation::start_connector(&plugin, name, &config));
+        let started =
+            blocking(|| validation::start_connector(&self.worker, &plugin, name, &config));
         match started {
             Ok((instance, configs)) => {
                 running.instance = Some(instance);
@@ -225,12 +226,26 @@ impl LocalWork {
             }
         };
         self.status.put_task(name, task, State::Unassigned, None);
+        let resolved = validation::resolved(&self.worker, &connector_config)
+            .and_then(|c| Ok((c, validation::resolved(&self.worker, &task_config)?)));
+        let (connector_config, resolved_task_config) = match resolved {
+            Ok(configs) => configs,
+            Err(e) => {
+                self.status.put_task(
+                    name,
+                    task,
+                    State::Failed,
+                    Some(trace("Failed to start task", e)),
+                );
+                return;
+            }
+        };
         let spec = TaskSpec {
             connector: name.to_owned(),
             task,
             kind: plugin.manifest.kind,
             connector_config,
-            task_config: task_config.clone(),
+            task_config: resolved_task_config,
             plugin,
             worker: self.worker.clone(),
             status: self.status.clone(),
@@ -364,7 +379,8 @@ impl LocalWork {
         let running = self.connectors.get_mut(name)?;
         let config = running.config.clone();
         let instance = running.instance.as_mut()?;
-        match blocking(|| validation::task_configs(instance, name, &config)) {
+        let worker = self.worker.clone();
+        match blocking(|| validation::task_configs(&worker, instance, name, &config)) {
             Ok(configs) => (configs != state.task_configs(name)
                 || state.inconsistent().contains(name))
             .then(|| NewTaskConfigs {

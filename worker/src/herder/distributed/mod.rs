@@ -604,7 +604,7 @@ impl Herder for DistributedHerder {
                 "Connector {name} already exists"
             )));
         }
-        validation::validate_for_write(&self.plugins, &config)?;
+        validation::validate_for_write(&self.worker, &self.plugins, &config)?;
         let mut records = Vec::new();
         if !exists {
             if let Some(target) = initial_state {
@@ -807,7 +807,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(&self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(&self.worker, &self.plugins, &config).map(|(infos, _)| infos)
     }
 
     async fn put_task_configs(
