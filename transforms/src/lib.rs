@@ -105,4 +105,49 @@ mod tests {
             Some(tomb)
         );
     }
+
+    #[test]
+    fn every_builtin_is_installed() {
+        let base = "org.apache.kafka.connect.transforms.";
+        let kv = [
+            "Cast",
+            "ExtractField",
+            "Flatten",
+            "HeaderFrom",
+            "HoistField",
+            "InsertField",
+            "MaskField",
+            "ReplaceField",
+            "SetSchemaMetadata",
+            "TimestampConverter",
+        ];
+        let single = [
+            "DropHeaders",
+            "Filter",
+            "InsertHeader",
+            "RegexRouter",
+            "TimestampRouter",
+            "ValueToKey",
+        ];
+        let mut want: Vec<String> = Vec::new();
+        for name in kv {
+            want.push(format!("{base}{name}$Key"));
+            want.push(format!("{base}{name}$Value"));
+        }
+        for name in single {
+            want.push(format!("{base}{name}"));
+        }
+        want.sort();
+        let got: Vec<&str> = transformations().iter().map(|p| p.class).collect();
+        assert_eq!(got, want);
+        let preds: Vec<&str> = predicates().iter().map(|p| p.class).collect();
+        assert_eq!(
+            preds,
+            [
+                "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
+                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+                "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+            ]
+        );
+    }
 }
