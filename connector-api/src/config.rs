@@ -63,6 +63,8 @@ pub enum Validator {
     OneOf(Vec<String>, bool),
     /// A list with at least one element.
     NonEmptyList,
+    /// A regular expression that compiles.
+    Regex,
 }
 
 /// One declared config key.
@@ -239,6 +241,10 @@ impl ConfigKey {
                     Ok(())
                 }
             }
+            Some(Validator::Regex) => match regex::Regex::new(raw) {
+                Ok(_) => Ok(()),
+                Err(e) => invalid(&format!("Invalid regex: {e}")),
+            },
         }
     }
 }

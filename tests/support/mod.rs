@@ -407,3 +407,111 @@ pub fn assert_same_lines(got: &[String], want: &[String], what: &str) {
     }
     assert_eq!(got.len(), want.len(), "{what}: line counts differ");
 }
+
+/// One record read back from a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consumed {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Consumed {
+    pub fn value_text(&self) -> String {
+        String::from_utf8_lossy(self.value.as_deref().unwrap_or_default()).into_owned()
+    }
+
+    /// The last header with this key, as text.
+    pub fn header(&self, key: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| String::from_utf8_lossy(v.as_deref().unwrap_or_default()).into_owned())
+    }
+}
+
+/// Reads `topic` from the beginning until `expected` records arrived or `timeout` passes,
+/// with keys and headers.
+pub fn read_records(topic: &str, expected: usize, timeout: Duration) -> Vec<Consumed> {
+    use rdkafka::message::Headers as _;
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let parts = wait_for("topic metadata", Duration::from_secs(20), || {
+        let m = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .ok()?;
+        let parts: Vec<i32> = m
+            .topics()
+            .first()?
+            .partitions()
+            .iter()
+            .map(|p| p.id())
+            .collect();
+        (!parts.is_empty()).then_some(parts)
+    });
+    let mut tpl = TopicPartitionList::new();
+    for p in parts {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while out.len() < expected && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push(Consumed {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec),
+                headers: m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    out
+}
+
+/// Produces `(value, headers)` records to partition 0 of `topic` and waits until they are
+/// all delivered.
+pub fn produce(topic: &str, records: &[(&str, &[(&str, &str)])]) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("acks", "all")
+        .create()
+        .unwrap();
+    for (value, headers) in records {
+        let mut h = OwnedHeaders::new();
+        for (k, v) in headers.iter() {
+            h = h.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
+        let record = BaseRecord::<(), str>::to(topic)
+            .partition(0)
+            .payload(value)
+            .headers(h);
+        if let Err((e, _)) = producer.send(record) {
+            panic!("produce to {topic}: {e}");
+        }
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .expect("every record delivered");
+}

@@ -83,7 +83,7 @@ fn topic_name_matches_def() -> ConfigDef {
             Importance::Medium,
             "A Java regular expression for matching against the name of a record's topic.",
         )
-        .validator(Validator::NonEmptyString),
+        .validator(Validator::Regex),
     )
 }
 
@@ -96,6 +96,9 @@ impl TopicNameMatches {
     fn create(props: &Props) -> Result<Box<dyn Predicate>, ConfigError> {
         let cfg = config::parse(&topic_name_matches_def(), props)?;
         let pattern = cfg.get("pattern").unwrap_or_default();
+        if pattern.is_empty() {
+            return Err(config::invalid("pattern", pattern, "String must be non-empty"));
+        }
         Ok(Box::new(TopicNameMatches {
             pattern: config::whole_regex("pattern", pattern)?,
         }))

@@ -29,7 +29,7 @@ fn config_def() -> ConfigDef {
                 Importance::High,
                 "Regular expression to use for matching.",
             )
-            .validator(Validator::NonEmptyString),
+            .validator(Validator::Regex),
         )
         .define(config::required(
             "replacement",
