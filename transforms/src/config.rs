@@ -81,3 +81,24 @@ pub fn regex(key: &str, pattern: &str) -> Result<regex::Regex, ConfigError> {
 pub fn whole_regex(key: &str, pattern: &str) -> Result<regex::Regex, ConfigError> {
     regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| invalid(key, pattern, e))
 }
+
+/// Java's `String.trim()`, which Kafka's config parser applies to STRING values: strips the
+/// characters up to U+0020 from both ends.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// A LIST value as Kafka's config parser splits it: the whole value trimmed, then split at
+/// commas with the blanks around them; empty entries are kept (`a,,b` has three) and an empty
+/// value is an empty list.
+pub fn java_list(raw: &str) -> Vec<String> {
+    let whole = java_trim(raw);
+    if whole.is_empty() {
+        return Vec::new();
+    }
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r');
+    whole
+        .split(',')
+        .map(|part| part.trim_matches(blank).to_owned())
+        .collect()
+}

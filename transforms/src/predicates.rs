@@ -97,7 +97,11 @@ impl TopicNameMatches {
         let cfg = config::parse(&topic_name_matches_def(), props)?;
         let pattern = cfg.get("pattern").unwrap_or_default();
         if pattern.is_empty() {
-            return Err(config::invalid("pattern", pattern, "String must be non-empty"));
+            return Err(config::invalid(
+                "pattern",
+                pattern,
+                "String must be non-empty",
+            ));
         }
         Ok(Box::new(TopicNameMatches {
             pattern: config::whole_regex("pattern", pattern)?,

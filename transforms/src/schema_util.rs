@@ -20,6 +20,31 @@ pub fn copy_basics(source: &Schema, type_: Type) -> Schema {
     }
 }
 
+/// A field's value as Java's `Struct.get` reads it when `replace_null_with_default` (a null
+/// whose schema has a default reads as the default), else as `getWithoutDefault`.
+pub fn with_default<'a>(
+    value: &'a Value,
+    schema: &'a Schema,
+    replace_null_with_default: bool,
+) -> &'a Value {
+    match (&schema.default, value) {
+        (Some(default), Value::Null) if replace_null_with_default => default,
+        _ => value,
+    }
+}
+
+/// The check Java's `Struct.put` makes before anything else: a null only in an optional field
+/// (a default does not count). `field` names the field in the error.
+pub fn check_put(field: &str, schema: &Schema, value: &Value) -> Result<(), TransformError> {
+    if value.is_null() && !schema.optional {
+        return Err(TransformError::new(format!(
+            "Invalid value: null used for required field: \"{field}\", schema type: {}",
+            schema.type_.name().to_uppercase()
+        )));
+    }
+    Ok(())
+}
+
 /// The type name shown in "found: …" errors (`null` for a null value).
 pub fn type_name(value: &Value) -> &'static str {
     value.type_().map(Type::name).unwrap_or("null")

@@ -28,7 +28,7 @@ use tributary_connector_api::{
     ConfigDef, ConfigType, Field, Importance, Props, Schema, SchemaRef, Struct, Type, Value,
 };
 
-use crate::config::{self, REPLACE_NULL_WITH_DEFAULT};
+use crate::config::{self, java_list, java_trim, REPLACE_NULL_WITH_DEFAULT};
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
@@ -292,7 +292,7 @@ fn parse_spec(raw: &str) -> Result<Spec, ConfigError> {
     let mut whole = None;
     let mut fields: Vec<(String, Type)> = Vec::new();
     for mapping in &mappings {
-        match java_split_colon(mapping).as_slice() {
+        match java_split_colon(mapping.as_str()).as_slice() {
             [type_] => whole = Some(output_type(type_)?),
             [name, type_] => {
                 let type_ = output_type(type_)?;
@@ -314,24 +314,6 @@ fn parse_spec(raw: &str) -> Result<Spec, ConfigError> {
         Some(type_) => Ok(Spec::Whole(type_)),
         None => Ok(Spec::Fields(fields)),
     }
-}
-
-/// Java's `String.trim()`: strips the characters up to U+0020 from both ends.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
-}
-
-/// A LIST value as Java's `ConfigDef` splits it: trimmed, then split at commas with the
-/// surrounding whitespace; empty entries are kept (and an empty value is an empty list).
-fn java_list(raw: &str) -> Vec<&str> {
-    let trimmed = java_trim(raw);
-    if trimmed.is_empty() {
-        return Vec::new();
-    }
-    trimmed
-        .split(',')
-        .map(|part| part.trim_matches([' ', '\t', '\n', '\u{b}', '\u{c}', '\r']))
-        .collect()
 }
 
 /// Java's `s.split(":")`: trailing empty parts are dropped (so `a:` is one part, `:` none).

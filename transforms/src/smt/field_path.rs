@@ -239,18 +239,6 @@ pub fn struct_get<'a>(value: &'a Struct, name: &str, with_default: bool) -> Opti
     Some(raw)
 }
 
-/// Java's `Struct.put` refuses a null for a field whose schema is not optional, even when the
-/// schema has a default (the struct's own validation would accept it). `field` names the field.
-pub fn check_put(field: &str, schema: &Schema, value: &Value) -> Result<(), TransformError> {
-    if value.is_null() && !schema.optional {
-        return Err(TransformError::new(format!(
-            "Invalid value: null used for required field: \"{field}\", schema type: {}",
-            schema.type_.name().to_uppercase()
-        )));
-    }
-    Ok(())
-}
-
 const BACKTICK: u8 = b'`';
 const DOT: u8 = b'.';
 const BACKSLASH: u8 = b'\\';
@@ -342,6 +330,7 @@ mod tests {
     use tributary_connector_api::{ConfigDef, SchemaRef};
 
     use super::*;
+    use crate::schema_util::check_put;
     use crate::smt::testing::{map, props, strukt};
 
     fn v2(text: &str) -> Vec<String> {

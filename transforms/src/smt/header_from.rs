@@ -11,7 +11,7 @@ use crate::config;
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
-use crate::schema_util::{copy_basics, require_map, require_struct, SchemaCache};
+use crate::schema_util::{copy_basics, require_map, require_struct, with_default, SchemaCache};
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Key";
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Value";
@@ -100,10 +100,7 @@ impl HeaderFrom {
 
     /// A field's value, with the schema default for a null when configured.
     fn field_value(&self, schema: &SchemaRef, value: &Value) -> Value {
-        match (value, &schema.default) {
-            (Value::Null, Some(d)) if self.replace_null_with_default => d.clone(),
-            _ => value.clone(),
-        }
+        with_default(value, schema, self.replace_null_with_default).clone()
     }
 
     fn apply_with_schema(

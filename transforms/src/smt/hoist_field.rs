@@ -9,8 +9,7 @@ use crate::config;
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
-use crate::schema_util::SchemaCache;
-use crate::smt::field_path::check_put;
+use crate::schema_util::{check_put, SchemaCache};
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.HoistField$Value";

@@ -20,11 +20,13 @@ use tributary_connector_api::{
     Value,
 };
 
-use crate::config;
+use crate::config::{self, java_trim};
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
-use crate::schema_util::{copy_basics, require_map, require_sink, require_struct, SchemaCache};
+use crate::schema_util::{
+    check_put, copy_basics, require_map, require_sink, require_struct, with_default, SchemaCache,
+};
 
 /// The class that inserts into the record key.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.InsertField$Key";
@@ -84,11 +86,6 @@ fn config_def() -> ConfigDef {
             "The value of the static field, when a static field name is set.",
         ))
         .define(config::replace_null_with_default())
-}
-
-/// Java's `String.trim`, which the config parser applies to STRING values.
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 /// A field to insert: its name and whether it is optional in the output schema.
@@ -244,29 +241,6 @@ fn struct_schema(
     Ok(Arc::new(out))
 }
 
-/// The field value a copy reads: the raw value, or the field's default in place of null.
-fn copied<'a>(value: &'a Value, field: &'a Field, replace_null_with_default: bool) -> &'a Value {
-    match (&field.schema.default, value) {
-        (Some(default), Value::Null) if replace_null_with_default => default,
-        _ => value,
-    }
-}
-
-/// The check Java's `Struct.put` makes: null only in an optional field (a default does not
-/// count), otherwise a value of the field's schema.
-fn check_put(name: &str, schema: &SchemaRef, value: &Value) -> Result<(), TransformError> {
-    if value.is_null() {
-        if schema.optional {
-            return Ok(());
-        }
-        return Err(TransformError::new(format!(
-            "Invalid value: null used for required field: \"{name}\", schema type: {}",
-            schema.type_.name().to_uppercase()
-        )));
-    }
-    Ok(value.validate(schema)?)
-}
-
 /// Sets the entry `name` of a schemaless map (in place if present, else appended).
 fn put(entries: &mut Vec<(Value, Value)>, name: &str, value: Value) {
     match entries.iter_mut().find(|(k, _)| k.as_str() == Some(name)) {
@@ -352,11 +326,9 @@ impl Transformation for InsertField {
             .cache
             .get_or_try_insert(input.schema(), |s| insertions.updated_schema(s))?;
         for (field, v) in input.schema().fields.iter().zip(input.values()) {
-            check_put(
-                &field.name,
-                &field.schema,
-                copied(v, field, self.replace_null_with_default),
-            )?;
+            let v = with_default(v, &field.schema, self.replace_null_with_default);
+            check_put(&field.name, &field.schema, v)?;
+            v.validate(&field.schema)?;
         }
         let meta = insertions.metadata(record)?;
 

@@ -16,11 +16,13 @@ use tributary_connector_api::{
     ConfigDef, ConfigType, Field, Importance, Props, Schema, SchemaRef, Struct, Type, Value,
 };
 
-use crate::config;
+use crate::config::{self, java_list};
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
-use crate::schema_util::{copy_basics, require_map, require_struct, type_name, SchemaCache};
+use crate::schema_util::{
+    check_put, copy_basics, require_map, require_struct, type_name, with_default, SchemaCache,
+};
 
 /// The class that rewrites the record key.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
@@ -56,20 +58,6 @@ fn config_def() -> ConfigDef {
             "Field renames, as colon-separated pairs such as <code>foo:bar,abc:xyz</code>.",
         ))
         .define(config::replace_null_with_default())
-}
-
-/// A LIST value as Java's config parser splits it: trimmed, then split at commas with the
-/// whitespace around them; an empty value is an empty list, but empty entries are kept.
-fn java_list(raw: Option<&str>) -> Vec<String> {
-    let trimmed = raw.unwrap_or_default().trim_matches(|c: char| c <= ' ');
-    if trimmed.is_empty() {
-        return Vec::new();
-    }
-    let java_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0B' | '\x0C' | '\r');
-    trimmed
-        .split(',')
-        .map(|entry| entry.trim_matches(java_space).to_owned())
-        .collect()
 }
 
 /// The `renames` pairs, in order. A pair is split like Java's `String.split(":")` (trailing
@@ -162,29 +150,6 @@ impl Rules {
     }
 }
 
-/// The field value a copy reads: the raw value, or the field's default in place of null.
-fn copied<'a>(value: &'a Value, field: &'a Field, replace_null_with_default: bool) -> &'a Value {
-    match (&field.schema.default, value) {
-        (Some(default), Value::Null) if replace_null_with_default => default,
-        _ => value,
-    }
-}
-
-/// The check Java's `Struct.put` makes: null only in an optional field (a default does not
-/// count), otherwise a value of the field's schema.
-fn check_put(name: &str, schema: &SchemaRef, value: &Value) -> Result<(), TransformError> {
-    if value.is_null() {
-        if schema.optional {
-            return Ok(());
-        }
-        return Err(TransformError::new(format!(
-            "Invalid value: null used for required field: \"{name}\", schema type: {}",
-            schema.type_.name().to_uppercase()
-        )));
-    }
-    Ok(value.validate(schema)?)
-}
-
 /// The derived schema last used, with the input position each of its fields reads.
 struct Plan {
     /// Held here, so the pointer cannot be reused by another schema while the plan lives.
@@ -204,7 +169,7 @@ pub struct ReplaceField {
 impl ReplaceField {
     fn create(side: Side, props: &Props) -> Result<Box<dyn Transformation>, ConfigError> {
         let cfg = config::parse(&config_def(), props)?;
-        let pairs = parse_renames(&java_list(cfg.get(RENAMES)))?;
+        let pairs = parse_renames(&java_list(cfg.get(RENAMES).unwrap_or_default()))?;
         // Later pairs for the same old (or new) name win.
         let mut renames = HashMap::new();
         let mut reverse = HashMap::new();
@@ -217,8 +182,12 @@ impl ReplaceField {
             }
         }
         let rules = Rules {
-            exclude: java_list(cfg.get(EXCLUDE)).into_iter().collect(),
-            include: java_list(cfg.get(INCLUDE)).into_iter().collect(),
+            exclude: java_list(cfg.get(EXCLUDE).unwrap_or_default())
+                .into_iter()
+                .collect(),
+            include: java_list(cfg.get(INCLUDE).unwrap_or_default())
+                .into_iter()
+                .collect(),
             renames,
             reverse,
         };
@@ -307,12 +276,13 @@ impl ReplaceField {
             .map(|p| p.sources.as_slice())
             .unwrap_or_default();
         for (field, &source) in out_schema.fields.iter().zip(sources) {
-            let value = copied(
+            let value = with_default(
                 &input.values()[source],
-                &in_schema.fields[source],
+                &in_schema.fields[source].schema,
                 self.replace_null_with_default,
             );
             check_put(&field.name, &field.schema, value)?;
+            value.validate(&field.schema)?;
         }
 
         // Every check passed: rewrite. Distinct output names read distinct input fields, so

@@ -20,8 +20,8 @@ use crate::config;
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
-use crate::schema_util::SchemaCache;
-use crate::smt::field_path::{check_put, struct_get};
+use crate::schema_util::{check_put, SchemaCache};
+use crate::smt::field_path::struct_get;
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value";

@@ -27,7 +27,7 @@ use tributary_connector_api::{
     logical, ConfigDef, ConfigType, Importance, Props, Schema, SchemaRef, Struct, Type, Value,
 };
 
-use crate::config;
+use crate::config::{self, java_trim};
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
@@ -135,11 +135,6 @@ pub struct TimestampConverter {
     /// The target type's schema, required and optional.
     target_schemas: [SchemaRef; 2],
     cache: SchemaCache,
-}
-
-/// Java's `String.trim` (ConfigDef trims STRING values).
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 impl TimestampConverter {

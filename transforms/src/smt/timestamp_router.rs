@@ -7,7 +7,7 @@
 use tributary_connector_api::config::ConfigError;
 use tributary_connector_api::{ConfigDef, ConfigType, Importance, Props};
 
-use crate::config;
+use crate::config::{self, java_trim};
 use crate::error::TransformError;
 use crate::plugin::{Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
@@ -50,11 +50,6 @@ fn config_def() -> ConfigDef {
 pub struct TimestampRouter {
     topic_format: String,
     timestamp_format: JavaDateFormat,
-}
-
-/// Java's `String.trim` (ConfigDef trims STRING values).
-fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 impl TimestampRouter {

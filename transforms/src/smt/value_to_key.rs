@@ -16,12 +16,12 @@ use tributary_connector_api::{
     ConfigDef, ConfigType, Importance, Props, Schema, SchemaRef, Struct, Value,
 };
 
-use crate::config;
+use crate::config::{self, java_list};
 use crate::error::TransformError;
 use crate::plugin::{Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
-use crate::schema_util::{map_get, require_map, require_struct, SchemaCache};
-use crate::smt::field_path::{check_put, struct_get};
+use crate::schema_util::{check_put, map_get, require_map, require_struct, SchemaCache};
+use crate::smt::field_path::struct_get;
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.ValueToKey";
 
@@ -136,22 +136,6 @@ impl Transformation for ValueToKey {
         *record.value_mut().0 = Some(value_schema);
         Ok(Outcome::Keep)
     }
-}
-
-/// Splits a LIST value as Java's `ConfigDef` does: the whole value trimmed, then split at
-/// commas with the blanks around them; empty entries are kept (`a,,b` has three), an empty
-/// value is an empty list.
-fn java_list(raw: &str) -> Vec<String> {
-    let java_trim = |s: &str| s.trim_matches(|c: char| c <= ' ').to_owned();
-    let whole = java_trim(raw);
-    if whole.is_empty() {
-        return Vec::new();
-    }
-    let is_blank = |c: char| matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r');
-    whole
-        .split(',')
-        .map(|s| s.trim_matches(is_blank).to_owned())
-        .collect()
 }
 
 /// The order in which a `java.util.HashMap` created with capacity `names.len()` and filled
