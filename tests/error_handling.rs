@@ -1,7 +1,7 @@
 //! Bad records through a real worker and broker: with `errors.tolerance=all` they go to the
 //! dead letter queue with Kafka's context headers and the good ones arrive; with `none` the
-//! task fails and its status carries the trace; a transformation failure is tolerated the
-//! same way on the source path.
+//! task fails and its status carries the trace; records a sink task reports as errant are
+//! handled the same way; a transformation failure is tolerated on the source path.
 
 mod support;
 
@@ -221,4 +221,111 @@ fn source_transformation_failures_are_skipped_with_tolerance_all() {
         },
     );
     assert_eq!(w.task_state("casting", 0).unwrap().0, "RUNNING");
+}
+
+fn errant_sink(
+    name: &str,
+    topic: &str,
+    output: &std::path::Path,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut config = json!({
+        "connector.class": "io.tributary.test.ErrantSinkConnector",
+        "file": output.display().to_string(),
+        "topics": topic,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    json!({"name": name, "config": config})
+}
+
+#[test]
+fn records_a_sink_task_reports_as_errant_go_to_the_dead_letter_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_test_plugin_faulty"]);
+    let topic = unique("errant");
+    let dlq = format!("{topic}-dlq");
+    create_topic(&topic);
+    let values: Vec<String> = (0..8)
+        .map(|i| {
+            if i % 3 == 1 {
+                format!("bad {i}")
+            } else {
+                format!("good {i}")
+            }
+        })
+        .collect();
+    produce_all(&topic, &values);
+    let output = dir.path().join("out.txt");
+    let props = Worker::props(dir.path(), free_port(), &plugins, &[]);
+    let w = Worker::start(dir.path(), &props, &[]);
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(errant_sink(
+            "reporter",
+            &topic,
+            &output,
+            json!({
+                "errors.tolerance": "all",
+                "errors.deadletterqueue.topic.name": dlq,
+                "errors.deadletterqueue.topic.replication.factor": "1",
+                "errors.deadletterqueue.context.headers.enable": "true",
+            }),
+        )),
+    );
+    assert_eq!(code, 201, "{body}");
+    let dead = read_records(&dlq, 3, Duration::from_secs(60));
+    let dead_values: Vec<String> = dead.iter().map(|r| r.value_text()).collect();
+    assert_eq!(dead_values, ["bad 1", "bad 4", "bad 7"]);
+    for (r, offset) in dead.iter().zip([1, 4, 7]) {
+        assert_eq!(
+            r.header("__connect.errors.stage").as_deref(),
+            Some("TASK_PUT")
+        );
+        assert_eq!(
+            r.header("__connect.errors.class.name").as_deref(),
+            Some("io.tributary.test.ErrantSinkConnector")
+        );
+        assert_eq!(
+            r.header("__connect.errors.offset"),
+            Some(offset.to_string())
+        );
+        let message = r
+            .header("__connect.errors.exception.message")
+            .unwrap_or_default();
+        assert!(message.contains("cannot store"), "{message}");
+    }
+    let good = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(good, "good 0\ngood 2\ngood 3\ngood 5\ngood 6\n");
+    wait_for(
+        "offsets past the errant records",
+        Duration::from_secs(30),
+        || {
+            let (_, o) = w.get("/connectors/reporter/offsets");
+            (o["offsets"][0]["offset"]["kafka_offset"].as_i64()? == 8).then_some(())
+        },
+    );
+
+    // Without tolerance the first report fails the task.
+    let strict_out = dir.path().join("strict.txt");
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(errant_sink(
+            "strict-reporter",
+            &topic,
+            &strict_out,
+            json!({}),
+        )),
+    );
+    assert_eq!(code, 201, "{body}");
+    let failed = w.wait_task_state("strict-reporter", 0, "FAILED");
+    let trace = failed["trace"].as_str().unwrap();
+    assert!(
+        trace.contains("Tolerance exceeded") && trace.contains("TASK_PUT"),
+        "{trace}"
+    );
+    assert!(trace.contains("cannot store"), "{trace}");
 }

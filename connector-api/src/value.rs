@@ -178,6 +178,19 @@ impl Struct {
         (self.schema, self.values)
     }
 
+    /// A struct from values in schema order, checking only that there is one per field: the
+    /// caller keeps them matching their field schemas (as [`Struct::put_index`]).
+    pub fn from_values(schema: SchemaRef, values: Vec<Value>) -> Result<Struct, DataError> {
+        if schema.type_ != Type::Struct || values.len() != schema.fields.len() {
+            return Err(DataError::new(format!(
+                "a struct of {} fields got {} values",
+                schema.fields.len(),
+                values.len()
+            )));
+        }
+        Ok(Struct { schema, values })
+    }
+
     /// A struct from values in schema order, checked against the schema.
     pub fn from_parts(schema: SchemaRef, values: Vec<Value>) -> Result<Struct, DataError> {
         if schema.type_ != Type::Struct {

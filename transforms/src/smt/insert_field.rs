@@ -347,15 +347,13 @@ impl Transformation for InsertField {
                 }
             }
         }
+        values.reserve_exact(out_schema.fields.len() - values.len());
         for (kind, _) in insertions.fields() {
             values.push(insertions.value(kind, &meta).unwrap_or(Value::Null));
         }
         // Filled without `Struct::put`'s check: an absent metadata value leaves even a required
         // inserted field null, as Java does.
-        let mut out = Struct::new(out_schema.clone())?;
-        for (slot, v) in out.values_mut().iter_mut().zip(values) {
-            *slot = v;
-        }
+        let out = Struct::from_values(out_schema.clone(), values)?;
         *schema_slot = Some(out_schema);
         *value_slot = Value::Struct(out);
         Ok(Outcome::Keep)

@@ -224,8 +224,6 @@ impl ReplaceField {
             ));
         };
         let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
-        // A rename can land on a name already present: the later entry then replaces it.
-        let mut positions: HashMap<String, usize> = HashMap::new();
         for (k, v) in entries {
             match k {
                 Value::String(name) if rules.keeps(&name) => {
@@ -233,13 +231,17 @@ impl ReplaceField {
                         Some(new) => new.clone(),
                         None => name,
                     };
-                    if rules.renames.is_empty() {
-                        out.push((Value::String(name), v));
-                    } else if let Some(&i) = positions.get(&name) {
-                        out[i].1 = v;
+                    // A rename can land on a name already present: the later entry then
+                    // replaces it. (Maps are small: a scan beats hashing.)
+                    let existing = if rules.renames.is_empty() {
+                        None
                     } else {
-                        positions.insert(name.clone(), out.len());
-                        out.push((Value::String(name), v));
+                        out.iter()
+                            .position(|(k, _)| k.as_str() == Some(name.as_str()))
+                    };
+                    match existing {
+                        Some(i) => out[i].1 = v,
+                        None => out.push((Value::String(name), v)),
                     }
                 }
                 Value::Null if rules.include.is_empty() => out.push((Value::Null, v)),
@@ -294,18 +296,19 @@ impl ReplaceField {
             ));
         };
         let (in_schema, mut values) = input.into_parts();
-        let mut out = Struct::new(out_schema.clone())?;
-        for (slot, &source) in out.values_mut().iter_mut().zip(sources) {
-            let mut v = std::mem::take(&mut values[source]);
-            if let (Value::Null, Some(default), true) = (
-                &v,
-                &in_schema.fields[source].schema.default,
-                self.replace_null_with_default,
-            ) {
-                v = default.clone();
-            }
-            *slot = v;
-        }
+        let moved: Vec<Value> = sources
+            .iter()
+            .map(|&source| {
+                let v = std::mem::take(&mut values[source]);
+                match (&v, &in_schema.fields[source].schema.default) {
+                    (Value::Null, Some(default)) if self.replace_null_with_default => {
+                        default.clone()
+                    }
+                    _ => v,
+                }
+            })
+            .collect();
+        let out = Struct::from_values(out_schema.clone(), moved)?;
         *schema_slot = Some(out_schema);
         *value_slot = Value::Struct(out);
         Ok(())

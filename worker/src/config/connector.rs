@@ -219,6 +219,17 @@ pub fn cross_checks(kind: ConnectorKind, props: &Props) -> Vec<(String, String)>
                 format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics=...') consumed by the connector"),
             ));
         }
+        let dlq_matches_regex = props
+            .get(TOPICS_REGEX)
+            .filter(|r| !dlq.is_empty() && !r.trim().is_empty())
+            .and_then(|r| regex::Regex::new(&format!("^(?:{r})$")).ok())
+            .is_some_and(|r| r.is_match(dlq));
+        if dlq_matches_regex {
+            errors.push((
+                "errors.deadletterqueue.topic.name".to_owned(),
+                format!("The DLQ topic '{dlq}' may not be included in the regex matching the topics ('topics.regex=...') consumed by the connector"),
+            ));
+        }
     }
     errors
 }
@@ -283,6 +294,13 @@ mod tests {
         assert!(cross_checks(ConnectorKind::Sink, &p).is_empty());
         p.insert(TOPICS_REGEX.into(), "a.*".into());
         assert_eq!(cross_checks(ConnectorKind::Sink, &p).len(), 2);
+        p.remove(TOPICS);
+        p.insert("errors.deadletterqueue.topic.name".into(), "a-dlq".into());
+        let errors = cross_checks(ConnectorKind::Sink, &p);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "errors.deadletterqueue.topic.name");
+        p.insert("errors.deadletterqueue.topic.name".into(), "dlq".into());
+        assert!(cross_checks(ConnectorKind::Sink, &p).is_empty());
         assert!(cross_checks(ConnectorKind::Source, &Props::new()).is_empty());
     }
 }

@@ -242,18 +242,22 @@ impl ErrorHandler {
         class: &str,
         mut op: impl FnMut() -> Result<T, OpError>,
     ) -> Result<T, Failure> {
-        let start = Instant::now();
-        let deadline = match self.policy.retry {
-            Retry::Never => Some(start),
-            Retry::For(d) => Some(start + d),
-            Retry::Forever => None,
-        };
         let mut attempt = 0u32;
+        // Set at the first failure: the clock is not read on the path that succeeds.
+        let mut deadline: Option<Option<Instant>> = None;
         loop {
             let error = match op() {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
+            let deadline = *deadline.get_or_insert_with(|| {
+                let start = Instant::now();
+                match self.policy.retry {
+                    Retry::Never => Some(start),
+                    Retry::For(d) => Some(start + d),
+                    Retry::Forever => None,
+                }
+            });
             self.counts.failures += 1;
             attempt += 1;
             let time_left = deadline.is_none_or(|d| Instant::now() < d);

@@ -242,7 +242,95 @@ impl SourceTask for SequenceSourceTask {
     }
 }
 
+/// Sink that appends each string value to `file`, except values containing `bad`, which its
+/// task reports as errant records (Kafka's `ErrantRecordReporter`) and skips.
+#[derive(Default)]
+pub struct ErrantSinkConnector {
+    props: Props,
+}
+
+impl Connector for ErrantSinkConnector {
+    const CLASS: &'static str = "io.tributary.test.ErrantSinkConnector";
+
+    fn version() -> String {
+        "0.0.1".into()
+    }
+
+    fn config_def() -> ConfigDef {
+        ConfigDef::new().define(ConfigKey::new(
+            "file",
+            ConfigType::String,
+            Default::Required,
+            Importance::High,
+            "File the good values are appended to",
+        ))
+    }
+
+    fn start(&mut self, props: &Props) -> ConnectResult<()> {
+        self.props = props.clone();
+        Ok(())
+    }
+
+    fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
+        Ok(vec![self.props.clone(); max_tasks])
+    }
+
+    fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+impl SinkConnector for ErrantSinkConnector {
+    type Task = ErrantSinkTask;
+}
+
+#[derive(Default)]
+pub struct ErrantSinkTask {
+    file: Option<std::fs::File>,
+}
+
+impl SinkTask for ErrantSinkTask {
+    fn start(&mut self, props: &Props, _context: &mut SinkTaskContext) -> ConnectResult<()> {
+        let path = props
+            .get("file")
+            .ok_or_else(|| ConnectError::new("file is required"))?;
+        self.file = Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?,
+        );
+        Ok(())
+    }
+
+    fn put(
+        &mut self,
+        records: Vec<SinkRecord>,
+        context: &mut SinkTaskContext,
+    ) -> ConnectResult<()> {
+        use std::io::Write as _;
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| ConnectError::new("not started"))?;
+        for record in &records {
+            let text = record.value.as_str().unwrap_or_default();
+            if text.contains("bad") {
+                context.report(record, format!("cannot store {text:?}"));
+            } else {
+                writeln!(file, "{text}")?;
+            }
+        }
+        file.flush()?;
+        Ok(())
+    }
+
+    fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
 export_plugin!(
     sources: [PanickingSourceConnector, SequenceSourceConnector],
-    sinks: [FailingSinkConnector],
+    sinks: [FailingSinkConnector, ErrantSinkConnector],
 );
