@@ -152,7 +152,8 @@ pub struct SinkTaskContext {
 /// `errors.tolerance=none` the task fails after the call that reported it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrantRecord {
-    /// The record's topic, partition and offset as the task received it.
+    /// Where the record was consumed from: its original topic (before any transformation
+    /// renamed it), partition and offset.
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
@@ -178,7 +179,10 @@ impl SinkTaskContext {
     /// current call returns, before the record's offset is committed.
     pub fn report(&mut self, record: &SinkRecord, error: impl std::fmt::Display) {
         self.errant_records.push(ErrantRecord {
-            topic: record.topic.clone(),
+            topic: record
+                .original_topic
+                .clone()
+                .unwrap_or_else(|| record.topic.clone()),
             partition: record.kafka_partition,
             offset: record.kafka_offset,
             error: error.to_string(),

@@ -150,6 +150,10 @@ pub struct SinkRecord {
     pub timestamp: Option<i64>,
     pub timestamp_type: TimestampType,
     pub headers: Headers,
+    /// The topic the record was consumed from, when a transformation renamed it (Kafka's
+    /// `SinkRecord.originalTopic()`). Transformations never change the partition or offset.
+    #[serde(default)]
+    pub original_topic: Option<String>,
 }
 
 /// Where the broker stored an acknowledged source record.

@@ -64,6 +64,7 @@ fn records(n: usize, with_schema: bool) -> Vec<SinkRecord> {
                 timestamp: Some(1_700_000_000_000),
                 timestamp_type: TimestampType::CreateTime,
                 headers: Headers::new(),
+                original_topic: None,
             }
         })
         .collect()

@@ -207,6 +207,7 @@ mod tests {
             timestamp: Some(1),
             timestamp_type: TimestampType::CreateTime,
             headers: Headers::new(),
+            original_topic: None,
         }
     }
 

@@ -54,7 +54,7 @@ impl RegexRouter {
         let cfg = config::parse(&config_def(), props)?;
         let regex = config::whole_regex("regex", cfg.get("regex").unwrap_or_default())?;
         let replacement = cfg.get("replacement").unwrap_or_default();
-        let replacement = java_replacement(replacement)
+        let replacement = java_replacement(replacement, &regex)
             .map_err(|why| config::invalid("replacement", replacement, why))?;
         Ok(Box::new(RegexRouter {
             regex,
@@ -64,9 +64,13 @@ impl RegexRouter {
     }
 }
 
-/// Translates a Java replacement string (`$1`, `${name}`, `\$` for a dollar, `\\` for a
-/// backslash) to the `regex` crate's syntax (`${1}`, `${name}`, `$$`).
-pub fn java_replacement(java: &str) -> Result<String, String> {
+/// Translates a Java replacement string to the `regex` crate's syntax (`${1}`, `${name}`,
+/// `$$`), with Java's rules: `\$` is a dollar and `\\` a backslash; after `$` the group
+/// number takes as many digits as still name a group of `regex` (so with one group `$10` is
+/// group 1 followed by `0`); a reference to a group the regex does not have is an error.
+pub fn java_replacement(java: &str, regex: &regex::Regex) -> Result<String, String> {
+    // Group 0 is the whole match; `captures_len` counts it.
+    let groups = regex.captures_len() - 1;
     let mut out = String::with_capacity(java.len() + 4);
     let mut chars = java.chars().peekable();
     while let Some(c) = chars.next() {
@@ -90,15 +94,26 @@ pub fn java_replacement(java: &str) -> Result<String, String> {
                     if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
                         return Err(format!("named capturing group <{name}> is not valid"));
                     }
+                    if !regex.capture_names().flatten().any(|n| n == name) {
+                        return Err(format!("No group with name {{{name}}}"));
+                    }
                     out.push_str(&format!("${{{name}}}"));
                 }
                 Some(d) if d.is_ascii_digit() => {
-                    let mut digits = String::new();
-                    while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                        digits.push(*d);
+                    let mut number = d.to_digit(10).unwrap_or(0) as usize;
+                    chars.next();
+                    if number > groups {
+                        return Err(format!("No group {number}"));
+                    }
+                    while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
+                        let wider = number * 10 + next as usize;
+                        if wider > groups {
+                            break;
+                        }
+                        number = wider;
                         chars.next();
                     }
-                    out.push_str(&format!("${{{digits}}}"));
+                    out.push_str(&format!("${{{number}}}"));
                 }
                 _ => return Err("illegal group reference".into()),
             },
@@ -157,8 +172,14 @@ mod tests {
             "users_v7"
         );
         assert_eq!(routed("(.*)", "\\$$1", "cost"), "$cost");
-        // Java's `$1a` is group 1 followed by `a`, not a group named `1a`.
+        // Java's `$1a` is group 1 followed by `a`, not a group named `1a`; `$10` with one
+        // group is group 1 followed by `0`, with ten groups it is group 10.
         assert_eq!(routed("(.*)-x", "$1a", "t-x"), "ta");
+        assert_eq!(routed("(.*)-raw", "$10", "orders-raw"), "orders0");
+        assert_eq!(
+            routed("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)", "$10$1", "abcdefghij"),
+            "ja"
+        );
     }
 
     #[test]

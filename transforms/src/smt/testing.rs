@@ -48,6 +48,7 @@ pub fn sink(
         timestamp: Some(1000),
         timestamp_type: TimestampType::CreateTime,
         headers: Headers::new(),
+        original_topic: None,
     }
 }
 

@@ -298,6 +298,46 @@ impl ConfigProviders {
     }
 }
 
+/// The values config providers resolved for one config, to take back out of any text a user
+/// sees (validation messages, status traces): each is replaced by the placeholder it came
+/// from. Values shorter than three characters are left alone (they would match everywhere).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Secrets(Vec<(String, String)>);
+
+impl Secrets {
+    /// The (resolved, raw) values of every key of `raw` that holds a placeholder.
+    pub fn of(raw: &Props, resolved: &Props) -> Secrets {
+        let mut pairs: Vec<(String, String)> = raw
+            .iter()
+            .filter(|(_, v)| has_placeholder(v))
+            .filter_map(|(k, v)| {
+                let value = resolved.get(k)?;
+                (value != v && value.chars().count() >= 3).then(|| (value.clone(), v.clone()))
+            })
+            .collect();
+        // Longest first, so a secret containing another is replaced whole.
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        Secrets(pairs)
+    }
+
+    /// Adds another config's secrets.
+    pub fn extend(&mut self, other: Secrets) {
+        self.0.extend(other.0);
+        self.0.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+    }
+
+    /// `text` with every resolved value replaced by its placeholder.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (secret, raw) in &self.0 {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), raw);
+            }
+        }
+        out
+    }
+}
+
 /// Kafka's `reverseTransform`: in task configs generated from a resolved connector config,
 /// every key whose raw connector value holds a placeholder gets the raw value back, so stored
 /// task configs keep placeholders (they are resolved again when each task starts).
@@ -423,6 +463,22 @@ mod tests {
             .unwrap();
         assert_eq!(r["a"], "yes");
         assert_eq!(r["b"], "${env:TRIBUTARY_HIDDEN_VAR}");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_text() {
+        let raw = props(&[
+            ("a", "${file:/s.properties:pw}"),
+            ("b", "${env:X}"),
+            ("c", "plain"),
+        ]);
+        let resolved = props(&[("a", "hunter22"), ("b", "ok"), ("c", "plain")]);
+        let secrets = Secrets::of(&raw, &resolved);
+        assert_eq!(
+            secrets.scrub("login failed for hunter22 (ok)"),
+            "login failed for ${file:/s.properties:pw} (ok)",
+            "short values are not scrubbed"
+        );
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl StandaloneHerder {
         self.status.put_task(name, id, State::Unassigned, None);
         let resolved = validation::resolved(&self.worker, &entry.config)
             .and_then(|c| Ok((c, validation::resolved(&self.worker, &task_config)?)));
-        let (connector_config, task_config) = match resolved {
+        let ((connector_config, mut secrets), (task_config, task_secrets)) = match resolved {
             Ok(configs) => configs,
             Err(e) => {
                 let trace = crate::runtime::trace("Failed to start task", e);
@@ -220,6 +220,10 @@ impl StandaloneHerder {
             kind: plugin.manifest.kind,
             connector_config,
             task_config,
+            secrets: {
+                secrets.extend(task_secrets);
+                secrets
+            },
             plugin,
             worker: self.worker.clone(),
             status: self.status.clone(),

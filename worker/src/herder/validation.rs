@@ -9,6 +9,7 @@ use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
 
 use super::{ConfigInfo, ConfigInfos, HerderError, PluginInfo};
 use crate::config::connector as cc;
+use crate::config::providers::{has_placeholder, Secrets};
 use crate::config::WorkerConfig;
 use crate::plugins::{ConnectorPlugin, PluginRegistry};
 
@@ -64,6 +65,7 @@ pub fn validate(
         Err(e) => (raw.clone(), Some(e)),
     };
     let (mut infos, plugin) = validate_resolved(plugins, &resolved)?;
+    let secrets = Secrets::of(raw, &resolved);
     for info in &mut infos.configs {
         let Some(value) = info.value.as_mut() else {
             continue;
@@ -73,18 +75,13 @@ pub fn validate(
                 value.errors.push(e.message.clone());
             }
         }
+        for error in &mut value.errors {
+            *error = secrets.scrub(error);
+        }
         let Some(raw_value) = raw.get(&value.name) else {
             continue;
         };
-        if !crate::config::providers::has_placeholder(raw_value) {
-            continue;
-        }
-        if let Some(secret) = resolved.get(&value.name).filter(|s| !s.is_empty()) {
-            for error in &mut value.errors {
-                *error = error.replace(secret.as_str(), raw_value);
-            }
-        }
-        if value.value.as_deref() != Some("[hidden]") {
+        if has_placeholder(raw_value) && value.value.as_deref() != Some("[hidden]") {
             value.value = Some(raw_value.clone());
         }
     }
@@ -310,12 +307,15 @@ pub fn plugin_config(
     Ok(infos)
 }
 
-/// A stored (raw) config with its config-provider placeholders resolved, to run it.
-pub fn resolved(worker: &WorkerConfig, raw: &Props) -> Result<Props, String> {
-    worker
+/// A stored (raw) config with its config-provider placeholders resolved, to run it, and the
+/// resolved values to keep out of what users see.
+pub fn resolved(worker: &WorkerConfig, raw: &Props) -> Result<(Props, Secrets), String> {
+    let resolved = worker
         .config_providers
         .resolve(raw)
-        .map_err(|e| format!("Failed to resolve the value of {}: {}", e.key, e.message))
+        .map_err(|e| format!("Failed to resolve the value of {}: {}", e.key, e.message))?;
+    let secrets = Secrets::of(raw, &resolved);
+    Ok((resolved, secrets))
 }
 
 /// Logs a connector's config as stored (placeholders, not secrets), with the values of
@@ -357,10 +357,10 @@ pub fn start_connector(
     raw: &Props,
 ) -> Result<(crate::plugins::RemoteConnector, Vec<Props>), String> {
     log_config(plugin, name, raw);
-    let config = resolved(worker, raw)?;
+    let (config, secrets) = resolved(worker, raw)?;
     let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
     c.call(&ConnectorRequest::Start(config))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| secrets.scrub(&e.to_string()))?;
     let configs = task_configs(worker, &mut c, name, raw)?;
     Ok((c, configs))
 }
@@ -373,11 +373,11 @@ pub fn task_configs(
     name: &str,
     raw: &Props,
 ) -> Result<Vec<Props>, String> {
-    let config = resolved(worker, raw)?;
+    let (config, secrets) = resolved(worker, raw)?;
     let max = cc::ConnectorSettings::from_props(&config).tasks_max;
     let mut configs = match c
         .call(&ConnectorRequest::TaskConfigs(max as u32))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| secrets.scrub(&e.to_string()))?
     {
         ConnectorResponse::TaskConfigs(t) => t,
         _ => Vec::new(),

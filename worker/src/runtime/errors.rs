@@ -124,6 +124,22 @@ impl Failure {
     }
 }
 
+/// Why [`ErrorHandler::run`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The operation failed for good (or ran out of retries): apply the tolerance rules.
+    Failed(Failure),
+    /// The task is stopping while a retriable failure was being retried: the record is
+    /// neither done nor failed, and its offset must not advance.
+    Stopping,
+}
+
+impl From<Failure> for RunError {
+    fn from(f: Failure) -> RunError {
+        RunError::Failed(f)
+    }
+}
+
 /// How long retriable failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
@@ -156,6 +172,8 @@ impl Default for ErrorPolicy {
 
 /// The first retry waits this long (Kafka's `RETRIES_DELAY_MIN_MS`).
 const FIRST_DELAY: Duration = Duration::from_millis(300);
+/// The shortest wait between attempts.
+const MIN_DELAY: Duration = Duration::from_millis(1);
 
 impl ErrorPolicy {
     /// From a (validated) connector config; unset keys take Kafka's defaults.
@@ -201,7 +219,9 @@ impl ErrorPolicy {
         if let Some(deadline) = deadline {
             delay = delay.min(deadline.saturating_duration_since(Instant::now()));
         }
-        delay
+        // Never spin: with `errors.retry.delay.max.ms=0` (which Java refuses at the first
+        // retry) attempts are still a millisecond apart.
+        delay.max(MIN_DELAY)
     }
 }
 
@@ -233,15 +253,15 @@ impl ErrorHandler {
         }
     }
 
-    /// Runs `op`, retrying retriable failures as the policy allows (stopping early when the
-    /// task is asked to stop). The error is the last failure.
+    /// Runs `op`, retrying retriable failures as the policy allows. The error is the last
+    /// failure, or [`RunError::Stopping`] when the task is asked to stop while retrying.
     pub fn run<T>(
         &mut self,
         control: &TaskControl,
         stage: Stage,
         class: &str,
         mut op: impl FnMut() -> Result<T, OpError>,
-    ) -> Result<T, Failure> {
+    ) -> Result<T, RunError> {
         let mut attempt = 0u32;
         // Set at the first failure: the clock is not read on the path that succeeds.
         let mut deadline: Option<Option<Instant>> = None;
@@ -261,8 +281,11 @@ impl ErrorHandler {
             self.counts.failures += 1;
             attempt += 1;
             let time_left = deadline.is_none_or(|d| Instant::now() < d);
-            if !error.retriable || !time_left || control.stopping() {
-                return Err(Failure::new(stage, class, error));
+            if !error.retriable || !time_left {
+                return Err(RunError::Failed(Failure::new(stage, class, error)));
+            }
+            if control.stopping() {
+                return Err(RunError::Stopping);
             }
             let delay = self.policy.backoff(attempt, deadline);
             tracing::debug!(
@@ -383,6 +406,11 @@ mod tests {
         }
         let soon = Instant::now() + Duration::from_millis(50);
         assert!(p.backoff(1, Some(soon)) <= Duration::from_millis(50));
+        let no_cap = ErrorPolicy {
+            max_delay: Duration::ZERO,
+            ..ErrorPolicy::default()
+        };
+        assert_eq!(no_cap.backoff(1, None), MIN_DELAY, "never a busy loop");
     }
 
     #[test]
@@ -412,12 +440,15 @@ mod tests {
         let mut h = ErrorHandler::new(ErrorPolicy::default(), "c", 0);
         let control = TaskControl::default();
         let mut calls = 0;
-        let got: Result<(), Failure> = h.run(&control, Stage::KafkaProduce, "P", || {
+        let got: Result<(), RunError> = h.run(&control, Stage::KafkaProduce, "P", || {
             calls += 1;
             Err(OpError::retriable("timeout"))
         });
         assert_eq!(calls, 1);
-        assert!(got.unwrap_err().retriable);
+        let RunError::Failed(failure) = got.unwrap_err() else {
+            panic!("a failure, not a stop")
+        };
+        assert!(failure.retriable);
     }
 
     #[test]
@@ -429,10 +460,19 @@ mod tests {
         let mut h = ErrorHandler::new(policy, "c", 0);
         let control = TaskControl::default();
         control.request_stop();
-        let got: Result<(), Failure> = h.run(&control, Stage::Transformation, "T", || {
+        let got: Result<(), RunError> = h.run(&control, Stage::Transformation, "T", || {
             Err(OpError::retriable("again"))
         });
-        assert!(got.is_err());
+        assert_eq!(
+            got,
+            Err(RunError::Stopping),
+            "a stop is not a failure to tolerate"
+        );
+        // A non-retriable failure is still a failure while stopping.
+        let got: Result<(), RunError> = h.run(&control, Stage::Transformation, "T", || {
+            Err(OpError::fatal("bad"))
+        });
+        assert!(matches!(got, Err(RunError::Failed(_))));
     }
 
     #[test]

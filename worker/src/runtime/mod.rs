@@ -70,8 +70,12 @@ pub struct TaskSpec {
     pub connector: String,
     pub task: u32,
     pub kind: ConnectorKind,
+    /// Resolved (config providers applied).
     pub connector_config: Props,
+    /// Resolved (config providers applied).
     pub task_config: Props,
+    /// The resolved values, scrubbed from the status trace if the task fails.
+    pub secrets: crate::config::providers::Secrets,
     pub plugin: ConnectorPlugin,
     pub worker: Arc<WorkerConfig>,
     pub status: Arc<StatusStore>,
@@ -97,6 +101,7 @@ impl TaskHandle {
             let span = tracing::info_span!("task", connector = %spec.connector, task = spec.task);
             let _enter = span.enter();
             let status = spec.status.clone();
+            let secrets = spec.secrets.clone();
             let (connector, task) = (spec.connector.clone(), spec.task);
             let kind = spec.kind;
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
@@ -112,7 +117,7 @@ impl TaskHandle {
                 Err(trace("The worker panicked while running the task", message))
             });
             if let Err(trace) = outcome {
-                status.put_task(&connector, task, State::Failed, Some(trace));
+                status.put_task(&connector, task, State::Failed, Some(secrets.scrub(&trace)));
             }
             let _ = done_tx.send(());
         })?;

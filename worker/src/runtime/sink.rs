@@ -25,7 +25,7 @@ use tributary_transforms::{Outcome, TransformChain};
 
 use super::convert::{transform_chain, TaskConverters};
 use super::dead_letter::{DeadLetterQueue, RawRecord};
-use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, Stage};
+use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
 use super::{clients, trace, TaskControl, TaskSpec};
 use crate::herder::State;
 use crate::plugins::{CallError, RemoteTask};
@@ -245,14 +245,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     .map_err(|e| trace("Failed to create consumer", e))?;
     let settings = crate::config::connector::ConnectorSettings::from_props(&spec.connector_config);
     let subscribed = match &settings.topics_regex {
-        Some(regex) => {
-            let pattern = if regex.starts_with('^') {
-                regex.clone()
-            } else {
-                format!("^{regex}")
-            };
-            consumer.subscribe(&[&pattern])
-        }
+        Some(regex) => consumer.subscribe(&[&subscription_pattern(regex)]),
         None => {
             let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
             consumer.subscribe(&topics)
@@ -271,7 +264,6 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
             &spec.connector,
             spec.task,
         ),
-        connector_class: spec.plugin.manifest.class.clone(),
         flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
         last_commit: Instant::now(),
     };
@@ -288,7 +280,6 @@ struct SinkLoop<'a> {
     converters: TaskConverters,
     chain: TransformChain,
     errors: ErrorHandler,
-    connector_class: String,
     flush_interval: Duration,
     last_commit: Instant,
 }
@@ -296,6 +287,7 @@ struct SinkLoop<'a> {
 /// Where a delivered record came from.
 struct Origin {
     tp: TopicPartition,
+    offset: i64,
     /// The original bytes, kept only when there is a dead letter queue (for errant reports).
     raw: Option<RawRecord>,
 }
@@ -322,6 +314,28 @@ impl Batch {
             .retain(|_| flag.next().copied().unwrap_or(false));
     }
 }
+
+/// The librdkafka subscription for `topics.regex`: anchored at both ends, because Kafka matches
+/// the whole topic name (`Matcher.matches`) while librdkafka searches; otherwise `orders` would
+/// also subscribe to `orders-dlq`.
+fn subscription_pattern(regex: &str) -> String {
+    let inner = regex.strip_prefix('^').unwrap_or(regex);
+    let inner = inner.strip_suffix('$').unwrap_or(inner);
+    format!("^({inner})$")
+}
+
+/// What became of one consumed record.
+enum Processed {
+    /// Ready for `put`.
+    Record(SinkRecord),
+    /// Filtered out, or its failure tolerated: done, its offset may advance.
+    Done,
+    /// The task is stopping while a retriable failure was being retried.
+    Stopping,
+}
+
+/// `__connect.errors.class.name` of records a sink task reports as errant (as Kafka).
+const SINK_TASK_CLASS: &str = "org.apache.kafka.connect.sink.SinkTask";
 
 fn converter_error(e: crate::converters::ConverterError) -> OpError {
     OpError::fatal(e.to_string())
@@ -387,12 +401,19 @@ impl SinkLoop<'_> {
                 Some(Ok(message)) => {
                     let tp = TopicPartition::new(message.topic(), message.partition());
                     batch.advanced.insert(tp.clone(), message.offset() + 1);
-                    if let Some(record) = self.process(&message)? {
-                        batch.records.push(record);
-                        batch.origins.push(Origin {
-                            tp,
-                            raw: keep_raw.then(|| RawRecord::from_message(&message)),
-                        });
+                    match self.process(&message)? {
+                        Processed::Record(record) => {
+                            batch.records.push(record);
+                            batch.origins.push(Origin {
+                                tp,
+                                offset: message.offset(),
+                                raw: keep_raw.then(|| RawRecord::from_message(&message)),
+                            });
+                        }
+                        Processed::Done => {}
+                        // Stopped while retrying: nothing of this batch counts as consumed,
+                        // so the next owner reads it again from the committed offset.
+                        Processed::Stopping => return Ok(Batch::default()),
                     }
                 }
                 Some(Err(e)) => {
@@ -405,19 +426,19 @@ impl SinkLoop<'_> {
         Ok(batch)
     }
 
-    /// Converts and transforms one consumed record; `None` when it was filtered out or its
-    /// failure was tolerated.
-    fn process(&mut self, m: &BorrowedMessage<'_>) -> Result<Option<SinkRecord>, (String, bool)> {
+    /// Converts and transforms one consumed record.
+    fn process(&mut self, m: &BorrowedMessage<'_>) -> Result<Processed, (String, bool)> {
         match self.convert(m) {
             Ok(record) => self.transform(record, m),
-            Err(failure) => {
+            Err(RunError::Failed(failure)) => {
                 self.skip(failure, || RawRecord::from_message(m))?;
-                Ok(None)
+                Ok(Processed::Done)
             }
+            Err(RunError::Stopping) => Ok(Processed::Stopping),
         }
     }
 
-    fn convert(&mut self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, Failure> {
+    fn convert(&mut self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, RunError> {
         let topic = m.topic();
         let c = &self.converters;
         let control = self.control;
@@ -462,16 +483,16 @@ impl SinkLoop<'_> {
             timestamp,
             timestamp_type,
             headers,
+            original_topic: None,
         })
     }
 
-    /// Runs the transformation chain; `None` when a stage dropped the record or failed and
-    /// was tolerated.
+    /// Runs the transformation chain.
     fn transform(
         &mut self,
         mut record: SinkRecord,
         m: &BorrowedMessage<'_>,
-    ) -> Result<Option<SinkRecord>, (String, bool)> {
+    ) -> Result<Processed, (String, bool)> {
         let control = self.control;
         for stage in self.chain.stages_mut() {
             let class = stage.class;
@@ -483,14 +504,18 @@ impl SinkLoop<'_> {
             });
             match outcome {
                 Ok(Outcome::Keep) => {}
-                Ok(Outcome::Drop) => return Ok(None),
-                Err(failure) => {
+                Ok(Outcome::Drop) => return Ok(Processed::Done),
+                Err(RunError::Failed(failure)) => {
                     self.skip(failure, || RawRecord::from_message(m))?;
-                    return Ok(None);
+                    return Ok(Processed::Done);
                 }
+                Err(RunError::Stopping) => return Ok(Processed::Stopping),
             }
         }
-        Ok(Some(record))
+        if record.topic != m.topic() {
+            record.original_topic = Some(m.topic().to_owned());
+        }
+        Ok(Processed::Record(record))
     }
 
     /// Tolerates a failure (log, dead letter queue) or fails the task with its trace.
@@ -500,59 +525,60 @@ impl SinkLoop<'_> {
         raw: impl FnOnce() -> RawRecord,
     ) -> Result<(), (String, bool)> {
         let failure = self.errors.tolerate(failure).map_err(|t| (t, false))?;
-        self.report(&failure, Some(raw()))
+        self.report(&failure, raw())
     }
 
     /// Logs a tolerated failure and writes the record to the dead letter queue.
-    fn report(&self, failure: &Failure, raw: Option<RawRecord>) -> Result<(), (String, bool)> {
-        let position = raw
-            .as_ref()
-            .map(RawRecord::position)
-            .unwrap_or_else(|| "the record is not in the current batch".to_owned());
-        self.errors.log(failure, &position, || {
-            raw.as_ref().map(RawRecord::describe).unwrap_or_default()
-        });
-        let shared = self.shared();
-        match (&shared.dlq, raw) {
-            (Some(dlq), Some(raw)) => dlq
+    fn report(&self, failure: &Failure, raw: RawRecord) -> Result<(), (String, bool)> {
+        self.errors.log(failure, &raw.position(), || raw.describe());
+        match &self.shared().dlq {
+            Some(dlq) => dlq
                 .send(&raw, failure)
                 .map_err(|e| (trace("Failed to write to the dead letter queue", e), false)),
-            (Some(_), None) => {
-                tracing::warn!(
-                    "a record reported as errant is not in the batch being delivered; it is not written to the dead letter queue"
-                );
-                Ok(())
-            }
-            (None, _) => Ok(()),
+            None => Ok(()),
         }
     }
 
     /// Handles the records the task reported as errant (Java's `ErrantRecordReporter`),
-    /// finding their original bytes in `batch`.
+    /// finding their original bytes in `batch` by their original position.
     fn handle_errant(&mut self, batch: Option<&Batch>) -> Result<(), (String, bool)> {
         let errant = std::mem::take(&mut self.shared().errant);
+        let has_dlq = self.shared().dlq.is_some();
         for e in errant {
-            let raw = batch.and_then(|b| {
-                b.records
-                    .iter()
-                    .zip(&b.origins)
-                    .find(|(r, _)| {
-                        r.kafka_offset == e.offset
-                            && r.kafka_partition == e.partition
-                            && r.topic == e.topic
-                    })
-                    .and_then(|(_, o)| o.raw.clone())
+            let origin = batch.and_then(|b| {
+                b.origins.iter().find(|o| {
+                    o.offset == e.offset && o.tp.partition == e.partition && o.tp.topic == e.topic
+                })
             });
-            let failure = Failure::new(
-                Stage::TaskPut,
-                self.connector_class.clone(),
-                OpError::fatal(e.error),
-            );
+            let failure = Failure::new(Stage::TaskPut, SINK_TASK_CLASS, OpError::fatal(e.error));
             let failure = self
                 .errors
                 .tolerate_reported(failure)
                 .map_err(|t| (t, false))?;
-            self.report(&failure, raw)?;
+            match origin.and_then(|o| o.raw.clone()) {
+                Some(raw) => self.report(&failure, raw)?,
+                // Without a DLQ the record is only logged, and its coordinates suffice.
+                None if !has_dlq => self.errors.log(
+                    &failure,
+                    &format!(
+                        "consumed record is {{topic='{}', partition={}, offset={}}}",
+                        e.topic, e.partition, e.offset
+                    ),
+                    String::new,
+                ),
+                // Never skip a record the DLQ did not get.
+                None => return Err((
+                    trace(
+                        "Failed to write an errant record to the dead letter queue",
+                        format!(
+                            "the task reported {}-{}@{} outside the put call that delivered it; \
+                                 the worker holds a record's bytes only during that call",
+                            e.topic, e.partition, e.offset
+                        ),
+                    ),
+                    false,
+                )),
+            }
         }
         Ok(())
     }
@@ -704,5 +730,17 @@ impl SinkLoop<'_> {
         if let Err(e) = shared.task.call(&TaskRequest::Stop) {
             tracing::warn!(error = %e, "task stop failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subscription_pattern;
+
+    #[test]
+    fn regex_subscriptions_match_whole_topic_names() {
+        assert_eq!(subscription_pattern("orders"), "^(orders)$");
+        assert_eq!(subscription_pattern("^orders-.*$"), "^(orders-.*)$");
+        assert_eq!(subscription_pattern("a|b"), "^(a|b)$");
     }
 }

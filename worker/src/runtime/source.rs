@@ -20,7 +20,7 @@ use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
 use tributary_transforms::{Outcome, TransformChain};
 
 use super::convert::{transform_chain, TaskConverters};
-use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, Stage};
+use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
 use super::{clients, trace, TaskControl, TaskSpec};
 use crate::herder::State;
 use crate::plugins::{CallError, RemoteTask};
@@ -306,7 +306,8 @@ impl SourceLoop<'_> {
         self.tracker.ack(seq, None);
     }
 
-    /// Runs the transformation chain; false when the record is not to be sent.
+    /// Runs the transformation chain; false when the record is not to be sent (filtered,
+    /// skipped, or the task is stopping).
     fn transform(
         &mut self,
         record: &mut SourceRecord,
@@ -328,10 +329,13 @@ impl SourceLoop<'_> {
                     self.done_without_send(record, plugin_seq);
                     return Ok(false);
                 }
-                Err(failure) => {
+                Err(RunError::Failed(failure)) => {
                     self.skip(failure, record, plugin_seq)?;
                     return Ok(false);
                 }
+                // Stopped while retrying: the record is not sent and its offset not
+                // committed, so it is read again when the task next starts.
+                Err(RunError::Stopping) => return Ok(false),
             }
         }
         Ok(true)
@@ -342,7 +346,7 @@ impl SourceLoop<'_> {
     fn convert(
         &mut self,
         record: &SourceRecord,
-    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), Failure> {
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), RunError> {
         let topic = record.topic.as_str();
         let conv = &self.converters;
         let control = self.control;
@@ -397,7 +401,8 @@ impl SourceLoop<'_> {
         }
         let (key, value, headers) = match self.convert(&record) {
             Ok(parts) => parts,
-            Err(failure) => return self.skip(failure, &record, plugin_seq),
+            Err(RunError::Failed(failure)) => return self.skip(failure, &record, plugin_seq),
+            Err(RunError::Stopping) => return Ok(()),
         };
         let seq = self.tracker.add(
             plugin_seq,

@@ -228,7 +228,8 @@ impl LocalWork {
         self.status.put_task(name, task, State::Unassigned, None);
         let resolved = validation::resolved(&self.worker, &connector_config)
             .and_then(|c| Ok((c, validation::resolved(&self.worker, &task_config)?)));
-        let (connector_config, resolved_task_config) = match resolved {
+        let ((connector_config, mut secrets), (resolved_task_config, task_secrets)) = match resolved
+        {
             Ok(configs) => configs,
             Err(e) => {
                 self.status.put_task(
@@ -246,6 +247,10 @@ impl LocalWork {
             kind: plugin.manifest.kind,
             connector_config,
             task_config: resolved_task_config,
+            secrets: {
+                secrets.extend(task_secrets);
+                secrets
+            },
             plugin,
             worker: self.worker.clone(),
             status: self.status.clone(),
