@@ -567,17 +567,19 @@ impl SinkLoop<'_> {
                     String::new,
                 ),
                 // Never skip a record the DLQ did not get.
-                None => return Err((
-                    trace(
-                        "Failed to write an errant record to the dead letter queue",
-                        format!(
+                None => {
+                    return Err((
+                        trace(
+                            "Failed to write an errant record to the dead letter queue",
+                            format!(
                             "the task reported {}-{}@{} outside the put call that delivered it; \
                                  the worker holds a record's bytes only during that call",
                             e.topic, e.partition, e.offset
                         ),
-                    ),
-                    false,
-                )),
+                        ),
+                        false,
+                    ))
+                }
             }
         }
         Ok(())
