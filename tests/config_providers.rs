@@ -17,7 +17,14 @@ fn secrets_are_resolved_for_the_task_and_absent_from_rest_and_logs() {
     let topic = unique("secret-topic");
     create_topic(&topic);
     let secrets = dir.path().join("secrets.properties");
-    std::fs::write(&secrets, format!("api.token={secret}\n")).unwrap();
+    // A sink path in a directory that does not exist: the task fails, and its trace must show
+    // the placeholder rather than the path.
+    let hidden_dir = format!("/nonexistent-{}", unique("dir"));
+    std::fs::write(
+        &secrets,
+        format!("api.token={secret}\nsink.path={hidden_dir}/out.txt\n"),
+    )
+    .unwrap();
     let input = dir.path().join("in.txt");
     std::fs::write(&input, "a\nb\nc\n").unwrap();
 
@@ -115,6 +122,26 @@ fn secrets_are_resolved_for_the_task_and_absent_from_rest_and_logs() {
     // The task config the connector generated keeps the placeholder too.
     let (_, tasks) = w.get("/connectors/with-secrets/tasks");
     assert_eq!(tasks[0]["config"]["topic"], topic_ref.as_str(), "{tasks}");
+    let sink_ref = format!("${{file:{}:sink.path}}", secrets.display());
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "bad-sink", "config": {
+            "connector.class": "FileStreamSink", "topics": topic, "file": sink_ref}})),
+    );
+    assert_eq!(code, 201, "{body}");
+    let failed = w.wait_task_state("bad-sink", 0, "FAILED");
+    let trace = failed["trace"].as_str().unwrap();
+    assert!(trace.contains("Cannot open or create file"), "{trace}");
+    assert!(
+        trace.contains(&sink_ref),
+        "the trace names the placeholder: {trace}"
+    );
+    assert!(
+        !trace.contains(&hidden_dir),
+        "the trace leaks the resolved path: {trace}"
+    );
+
     let log = w.log_text();
     assert!(!log.contains(&secret), "the worker log leaks the secret");
     assert!(
