@@ -29,23 +29,33 @@ fn produce_all(topic: &str, values: &[String]) {
     produce(topic, &records);
 }
 
+/// A connector create request: `config` with `extra` settings added.
+fn connector(
+    name: &str,
+    mut config: serde_json::Value,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    json!({"name": name, "config": config})
+}
+
+/// A file sink reading schemaless JSON values.
 fn json_sink(
     name: &str,
     topic: &str,
     output: &std::path::Path,
     extra: serde_json::Value,
 ) -> serde_json::Value {
-    let mut config = json!({
+    let config = json!({
         "connector.class": "FileStreamSink",
         "file": output.display().to_string(),
         "topics": topic,
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",
     });
-    for (k, v) in extra.as_object().unwrap() {
-        config[k] = v.clone();
-    }
-    json!({"name": name, "config": config})
+    connector(name, config, extra)
 }
 
 #[test]
@@ -232,21 +242,19 @@ fn source_transformation_failures_are_skipped_with_tolerance_all() {
     assert_eq!(w.task_state("casting", 0).unwrap().0, "RUNNING");
 }
 
+/// The fixture sink that reports values containing `bad` as errant.
 fn errant_sink(
     name: &str,
     topic: &str,
     output: &std::path::Path,
     extra: serde_json::Value,
 ) -> serde_json::Value {
-    let mut config = json!({
+    let config = json!({
         "connector.class": "io.tributary.test.ErrantSinkConnector",
         "file": output.display().to_string(),
         "topics": topic,
     });
-    for (k, v) in extra.as_object().unwrap() {
-        config[k] = v.clone();
-    }
-    json!({"name": name, "config": config})
+    connector(name, config, extra)
 }
 
 #[test]

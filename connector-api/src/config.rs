@@ -159,10 +159,7 @@ impl ConfigKey {
                     "Missing required configuration \"{}\" which has no default value.",
                     self.name
                 )),
-                (_, Some(Validator::NonEmptyString)) => Err(format!(
-                    "Invalid value null for configuration {}: String must be non-empty",
-                    self.name
-                )),
+                // As Kafka's `NonEmptyString`: an unset optional value passes.
                 _ => Ok(()),
             };
         };
@@ -247,6 +244,11 @@ impl ConfigKey {
             },
         }
     }
+}
+
+/// Java's `String.trim()`: strips the characters up to U+0020 from both ends.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
 }
 
 /// Splits a comma-separated LIST value, trimming entries and dropping empty ones.
@@ -346,14 +348,20 @@ impl ConfigDef {
         Ok(Config { values })
     }
 
+    /// The value of `key` in `props` (else its default). STRING and CLASS values are trimmed
+    /// as Kafka's config parser trims them.
     fn raw(&self, key: &ConfigKey, props: &Props) -> Option<String> {
-        match props.get(&key.name) {
-            Some(v) => Some(v.clone()),
+        let value = match props.get(&key.name) {
+            Some(v) => v.clone(),
             None => match &key.default {
-                Default::Value(v) => Some(v.clone()),
-                _ => None,
+                Default::Value(v) => v.clone(),
+                _ => return None,
             },
-        }
+        };
+        Some(match key.type_ {
+            ConfigType::String | ConfigType::Class => java_trim(&value).to_owned(),
+            _ => value,
+        })
     }
 
     /// The REST `ConfigKeyInfo` list.
@@ -461,6 +469,17 @@ mod tests {
 
         let err = def().parse(&Props::new()).unwrap_err();
         assert_eq!(err.key, "topic");
+
+        // STRING values are trimmed, as Kafka's parser does.
+        props.insert("batch.size".into(), "10".into());
+        props.insert("topic".into(), " t1\t".into());
+        assert_eq!(def().parse(&props).unwrap().get("topic"), Some("t1"));
+        props.insert("topic".into(), "  ".into());
+        assert_eq!(
+            def().parse(&props).unwrap_err().key,
+            "topic",
+            "blank is empty"
+        );
     }
 
     #[test]

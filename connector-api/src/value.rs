@@ -167,12 +167,6 @@ impl Struct {
         &self.values
     }
 
-    /// Field values in schema order, to rewrite without validation (the caller keeps them
-    /// matching the schema).
-    pub fn values_mut(&mut self) -> &mut [Value] {
-        &mut self.values
-    }
-
     /// The schema and the field values, in schema order.
     pub fn into_parts(self) -> (SchemaRef, Vec<Value>) {
         (self.schema, self.values)

@@ -43,13 +43,6 @@ pub fn push_text(out: &mut String, schema: Option<&SchemaRef>, value: &Value) {
     append(out, schema, value, false);
 }
 
-/// The text of a value.
-pub fn to_text(schema: Option<&SchemaRef>, value: &Value) -> String {
-    let mut out = String::new();
-    push_text(&mut out, schema, value);
-    out
-}
-
 fn push_int(out: &mut String, n: i64) {
     // Writing to a String cannot fail.
     let _ = write!(out, "{n}");

@@ -21,7 +21,6 @@ pub const NEGATE: &str = "negate";
 
 /// One transformation of the chain, with its optional predicate.
 pub struct Stage {
-    pub alias: String,
     /// The transformation's class name (for error reports: `__connect.errors.class.name`).
     pub class: &'static str,
     transform: Box<dyn Transformation>,
@@ -182,7 +181,6 @@ impl TransformChain {
                 None => (None, false),
             };
             stages.push(Stage {
-                alias,
                 class: plugin.class,
                 transform,
                 predicate,

@@ -1,6 +1,7 @@
 //! Config helpers shared by the transformations and predicates: key builders and parsing that
 //! names the offending key, over the connector API's [`ConfigDef`].
 
+pub use tributary_connector_api::config::java_trim;
 use tributary_connector_api::config::{Config, ConfigError, Default};
 use tributary_connector_api::{ConfigDef, ConfigKey, ConfigType, Importance, Props};
 
@@ -71,21 +72,9 @@ pub fn invalid(key: &str, value: &str, why: impl std::fmt::Display) -> ConfigErr
     }
 }
 
-/// Compiles a Java regular expression from a config value (the `regex` crate's syntax is the
-/// common subset: no look-around or back-references).
-pub fn regex(key: &str, pattern: &str) -> Result<regex::Regex, ConfigError> {
-    regex::Regex::new(pattern).map_err(|e| invalid(key, pattern, e))
-}
-
 /// Compiles a regular expression that must match a whole string (Java's `Matcher.matches`).
 pub fn whole_regex(key: &str, pattern: &str) -> Result<regex::Regex, ConfigError> {
     regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| invalid(key, pattern, e))
-}
-
-/// Java's `String.trim()`, which Kafka's config parser applies to STRING values: strips the
-/// characters up to U+0020 from both ends.
-pub fn java_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= ' ')
 }
 
 /// A LIST value as Kafka's config parser splits it: the whole value trimmed, then split at

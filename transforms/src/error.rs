@@ -22,14 +22,6 @@ impl TransformError {
             retriable: false,
         }
     }
-
-    /// A failure that may pass if tried again.
-    pub fn retriable(message: impl Into<String>) -> TransformError {
-        TransformError {
-            message: message.into(),
-            retriable: true,
-        }
-    }
 }
 
 impl From<DataError> for TransformError {

@@ -1,9 +1,10 @@
 //! Schema and value helpers shared by the transformations (Java's `SchemaUtil`,
 //! `Requirements` and the per-transformation schema caches).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use tributary_connector_api::{Schema, SchemaRef, Struct, Type, Value};
+use tributary_connector_api::{Field, Schema, SchemaRef, Struct, Type, Value};
 
 use crate::error::TransformError;
 use crate::record::ConnectRecord;
@@ -43,6 +44,34 @@ pub fn check_put(field: &str, schema: &Schema, value: &Value) -> Result<(), Tran
         )));
     }
     Ok(())
+}
+
+/// A required struct schema with `basis`'s name, version, doc and parameters and these fields;
+/// field names must be non-empty and unique (as Java's `SchemaBuilder` demands).
+pub fn struct_schema(
+    basis: &Schema,
+    fields: impl IntoIterator<Item = (String, SchemaRef)>,
+) -> Result<SchemaRef, TransformError> {
+    let mut out = copy_basics(basis, Type::Struct);
+    let mut seen = HashSet::new();
+    for (index, (name, schema)) in fields.into_iter().enumerate() {
+        if name.is_empty() {
+            return Err(TransformError::new(
+                "A struct field name cannot be null or empty.",
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            return Err(TransformError::new(format!(
+                "Cannot create field because of field name duplication {name}"
+            )));
+        }
+        out.fields.push(Field {
+            name,
+            index,
+            schema,
+        });
+    }
+    Ok(Arc::new(out))
 }
 
 /// The type name shown in "found: …" errors (`null` for a null value).

@@ -11,21 +11,17 @@
 //! is left null (schema) or not added (schemaless). A null key / value (a tombstone) passes
 //! through unchanged.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use tributary_connector_api::config::ConfigError;
 use tributary_connector_api::{
-    logical, ConfigDef, ConfigType, Field, Importance, Props, Schema, SchemaRef, Struct, Type,
-    Value,
+    logical, ConfigDef, ConfigType, Importance, Props, Schema, SchemaRef, Struct, Value,
 };
 
-use crate::config::{self, java_trim};
+use crate::config;
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
 use crate::schema_util::{
-    check_put, copy_basics, require_map, require_sink, require_struct, with_default, SchemaCache,
+    check_put, require_map, require_sink, require_struct, struct_schema, with_default, SchemaCache,
 };
 
 /// The class that inserts into the record key.
@@ -98,7 +94,7 @@ struct InsertionSpec {
 impl InsertionSpec {
     /// `name?` and `name` are optional, `name!` required (the `?` is looked for first).
     fn parse(spec: Option<&str>) -> Option<InsertionSpec> {
-        let spec = java_trim(spec?);
+        let spec = spec?;
         let (name, optional) = if let Some(name) = spec.strip_suffix('?') {
             (name, true)
         } else if let Some(name) = spec.strip_suffix('!') {
@@ -213,34 +209,6 @@ impl Insertions {
     }
 }
 
-/// A required struct schema with `basis`'s name, version, doc and parameters and these fields;
-/// field names must be non-empty and unique (as Java's `SchemaBuilder` demands).
-fn struct_schema(
-    basis: &Schema,
-    fields: Vec<(String, SchemaRef)>,
-) -> Result<SchemaRef, TransformError> {
-    let mut out = copy_basics(basis, Type::Struct);
-    let mut seen = HashSet::with_capacity(fields.len());
-    for (index, (name, schema)) in fields.into_iter().enumerate() {
-        if name.is_empty() {
-            return Err(TransformError::new(
-                "A struct field name cannot be null or empty.",
-            ));
-        }
-        if !seen.insert(name.clone()) {
-            return Err(TransformError::new(format!(
-                "Cannot create field because of field name duplication {name}"
-            )));
-        }
-        out.fields.push(Field {
-            name,
-            index,
-            schema,
-        });
-    }
-    Ok(Arc::new(out))
-}
-
 /// Sets the entry `name` of a schemaless map (in place if present, else appended).
 fn put(entries: &mut Vec<(Value, Value)>, name: &str, value: Value) {
     match entries.iter_mut().find(|(k, _)| k.as_str() == Some(name)) {
@@ -262,7 +230,7 @@ impl InsertField {
         let cfg = config::parse(&config_def(), props)?;
         let spec = |key: &str| InsertionSpec::parse(cfg.get(key));
         let static_field = spec(STATIC_FIELD);
-        let static_value = cfg.get(STATIC_VALUE).map(|v| java_trim(v).to_owned());
+        let static_value = cfg.get_string(STATIC_VALUE);
         let insertions = Insertions {
             topic: spec(TOPIC_FIELD),
             partition: spec(PARTITION_FIELD),
@@ -362,7 +330,9 @@ impl Transformation for InsertField {
 
 #[cfg(test)]
 mod tests {
-    use tributary_connector_api::SourceRecord;
+    use std::sync::Arc;
+
+    use tributary_connector_api::{SourceRecord, Type};
 
     use super::*;
     use crate::smt::testing::{apply, build, map, sink, source, strukt, transform};

@@ -50,14 +50,16 @@ fn config_def() -> ConfigDef {
             )
             .validator(Validator::NonEmptyList),
         )
-        // Must be non-empty when set; checked in `create` (a null value is allowed).
-        .define(config::optional(
-            REPLACEMENT,
-            ConfigType::String,
-            Importance::Low,
-            "A custom replacement for every masked field, converted to the field's type \
-             (numeric or string fields only).",
-        ))
+        .define(
+            config::optional(
+                REPLACEMENT,
+                ConfigType::String,
+                Importance::Low,
+                "A custom replacement for every masked field, converted to the field's type \
+                 (numeric or string fields only).",
+            )
+            .validator(Validator::NonEmptyString),
+        )
         .define(config::replace_null_with_default())
 }
 
@@ -84,14 +86,10 @@ impl MaskField {
                 fields.push(name);
             }
         }
-        let replacement = match cfg.get(REPLACEMENT) {
-            Some("") => return Err(config::invalid(REPLACEMENT, "", "String must be non-empty")),
-            Some(text) => Some(Replacement {
-                text: text.to_owned(),
-                number: JavaBigDecimal::parse(text),
-            }),
-            None => None,
-        };
+        let replacement = cfg.get(REPLACEMENT).map(|text| Replacement {
+            text: text.to_owned(),
+            number: JavaBigDecimal::parse(text),
+        });
         Ok(Box::new(MaskField {
             side,
             fields,
@@ -737,7 +735,7 @@ mod tests {
             "double",
             "string,int",
         ] {
-            for text in ["foo", "1,5", " 1", "0x10", "NaN", "1e", "1.2.3", "--1"] {
+            for text in ["foo", "1,5", "1 1", "0x10", "NaN", "1e", "1.2.3", "--1"] {
                 let e = mask_schemaless(field, Some(text), schemaless_row()).unwrap_err();
                 assert!(
                     e.message.contains("Unable to convert"),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tributary_connector_api::config::ConfigError;
 use tributary_connector_api::{
-    ConfigDef, ConfigType, Field, Importance, Props, Schema, SchemaRef, Struct, Type, Value,
+    ConfigDef, ConfigType, Importance, Props, Schema, SchemaRef, Struct, Value,
 };
 
 use crate::config::{self, java_list};
@@ -21,7 +21,7 @@ use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
 use crate::schema_util::{
-    check_put, copy_basics, require_map, require_struct, type_name, with_default, SchemaCache,
+    check_put, require_map, require_struct, struct_schema, type_name, with_default, SchemaCache,
 };
 
 /// The class that rewrites the record key.
@@ -105,27 +105,14 @@ impl Rules {
 
     /// The kept input fields, renamed, in input order.
     fn updated_schema(&self, input: &SchemaRef) -> Result<SchemaRef, TransformError> {
-        let mut out = copy_basics(input, Type::Struct);
-        let mut seen = HashSet::new();
-        for field in input.fields.iter().filter(|f| self.keeps(&f.name)) {
-            let name = self.renamed(&field.name);
-            if name.is_empty() {
-                return Err(TransformError::new(
-                    "A struct field name cannot be null or empty.",
-                ));
-            }
-            if !seen.insert(name) {
-                return Err(TransformError::new(format!(
-                    "Cannot create field because of field name duplication {name}"
-                )));
-            }
-            out.fields.push(Field {
-                name: name.to_owned(),
-                index: out.fields.len(),
-                schema: field.schema.clone(),
-            });
-        }
-        Ok(Arc::new(out))
+        struct_schema(
+            input,
+            input
+                .fields
+                .iter()
+                .filter(|f| self.keeps(&f.name))
+                .map(|f| (self.renamed(&f.name).to_owned(), f.schema.clone())),
+        )
     }
 
     /// For each output field, the position of the input field it reads: the one whose name the
@@ -328,6 +315,8 @@ impl Transformation for ReplaceField {
 
 #[cfg(test)]
 mod tests {
+    use tributary_connector_api::Type;
+
     use super::*;
     use crate::smt::testing::{apply, build, map, sink, strukt, transform};
 

@@ -27,7 +27,7 @@ use tributary_connector_api::{
     logical, ConfigDef, ConfigType, Importance, Props, Schema, SchemaRef, Struct, Type, Value,
 };
 
-use crate::config::{self, java_trim};
+use crate::config;
 use crate::error::TransformError;
 use crate::plugin::{key_value, Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
@@ -140,7 +140,7 @@ pub struct TimestampConverter {
 impl TimestampConverter {
     fn create(side: Side, props: &Props) -> Result<Box<dyn Transformation>, ConfigError> {
         let cfg = config::parse(&config_def(), props)?;
-        let get = |key: &str| java_trim(cfg.get(key).unwrap_or_default());
+        let get = |key: &str| cfg.get(key).unwrap_or_default();
         let target = match get(TARGET_TYPE) {
             "string" => Kind::String,
             "unix" => Kind::Unix,

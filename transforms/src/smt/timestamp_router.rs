@@ -7,7 +7,7 @@
 use tributary_connector_api::config::ConfigError;
 use tributary_connector_api::{ConfigDef, ConfigType, Importance, Props};
 
-use crate::config::{self, java_trim};
+use crate::config;
 use crate::error::TransformError;
 use crate::plugin::{Outcome, TransformPlugin, Transformation};
 use crate::record::{ConnectRecord, Side};
@@ -55,8 +55,8 @@ pub struct TimestampRouter {
 impl TimestampRouter {
     fn create(_: Side, props: &Props) -> Result<Box<dyn Transformation>, ConfigError> {
         let cfg = config::parse(&config_def(), props)?;
-        let topic_format = java_trim(cfg.get(TOPIC_FORMAT).unwrap_or_default()).to_owned();
-        let pattern = java_trim(cfg.get(TIMESTAMP_FORMAT).unwrap_or_default());
+        let topic_format = cfg.get_string(TOPIC_FORMAT).unwrap_or_default();
+        let pattern = cfg.get(TIMESTAMP_FORMAT).unwrap_or_default();
         let timestamp_format = JavaDateFormat::parse_pattern(pattern)
             .map_err(|why| config::invalid(TIMESTAMP_FORMAT, pattern, why))?;
         Ok(Box::new(TimestampRouter {

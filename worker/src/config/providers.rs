@@ -236,10 +236,6 @@ impl ConfigProviders {
         Ok(ConfigProviders { providers })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.providers.is_empty()
-    }
-
     /// Resolves every placeholder in `props`. An error names the key whose value failed.
     pub fn resolve(&self, props: &Props) -> Result<Props, ProviderError> {
         if self.providers.is_empty() {

@@ -359,9 +359,9 @@ pub fn start_connector(
     log_config(plugin, name, raw);
     let (config, secrets) = resolved(worker, raw)?;
     let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
-    c.call(&ConnectorRequest::Start(config))
+    c.call(&ConnectorRequest::Start(config.clone()))
         .map_err(|e| secrets.scrub(&e.to_string()))?;
-    let configs = task_configs(worker, &mut c, name, raw)?;
+    let configs = generate_task_configs(&mut c, name, raw, &config, &secrets)?;
     Ok((c, configs))
 }
 
@@ -374,7 +374,18 @@ pub fn task_configs(
     raw: &Props,
 ) -> Result<Vec<Props>, String> {
     let (config, secrets) = resolved(worker, raw)?;
-    let max = cc::ConnectorSettings::from_props(&config).tasks_max;
+    generate_task_configs(c, name, raw, &config, &secrets)
+}
+
+/// [`task_configs`] with the config already resolved.
+fn generate_task_configs(
+    c: &mut crate::plugins::RemoteConnector,
+    name: &str,
+    raw: &Props,
+    config: &Props,
+    secrets: &Secrets,
+) -> Result<Vec<Props>, String> {
+    let max = cc::ConnectorSettings::from_props(config).tasks_max;
     let mut configs = match c
         .call(&ConnectorRequest::TaskConfigs(max as u32))
         .map_err(|e| secrets.scrub(&e.to_string()))?

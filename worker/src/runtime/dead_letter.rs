@@ -219,8 +219,12 @@ impl DeadLetterQueue {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                     if Instant::now() < deadline =>
                 {
+                    // Wait for a delivery to free queue space.
                     record = back;
-                    std::thread::sleep(Duration::from_millis(10));
+                    let guard = deliveries.lock.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = deliveries
+                        .done
+                        .wait_timeout(guard, Duration::from_millis(10));
                 }
                 Err((e, _)) => {
                     deliveries.pending.fetch_sub(1, Ordering::AcqRel);

@@ -400,7 +400,13 @@ impl SinkLoop<'_> {
                 None => break,
                 Some(Ok(message)) => {
                     let tp = TopicPartition::new(message.topic(), message.partition());
-                    batch.advanced.insert(tp.clone(), message.offset() + 1);
+                    let next = message.offset() + 1;
+                    match batch.advanced.get_mut(&tp) {
+                        Some(offset) => *offset = next,
+                        None => {
+                            batch.advanced.insert(tp.clone(), next);
+                        }
+                    }
                     match self.process(&message)? {
                         Processed::Record(record) => {
                             batch.records.push(record);

@@ -5,46 +5,59 @@
 use tributary_connector_api::config::{ConfigKey, ConfigType, Default, Importance};
 use tributary_connector_api::*;
 
-/// Source whose task panics on its first poll.
-#[derive(Default)]
-pub struct PanickingSourceConnector {
-    props: Props,
+/// A connector that hands its own config to each of `tasks.max` tasks.
+macro_rules! connector {
+    ($name:ident, $class:literal, $kind:ident, $task:ident, $def:expr) => {
+        #[derive(Default)]
+        pub struct $name {
+            props: Props,
+        }
+
+        impl Connector for $name {
+            const CLASS: &'static str = $class;
+
+            fn version() -> String {
+                "0.0.1".into()
+            }
+
+            fn config_def() -> ConfigDef {
+                $def
+            }
+
+            fn start(&mut self, props: &Props) -> ConnectResult<()> {
+                self.props = props.clone();
+                Ok(())
+            }
+
+            fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
+                Ok(vec![self.props.clone(); max_tasks])
+            }
+
+            fn stop(&mut self) -> ConnectResult<()> {
+                Ok(())
+            }
+        }
+
+        impl $kind for $name {
+            type Task = $task;
+        }
+    };
 }
 
-impl Connector for PanickingSourceConnector {
-    const CLASS: &'static str = "io.tributary.test.PanickingSourceConnector";
-
-    fn version() -> String {
-        "0.0.1".into()
-    }
-
-    fn config_def() -> ConfigDef {
-        ConfigDef::new().define(ConfigKey::new(
-            "topic",
-            ConfigType::String,
-            Default::Value("unused".into()),
-            Importance::Low,
-            "Topic (unused)",
-        ))
-    }
-
-    fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        self.props = props.clone();
-        Ok(())
-    }
-
-    fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
-        Ok(vec![self.props.clone(); max_tasks])
-    }
-
-    fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
-
-impl SourceConnector for PanickingSourceConnector {
-    type Task = PanickingSourceTask;
-}
+// Source whose task panics on its first poll.
+connector!(
+    PanickingSourceConnector,
+    "io.tributary.test.PanickingSourceConnector",
+    SourceConnector,
+    PanickingSourceTask,
+    ConfigDef::new().define(ConfigKey::new(
+        "topic",
+        ConfigType::String,
+        Default::Value("unused".into()),
+        Importance::Low,
+        "Topic (unused)",
+    ))
+);
 
 #[derive(Default)]
 pub struct PanickingSourceTask;
@@ -72,40 +85,14 @@ impl SourceTask for PanickingSourceTask {
     }
 }
 
-/// Sink whose task fails with an error from put.
-#[derive(Default)]
-pub struct FailingSinkConnector {
-    props: Props,
-}
-
-impl Connector for FailingSinkConnector {
-    const CLASS: &'static str = "io.tributary.test.FailingSinkConnector";
-
-    fn version() -> String {
-        "0.0.1".into()
-    }
-
-    fn config_def() -> ConfigDef {
-        ConfigDef::new()
-    }
-
-    fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        self.props = props.clone();
-        Ok(())
-    }
-
-    fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
-        Ok(vec![self.props.clone(); max_tasks])
-    }
-
-    fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
-
-impl SinkConnector for FailingSinkConnector {
-    type Task = FailingSinkTask;
-}
+// Sink whose task fails with an error from put.
+connector!(
+    FailingSinkConnector,
+    "io.tributary.test.FailingSinkConnector",
+    SinkConnector,
+    FailingSinkTask,
+    ConfigDef::new()
+);
 
 #[derive(Default)]
 pub struct FailingSinkTask;
@@ -242,47 +229,21 @@ impl SourceTask for SequenceSourceTask {
     }
 }
 
-/// Sink that appends each string value to `file`, except values containing `bad`, which its
-/// task reports as errant records (Kafka's `ErrantRecordReporter`) and skips.
-#[derive(Default)]
-pub struct ErrantSinkConnector {
-    props: Props,
-}
-
-impl Connector for ErrantSinkConnector {
-    const CLASS: &'static str = "io.tributary.test.ErrantSinkConnector";
-
-    fn version() -> String {
-        "0.0.1".into()
-    }
-
-    fn config_def() -> ConfigDef {
-        ConfigDef::new().define(ConfigKey::new(
-            "file",
-            ConfigType::String,
-            Default::Required,
-            Importance::High,
-            "File the good values are appended to",
-        ))
-    }
-
-    fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        self.props = props.clone();
-        Ok(())
-    }
-
-    fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Props>> {
-        Ok(vec![self.props.clone(); max_tasks])
-    }
-
-    fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
-
-impl SinkConnector for ErrantSinkConnector {
-    type Task = ErrantSinkTask;
-}
+// Sink that appends each string value to `file`, except values containing `bad`, which its
+// task reports as errant records (Kafka's `ErrantRecordReporter`) and skips.
+connector!(
+    ErrantSinkConnector,
+    "io.tributary.test.ErrantSinkConnector",
+    SinkConnector,
+    ErrantSinkTask,
+    ConfigDef::new().define(ConfigKey::new(
+        "file",
+        ConfigType::String,
+        Default::Required,
+        Importance::High,
+        "File the good values are appended to",
+    ))
+);
 
 #[derive(Default)]
 pub struct ErrantSinkTask {
