@@ -405,34 +405,22 @@ fn validate_alias(
 /// list.
 pub fn validate(props: &Props) -> ChainValidation {
     let mut out = ChainValidation::default();
-    let predicates = match aliases(props, PREDICATES) {
-        Ok(p) => p,
-        Err(e) => {
+    // A duplicate is reported once on its key; validation goes on with each alias once.
+    let mut unique_aliases = |key: &str| {
+        if let Err(e) = aliases(props, key) {
             out.errors.push((e.key, e.message));
-            let list = props
-                .get(PREDICATES)
-                .map(|v| split_list(v))
-                .unwrap_or_default();
-            let mut seen = HashSet::new();
-            list.into_iter()
-                .filter(|a| seen.insert(a.clone()))
-                .collect()
         }
+        let mut seen = HashSet::new();
+        props
+            .get(key)
+            .map(|v| split_list(v))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| seen.insert(a.clone()))
+            .collect::<Vec<String>>()
     };
-    let transforms = match aliases(props, TRANSFORMS) {
-        Ok(t) => t,
-        Err(e) => {
-            out.errors.push((e.key, e.message));
-            let list = props
-                .get(TRANSFORMS)
-                .map(|v| split_list(v))
-                .unwrap_or_default();
-            let mut seen = HashSet::new();
-            list.into_iter()
-                .filter(|a| seen.insert(a.clone()))
-                .collect()
-        }
-    };
+    let predicates = unique_aliases(PREDICATES);
+    let transforms = unique_aliases(TRANSFORMS);
     for alias in &transforms {
         validate_alias(&mut out, props, TRANSFORMS, alias, &predicates);
     }
