@@ -9,10 +9,12 @@ use tributary_connector_api::abi::ConnectorRequest;
 use tributary_connector_api::Props;
 
 use super::validation::blocking;
-use super::{ConnectorOffset, ConnectorOffsets, ConnectorType, HerderError};
 use crate::config::connector::ConnectorSettings;
 use crate::config::WorkerConfig;
+use crate::model::ConnectorType;
 use crate::plugins::ConnectorPlugin;
+use crate::rest::api::HerderError;
+use crate::rest::entities::{ConnectorOffset, ConnectorOffsets};
 use crate::storage::OffsetStore;
 
 pub const ALTERED: &str = "The offsets for this connector have been altered successfully";

@@ -12,10 +12,12 @@ use tributary_connector_api::{ConfigKeyInfo, Props};
 
 use super::offsets;
 use super::validation::{self, blocking};
-use super::*;
 use crate::config::connector as cc;
 use crate::config::WorkerConfig;
+use crate::model::*;
 use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
+use crate::rest::api::*;
+use crate::rest::entities::*;
 use crate::runtime::{TaskHandle, TaskSpec};
 use crate::storage::{OffsetStore, StatusStore};
 
@@ -309,11 +311,12 @@ impl StandaloneHerder {
 
 impl Herder for StandaloneHerder {
     async fn server_info(&self) -> ServerInfo {
-        super::server_info(self.cluster_id.clone())
+        crate::rest::entities::server_info(self.cluster_id.clone())
     }
 
     async fn health(&self) -> WorkerStatus {
-        super::health(self.ready.load(Ordering::SeqCst), self.connectors.lock()).await
+        crate::rest::entities::health(self.ready.load(Ordering::SeqCst), self.connectors.lock())
+            .await
     }
 
     async fn connectors(&self) -> Vec<String> {

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorResponse};
 use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
 
-use super::{ConfigInfo, ConfigInfos, HerderError, PluginInfo};
 use crate::config::connector as cc;
 use crate::config::providers::{has_placeholder, Secrets};
 use crate::config::WorkerConfig;
 use crate::plugins::{ConnectorPlugin, PluginRegistry};
+use crate::rest::api::HerderError;
+use crate::rest::entities::{ConfigInfo, ConfigInfos, PluginInfo};
 
 /// Runs a blocking plugin call without stalling the async runtime.
 pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {

@@ -18,9 +18,11 @@ use super::extract::{
 };
 use super::signing::{ALGORITHM_HEADER, SIGNATURE_HEADER};
 use super::{ask, timed, ApiError, Ctx};
-use crate::herder::{
+use crate::model::TargetState;
+use crate::rest::api::Herder;
+use crate::rest::entities::{
     ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, CreateConnectorRequest,
-    Herder, InternalRequest, TargetState,
+    InternalRequest,
 };
 
 type St<H> = State<Ctx<H>>;

@@ -6,8 +6,8 @@ use axum::Json;
 use serde::Serialize;
 
 use super::forward::{ForwardTo, NO_KNOWN_LEADER};
-use crate::herder::HerderError;
 use crate::logging::LevelError;
+use crate::rest::api::HerderError;
 
 /// Any non-2xx answer of the REST API.
 #[derive(Debug, Clone, PartialEq, Eq)]

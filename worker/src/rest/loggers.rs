@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::extract::{JsonBody, PathParams, QueryParams};
 use super::{ApiError, Ctx};
-use crate::herder::Herder;
+use crate::rest::api::Herder;
 
 type St<H> = State<Ctx<H>>;
 type Reply = Result<Response, ApiError>;

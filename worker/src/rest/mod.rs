@@ -21,7 +21,7 @@
 //!   ignored;
 //! * the internal endpoints `POST /connectors/<name>/tasks` (task configs from a follower) and
 //!   `PUT /connectors/<name>/fence` (KIP-618 zombie fencing) hand the herder the raw body and
-//!   the KIP-507 signature headers ([`InternalRequest`](crate::herder::InternalRequest)); the
+//!   the KIP-507 signature headers ([`InternalRequest`](entities::InternalRequest)); the
 //!   herder verifies them with [`signing::verify`]. A herder without these operations (standalone
 //!   mode) answers 500, as Connect's standalone worker does;
 //! * `Location` is the path `/connectors/<name>` (Jersey makes it absolute);
@@ -40,10 +40,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::herder::{Herder, HerderError, WorkerStatus};
 use crate::logging::LogLevels;
+use api::{Herder, HerderError};
+use entities::WorkerStatus;
 
+pub mod api;
 mod connectors;
+pub mod entities;
 mod error;
 mod extract;
 pub mod forward;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::extract::{config_from_json, JsonBody, PathParams, QueryParams};
 use super::{ask, timed, ApiError, Ctx};
-use crate::herder::Herder;
+use crate::rest::api::Herder;
 
 type St<H> = State<Ctx<H>>;
 type Reply = Result<Response, ApiError>;

@@ -17,7 +17,7 @@ use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 
-use crate::herder::HerderError;
+use crate::rest::api::HerderError;
 
 /// The header carrying the base64 signature of the request body.
 pub const SIGNATURE_HEADER: &str = "X-Connect-Authorization";

@@ -21,11 +21,13 @@ use serde_json::{json, Value};
 use tributary_connector_api::config::Default as KeyDefault;
 use tributary_connector_api::{ConfigKey, ConfigKeyInfo, ConfigType, Importance, Props};
 
+use super::api::*;
+use super::entities::*;
 use super::forward::{CONFLICTING_OPERATION, NO_KNOWN_LEADER};
 use super::router;
 use super::signing::{self, ALGORITHM_HEADER, SIGNATURE_HEADER};
-use crate::herder::*;
 use crate::logging::LogLevels;
+use crate::model::*;
 
 const WORKER: &str = "127.0.0.1:8083";
 

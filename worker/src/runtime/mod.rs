@@ -18,7 +18,7 @@ use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::Props;
 
 use crate::config::WorkerConfig;
-use crate::herder::State;
+use crate::model::State;
 use crate::plugins::ConnectorPlugin;
 use crate::storage::{OffsetStore, StatusStore};
 

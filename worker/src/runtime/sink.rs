@@ -27,7 +27,7 @@ use super::convert::{transform_chain, TaskConverters};
 use super::dead_letter::{DeadLetterQueue, RawRecord};
 use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
 use super::{clients, trace, TaskControl, TaskSpec};
-use crate::herder::State;
+use crate::model::State;
 use crate::plugins::{CallError, RemoteTask};
 
 const MAX_BATCH: usize = 500;

@@ -22,7 +22,7 @@ use tributary_transforms::{Outcome, TransformChain};
 use super::convert::{transform_chain, TaskConverters};
 use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
 use super::{clients, trace, TaskControl, TaskSpec};
-use crate::herder::State;
+use crate::model::State;
 use crate::plugins::{CallError, RemoteTask};
 
 /// Collects delivery reports. They arrive on rdkafka's polling thread, so acks are taken in

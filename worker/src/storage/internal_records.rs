@@ -43,7 +43,7 @@ fn invalid_value(key: &str, reason: impl Into<String>) -> RecordError {
 // States
 // ---------------------------------------------------------------------------------------------
 
-pub use crate::herder::{State, TargetState};
+pub use crate::model::{State, TargetState};
 
 // ---------------------------------------------------------------------------------------------
 // JSON writing (Jackson-compatible compact output)

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use super::internal_records::{should_apply_task_status, StatusKey, StatusValue};
 use super::kafka_log::LogWriter;
-use crate::herder::{ConnectorState, State, TaskState};
+use crate::model::{ConnectorState, State, TaskState};
 
 /// One instance's status.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@ use tributary_connector_api::Props;
 
 use crate::config::WorkerConfig;
 use crate::herder::validation::{self, blocking};
-use crate::herder::{State, TargetState};
+use crate::model::{State, TargetState};
 use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
 use crate::runtime::{trace, TaskHandle, TaskSpec};
 use crate::storage::internal_records::ConfigState;

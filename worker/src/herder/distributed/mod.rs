@@ -20,12 +20,14 @@ use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
 use super::validation;
-use super::*;
 use crate::config::connector as cc;
 use crate::config::distributed::DistributedConfig;
 use crate::config::WorkerConfig;
 use crate::coordination::protocol::ConnectProtocol;
+use crate::model::*;
 use crate::plugins::PluginRegistry;
+use crate::rest::api::*;
+use crate::rest::entities::*;
 use crate::storage::config_topic::ConfigStore;
 use crate::storage::internal_records::{ConfigChange, ConfigRecord, ConfigState};
 use crate::storage::log_tail::LogTail;
@@ -525,11 +527,11 @@ impl DistributedHerder {
 
 impl Herder for DistributedHerder {
     async fn server_info(&self) -> ServerInfo {
-        super::server_info(self.cluster_id.clone())
+        crate::rest::entities::server_info(self.cluster_id.clone())
     }
 
     async fn health(&self) -> WorkerStatus {
-        super::health(self.ready.load(Ordering::SeqCst), self.local.lock()).await
+        crate::rest::entities::health(self.ready.load(Ordering::SeqCst), self.local.lock()).await
     }
 
     async fn connectors(&self) -> Vec<String> {

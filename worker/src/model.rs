@@ -1,25 +1,7 @@
-//! REST entities (field names exactly as Kafka Connect's) and the state vocabulary.
-
-use std::collections::BTreeMap;
+//! The state vocabulary every layer shares: connector and task states, target states, task
+//! ids and the status entries the status store keeps. It imports nothing of the worker.
 
 use serde::{Deserialize, Serialize};
-use tributary_connector_api::Props;
-
-/// `GET /`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServerInfo {
-    pub version: String,
-    pub commit: String,
-    pub kafka_cluster_id: Option<String>,
-}
-
-/// `GET /health`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkerStatus {
-    /// `healthy` | `starting` | `unhealthy`.
-    pub status: String,
-    pub message: String,
-}
 
 /// `source` | `sink` | `unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,23 +17,6 @@ pub enum ConnectorType {
 pub struct ConnectorTaskId {
     pub connector: String,
     pub task: u32,
-}
-
-/// `ConnectorInfo`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorInfo {
-    pub name: String,
-    pub config: Props,
-    pub tasks: Vec<ConnectorTaskId>,
-    #[serde(rename = "type")]
-    pub type_: ConnectorType,
-}
-
-/// One entry of `GET /connectors/<name>/tasks`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskInfo {
-    pub id: ConnectorTaskId,
-    pub config: Props,
 }
 
 /// A connector or task state.
@@ -140,48 +105,4 @@ pub struct TaskState {
     pub worker_id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trace: Option<String>,
-}
-
-/// `GET /connectors/<name>/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorStateInfo {
-    pub name: String,
-    pub connector: ConnectorState,
-    pub tasks: Vec<TaskState>,
-    #[serde(rename = "type")]
-    pub type_: ConnectorType,
-}
-
-/// One partition's offset in `ConnectorOffsets`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorOffset {
-    pub partition: serde_json::Map<String, serde_json::Value>,
-    pub offset: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// `GET/PATCH /connectors/<name>/offsets`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorOffsets {
-    pub offsets: Vec<ConnectorOffset>,
-}
-
-/// `PluginInfo`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PluginInfo {
-    pub class: String,
-    /// `sink` | `source` | `converter` | `header_converter` | `transformation` | `predicate`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub version: Option<String>,
-}
-
-/// `POST /connectors` body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreateConnectorRequest {
-    pub name: Option<String>,
-    #[serde(default)]
-    pub config: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub initial_state: Option<String>,
 }
