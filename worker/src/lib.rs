@@ -17,3 +17,4 @@ pub mod rest;
 pub mod runtime;
 pub mod standalone;
 pub mod storage;
+pub mod worker;

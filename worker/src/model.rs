@@ -19,6 +19,15 @@ pub struct ConnectorTaskId {
     pub task: u32,
 }
 
+impl ConnectorTaskId {
+    pub fn new(connector: impl Into<String>, task: u32) -> ConnectorTaskId {
+        ConnectorTaskId {
+            connector: connector.into(),
+            task,
+        }
+    }
+}
+
 /// A connector or task state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -105,4 +114,17 @@ pub struct TaskState {
     pub worker_id: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trace: Option<String>,
+}
+
+/// One partition's offset in `ConnectorOffsets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorOffset {
+    pub partition: serde_json::Map<String, serde_json::Value>,
+    pub offset: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `GET/PATCH /connectors/<name>/offsets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorOffsets {
+    pub offsets: Vec<ConnectorOffset>,
 }

@@ -6,6 +6,5 @@
 //! group protocol.
 
 pub mod distributed;
-pub mod offsets;
 pub mod standalone;
 pub mod validation;

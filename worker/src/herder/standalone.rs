@@ -4,30 +4,29 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
-use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest};
+use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
-use super::offsets;
 use super::validation::{self, blocking};
 use crate::config::connector as cc;
 use crate::config::WorkerConfig;
 use crate::model::*;
-use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
+use crate::plugins::{ConnectorPlugin, PluginRegistry};
 use crate::rest::api::*;
 use crate::rest::entities::*;
-use crate::runtime::{TaskHandle, TaskSpec};
 use crate::storage::{OffsetStore, StatusStore};
+use crate::worker::Worker;
 
+/// A connector's config and target state, and the task configs it generated; what runs is
+/// the Worker's.
 struct Entry {
     config: Props,
     target: TargetState,
+    /// `None` when the class could not be found (the connector is FAILED).
     plugin: Option<ConnectorPlugin>,
-    instance: Option<RemoteConnector>,
     task_configs: Vec<Props>,
-    tasks: BTreeMap<u32, TaskHandle>,
 }
 
 impl Entry {
@@ -42,10 +41,9 @@ impl Entry {
 
 /// The standalone herder.
 pub struct StandaloneHerder {
-    worker: Arc<WorkerConfig>,
+    worker: Arc<Worker>,
     plugins: Arc<PluginRegistry>,
     status: Arc<StatusStore>,
-    offsets: Arc<dyn OffsetStore>,
     connectors: Mutex<BTreeMap<String, Entry>>,
     cluster_id: Option<String>,
     ready: AtomicBool,
@@ -62,11 +60,11 @@ impl StandaloneHerder {
         offsets: Arc<dyn OffsetStore>,
         cluster_id: Option<String>,
     ) -> Arc<StandaloneHerder> {
+        let status = Arc::new(StatusStore::new(worker.worker_id.clone()));
         Arc::new(StandaloneHerder {
-            status: Arc::new(StatusStore::new(worker.worker_id.clone())),
-            worker,
+            worker: Worker::new(worker, plugins.clone(), status.clone(), offsets),
             plugins,
-            offsets,
+            status,
             connectors: Mutex::new(BTreeMap::new()),
             cluster_id,
             ready: AtomicBool::new(false),
@@ -96,9 +94,7 @@ impl StandaloneHerder {
                     config,
                     target: TargetState::Started,
                     plugin: None,
-                    instance: None,
                     task_configs: Vec::new(),
-                    tasks: BTreeMap::new(),
                 },
             );
             self.status.put_connector(
@@ -115,133 +111,55 @@ impl StandaloneHerder {
 
     /// Stops every connector and task (graceful shutdown).
     pub async fn shutdown(&self) {
-        let mut map = self.connectors.lock().await;
-        let names: Vec<String> = map.keys().cloned().collect();
-        for name in names {
-            if let Some(entry) = map.get_mut(&name) {
-                self.stop_all(&name, entry);
-            }
-        }
+        let _map = self.connectors.lock().await;
+        blocking(|| self.worker.stop_all());
     }
 
-    fn graceful(&self) -> Duration {
-        Duration::from_millis(self.worker.task_shutdown_graceful_timeout_ms)
-    }
-
-    /// Stops tasks (sharing one graceful timeout) and the connector instance.
-    fn stop_all(&self, name: &str, entry: &mut Entry) {
-        self.stop_tasks(entry);
-        if let Some(mut instance) = entry.instance.take() {
-            if let Err(e) = blocking(|| instance.call(&ConnectorRequest::Stop)) {
-                tracing::warn!(connector = name, error = %e, "connector stop failed");
-            }
-        }
-    }
-
-    fn stop_tasks(&self, entry: &mut Entry) {
-        let tasks = std::mem::take(&mut entry.tasks);
-        for handle in tasks.values() {
-            handle.control.request_stop();
-        }
-        let deadline = Instant::now() + self.graceful();
+    /// Stops a connector's tasks and its instance.
+    fn stop_all(&self, name: &str) {
         blocking(|| {
-            for (_, handle) in tasks {
-                handle.stop(deadline.saturating_duration_since(Instant::now()));
-            }
+            self.worker.stop_tasks(&self.worker.tasks_of(name));
+            self.worker.stop_connector(name);
         });
     }
 
     /// Starts (or restarts) a connector according to its target state, then its tasks.
     fn start(&self, name: &str, entry: &mut Entry) {
-        self.stop_all(name, entry);
-        let Some(plugin) = entry.plugin.clone() else {
-            return;
-        };
-        if entry.target == TargetState::Stopped {
-            entry.task_configs.clear();
-            self.status.remove_tasks_from(name, 0);
-            self.status.put_connector(name, State::Stopped, None);
+        self.stop_all(name);
+        if entry.plugin.is_none() {
             return;
         }
-        let config = entry.config.clone();
-        let started =
-            blocking(|| validation::start_connector(&self.worker, &plugin, name, &config));
-        let (instance, task_configs) = match started {
-            Ok(ok) => ok,
-            Err(e) => {
+        match blocking(|| {
+            self.worker
+                .start_connector(name, &entry.config, entry.target)
+        }) {
+            Some(configs) => {
+                self.status.remove_tasks_from(name, configs.len() as u32);
+                entry.task_configs = configs;
+                for i in 0..entry.task_configs.len() as u32 {
+                    self.start_task(name, entry, i);
+                }
+            }
+            None => {
                 entry.task_configs.clear();
                 self.status.remove_tasks_from(name, 0);
-                self.status.put_connector(
-                    name,
-                    State::Failed,
-                    Some(crate::runtime::trace("Failed to start connector", e)),
-                );
-                return;
             }
-        };
-        entry.instance = Some(instance);
-        let paused = entry.target == TargetState::Paused;
-        self.status.put_connector(
-            name,
-            if paused {
-                State::Paused
-            } else {
-                State::Running
-            },
-            None,
-        );
-        self.status
-            .remove_tasks_from(name, task_configs.len() as u32);
-        entry.task_configs = task_configs;
-        for i in 0..entry.task_configs.len() as u32 {
-            self.start_task(name, entry, i);
         }
     }
 
-    fn start_task(&self, name: &str, entry: &mut Entry, id: u32) {
-        let (Some(plugin), Some(task_config)) = (
-            entry.plugin.clone(),
-            entry.task_configs.get(id as usize).cloned(),
-        ) else {
+    /// (Re)starts one task with its generated config.
+    fn start_task(&self, name: &str, entry: &Entry, task: u32) {
+        let Some(task_config) = entry.task_configs.get(task as usize) else {
             return;
         };
-        self.status.put_task(name, id, State::Unassigned, None);
-        let resolved = validation::resolved(&self.worker, &entry.config)
-            .and_then(|c| Ok((c, validation::resolved(&self.worker, &task_config)?)));
-        let ((connector_config, mut secrets), (task_config, task_secrets)) = match resolved {
-            Ok(configs) => configs,
-            Err(e) => {
-                let trace = crate::runtime::trace("Failed to start task", e);
-                self.status.put_task(name, id, State::Failed, Some(trace));
-                return;
-            }
-        };
-        let spec = TaskSpec {
+        let id = ConnectorTaskId {
             connector: name.to_owned(),
-            task: id,
-            kind: plugin.manifest.kind,
-            connector_config,
-            task_config,
-            secrets: {
-                secrets.extend(task_secrets);
-                secrets
-            },
-            plugin,
-            worker: self.worker.clone(),
-            status: self.status.clone(),
-            offsets: self.offsets.clone(),
+            task,
         };
-        match TaskHandle::spawn(spec, entry.target == TargetState::Paused) {
-            Ok(h) => {
-                entry.tasks.insert(id, h);
-            }
-            Err(e) => self.status.put_task(
-                name,
-                id,
-                State::Failed,
-                Some(crate::runtime::trace("Failed to start task thread", e)),
-            ),
-        }
+        blocking(|| {
+            self.worker
+                .start_task(&id, &entry.config, task_config, entry.target)
+        });
     }
 
     fn info(name: &str, entry: &Entry) -> ConnectorInfo {
@@ -270,8 +188,8 @@ impl StandaloneHerder {
         })
     }
 
-    fn stopped(entry: &Entry) -> bool {
-        entry.target == TargetState::Stopped && entry.tasks.is_empty()
+    fn stopped(&self, name: &str, entry: &Entry) -> bool {
+        entry.target == TargetState::Stopped && self.worker.tasks_of(name).is_empty()
     }
 
     /// Creates or replaces a connector config; the caller holds the connectors lock.
@@ -290,14 +208,12 @@ impl StandaloneHerder {
                 "Connector {name} already exists"
             )));
         }
-        let plugin = validation::validate_for_write(&self.worker, &self.plugins, &config)?;
+        let plugin = validation::validate_for_write(self.worker.config(), &self.plugins, &config)?;
         let entry = map.entry(name.to_owned()).or_insert_with(|| Entry {
             config: Props::new(),
             target: initial_state.unwrap_or(TargetState::Started),
             plugin: None,
-            instance: None,
             task_configs: Vec::new(),
-            tasks: BTreeMap::new(),
         });
         entry.config = config;
         entry.plugin = Some(plugin);
@@ -408,8 +324,8 @@ impl Herder for StandaloneHerder {
 
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
         let mut map = self.connectors.lock().await;
-        let mut entry = map.remove(name).ok_or_else(|| not_found(name))?;
-        self.stop_all(name, &mut entry);
+        map.remove(name).ok_or_else(|| not_found(name))?;
+        self.stop_all(name);
         self.status.remove_connector(name);
         Ok(())
     }
@@ -455,9 +371,6 @@ impl Herder for StandaloneHerder {
                 self.start(name, entry);
             } else {
                 for id in restart_tasks {
-                    if let Some(h) = entry.tasks.remove(&id) {
-                        blocking(|| h.stop(self.graceful()));
-                    }
                     self.start_task(name, entry, id);
                 }
             }
@@ -473,9 +386,6 @@ impl Herder for StandaloneHerder {
                 "Task {name}-{task} not found"
             )));
         }
-        if let Some(h) = entry.tasks.remove(&task) {
-            blocking(|| h.stop(self.graceful()));
-        }
         self.start_task(name, entry, task);
         Ok(())
     }
@@ -490,12 +400,7 @@ impl Herder for StandaloneHerder {
             return Ok(());
         }
         entry.target = TargetState::Paused;
-        for h in entry.tasks.values() {
-            h.set_paused(true);
-        }
-        if self.status.connector(name).map(|c| c.state) == Some(State::Running) {
-            self.status.put_connector(name, State::Paused, None);
-        }
+        blocking(|| self.worker.set_target_state(name, TargetState::Paused));
         Ok(())
     }
 
@@ -504,16 +409,11 @@ impl Herder for StandaloneHerder {
         let entry = map.get_mut(name).ok_or_else(|| not_found(name))?;
         let was = entry.target;
         entry.target = TargetState::Started;
-        if was == TargetState::Stopped || entry.instance.is_none() {
+        if was == TargetState::Stopped || !self.worker.connector_running(name) {
             self.start(name, entry);
             return Ok(());
         }
-        for h in entry.tasks.values() {
-            h.set_paused(false);
-        }
-        if self.status.connector(name).map(|c| c.state) == Some(State::Paused) {
-            self.status.put_connector(name, State::Running, None);
-        }
+        blocking(|| self.worker.set_target_state(name, TargetState::Started));
         Ok(())
     }
 
@@ -531,7 +431,7 @@ impl Herder for StandaloneHerder {
             let entry = map.get(name).ok_or_else(|| not_found(name))?;
             (entry.kind(), entry.config.clone())
         };
-        offsets::read(&self.worker, self.offsets.as_ref(), kind, name, &config)
+        Ok(blocking(|| self.worker.read_offsets(kind, name, &config))?)
     }
 
     async fn alter_offsets(
@@ -541,34 +441,21 @@ impl Herder for StandaloneHerder {
     ) -> Result<String, HerderError> {
         let map = self.connectors.lock().await;
         let entry = map.get(name).ok_or_else(|| not_found(name))?;
-        offsets::require_stopped(Self::stopped(entry), name)?;
-        let plugin = entry
-            .plugin
-            .clone()
-            .ok_or_else(|| HerderError::Internal("connector plugin not loaded".into()))?;
-        offsets::alter(
-            &self.worker,
-            self.offsets.as_ref(),
-            &plugin,
-            entry.kind(),
-            name,
-            &entry.config,
-            offsets,
-        )
+        validation::require_stopped(self.stopped(name, entry), name)?;
+        Ok(blocking(|| {
+            self.worker
+                .alter_offsets(entry.kind(), name, &entry.config, offsets)
+        })?)
     }
 
     async fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
         let map = self.connectors.lock().await;
         let entry = map.get(name).ok_or_else(|| not_found(name))?;
-        offsets::require_stopped(Self::stopped(entry), name)?;
-        offsets::reset(
-            &self.worker,
-            self.offsets.as_ref(),
-            entry.kind(),
-            name,
-            &entry.config,
-        )
-        .await
+        validation::require_stopped(self.stopped(name, entry), name)?;
+        Ok(self
+            .worker
+            .reset_offsets(entry.kind(), name, &entry.config)
+            .await?)
     }
 
     async fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
@@ -580,6 +467,6 @@ impl Herder for StandaloneHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(&self.worker, &self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(self.worker.config(), &self.plugins, &config).map(|(infos, _)| infos)
     }
 }

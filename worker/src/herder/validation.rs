@@ -308,102 +308,12 @@ pub fn plugin_config(
     Ok(infos)
 }
 
-/// A stored (raw) config with its config-provider placeholders resolved, to run it, and the
-/// resolved values to keep out of what users see.
-pub fn resolved(worker: &WorkerConfig, raw: &Props) -> Result<(Props, Secrets), String> {
-    let resolved = worker
-        .config_providers
-        .resolve(raw)
-        .map_err(|e| format!("Failed to resolve the value of {}: {}", e.key, e.message))?;
-    let secrets = Secrets::of(raw, &resolved);
-    Ok((resolved, secrets))
-}
-
-/// Logs a connector's config as stored (placeholders, not secrets), with the values of
-/// PASSWORD keys hidden.
-fn log_config(plugin: &ConnectorPlugin, name: &str, raw: &Props) {
-    let framework = cc::framework_def(plugin.manifest.kind);
-    let hidden = |k: &str| {
-        plugin
-            .manifest
-            .config_def
-            .key(k)
-            .or_else(|| framework.key(k))
-            .is_some_and(|key| key.type_ == tributary_connector_api::ConfigType::Password)
-    };
-    let shown: Vec<String> = raw
-        .iter()
-        .map(|(k, v)| {
-            if hidden(k) {
-                format!("{k} = [hidden]")
-            } else {
-                format!("{k} = {v}")
-            }
-        })
-        .collect();
-    tracing::info!(
-        connector = name,
-        "starting connector with config: {}",
-        shown.join(", ")
-    );
-}
-
-/// Starts a connector instance with its resolved config and asks it for at most `tasks.max`
-/// task configs (unless `tasks.max.enforce=false`), which keep the raw config's placeholders.
-/// Blocks.
-pub fn start_connector(
-    worker: &WorkerConfig,
-    plugin: &ConnectorPlugin,
-    name: &str,
-    raw: &Props,
-) -> Result<(crate::plugins::RemoteConnector, Vec<Props>), String> {
-    log_config(plugin, name, raw);
-    let (config, secrets) = resolved(worker, raw)?;
-    let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
-    c.call(&ConnectorRequest::Start(config.clone()))
-        .map_err(|e| secrets.scrub(&e.to_string()))?;
-    let configs = generate_task_configs(&mut c, name, raw, &config, &secrets)?;
-    Ok((c, configs))
-}
-
-/// Asks a running connector for its task configs, enforcing `tasks.max`; values taken from a
-/// placeholder of the raw connector config get the placeholder back. Blocks.
-pub fn task_configs(
-    worker: &WorkerConfig,
-    c: &mut crate::plugins::RemoteConnector,
-    name: &str,
-    raw: &Props,
-) -> Result<Vec<Props>, String> {
-    let (config, secrets) = resolved(worker, raw)?;
-    generate_task_configs(c, name, raw, &config, &secrets)
-}
-
-/// [`task_configs`] with the config already resolved.
-fn generate_task_configs(
-    c: &mut crate::plugins::RemoteConnector,
-    name: &str,
-    raw: &Props,
-    config: &Props,
-    secrets: &Secrets,
-) -> Result<Vec<Props>, String> {
-    let max = cc::ConnectorSettings::from_props(config).tasks_max;
-    let mut configs = match c
-        .call(&ConnectorRequest::TaskConfigs(max as u32))
-        .map_err(|e| secrets.scrub(&e.to_string()))?
-    {
-        ConnectorResponse::TaskConfigs(t) => t,
-        _ => Vec::new(),
-    };
-    let enforce = config
-        .get("tasks.max.enforce")
-        .map(|v| v.trim() != "false")
-        .unwrap_or(true);
-    if enforce && configs.len() > max {
-        return Err(format!(
-            "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
-            configs.len()
-        ));
+/// 400 unless the connector is STOPPED with no tasks (before its offsets may change).
+pub fn require_stopped(stopped: bool, name: &str) -> Result<(), HerderError> {
+    if !stopped {
+        return Err(HerderError::BadRequest(format!(
+            "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+        )));
     }
-    crate::config::providers::restore_placeholders(raw, &mut configs);
-    Ok(configs)
+    Ok(())
 }

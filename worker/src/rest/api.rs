@@ -7,7 +7,8 @@ use std::future::Future;
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
 use super::entities::*;
-use crate::model::{TargetState, TaskState};
+use crate::model::{ConnectorOffsets, TargetState, TaskState};
+use crate::worker::WorkerError;
 
 /// Why a herder request failed; the REST layer maps each kind to its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +39,15 @@ pub enum HerderError {
     /// 500: anything else (e.g. an unknown `connector.class` on create).
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<WorkerError> for HerderError {
+    fn from(e: WorkerError) -> HerderError {
+        match e {
+            WorkerError::BadRequest(m) => HerderError::BadRequest(m),
+            WorkerError::Internal(m) => HerderError::Internal(m),
+        }
+    }
 }
 
 /// The connector lifecycle, as the REST API needs it. Every method answers for one worker's

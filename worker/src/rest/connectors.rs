@@ -18,11 +18,10 @@ use super::extract::{
 };
 use super::signing::{ALGORITHM_HEADER, SIGNATURE_HEADER};
 use super::{ask, timed, ApiError, Ctx};
-use crate::model::TargetState;
+use crate::model::{ConnectorOffset, ConnectorOffsets, TargetState};
 use crate::rest::api::Herder;
 use crate::rest::entities::{
-    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorStateInfo, CreateConnectorRequest,
-    InternalRequest,
+    ConnectorInfo, ConnectorStateInfo, CreateConnectorRequest, InternalRequest,
 };
 
 type St<H> = State<Ctx<H>>;

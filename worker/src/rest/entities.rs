@@ -52,19 +52,6 @@ pub struct ConnectorStateInfo {
     pub type_: ConnectorType,
 }
 
-/// One partition's offset in `ConnectorOffsets`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorOffset {
-    pub partition: serde_json::Map<String, serde_json::Value>,
-    pub offset: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// `GET/PATCH /connectors/<name>/offsets`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorOffsets {
-    pub offsets: Vec<ConnectorOffset>,
-}
-
 /// `PluginInfo`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginInfo {

@@ -1,6 +1,6 @@
 //! Forwarding of requests that another worker must serve (connect-compat §1.1).
 //!
-//! A herder answers [`HerderError::Forward`](crate::herder::HerderError::Forward) when a
+//! A herder answers [`HerderError::Forward`](crate::rest::api::HerderError::Forward) when a
 //! request belongs to the leader (or to the worker owning a connector or task). [`ApiError`]
 //! turns that into a 409 whose response carries a [`ForwardTo`] extension; [`middleware`],
 //! layered on the whole router, buffers every request body, runs the handler and, when it sees

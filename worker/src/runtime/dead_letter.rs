@@ -16,12 +16,11 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header as KHeader, Headers as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientContext, Message};
+use rdkafka::{ClientConfig, ClientContext, Message};
 use tributary_connector_api::Props;
 
-use super::clients;
 use super::errors::Failure;
-use crate::config::WorkerConfig;
+use super::TaskClients;
 
 pub const TOPIC: &str = "errors.deadletterqueue.topic.name";
 pub const REPLICATION_FACTOR: &str = "errors.deadletterqueue.topic.replication.factor";
@@ -139,7 +138,7 @@ impl DeadLetterQueue {
     /// The DLQ of a sink connector config, `None` when no topic is set. Creates the topic (one
     /// partition, the configured replication factor) when it does not exist.
     pub fn create(
-        worker: &WorkerConfig,
+        clients: &TaskClients,
         connector_props: &Props,
         name: &str,
         task: u32,
@@ -155,8 +154,9 @@ impl DeadLetterQueue {
         let context_headers = connector_props
             .get(CONTEXT_HEADERS)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        create_topic(worker, topic, replication)?;
-        let producer = clients::dlq_producer(worker, connector_props, name, task)
+        create_topic(&clients.admin, topic, replication)?;
+        let producer = clients
+            .dlq_producer
             .create_with_context(Deliveries::default())
             .map_err(|e| format!("cannot create the dead letter queue producer: {e}"))?;
         Ok(Some(DeadLetterQueue {
@@ -287,9 +287,8 @@ fn stacktrace(failure: &Failure) -> String {
 }
 
 /// Creates the DLQ topic with one partition unless it exists.
-fn create_topic(worker: &WorkerConfig, topic: &str, replication: i32) -> Result<(), String> {
-    let admin: AdminClient<DefaultClientContext> = worker
-        .base_client_config()
+fn create_topic(admin: &ClientConfig, topic: &str, replication: i32) -> Result<(), String> {
+    let admin: AdminClient<DefaultClientContext> = admin
         .create()
         .map_err(|e| format!("cannot create an admin client for the dead letter queue: {e}"))?;
     let new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(replication));

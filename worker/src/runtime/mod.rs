@@ -2,7 +2,6 @@
 //! to Kafka through rdkafka. The herder starts, pauses, resumes and stops tasks through a
 //! [`TaskHandle`].
 
-pub mod clients;
 pub mod convert;
 pub mod dead_letter;
 pub mod errors;
@@ -65,6 +64,19 @@ impl TaskControl {
     }
 }
 
+/// The Kafka client configs of one task (the Worker builds them).
+#[derive(Clone)]
+pub struct TaskClients {
+    /// A source task's producer.
+    pub producer: rdkafka::ClientConfig,
+    /// A sink task's consumer.
+    pub consumer: rdkafka::ClientConfig,
+    /// A sink task's dead letter queue producer.
+    pub dlq_producer: rdkafka::ClientConfig,
+    /// Topic creation (the dead letter queue's).
+    pub admin: rdkafka::ClientConfig,
+}
+
 /// Everything a task thread needs.
 pub struct TaskSpec {
     pub connector: String,
@@ -77,6 +89,8 @@ pub struct TaskSpec {
     /// The resolved values, scrubbed from the status trace if the task fails.
     pub secrets: crate::config::providers::Secrets,
     pub plugin: ConnectorPlugin,
+    /// Kafka client configs, built by the Worker.
+    pub clients: TaskClients,
     pub worker: Arc<WorkerConfig>,
     pub status: Arc<StatusStore>,
     pub offsets: Arc<dyn OffsetStore>,
@@ -85,6 +99,7 @@ pub struct TaskSpec {
 /// A running task.
 pub struct TaskHandle {
     pub control: Arc<TaskControl>,
+    connector: String,
     thread: Option<JoinHandle<()>>,
     done: mpsc::Receiver<()>,
 }
@@ -97,6 +112,7 @@ impl TaskHandle {
         let (done_tx, done) = mpsc::channel();
         let thread_control = control.clone();
         let name = format!("task-{}-{}", spec.connector, spec.task);
+        let owner = spec.connector.clone();
         let thread = std::thread::Builder::new().name(name).spawn(move || {
             let span = tracing::info_span!("task", connector = %spec.connector, task = spec.task);
             let _enter = span.enter();
@@ -123,6 +139,7 @@ impl TaskHandle {
         })?;
         Ok(TaskHandle {
             control,
+            connector: owner,
             thread: Some(thread),
             done,
         })
@@ -130,6 +147,11 @@ impl TaskHandle {
 
     pub fn set_paused(&self, paused: bool) {
         self.control.set_paused(paused);
+    }
+
+    /// The connector the task belongs to.
+    pub fn connector(&self) -> &str {
+        &self.connector
     }
 
     /// Asks the task to stop and waits up to `timeout` for it. A task that does not stop in

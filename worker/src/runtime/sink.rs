@@ -26,7 +26,7 @@ use tributary_transforms::{Outcome, TransformChain};
 use super::convert::{transform_chain, TaskConverters};
 use super::dead_letter::{DeadLetterQueue, RawRecord};
 use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
-use super::{clients, trace, TaskControl, TaskSpec};
+use super::{trace, TaskControl, TaskSpec};
 use crate::model::State;
 use crate::plugins::{CallError, RemoteTask};
 
@@ -198,7 +198,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     let chain = transform_chain(&spec.connector_config)
         .map_err(|e| trace("Failed to create transformations", e))?;
     let dlq = DeadLetterQueue::create(
-        &spec.worker,
+        &spec.clients,
         &spec.connector_config,
         &spec.connector,
         spec.task,
@@ -235,14 +235,11 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     if let TaskResponse::SinkContext(c) = started {
         absorb(&mut context.lock(), c);
     }
-    let consumer: BaseConsumer<SinkContext> = clients::sink_consumer(
-        &spec.worker,
-        &spec.connector_config,
-        &spec.connector,
-        spec.task,
-    )
-    .create_with_context(context)
-    .map_err(|e| trace("Failed to create consumer", e))?;
+    let consumer: BaseConsumer<SinkContext> = spec
+        .clients
+        .consumer
+        .create_with_context(context)
+        .map_err(|e| trace("Failed to create consumer", e))?;
     let settings = crate::config::connector::ConnectorSettings::from_props(&spec.connector_config);
     let subscribed = match &settings.topics_regex {
         Some(regex) => consumer.subscribe(&[&subscription_pattern(regex)]),

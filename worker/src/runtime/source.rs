@@ -21,7 +21,7 @@ use tributary_transforms::{Outcome, TransformChain};
 
 use super::convert::{transform_chain, TaskConverters};
 use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
-use super::{clients, trace, TaskControl, TaskSpec};
+use super::{trace, TaskControl, TaskSpec};
 use crate::model::State;
 use crate::plugins::{CallError, RemoteTask};
 
@@ -172,14 +172,11 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         &spec.connector,
         spec.task,
     );
-    let producer: ThreadedProducer<Deliveries> = clients::source_producer(
-        &spec.worker,
-        &spec.connector_config,
-        &spec.connector,
-        spec.task,
-    )
-    .create_with_context(Deliveries::default())
-    .map_err(|e| trace("Failed to create producer", e))?;
+    let producer: ThreadedProducer<Deliveries> = spec
+        .clients
+        .producer
+        .create_with_context(Deliveries::default())
+        .map_err(|e| trace("Failed to create producer", e))?;
     let mut task = spec
         .plugin
         .new_task()

@@ -13,6 +13,7 @@ use crate::coordination::member::{GroupMember, MemberConfig, MemberError, Securi
 use crate::coordination::protocol::{
     Assignment, ConnectProtocol, ConnectorAssignment, MemberMetadata, CONNECTOR_TASK_ID, ERROR_NONE,
 };
+use crate::model::ConnectorTaskId;
 
 /// Pause between failed join attempts.
 const RETRY_BACKOFF: Duration = Duration::from_millis(200);
@@ -21,7 +22,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The member settings for this worker.
 pub fn member_config(herder: &DistributedHerder) -> Result<MemberConfig, anyhow::Error> {
-    let worker = &herder.worker;
+    let worker = &herder.config;
     let dist = &herder.dist;
     let client_id = match worker.props.get("client.id").map(|s| s.trim()) {
         Some(id) if !id.is_empty() => format!("{}-{id}", dist.group_id),
@@ -50,7 +51,7 @@ async fn allocation(herder: &DistributedHerder, protocol: ConnectProtocol) -> As
     let tasks: Vec<(&str, i32)> = local
         .owned_tasks
         .iter()
-        .map(|(c, t)| (c.as_str(), *t as i32))
+        .map(|id| (id.connector.as_str(), id.task as i32))
         .collect();
     Assignment {
         version: protocol.version(),
@@ -185,7 +186,9 @@ async fn apply(
                 if t == CONNECTOR_TASK_ID {
                     local.owned_connectors.remove(&ca.connector);
                 } else {
-                    local.owned_tasks.remove(&(ca.connector.clone(), t as u32));
+                    local
+                        .owned_tasks
+                        .remove(&ConnectorTaskId::new(ca.connector.clone(), t as u32));
                 }
             }
         }
@@ -198,7 +201,9 @@ async fn apply(
             if t == CONNECTOR_TASK_ID {
                 local.owned_connectors.insert(ca.connector.clone());
             } else if t >= 0 {
-                local.owned_tasks.insert((ca.connector.clone(), t as u32));
+                local
+                    .owned_tasks
+                    .insert(ConnectorTaskId::new(ca.connector.clone(), t as u32));
             }
         }
     }

@@ -33,11 +33,12 @@ use crate::storage::internal_records::{ConfigChange, ConfigRecord, ConfigState};
 use crate::storage::log_tail::LogTail;
 use crate::storage::offsets_topic::KafkaOffsetStore;
 use crate::storage::{OffsetStore, StatusStore};
+use crate::worker::Worker;
 
 mod local;
 pub mod membership;
 
-pub use local::{LocalWork, NewTaskConfigs, TaskId};
+pub use local::{LocalWork, NewTaskConfigs};
 
 /// How long REST writes wait for the config topic to be read back.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,11 +57,11 @@ pub struct GroupView {
 
 /// Everything the distributed herder shares with its background loops.
 pub struct DistributedHerder {
-    worker: Arc<WorkerConfig>,
+    config: Arc<WorkerConfig>,
+    worker: Arc<Worker>,
     dist: DistributedConfig,
     plugins: Arc<PluginRegistry>,
     configs: Arc<ConfigStore>,
-    offsets: Arc<KafkaOffsetStore>,
     status: Arc<StatusStore>,
     _status_tail: LogTail,
     /// This worker's advertised REST URL, e.g. `http://10.0.0.5:8083/`.
@@ -110,18 +111,19 @@ impl DistributedHerder {
             crate::config::distributed::ProtocolChoice::Sessioned => ConnectProtocol::Sessioned,
         };
         let offsets: Arc<dyn OffsetStore> = parts.offsets.clone();
+        let worker = Worker::new(
+            parts.worker.clone(),
+            parts.plugins.clone(),
+            parts.status.clone(),
+            offsets,
+        );
         Arc::new(DistributedHerder {
-            local: tokio::sync::Mutex::new(LocalWork::new(
-                parts.worker.clone(),
-                parts.plugins.clone(),
-                parts.status.clone(),
-                offsets,
-            )),
-            worker: parts.worker,
+            local: tokio::sync::Mutex::new(LocalWork::new(worker.clone())),
+            worker,
+            config: parts.worker,
             dist: parts.dist,
             plugins: parts.plugins,
             configs: parts.configs,
-            offsets: parts.offsets,
             status: parts.status,
             _status_tail: parts.status_tail,
             url,
@@ -425,16 +427,17 @@ impl DistributedHerder {
                     publish.extend(local.restart_connector(&r.connector, &state));
                 }
                 if r.include_tasks {
-                    let owned: Vec<TaskId> = local
+                    let owned: Vec<ConnectorTaskId> = local
                         .owned_tasks
                         .iter()
-                        .filter(|(c, _)| *c == r.connector)
+                        .filter(|id| id.connector == r.connector)
                         .cloned()
                         .collect();
                     for id in owned {
-                        let task_failed = failed(self.status.task(&id.0, id.1).map(|t| t.state));
-                        if !r.only_failed || task_failed {
-                            self.status.put_task(&id.0, id.1, State::Restarting, None);
+                        let status = self.status.task(&id.connector, id.task);
+                        if !r.only_failed || failed(status.map(|t| t.state)) {
+                            self.status
+                                .put_task(&id.connector, id.task, State::Restarting, None);
                             local.restart_task(&id, &state);
                         }
                     }
@@ -606,7 +609,7 @@ impl Herder for DistributedHerder {
                 "Connector {name} already exists"
             )));
         }
-        validation::validate_for_write(&self.worker, &self.plugins, &config)?;
+        validation::validate_for_write(&self.config, &self.plugins, &config)?;
         let mut records = Vec::new();
         if !exists {
             if let Some(target) = initial_state {
@@ -709,7 +712,7 @@ impl Herder for DistributedHerder {
         {
             let mut local = self.local.lock().await;
             if local.owns_task(name, task) {
-                local.restart_task(&(name.to_owned(), task), &state);
+                local.restart_task(&ConnectorTaskId::new(name, task), &state);
                 return Ok(());
             }
         }
@@ -755,7 +758,9 @@ impl Herder for DistributedHerder {
             .with(|s| s.connector_config(name).cloned())
             .ok_or_else(|| not_found(name))?;
         let kind = self.kind_of(&config);
-        super::offsets::read(&self.worker, self.offsets.as_ref(), kind, name, &config)
+        Ok(validation::blocking(|| {
+            self.worker.read_offsets(kind, name, &config)
+        })?)
     }
 
     async fn alter_offsets(
@@ -771,19 +776,11 @@ impl Herder for DistributedHerder {
             .ok_or_else(|| not_found(name))?;
         let stopped = state.target_state(name) == Some(TargetState::Stopped)
             && state.task_count(name).unwrap_or(0) == 0;
-        super::offsets::require_stopped(stopped, name)?;
-        let class = config.get(cc::CONNECTOR_CLASS).cloned().unwrap_or_default();
-        let plugin = self.plugins.resolve(&class).map_err(internal)?;
+        validation::require_stopped(stopped, name)?;
         let kind = self.kind_of(&config);
-        super::offsets::alter(
-            &self.worker,
-            self.offsets.as_ref(),
-            &plugin,
-            kind,
-            name,
-            &config,
-            offsets,
-        )
+        Ok(validation::blocking(|| {
+            self.worker.alter_offsets(kind, name, &config, offsets)
+        })?)
     }
 
     async fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
@@ -795,9 +792,9 @@ impl Herder for DistributedHerder {
             .ok_or_else(|| not_found(name))?;
         let stopped = state.target_state(name) == Some(TargetState::Stopped)
             && state.task_count(name).unwrap_or(0) == 0;
-        super::offsets::require_stopped(stopped, name)?;
+        validation::require_stopped(stopped, name)?;
         let kind = self.kind_of(&config);
-        super::offsets::reset(&self.worker, self.offsets.as_ref(), kind, name, &config).await
+        Ok(self.worker.reset_offsets(kind, name, &config).await?)
     }
 
     async fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
@@ -809,7 +806,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(&self.worker, &self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(&self.config, &self.plugins, &config).map(|(infos, _)| infos)
     }
 
     async fn put_task_configs(

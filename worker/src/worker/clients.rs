@@ -4,6 +4,7 @@ use rdkafka::ClientConfig;
 use tributary_connector_api::Props;
 
 use crate::config::WorkerConfig;
+use crate::runtime::TaskClients;
 
 fn apply(config: &mut ClientConfig, entries: impl IntoIterator<Item = (String, String)>) {
     for (k, v) in entries {
@@ -83,4 +84,19 @@ pub fn sink_consumer(
     apply(&mut c, overrides(connector, "consumer.override."));
     c.set("group.id", sink_group_id(worker, connector, name));
     c
+}
+
+/// The Kafka client configs of one task.
+pub fn task_clients(
+    worker: &WorkerConfig,
+    connector: &Props,
+    name: &str,
+    task: u32,
+) -> TaskClients {
+    TaskClients {
+        producer: source_producer(worker, connector, name, task),
+        consumer: sink_consumer(worker, connector, name, task),
+        dlq_producer: dlq_producer(worker, connector, name, task),
+        admin: worker.base_client_config(),
+    }
 }

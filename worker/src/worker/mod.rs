@@ -1,0 +1,332 @@
+//! The Worker: the one place that runs connectors and tasks on this process. It starts and
+//! stops connector instances and task threads, generates and resolves task configs, reads and
+//! writes offsets, builds the Kafka client configs, and reports every state change to the
+//! status store. Herders decide *what* runs here; the Worker knows *how*.
+//!
+//! Every method blocks (plugin calls, graceful task stops); async callers wrap them in
+//! `tokio::task::block_in_place`. Nothing here is on the group member's heartbeat path.
+
+pub mod clients;
+pub mod offsets;
+pub mod task_configs;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tributary_connector_api::abi::ConnectorRequest;
+use tributary_connector_api::Props;
+
+use crate::config::connector as cc;
+use crate::config::WorkerConfig;
+use crate::model::{ConnectorTaskId, State, TargetState};
+use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
+use crate::runtime::{trace, TaskHandle, TaskSpec};
+use crate::storage::{OffsetStore, StatusStore};
+
+/// Why a Worker request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkerError {
+    /// The request or its data is invalid (a 400 at the REST edge).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Anything else (a broker or plugin failure).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A connector this worker was asked to run, started or not.
+struct WorkerConnector {
+    /// `None` while the connector is STOPPED or failed to start.
+    instance: Option<RemoteConnector>,
+    /// The stored (raw) config it was started with.
+    config: Props,
+    target: TargetState,
+}
+
+/// A running task and the raw task config it was started with.
+struct WorkerTask {
+    handle: TaskHandle,
+    config: Props,
+}
+
+/// Runs connectors and tasks for one worker process.
+pub struct Worker {
+    config: Arc<WorkerConfig>,
+    plugins: Arc<PluginRegistry>,
+    status: Arc<StatusStore>,
+    offsets: Arc<dyn OffsetStore>,
+    connectors: Mutex<BTreeMap<String, WorkerConnector>>,
+    tasks: Mutex<BTreeMap<ConnectorTaskId, WorkerTask>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Worker {
+    pub fn new(
+        config: Arc<WorkerConfig>,
+        plugins: Arc<PluginRegistry>,
+        status: Arc<StatusStore>,
+        offsets: Arc<dyn OffsetStore>,
+    ) -> Arc<Worker> {
+        Arc::new(Worker {
+            config,
+            plugins,
+            status,
+            offsets,
+            connectors: Mutex::new(BTreeMap::new()),
+            tasks: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn config(&self) -> &Arc<WorkerConfig> {
+        &self.config
+    }
+
+    pub fn plugins(&self) -> &Arc<PluginRegistry> {
+        &self.plugins
+    }
+
+    pub fn status(&self) -> &Arc<StatusStore> {
+        &self.status
+    }
+
+    pub fn offset_store(&self) -> &Arc<dyn OffsetStore> {
+        &self.offsets
+    }
+
+    fn plugin_for(&self, config: &Props) -> Result<ConnectorPlugin, String> {
+        let class = config.get(cc::CONNECTOR_CLASS).cloned().unwrap_or_default();
+        self.plugins.resolve(&class).map_err(|e| e.to_string())
+    }
+
+    /// (Re)starts a connector per its target state, stopping the instance it replaces.
+    /// Returns the task configs it generated (placeholders kept) when it started; `None` when
+    /// it is STOPPED or failed (its status says which and why).
+    pub fn start_connector(
+        &self,
+        name: &str,
+        config: &Props,
+        target: TargetState,
+    ) -> Option<Vec<Props>> {
+        self.stop_connector(name);
+        let mut entry = WorkerConnector {
+            instance: None,
+            config: config.clone(),
+            target,
+        };
+        let outcome = if target == TargetState::Stopped {
+            self.status.put_connector(name, State::Stopped, None);
+            None
+        } else {
+            let started = self
+                .plugin_for(config)
+                .and_then(|plugin| task_configs::start(&self.config, &plugin, name, config));
+            match started {
+                Ok((instance, configs)) => {
+                    entry.instance = Some(instance);
+                    let shown = match target {
+                        TargetState::Paused => State::Paused,
+                        _ => State::Running,
+                    };
+                    self.status.put_connector(name, shown, None);
+                    Some(configs)
+                }
+                Err(e) => {
+                    let trace = trace("Failed to start connector", e);
+                    self.status.put_connector(name, State::Failed, Some(trace));
+                    None
+                }
+            }
+        };
+        locked(&self.connectors).insert(name.to_owned(), entry);
+        outcome
+    }
+
+    /// Stops a connector instance (its tasks are stopped separately) and forgets it.
+    pub fn stop_connector(&self, name: &str) {
+        let entry = locked(&self.connectors).remove(name);
+        if let Some(mut instance) = entry.and_then(|e| e.instance) {
+            if let Err(e) = instance.call(&ConnectorRequest::Stop) {
+                tracing::warn!(connector = name, error = %e, "connector stop failed");
+            }
+        }
+    }
+
+    /// Names of the connectors this worker was asked to run (started, stopped or failed).
+    pub fn connectors(&self) -> Vec<String> {
+        locked(&self.connectors).keys().cloned().collect()
+    }
+
+    /// The raw config and target state a connector runs with here.
+    pub fn connector(&self, name: &str) -> Option<(Props, TargetState)> {
+        locked(&self.connectors)
+            .get(name)
+            .map(|c| (c.config.clone(), c.target))
+    }
+
+    /// Whether the connector instance is running (started, not stopped or failed).
+    pub fn connector_running(&self, name: &str) -> bool {
+        locked(&self.connectors)
+            .get(name)
+            .is_some_and(|c| c.instance.is_some())
+    }
+
+    /// Applies a new target state to a connector and its tasks here (either may run on
+    /// another worker). A change from or to STOPPED restarts the connector instance; its
+    /// fresh task configs are returned then.
+    pub fn set_target_state(&self, name: &str, target: TargetState) -> Option<Vec<Props>> {
+        for task in locked(&self.tasks)
+            .values()
+            .filter(|t| t.handle.connector() == name)
+        {
+            task.handle.set_paused(target == TargetState::Paused);
+        }
+        let (was, config, running) = {
+            let mut map = locked(&self.connectors);
+            let entry = map.get_mut(name)?;
+            let was = std::mem::replace(&mut entry.target, target);
+            (was, entry.config.clone(), entry.instance.is_some())
+        };
+        match (was, target) {
+            _ if was == target => {}
+            (TargetState::Stopped, _) | (_, TargetState::Stopped) => {
+                return self.start_connector(name, &config, target)
+            }
+            (_, TargetState::Paused) if running => {
+                self.status.put_connector(name, State::Paused, None)
+            }
+            (_, TargetState::Started) if running => {
+                self.status.put_connector(name, State::Running, None)
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Asks a running connector for fresh task configs. A failure marks the connector FAILED.
+    pub fn regenerate_task_configs(&self, name: &str) -> Option<Vec<Props>> {
+        // The instance is taken out while the plugin runs, so the map is not locked meanwhile.
+        let (mut instance, config) = {
+            let mut map = locked(&self.connectors);
+            let entry = map.get_mut(name)?;
+            (entry.instance.take()?, entry.config.clone())
+        };
+        let generated = task_configs::generate(&self.config, &mut instance, name, &config);
+        if let Some(entry) = locked(&self.connectors).get_mut(name) {
+            entry.instance = Some(instance);
+        }
+        match generated {
+            Ok(configs) => Some(configs),
+            Err(e) => {
+                let trace = trace("Failed to generate task configs", e);
+                self.status.put_connector(name, State::Failed, Some(trace));
+                None
+            }
+        }
+    }
+
+    /// Starts one task (stopping the one it replaces) with the connector's and its own raw
+    /// configs, resolved here. A failure to start marks the task FAILED.
+    pub fn start_task(
+        &self,
+        id: &ConnectorTaskId,
+        connector_config: &Props,
+        task_config: &Props,
+        target: TargetState,
+    ) {
+        self.stop_tasks(std::slice::from_ref(id));
+        if target == TargetState::Stopped {
+            return;
+        }
+        let (name, task) = (id.connector.as_str(), id.task);
+        let fail = |stage: &str, e: String| {
+            self.status
+                .put_task(name, task, State::Failed, Some(trace(stage, e)));
+        };
+        let plugin = match self.plugin_for(connector_config) {
+            Ok(p) => p,
+            Err(e) => return fail("Failed to start task", e),
+        };
+        self.status.put_task(name, task, State::Unassigned, None);
+        let resolved = task_configs::resolved(&self.config, connector_config)
+            .and_then(|c| Ok((c, task_configs::resolved(&self.config, task_config)?)));
+        let ((resolved_connector, mut secrets), (resolved_task, task_secrets)) = match resolved {
+            Ok(configs) => configs,
+            Err(e) => return fail("Failed to start task", e),
+        };
+        secrets.extend(task_secrets);
+        let spec = TaskSpec {
+            clients: clients::task_clients(&self.config, &resolved_connector, name, task),
+            connector: name.to_owned(),
+            task,
+            kind: plugin.manifest.kind,
+            connector_config: resolved_connector,
+            task_config: resolved_task,
+            secrets,
+            plugin,
+            worker: self.config.clone(),
+            status: self.status.clone(),
+            offsets: self.offsets.clone(),
+        };
+        match TaskHandle::spawn(spec, target == TargetState::Paused) {
+            Ok(handle) => {
+                let config = task_config.clone();
+                locked(&self.tasks).insert(id.clone(), WorkerTask { handle, config });
+            }
+            Err(e) => fail("Failed to start task thread", e.to_string()),
+        }
+    }
+
+    /// Stops tasks in parallel, sharing one graceful timeout
+    /// (`task.shutdown.graceful.timeout.ms`).
+    pub fn stop_tasks(&self, ids: &[ConnectorTaskId]) {
+        let handles: Vec<TaskHandle> = {
+            let mut tasks = locked(&self.tasks);
+            ids.iter()
+                .filter_map(|id| tasks.remove(id))
+                .map(|t| t.handle)
+                .collect()
+        };
+        if handles.is_empty() {
+            return;
+        }
+        for handle in &handles {
+            handle.control.request_stop();
+        }
+        let graceful = Duration::from_millis(self.config.task_shutdown_graceful_timeout_ms);
+        let deadline = Instant::now() + graceful;
+        for handle in handles {
+            handle.stop(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Ids of the tasks running here.
+    pub fn tasks(&self) -> Vec<ConnectorTaskId> {
+        locked(&self.tasks).keys().cloned().collect()
+    }
+
+    /// Ids of one connector's tasks running here.
+    pub fn tasks_of(&self, name: &str) -> Vec<ConnectorTaskId> {
+        locked(&self.tasks)
+            .keys()
+            .filter(|id| id.connector == name)
+            .cloned()
+            .collect()
+    }
+
+    /// The raw config a running task was started with.
+    pub fn task_config(&self, id: &ConnectorTaskId) -> Option<Props> {
+        locked(&self.tasks).get(id).map(|t| t.config.clone())
+    }
+
+    /// Stops every task and connector (shutdown).
+    pub fn stop_all(&self) {
+        self.stop_tasks(&self.tasks());
+        for name in self.connectors() {
+            self.stop_connector(&name);
+        }
+    }
+}
