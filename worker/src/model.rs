@@ -12,6 +12,17 @@ pub enum ConnectorType {
     Unknown,
 }
 
+impl ConnectorType {
+    /// The lower-case name: `source`, `sink` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorType::Source => "source",
+            ConnectorType::Sink => "sink",
+            ConnectorType::Unknown => "unknown",
+        }
+    }
+}
+
 /// A task's id as `{"connector": …, "task": n}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ConnectorTaskId {

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Header as KHeader, Headers as _, OwnedHeaders};
+use rdkafka::message::{Header as KHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext, Message};
+use rdkafka::{ClientConfig, ClientContext};
 use tributary_connector_api::Props;
 
 use super::errors::Failure;
+use super::kafka::KafkaMessage;
 use super::TaskClients;
 
 pub const TOPIC: &str = "errors.deadletterqueue.topic.name";
@@ -50,22 +51,18 @@ pub struct RawRecord {
 }
 
 impl RawRecord {
-    pub fn from_message(m: &BorrowedMessage<'_>) -> RawRecord {
+    pub fn from_message(m: &dyn KafkaMessage) -> RawRecord {
         RawRecord {
             topic: m.topic().to_owned(),
             partition: m.partition(),
             offset: m.offset(),
-            timestamp: m.timestamp().to_millis(),
+            timestamp: m.timestamp().0,
             key: m.key().map(<[u8]>::to_vec),
-            value: m.payload().map(<[u8]>::to_vec),
-            headers: m
-                .headers()
-                .map(|hs| {
-                    hs.iter()
-                        .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            value: m.value().map(<[u8]>::to_vec),
+            headers: (0..m.header_count())
+                .filter_map(|i| m.header(i))
+                .map(|(k, v)| (k.to_owned(), v.map(<[u8]>::to_vec)))
+                .collect(),
         }
     }
 

@@ -5,6 +5,8 @@
 pub mod convert;
 pub mod dead_letter;
 pub mod errors;
+pub mod kafka;
+pub mod pipeline;
 pub mod sink;
 pub mod source;
 
@@ -13,12 +15,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tributary_connector_api::abi::ConnectorKind;
+use tributary_connector_api::abi::{ConnectorKind, TaskRequest, TaskResponse};
 use tributary_connector_api::Props;
 
 use crate::config::WorkerConfig;
 use crate::model::State;
-use crate::plugins::ConnectorPlugin;
+use crate::plugins::{CallError, ConnectorPlugin, RemoteTask};
 use crate::storage::{OffsetStore, StatusStore};
 
 #[derive(Debug, Default)]
@@ -94,6 +96,43 @@ pub struct TaskSpec {
     pub worker: Arc<WorkerConfig>,
     pub status: Arc<StatusStore>,
     pub offsets: Arc<dyn OffsetStore>,
+}
+
+/// A task instance of a plugin, as the loops call it.
+pub trait PluginTask {
+    fn call(&mut self, request: &TaskRequest) -> Result<TaskResponse, CallError>;
+}
+
+impl PluginTask for RemoteTask {
+    fn call(&mut self, request: &TaskRequest) -> Result<TaskResponse, CallError> {
+        RemoteTask::call(self, request)
+    }
+}
+
+/// What a task loop needs of its surroundings: who it is, where statuses and offsets go, and
+/// the worker's offset flush settings.
+pub struct TaskContext {
+    pub connector: String,
+    pub task: u32,
+    pub status: Arc<StatusStore>,
+    pub offsets: Arc<dyn OffsetStore>,
+    /// `offset.flush.interval.ms`.
+    pub flush_interval: Duration,
+    /// `offset.flush.timeout.ms`.
+    pub flush_timeout: Duration,
+}
+
+impl TaskContext {
+    pub fn of(spec: &TaskSpec) -> TaskContext {
+        TaskContext {
+            connector: spec.connector.clone(),
+            task: spec.task,
+            status: spec.status.clone(),
+            offsets: spec.offsets.clone(),
+            flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
+            flush_timeout: Duration::from_millis(spec.worker.offset_flush_timeout_ms),
+        }
+    }
 }
 
 /// A running task.

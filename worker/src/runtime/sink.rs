@@ -3,39 +3,33 @@
 //! callbacks, and revoked partitions are committed before they go.
 //!
 //! Conversion and transformation failures go through the connector's error policy
-//! ([`super::errors`]): a tolerated failure skips the record (logged, and its original bytes
+//! ([`super::pipeline`]): a tolerated failure skips the record (logged, and its original bytes
 //! written to the dead letter queue if one is set); any other fails the task. Offsets are
 //! tracked by each record's original topic, partition and offset, so a transformation that
 //! renames the topic does not change what is committed; skipped and filtered records count as
 //! consumed once the records before them were put.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::{BorrowedMessage, Headers as _};
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tributary_connector_api::abi::{TaskRequest, TaskResponse};
-use tributary_connector_api::{
-    Headers, SinkOffsets, SinkRecord, SinkTaskContext, TimestampType, TopicPartition,
-};
+use tributary_connector_api::{SinkOffsets, SinkRecord, SinkTaskContext, TopicPartition};
 
-use tributary_transforms::{Outcome, TransformChain};
-
-use super::convert::{transform_chain, TaskConverters};
 use super::dead_letter::{DeadLetterQueue, RawRecord};
-use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
-use super::{trace, TaskControl, TaskSpec};
+use super::errors::{Failure, OpError, Stage};
+use super::kafka::{ConsumerOps, KafkaMessage, KafkaSinkConsumer, RebalanceListener, SinkConsumer};
+use super::pipeline::{Pipeline, Processed};
+use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
 use crate::model::State;
-use crate::plugins::{CallError, RemoteTask};
+use crate::plugins::CallError;
 
 const MAX_BATCH: usize = 500;
 
 /// The task and what it has consumed; shared with the rebalance callbacks, which run on the
 /// task thread inside `poll`.
-struct Shared {
-    task: RemoteTask,
+struct Shared<T> {
+    task: T,
     /// Next offset to commit per partition (last delivered + 1).
     consumed: SinkOffsets,
     assignment: Vec<TopicPartition>,
@@ -52,27 +46,21 @@ struct Shared {
     errant: Vec<tributary_connector_api::ErrantRecord>,
     /// Flushed before every offset commit, so a skipped record is in the DLQ before its
     /// offset is committed.
-    dlq: Option<DeadLetterQueue>,
+    dlq: Option<Arc<DeadLetterQueue>>,
 }
 
-struct SinkContext {
-    shared: Mutex<Shared>,
+/// The sink task's state, as the rebalance listener of its consumer.
+pub struct SinkState<T> {
+    shared: Mutex<Shared<T>>,
 }
 
-impl SinkContext {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+impl<T> SinkState<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared<T>> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-fn tps(list: &TopicPartitionList) -> Vec<TopicPartition> {
-    list.elements()
-        .iter()
-        .map(|e| TopicPartition::new(e.topic(), e.partition()))
-        .collect()
-}
-
-fn absorb(shared: &mut Shared, context: SinkTaskContext) {
+fn absorb<T>(shared: &mut Shared<T>, context: SinkTaskContext) {
     shared.resets.extend(context.offset_resets);
     shared.commit_requested |= context.commit_requested;
     shared.errant.extend(context.errant_records);
@@ -83,11 +71,11 @@ fn call_error(stage: &str, e: CallError) -> (String, bool) {
     (trace(stage, e), panicked)
 }
 
-impl Shared {
+impl<T: PluginTask> Shared<T> {
     /// Asks the task which offsets are safe and commits them.
     fn commit(
         &mut self,
-        consumer: &BaseConsumer<SinkContext>,
+        consumer: &dyn ConsumerOps,
         only: Option<&[TopicPartition]>,
     ) -> Result<(), (String, bool)> {
         let offsets: SinkOffsets = self
@@ -113,19 +101,11 @@ impl Shared {
         if safe.is_empty() {
             return Ok(());
         }
-        let mut list = TopicPartitionList::new();
-        for (tp, offset) in &safe {
-            if let Err(e) =
-                list.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-            {
-                tracing::warn!(error = %e, "cannot build offset commit");
-            }
-        }
-        match consumer.commit(&list, CommitMode::Sync) {
+        match consumer.commit(&safe) {
             Ok(()) => {
                 tracing::debug!(partitions = safe.len(), "committed sink offsets");
-                for tp in safe.keys() {
-                    if only.is_some() {
+                if only.is_some() {
+                    for tp in safe.keys() {
                         self.consumed.remove(tp);
                     }
                 }
@@ -137,89 +117,104 @@ impl Shared {
     }
 }
 
-impl ClientContext for SinkContext {}
-
-impl ConsumerContext for SinkContext {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<SinkContext>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(list) = rebalance {
-            let revoked = tps(list);
-            let mut shared = self.lock();
-            if shared.stopped || shared.error.is_some() || revoked.is_empty() {
-                return;
-            }
-            if let Err(e) = shared.commit(consumer, Some(&revoked)) {
-                shared.error = Some(e);
-                return;
-            }
-            shared.assignment.retain(|tp| !revoked.contains(tp));
-            for tp in &revoked {
-                shared.consumed.remove(tp);
-                // A rewind asked for a partition we no longer own must not run if it comes back.
-                shared.resets.remove(tp);
-            }
-            match shared.task.call(&TaskRequest::Close(revoked)) {
-                Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
-                Ok(_) => {}
-                Err(e) => shared.error = Some(call_error("Task failed in close", e)),
-            }
+impl<T: PluginTask + Send> RebalanceListener for SinkState<T> {
+    fn revoked(&self, consumer: &dyn ConsumerOps, revoked: Vec<TopicPartition>) {
+        let mut shared = self.lock();
+        if shared.stopped || shared.error.is_some() {
+            return;
+        }
+        if let Err(e) = shared.commit(consumer, Some(&revoked)) {
+            shared.error = Some(e);
+            return;
+        }
+        shared.assignment.retain(|tp| !revoked.contains(tp));
+        for tp in &revoked {
+            shared.consumed.remove(tp);
+            // A rewind asked for a partition we no longer own must not run if it comes back.
+            shared.resets.remove(tp);
+        }
+        match shared.task.call(&TaskRequest::Close(revoked)) {
+            Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
+            Ok(_) => {}
+            Err(e) => shared.error = Some(call_error("Task failed in close", e)),
         }
     }
 
-    fn post_rebalance(&self, consumer: &BaseConsumer<SinkContext>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(list) = rebalance {
-            let assigned = tps(list);
-            let mut shared = self.lock();
-            if shared.stopped || shared.error.is_some() || assigned.is_empty() {
-                return;
+    fn assigned(&self, consumer: &dyn ConsumerOps, assigned: Vec<TopicPartition>) {
+        let mut shared = self.lock();
+        if shared.stopped || shared.error.is_some() {
+            return;
+        }
+        if shared.paused {
+            if let Err(e) = consumer.pause(&assigned) {
+                tracing::warn!(error = %e, "cannot pause newly assigned partitions");
             }
-            if shared.paused {
-                if let Err(e) = consumer.pause(list) {
-                    tracing::warn!(error = %e, "cannot pause newly assigned partitions");
-                }
+        }
+        for tp in &assigned {
+            if !shared.assignment.contains(tp) {
+                shared.assignment.push(tp.clone());
             }
-            for tp in &assigned {
-                if !shared.assignment.contains(tp) {
-                    shared.assignment.push(tp.clone());
-                }
-            }
-            match shared.task.call(&TaskRequest::Open(assigned)) {
-                Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
-                Ok(_) => {}
-                Err(e) => shared.error = Some(call_error("Task failed in open", e)),
-            }
+        }
+        match shared.task.call(&TaskRequest::Open(assigned)) {
+            Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
+            Ok(_) => {}
+            Err(e) => shared.error = Some(call_error("Task failed in open", e)),
         }
     }
 }
 
 /// Runs a sink task until it is stopped. `Err` is the trace of a failure.
 pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
-    let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
-        .map_err(|e| trace("Failed to create converters", e))?;
-    let chain = transform_chain(&spec.connector_config)
-        .map_err(|e| trace("Failed to create transformations", e))?;
     let dlq = DeadLetterQueue::create(
         &spec.clients,
         &spec.connector_config,
         &spec.connector,
         spec.task,
     )
-    .map_err(|e| trace("Failed to set up the dead letter queue", e))?;
-    let mut task = spec
+    .map_err(|e| trace("Failed to set up the dead letter queue", e))?
+    .map(Arc::new);
+    let pipeline = Pipeline::new(
+        &spec.worker,
+        &spec.connector_config,
+        &spec.connector,
+        spec.task,
+        dlq,
+    )?;
+    let task = spec
         .plugin
         .new_task()
         .map_err(|e| trace("Failed to create task", e))?;
-    let started = task
-        .call(&TaskRequest::StartSink {
-            props: spec.task_config.clone(),
-        })
-        .map_err(|e| {
-            trace(
-                "Task threw an uncaught and unrecoverable exception during start",
-                e,
-            )
-        })?;
-    let context = SinkContext {
-        shared: Mutex::new(Shared {
+    let state = SinkState::start(task, &spec.task_config, pipeline.dlq.clone())?;
+    let settings = crate::config::connector::ConnectorSettings::from_props(&spec.connector_config);
+    let consumer = KafkaSinkConsumer::subscribe(
+        &spec.clients.consumer,
+        state.clone(),
+        &settings.topics,
+        settings.topics_regex.as_deref(),
+    )
+    .map_err(|e| trace("Failed to start the consumer", e))?;
+    let ctx = TaskContext::of(&spec);
+    SinkLoop::new(&ctx, control, consumer, state, pipeline).run_to_end()
+}
+
+impl<T: PluginTask> SinkState<T> {
+    /// Starts the plugin task with its config.
+    pub fn start(
+        mut task: T,
+        task_config: &tributary_connector_api::Props,
+        dlq: Option<Arc<DeadLetterQueue>>,
+    ) -> Result<Arc<SinkState<T>>, String> {
+        let started = task
+            .call(&TaskRequest::StartSink {
+                props: task_config.clone(),
+            })
+            .map_err(|e| {
+                trace(
+                    "Task threw an uncaught and unrecoverable exception during start",
+                    e,
+                )
+            })?;
+        let mut shared = Shared {
             task,
             consumed: BTreeMap::new(),
             assignment: Vec::new(),
@@ -230,54 +225,24 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
             paused: false,
             errant: Vec::new(),
             dlq,
-        }),
-    };
-    if let TaskResponse::SinkContext(c) = started {
-        absorb(&mut context.lock(), c);
-    }
-    let consumer: BaseConsumer<SinkContext> = spec
-        .clients
-        .consumer
-        .create_with_context(context)
-        .map_err(|e| trace("Failed to create consumer", e))?;
-    let settings = crate::config::connector::ConnectorSettings::from_props(&spec.connector_config);
-    let subscribed = match &settings.topics_regex {
-        Some(regex) => consumer.subscribe(&[&subscription_pattern(regex)]),
-        None => {
-            let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
-            consumer.subscribe(&topics)
+        };
+        if let TaskResponse::SinkContext(c) = started {
+            absorb(&mut shared, c);
         }
-    };
-    subscribed.map_err(|e| trace("Failed to subscribe", e))?;
-
-    let mut lp = SinkLoop {
-        spec: &spec,
-        control,
-        consumer: &consumer,
-        converters,
-        chain,
-        errors: ErrorHandler::new(
-            ErrorPolicy::from_props(&spec.connector_config),
-            &spec.connector,
-            spec.task,
-        ),
-        flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
-        last_commit: Instant::now(),
-    };
-    let result = lp.run();
-    let panicked = matches!(result, Err((_, true)));
-    lp.shutdown(result.is_ok(), panicked);
-    result.map_err(|(t, _)| t)
+        Ok(Arc::new(SinkState {
+            shared: Mutex::new(shared),
+        }))
+    }
 }
 
-struct SinkLoop<'a> {
-    spec: &'a TaskSpec,
+/// A sink task at work: its consumer, its state (shared with the consumer's rebalance
+/// callbacks) and its pipeline.
+pub struct SinkLoop<'a, T, C> {
+    ctx: &'a TaskContext,
     control: &'a TaskControl,
-    consumer: &'a BaseConsumer<SinkContext>,
-    converters: TaskConverters,
-    chain: TransformChain,
-    errors: ErrorHandler,
-    flush_interval: Duration,
+    consumer: C,
+    state: Arc<SinkState<T>>,
+    pipeline: Pipeline,
     last_commit: Instant,
 }
 
@@ -312,35 +277,37 @@ impl Batch {
     }
 }
 
-/// The librdkafka subscription for `topics.regex`: anchored at both ends, because Kafka matches
-/// the whole topic name (`Matcher.matches`) while librdkafka searches; otherwise `orders` would
-/// also subscribe to `orders-dlq`.
-fn subscription_pattern(regex: &str) -> String {
-    let inner = regex.strip_prefix('^').unwrap_or(regex);
-    let inner = inner.strip_suffix('$').unwrap_or(inner);
-    format!("^({inner})$")
-}
-
-/// What became of one consumed record.
-enum Processed {
-    /// Ready for `put`.
-    Record(SinkRecord),
-    /// Filtered out, or its failure tolerated: done, its offset may advance.
-    Done,
-    /// The task is stopping while a retriable failure was being retried.
-    Stopping,
-}
-
 /// `__connect.errors.class.name` of records a sink task reports as errant (as Kafka).
 const SINK_TASK_CLASS: &str = "org.apache.kafka.connect.sink.SinkTask";
 
-fn converter_error(e: crate::converters::ConverterError) -> OpError {
-    OpError::fatal(e.to_string())
-}
+impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
+    pub fn new(
+        ctx: &'a TaskContext,
+        control: &'a TaskControl,
+        consumer: C,
+        state: Arc<SinkState<T>>,
+        pipeline: Pipeline,
+    ) -> Self {
+        SinkLoop {
+            ctx,
+            control,
+            consumer,
+            state,
+            pipeline,
+            last_commit: Instant::now(),
+        }
+    }
 
-impl SinkLoop<'_> {
-    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
-        self.consumer.context().lock()
+    /// Runs until stopped, then commits, closes and stops the plugin task.
+    pub fn run_to_end(mut self) -> Result<(), String> {
+        let result = self.run();
+        let panicked = matches!(result, Err((_, true)));
+        self.shutdown(result.is_ok(), panicked);
+        result.map_err(|(t, _)| t)
+    }
+
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared<T>> {
+        self.state.lock()
     }
 
     fn run(&mut self) -> Result<(), (String, bool)> {
@@ -357,9 +324,9 @@ impl SinkLoop<'_> {
                 State::Running
             };
             if reported != Some(state) {
-                self.spec
+                self.ctx
                     .status
-                    .put_task(&self.spec.connector, self.spec.task, state, None);
+                    .put_task(&self.ctx.connector, self.ctx.task, state, None);
                 reported = Some(state);
             }
             if paused != consumer_paused {
@@ -377,12 +344,11 @@ impl SinkLoop<'_> {
                 self.deliver(batch)?;
             }
             self.handle_errant(None)?;
-            let due =
-                self.last_commit.elapsed() >= self.flush_interval || self.shared().commit_requested;
+            let due = self.last_commit.elapsed() >= self.ctx.flush_interval
+                || self.shared().commit_requested;
             if due {
                 self.last_commit = Instant::now();
-                let consumer = self.consumer;
-                self.shared().commit(consumer, None)?;
+                self.state.lock().commit(&self.consumer, None)?;
             }
         }
     }
@@ -396,6 +362,7 @@ impl SinkLoop<'_> {
             match self.consumer.poll(timeout) {
                 None => break,
                 Some(Ok(message)) => {
+                    let message: &dyn KafkaMessage = &message;
                     let tp = TopicPartition::new(message.topic(), message.partition());
                     let next = message.offset() + 1;
                     match batch.advanced.get_mut(&tp) {
@@ -404,13 +371,17 @@ impl SinkLoop<'_> {
                             batch.advanced.insert(tp.clone(), next);
                         }
                     }
-                    match self.process(&message)? {
-                        Processed::Record(record) => {
+                    match self
+                        .pipeline
+                        .sink(self.control, message)
+                        .map_err(|t| (t, false))?
+                    {
+                        Processed::Ready(record) => {
                             batch.records.push(record);
                             batch.origins.push(Origin {
                                 tp,
                                 offset: message.offset(),
-                                raw: keep_raw.then(|| RawRecord::from_message(&message)),
+                                raw: keep_raw.then(|| RawRecord::from_message(message)),
                             });
                         }
                         Processed::Done => {}
@@ -429,119 +400,6 @@ impl SinkLoop<'_> {
         Ok(batch)
     }
 
-    /// Converts and transforms one consumed record.
-    fn process(&mut self, m: &BorrowedMessage<'_>) -> Result<Processed, (String, bool)> {
-        match self.convert(m) {
-            Ok(record) => self.transform(record, m),
-            Err(RunError::Failed(failure)) => {
-                self.skip(failure, || RawRecord::from_message(m))?;
-                Ok(Processed::Done)
-            }
-            Err(RunError::Stopping) => Ok(Processed::Stopping),
-        }
-    }
-
-    fn convert(&mut self, m: &BorrowedMessage<'_>) -> Result<SinkRecord, RunError> {
-        let topic = m.topic();
-        let c = &self.converters;
-        let control = self.control;
-        let (key_schema, key) =
-            self.errors
-                .run(control, Stage::KeyConverter, &c.key_class, || {
-                    c.key.to_connect(topic, m.key()).map_err(converter_error)
-                })?;
-        let (value_schema, value) =
-            self.errors
-                .run(control, Stage::ValueConverter, &c.value_class, || {
-                    c.value
-                        .to_connect(topic, m.payload())
-                        .map_err(converter_error)
-                })?;
-        let mut headers = Headers::new();
-        if let Some(hs) = m.headers() {
-            for h in hs.iter() {
-                let (schema, value) =
-                    self.errors
-                        .run(control, Stage::HeaderConverter, &c.header_class, || {
-                            c.header
-                                .to_connect_header(topic, h.key, h.value)
-                                .map_err(converter_error)
-                        })?;
-                headers.add(h.key, schema, value);
-            }
-        }
-        let (timestamp, timestamp_type) = match m.timestamp() {
-            rdkafka::Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
-            rdkafka::Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
-            rdkafka::Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
-        };
-        Ok(SinkRecord {
-            topic: topic.to_owned(),
-            kafka_partition: m.partition(),
-            kafka_offset: m.offset(),
-            key_schema,
-            key,
-            value_schema,
-            value,
-            timestamp,
-            timestamp_type,
-            headers,
-            original_topic: None,
-        })
-    }
-
-    /// Runs the transformation chain.
-    fn transform(
-        &mut self,
-        mut record: SinkRecord,
-        m: &BorrowedMessage<'_>,
-    ) -> Result<Processed, (String, bool)> {
-        let control = self.control;
-        for stage in self.chain.stages_mut() {
-            let class = stage.class;
-            let outcome = self.errors.run(control, Stage::Transformation, class, || {
-                stage.apply(&mut record).map_err(|e| OpError {
-                    message: e.message,
-                    retriable: e.retriable,
-                })
-            });
-            match outcome {
-                Ok(Outcome::Keep) => {}
-                Ok(Outcome::Drop) => return Ok(Processed::Done),
-                Err(RunError::Failed(failure)) => {
-                    self.skip(failure, || RawRecord::from_message(m))?;
-                    return Ok(Processed::Done);
-                }
-                Err(RunError::Stopping) => return Ok(Processed::Stopping),
-            }
-        }
-        if record.topic != m.topic() {
-            record.original_topic = Some(m.topic().to_owned());
-        }
-        Ok(Processed::Record(record))
-    }
-
-    /// Tolerates a failure (log, dead letter queue) or fails the task with its trace.
-    fn skip(
-        &mut self,
-        failure: Failure,
-        raw: impl FnOnce() -> RawRecord,
-    ) -> Result<(), (String, bool)> {
-        let failure = self.errors.tolerate(failure).map_err(|t| (t, false))?;
-        self.report(&failure, raw())
-    }
-
-    /// Logs a tolerated failure and writes the record to the dead letter queue.
-    fn report(&self, failure: &Failure, raw: RawRecord) -> Result<(), (String, bool)> {
-        self.errors.log(failure, &raw.position(), || raw.describe());
-        match &self.shared().dlq {
-            Some(dlq) => dlq
-                .send(&raw, failure)
-                .map_err(|e| (trace("Failed to write to the dead letter queue", e), false)),
-            None => Ok(()),
-        }
-    }
-
     /// Handles the records the task reported as errant (Java's `ErrantRecordReporter`),
     /// finding their original bytes in `batch` by their original position.
     fn handle_errant(&mut self, batch: Option<&Batch>) -> Result<(), (String, bool)> {
@@ -555,13 +413,17 @@ impl SinkLoop<'_> {
             });
             let failure = Failure::new(Stage::TaskPut, SINK_TASK_CLASS, OpError::fatal(e.error));
             let failure = self
+                .pipeline
                 .errors
                 .tolerate_reported(failure)
                 .map_err(|t| (t, false))?;
             match origin.and_then(|o| o.raw.clone()) {
-                Some(raw) => self.report(&failure, raw)?,
+                Some(raw) => self
+                    .pipeline
+                    .report(&failure, raw)
+                    .map_err(|t| (t, false))?,
                 // Without a DLQ the record is only logged, and its coordinates suffice.
-                None if !has_dlq => self.errors.log(
+                None if !has_dlq => self.pipeline.errors.log(
                     &failure,
                     &format!(
                         "consumed record is {{topic='{}', partition={}, offset={}}}",
@@ -591,7 +453,7 @@ impl SinkLoop<'_> {
     /// Pauses or resumes every assigned partition (and remembers it for new assignments).
     fn set_consumer_paused(&self, paused: bool) {
         self.shared().paused = paused;
-        let assignment = self.consumer.assignment().unwrap_or_default();
+        let assignment = self.consumer.assignment();
         let r = if paused {
             self.consumer.pause(&assignment)
         } else {
@@ -663,7 +525,7 @@ impl SinkLoop<'_> {
                         if self.control.stopping() {
                             return Ok(());
                         }
-                        self.consumer.poll(Duration::from_millis(50));
+                        let _ = self.consumer.poll(Duration::from_millis(50));
                         if let Some(e) = self.shared().error.take() {
                             return Err(e);
                         }
@@ -692,12 +554,7 @@ impl SinkLoop<'_> {
                 keep.insert(tp, offset);
                 continue;
             }
-            match self.consumer.seek(
-                &tp.topic,
-                tp.partition,
-                Offset::Offset(offset),
-                Duration::from_secs(5),
-            ) {
+            match self.consumer.seek(&tp, offset) {
                 Ok(()) => {
                     // The next commit records the rewound position, as Java's does.
                     self.shared().consumed.insert(tp, offset);
@@ -717,8 +574,8 @@ impl SinkLoop<'_> {
     }
 
     fn shutdown(&mut self, clean: bool, panicked: bool) {
-        let consumer = self.consumer;
-        let mut shared = self.shared();
+        let consumer = &self.consumer;
+        let mut shared = self.state.lock();
         shared.stopped = true;
         if panicked {
             return;
@@ -735,17 +592,5 @@ impl SinkLoop<'_> {
         if let Err(e) = shared.task.call(&TaskRequest::Stop) {
             tracing::warn!(error = %e, "task stop failed");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::subscription_pattern;
-
-    #[test]
-    fn regex_subscriptions_match_whole_topic_names() {
-        assert_eq!(subscription_pattern("orders"), "^(orders)$");
-        assert_eq!(subscription_pattern("^orders-.*$"), "^(orders-.*)$");
-        assert_eq!(subscription_pattern("a|b"), "^(a|b)$");
     }
 }

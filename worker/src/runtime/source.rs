@@ -2,63 +2,23 @@
 //! records the broker acknowledged, in order.
 //!
 //! Transformation, conversion and produce failures go through the connector's error policy
-//! ([`super::errors`]): a tolerated failure skips the record (logged with
+//! ([`super::pipeline`]): a tolerated failure skips the record (logged with
 //! `errors.log.enable`; sources have no dead letter queue, as in Kafka) and its offset counts
 //! as done, like a record a transformation filtered out; any other fails the task.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header as KHeader, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientContext, Message};
 use tributary_connector_api::abi::{TaskRequest, TaskResponse};
 use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
 
-use tributary_transforms::{Outcome, TransformChain};
-
-use super::convert::{transform_chain, TaskConverters};
-use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
-use super::{trace, TaskControl, TaskSpec};
+use super::errors::{Failure, OpError, Stage};
+use super::kafka::{Ack, KafkaSender, OutRecord, RecordSender, SendError};
+use super::pipeline::{Pipeline, Processed};
+use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
 use crate::model::State;
-use crate::plugins::{CallError, RemoteTask};
-
-/// Collects delivery reports. They arrive on rdkafka's polling thread, so acks are taken in
-/// as soon as the broker answers, even while the task thread is inside a plugin call.
-#[derive(Default)]
-struct Deliveries {
-    acks: Mutex<Vec<(u64, Result<RecordMetadata, String>)>>,
-    /// Signalled on a delivery report while a sender waits for queue space.
-    delivered: Condvar,
-    /// Set (under the `acks` lock) while the task thread waits on `delivered`.
-    waiting: std::sync::atomic::AtomicBool,
-}
-
-impl ClientContext for Deliveries {}
-
-impl ProducerContext for Deliveries {
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
-        let outcome = match result {
-            Ok(m) => Ok(RecordMetadata {
-                topic: m.topic().to_owned(),
-                partition: m.partition(),
-                offset: m.offset(),
-            }),
-            Err((e, _)) => Err(e.to_string()),
-        };
-        self.acks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((seq as u64, outcome));
-        if self.waiting.load(std::sync::atomic::Ordering::Acquire) {
-            self.delivered.notify_one();
-        }
-    }
-}
+use crate::plugins::CallError;
 
 /// The class named in produce failures (`__connect.errors.class.name` in Kafka).
 const PRODUCER_CLASS: &str = "org.apache.kafka.clients.producer.KafkaProducer";
@@ -146,16 +106,16 @@ impl OffsetTracker {
     }
 }
 
-struct SourceLoop<'a> {
-    spec: &'a TaskSpec,
+/// A source task at work: its plugin task, producer and pipeline.
+pub struct SourceLoop<'a, T: PluginTask, P: RecordSender> {
+    ctx: &'a TaskContext,
     control: &'a TaskControl,
-    task: RemoteTask,
-    producer: ThreadedProducer<Deliveries>,
-    converters: TaskConverters,
-    chain: TransformChain,
-    errors: ErrorHandler,
+    task: T,
+    producer: P,
+    pipeline: Pipeline,
     tracker: OffsetTracker,
-    flush_interval: Duration,
+    /// Delivery reports taken from the producer, reused between calls.
+    acks: Vec<Ack>,
     last_commit: Instant,
     /// False once the plugin panicked: its state is unknown, so it is not called again.
     plugin_usable: bool,
@@ -163,55 +123,64 @@ struct SourceLoop<'a> {
 
 /// Runs a source task until it is stopped. `Err` is the trace of a failure.
 pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
-    let converters = TaskConverters::new(&spec.worker, &spec.connector_config)
-        .map_err(|e| trace("Failed to create converters", e))?;
-    let chain = transform_chain(&spec.connector_config)
-        .map_err(|e| trace("Failed to create transformations", e))?;
-    let errors = ErrorHandler::new(
-        ErrorPolicy::from_props(&spec.connector_config),
+    let pipeline = Pipeline::new(
+        &spec.worker,
+        &spec.connector_config,
         &spec.connector,
         spec.task,
-    );
-    let producer: ThreadedProducer<Deliveries> = spec
-        .clients
-        .producer
-        .create_with_context(Deliveries::default())
+        None,
+    )?;
+    let producer = KafkaSender::create(&spec.clients.producer)
         .map_err(|e| trace("Failed to create producer", e))?;
-    let mut task = spec
+    let task = spec
         .plugin
         .new_task()
         .map_err(|e| trace("Failed to create task", e))?;
-    let offsets = spec.offsets.offsets(&spec.connector);
-    task.call(&TaskRequest::StartSource {
-        props: spec.task_config.clone(),
-        offsets,
-    })
-    .map_err(|e| {
-        trace(
-            "Task threw an uncaught and unrecoverable exception during start",
-            e,
-        )
-    })?;
-    let flush_interval = Duration::from_millis(spec.worker.offset_flush_interval_ms);
-    let mut lp = SourceLoop {
-        spec: &spec,
-        control,
-        task,
-        producer,
-        converters,
-        chain,
-        errors,
-        tracker: OffsetTracker::default(),
-        flush_interval,
-        last_commit: Instant::now(),
-        plugin_usable: true,
-    };
-    let result = lp.run();
-    lp.shutdown(!matches!(result, Err((_, true))));
-    result.map_err(|(t, _)| t)
+    let ctx = TaskContext::of(&spec);
+    SourceLoop::start(&ctx, control, task, producer, pipeline, &spec.task_config)?.run_to_end()
 }
 
-impl SourceLoop<'_> {
+impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
+    /// Starts the plugin task with its config and the committed offsets.
+    pub fn start(
+        ctx: &'a TaskContext,
+        control: &'a TaskControl,
+        mut task: T,
+        producer: P,
+        pipeline: Pipeline,
+        task_config: &tributary_connector_api::Props,
+    ) -> Result<Self, String> {
+        let offsets = ctx.offsets.offsets(&ctx.connector);
+        task.call(&TaskRequest::StartSource {
+            props: task_config.clone(),
+            offsets,
+        })
+        .map_err(|e| {
+            trace(
+                "Task threw an uncaught and unrecoverable exception during start",
+                e,
+            )
+        })?;
+        Ok(SourceLoop {
+            ctx,
+            control,
+            task,
+            producer,
+            pipeline,
+            tracker: OffsetTracker::default(),
+            acks: Vec::new(),
+            last_commit: Instant::now(),
+            plugin_usable: true,
+        })
+    }
+
+    /// Runs until stopped, then flushes, commits and stops the plugin task.
+    pub fn run_to_end(mut self) -> Result<(), String> {
+        let result = self.run();
+        self.shutdown(!matches!(result, Err((_, true))));
+        result.map_err(|(t, _)| t)
+    }
+
     /// The loop; an error carries the trace and whether the plugin panicked.
     fn run(&mut self) -> Result<(), (String, bool)> {
         let mut reported = None;
@@ -226,13 +195,13 @@ impl SourceLoop<'_> {
                 State::Running
             };
             if reported != Some(state) {
-                self.spec
+                self.ctx
                     .status
-                    .put_task(&self.spec.connector, self.spec.task, state, None);
+                    .put_task(&self.ctx.connector, self.ctx.task, state, None);
                 reported = Some(state);
             }
             self.serve_acks()?;
-            if self.last_commit.elapsed() >= self.flush_interval {
+            if self.last_commit.elapsed() >= self.ctx.flush_interval {
                 self.commit_offsets()?;
             }
             if paused {
@@ -271,121 +240,15 @@ impl SourceLoop<'_> {
         }
     }
 
-    /// Tolerates a failure (the record is skipped: its offset counts as done) or returns the
-    /// trace the task fails with.
-    fn skip(
-        &mut self,
-        failure: Failure,
-        record: &SourceRecord,
-        plugin_seq: Option<u64>,
-    ) -> Result<(), (String, bool)> {
-        let failure = self.errors.tolerate(failure).map_err(|t| (t, false))?;
-        let position = format!(
-            "source record is {{topic='{}', partition={:?}, offset={:?}}}",
-            record.topic,
-            record.source_partition.as_deref(),
-            record.source_offset
-        );
-        self.errors
-            .log(&failure, &position, || format!("{record:?}"));
-        self.done_without_send(record, plugin_seq);
-        Ok(())
-    }
-
     /// A record that is finished without being sent (filtered out or skipped): its offset
     /// becomes committable once the records before it are acknowledged.
-    fn done_without_send(&mut self, record: &SourceRecord, plugin_seq: Option<u64>) {
+    fn done_without_send(&mut self, record: &mut SourceRecord, plugin_seq: Option<u64>) {
         let seq = self.tracker.add(
             plugin_seq,
-            record.source_partition.clone(),
-            record.source_offset.clone(),
+            record.source_partition.take(),
+            record.source_offset.take(),
         );
         self.tracker.ack(seq, None);
-    }
-
-    /// Runs the transformation chain; false when the record is not to be sent (filtered,
-    /// skipped, or the task is stopping).
-    fn transform(
-        &mut self,
-        record: &mut SourceRecord,
-        plugin_seq: Option<u64>,
-    ) -> Result<bool, (String, bool)> {
-        let control = self.control;
-        for i in 0..self.chain.len() {
-            let stage = &mut self.chain.stages_mut()[i];
-            let class = stage.class;
-            let outcome = self.errors.run(control, Stage::Transformation, class, || {
-                stage.apply(record).map_err(|e| OpError {
-                    message: e.message,
-                    retriable: e.retriable,
-                })
-            });
-            match outcome {
-                Ok(Outcome::Keep) => {}
-                Ok(Outcome::Drop) => {
-                    self.done_without_send(record, plugin_seq);
-                    return Ok(false);
-                }
-                Err(RunError::Failed(failure)) => {
-                    self.skip(failure, record, plugin_seq)?;
-                    return Ok(false);
-                }
-                // Stopped while retrying: the record is not sent and its offset not
-                // committed, so it is read again when the task next starts.
-                Err(RunError::Stopping) => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-
-    /// Key, value and header bytes of a record.
-    #[allow(clippy::type_complexity)]
-    fn convert(
-        &mut self,
-        record: &SourceRecord,
-    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>, Option<OwnedHeaders>), RunError> {
-        let topic = record.topic.as_str();
-        let conv = &self.converters;
-        let control = self.control;
-        let to_op = |e: crate::converters::ConverterError| OpError::fatal(e.to_string());
-        let key = self
-            .errors
-            .run(control, Stage::KeyConverter, &conv.key_class, || {
-                conv.key
-                    .from_connect(topic, record.key_schema.as_ref(), &record.key)
-                    .map_err(to_op)
-            })?;
-        let value = self
-            .errors
-            .run(control, Stage::ValueConverter, &conv.value_class, || {
-                conv.value
-                    .from_connect(topic, record.value_schema.as_ref(), &record.value)
-                    .map_err(to_op)
-            })?;
-        let mut headers = None;
-        if !record.headers.is_empty() {
-            let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
-            for header in record.headers.iter() {
-                let bytes =
-                    self.errors
-                        .run(control, Stage::HeaderConverter, &conv.header_class, || {
-                            conv.header
-                                .from_connect_header(
-                                    topic,
-                                    &header.key,
-                                    header.schema.as_ref(),
-                                    &header.value,
-                                )
-                                .map_err(to_op)
-                        })?;
-                h = h.insert(KHeader {
-                    key: &header.key,
-                    value: bytes.as_deref(),
-                });
-            }
-            headers = Some(h);
-        }
-        Ok((key, value, headers))
     }
 
     fn send(
@@ -393,52 +256,45 @@ impl SourceLoop<'_> {
         mut record: SourceRecord,
         plugin_seq: Option<u64>,
     ) -> Result<(), (String, bool)> {
-        if !self.chain.is_empty() && !self.transform(&mut record, plugin_seq)? {
-            return Ok(());
-        }
-        let (key, value, headers) = match self.convert(&record) {
-            Ok(parts) => parts,
-            Err(RunError::Failed(failure)) => return self.skip(failure, &record, plugin_seq),
-            Err(RunError::Stopping) => return Ok(()),
+        let converted = match self.pipeline.source(self.control, &mut record) {
+            Ok(Processed::Ready(c)) => c,
+            Ok(Processed::Done) => {
+                self.done_without_send(&mut record, plugin_seq);
+                return Ok(());
+            }
+            // Stopped while retrying: the record is not sent and its offset not committed,
+            // so it is read again when the task next starts.
+            Ok(Processed::Stopping) => return Ok(()),
+            Err(t) => return Err((t, false)),
         };
         let seq = self.tracker.add(
             plugin_seq,
             record.source_partition.clone(),
             record.source_offset.take(),
         );
-        let topic = record.topic.as_str();
-        let mut out = BaseRecord::with_opaque_to(topic, seq as usize);
-        if let Some(k) = key.as_deref() {
-            out = out.key(k);
-        }
-        if let Some(v) = value.as_deref() {
-            out = out.payload(v);
-        }
-        if let Some(p) = record.kafka_partition {
-            out = out.partition(p);
-        }
-        if let Some(ts) = record.timestamp {
-            out = out.timestamp(ts);
-        }
-        if let Some(h) = headers {
-            out = out.headers(h);
-        }
-        // Back-pressure: while librdkafka's queue is full, wait for deliveries and retry.
+        let out = OutRecord {
+            topic: &record.topic,
+            partition: record.kafka_partition,
+            timestamp: record.timestamp,
+            key: converted.key.as_deref(),
+            value: converted.value.as_deref(),
+            headers: &converted.headers,
+        };
+        // Back-pressure: while the producer's queue is full, wait for deliveries and retry.
         loop {
-            match self.producer.send(out) {
+            match self.producer.send(&out, seq) {
                 Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                Err(SendError::QueueFull) => {
                     if self.control.stopping() {
                         // The broker is not taking records (e.g. it is down and deliveries
                         // retry forever): give up this record; its offset is not committed.
                         self.tracker.forget_last();
                         return Ok(());
                     }
-                    out = back;
-                    self.wait_for_delivery(Duration::from_millis(10));
+                    self.producer.wait_for_delivery(Duration::from_millis(10));
                     self.serve_acks()?;
                 }
-                Err((e, _)) => {
+                Err(SendError::Refused(e)) => {
                     // As Kafka (KIP-779): with errors.tolerance=all a record the producer
                     // refuses is skipped, and its offset counts as done.
                     let failure = Failure::new(
@@ -446,13 +302,10 @@ impl SourceLoop<'_> {
                         PRODUCER_CLASS,
                         OpError::fatal(format!("Failed to send record to Kafka: {e}")),
                     );
-                    let failure = self
-                        .errors
-                        .tolerate_reported(failure)
-                        .map_err(|t| (t, false))?;
-                    let position = format!("source record is {{topic='{topic}'}}");
-                    self.errors
-                        .log(&failure, &position, || format!("{record:?}"));
+                    let errors = &mut self.pipeline.errors;
+                    let failure = errors.tolerate_reported(failure).map_err(|t| (t, false))?;
+                    let position = format!("source record is {{topic='{}'}}", record.topic);
+                    errors.log(&failure, &position, || format!("{record:?}"));
                     self.tracker.ack(seq, None);
                     return Ok(());
                 }
@@ -460,34 +313,10 @@ impl SourceLoop<'_> {
         }
     }
 
-    /// Waits until a delivery report arrives (or `timeout` passes).
-    fn wait_for_delivery(&self, timeout: Duration) {
-        let context = self.producer.context();
-        let acks = context.acks.lock().unwrap_or_else(|p| p.into_inner());
-        if acks.is_empty() {
-            // Set under the lock: a report pushed after this point sees the flag and wakes us.
-            context
-                .waiting
-                .store(true, std::sync::atomic::Ordering::Release);
-            let guard = context.delivered.wait_timeout(acks, timeout);
-            context
-                .waiting
-                .store(false, std::sync::atomic::Ordering::Release);
-            drop(guard);
-        }
-    }
-
     /// Applies the delivery reports received so far.
     fn serve_acks(&mut self) -> Result<(), (String, bool)> {
-        let acks = std::mem::take(
-            &mut *self
-                .producer
-                .context()
-                .acks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        for (seq, outcome) in acks {
+        self.producer.take_acks(&mut self.acks);
+        for (seq, outcome) in self.acks.drain(..) {
             match outcome {
                 Ok(metadata) => self.tracker.ack(seq, Some(metadata)),
                 Err(e) => {
@@ -498,12 +327,9 @@ impl SourceLoop<'_> {
                         PRODUCER_CLASS,
                         OpError::fatal(format!("Failed to produce record: {e}")),
                     );
-                    let failure = self
-                        .errors
-                        .tolerate_reported(failure)
-                        .map_err(|t| (t, false))?;
-                    self.errors
-                        .log(&failure, "the record was sent", String::new);
+                    let errors = &mut self.pipeline.errors;
+                    let failure = errors.tolerate_reported(failure).map_err(|t| (t, false))?;
+                    errors.log(&failure, "the record was sent", String::new);
                     self.tracker.ack(seq, None);
                 }
             }
@@ -533,7 +359,7 @@ impl SourceLoop<'_> {
             .iter()
             .map(|(p, o)| ((**p).clone(), Some(o.clone())))
             .collect();
-        if let Err(e) = self.spec.offsets.put(&self.spec.connector, &entries) {
+        if let Err(e) = self.ctx.offsets.put(&self.ctx.connector, &entries) {
             // Offsets stay uncommitted; retry on the next cycle.
             tracing::error!(error = %e, "offset commit failed");
             self.tracker.committable = committable;
@@ -557,10 +383,9 @@ impl SourceLoop<'_> {
     /// Flushes what was sent (up to `offset.flush.timeout.ms`), commits, and stops the task.
     fn shutdown(&mut self, plugin_usable: bool) {
         self.plugin_usable = plugin_usable;
-        let deadline =
-            Instant::now() + Duration::from_millis(self.spec.worker.offset_flush_timeout_ms);
+        let deadline = Instant::now() + self.ctx.flush_timeout;
         while self.tracker.pending() > 0 && Instant::now() < deadline {
-            self.wait_for_delivery(Duration::from_millis(50));
+            self.producer.wait_for_delivery(Duration::from_millis(50));
             if self.serve_acks().is_err() {
                 break;
             }
