@@ -10,6 +10,7 @@ pub mod coordination;
 pub mod distributed;
 pub mod herder;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod plugins;
 pub mod process;

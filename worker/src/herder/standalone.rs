@@ -235,6 +235,10 @@ impl Herder for StandaloneHerder {
             .await
     }
 
+    async fn metrics(&self) -> String {
+        self.worker.render_metrics()
+    }
+
     async fn connectors(&self) -> Vec<String> {
         self.connectors.lock().await.keys().cloned().collect()
     }

@@ -57,6 +57,8 @@ pub trait Herder: Send + Sync + 'static {
     fn server_info(&self) -> impl Future<Output = ServerInfo> + Send;
     /// `GET /health`.
     fn health(&self) -> impl Future<Output = WorkerStatus> + Send;
+    /// `GET /metrics`: this worker's metrics in Prometheus text format.
+    fn metrics(&self) -> impl Future<Output = String> + Send;
     /// Connector names, sorted.
     fn connectors(&self) -> impl Future<Output = Vec<String>> + Send;
     fn connector_info(

@@ -83,6 +83,7 @@ pub fn router<H: Herder>(herder: Arc<H>, logs: Arc<LogLevels>) -> Router {
     Router::new()
         .route("/", get(server_info::<H>))
         .route("/health", get(health::<H>))
+        .route("/metrics", get(metrics::<H>))
         .merge(connectors::routes::<H>())
         .merge(plugins::routes::<H>())
         .merge(loggers::routes::<H>())
@@ -119,6 +120,16 @@ async fn ask_within<T>(
 
 async fn server_info<H: Herder>(State(ctx): State<Ctx<H>>) -> Result<Response, ApiError> {
     Ok(Json(timed(ctx.herder.server_info()).await?).into_response())
+}
+
+/// This worker's metrics (never forwarded), in Prometheus text format.
+async fn metrics<H: Herder>(State(ctx): State<Ctx<H>>) -> Result<Response, ApiError> {
+    let body = timed(ctx.herder.metrics()).await?;
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        crate::metrics::CONTENT_TYPE,
+    )];
+    Ok((content_type, body).into_response())
 }
 
 /// 200 healthy, 503 starting, 500 unhealthy or no answer within [`HEALTH_TIMEOUT`]; the body is

@@ -170,6 +170,12 @@ impl Herder for FakeHerder {
         }
     }
 
+    async fn metrics(&self) -> String {
+        "# TYPE kafka_connect_connect_worker_metrics_task_count untyped\n\
+         kafka_connect_connect_worker_metrics_task_count{connector=\"aggregate\"} 0\n"
+            .to_owned()
+    }
+
     async fn connectors(&self) -> Vec<String> {
         let mut names: Vec<String> = self.connectors.lock().unwrap().keys().cloned().collect();
         names.extend(self.ghosts.iter().cloned());
@@ -428,6 +434,7 @@ impl Herder for Standalone {
     delegate! {
         fn server_info(&self) -> ServerInfo;
         fn health(&self) -> WorkerStatus;
+        fn metrics(&self) -> String;
         fn connectors(&self) -> Vec<String>;
         fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
         fn connector_config(&self, name: &str) -> Result<Props, HerderError>;
@@ -545,7 +552,10 @@ impl Reply {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let raw = resp.text().await.unwrap();
-        let body = if raw.is_empty() {
+        let json = headers
+            .get(CONTENT_TYPE)
+            .is_none_or(|t| t.as_bytes().starts_with(b"application/json"));
+        let body = if raw.is_empty() || !json {
             Value::Null
         } else {
             serde_json::from_str(&raw).unwrap_or_else(|e| panic!("not JSON ({e}): {raw}"))
@@ -595,6 +605,16 @@ async fn server_info_and_health() {
         health.body,
         json!({"status": "healthy", "message": "details"})
     );
+
+    let metrics = api.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert_eq!(
+        metrics.headers[CONTENT_TYPE].to_str().unwrap(),
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    assert!(metrics
+        .raw
+        .contains("kafka_connect_connect_worker_metrics_task_count{connector=\"aggregate\"} 0"));
 
     for (status, code) in [("starting", 503), ("unhealthy", 500)] {
         let herder = FakeHerder {

@@ -8,11 +8,13 @@
 //! one whose failures Kafka tolerates (transformations and converters: any failure; the other
 //! stages: retriable failures that ran out of retries). Otherwise the task fails with a trace.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tributary_connector_api::Props;
 
 use super::TaskControl;
+use crate::metrics::TaskMetrics;
 
 /// Where a failure happened; the names are the `__connect.errors.stage` header values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +233,8 @@ pub struct ErrorHandler {
     pub policy: ErrorPolicy,
     connector: String,
     task: u32,
+    /// The task's `task-error-metrics`, once the loop sets them.
+    metrics: Option<Arc<TaskMetrics>>,
 }
 
 impl ErrorHandler {
@@ -239,6 +243,28 @@ impl ErrorHandler {
             policy,
             connector: connector.to_owned(),
             task,
+            metrics: None,
+        }
+    }
+
+    /// Counts failures, retries, skips and logged errors in the task's metrics.
+    pub fn set_metrics(&mut self, metrics: Arc<TaskMetrics>) {
+        self.metrics = Some(metrics);
+    }
+
+    /// Counts a record sent to the dead letter queue.
+    pub fn count_dlq_request(&self) {
+        self.count(|m| m.record_dlq_produce_request());
+    }
+
+    /// Counts a dead letter queue send that failed.
+    pub fn count_dlq_failure(&self) {
+        self.count(|m| m.record_dlq_produce_failure());
+    }
+
+    fn count(&self, f: impl FnOnce(&crate::metrics::TaskErrorMetrics)) {
+        if let Some(m) = &self.metrics {
+            f(m.errors());
         }
     }
 
@@ -268,6 +294,10 @@ impl ErrorHandler {
                 }
             });
             attempt += 1;
+            self.count(|m| {
+                m.record_failure();
+                m.record_error_timestamp();
+            });
             let time_left = deadline.is_none_or(|d| Instant::now() < d);
             if !error.retriable || !time_left {
                 return Err(RunError::Failed(Failure::new(stage, class, error)));
@@ -275,6 +305,7 @@ impl ErrorHandler {
             if control.stopping() {
                 return Err(RunError::Stopping);
             }
+            self.count(|m| m.record_retry());
             let delay = self.policy.backoff(attempt, deadline);
             tracing::debug!(
                 stage = stage.as_str(),
@@ -292,8 +323,10 @@ impl ErrorHandler {
     pub fn tolerate(&mut self, failure: Failure) -> Result<Failure, String> {
         let tolerable = failure.stage.tolerates_any() || failure.retriable;
         if tolerable && self.policy.tolerate_all {
+            self.count(|m| m.record_skipped());
             return Ok(failure);
         }
+        self.count(|m| m.record_error());
         let why = if tolerable {
             "Tolerance exceeded in error handler"
         } else {
@@ -309,9 +342,15 @@ impl ErrorHandler {
     /// Decides a failure the task itself reported (the errant record reporter): tolerated with
     /// `errors.tolerance=all`, whatever the stage.
     pub fn tolerate_reported(&mut self, failure: Failure) -> Result<Failure, String> {
+        self.count(|m| {
+            m.record_failure();
+            m.record_error_timestamp();
+        });
         if self.policy.tolerate_all {
+            self.count(|m| m.record_skipped());
             return Ok(failure);
         }
+        self.count(|m| m.record_error());
         Err(format!(
             "{CONNECT_EXCEPTION}: Tolerance exceeded in error handler\nCaused by: {}: {}",
             failure.exception_class(),
@@ -325,6 +364,7 @@ impl ErrorHandler {
         if !self.policy.log {
             return;
         }
+        self.count(|m| m.record_error_logged());
         if self.policy.log_messages {
             tracing::error!(
                 "Error encountered in task {}-{}. Executing stage '{}' with class '{}', where {position} is {}: {}",

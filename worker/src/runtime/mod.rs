@@ -19,6 +19,7 @@ use tributary_connector_api::abi::{ConnectorKind, TaskRequest, TaskResponse};
 use tributary_connector_api::Props;
 
 use crate::config::WorkerConfig;
+use crate::metrics::TaskMetrics;
 use crate::model::State;
 use crate::plugins::{CallError, ConnectorPlugin, RemoteTask};
 use crate::storage::{OffsetStore, StatusStore};
@@ -91,6 +92,8 @@ pub struct TaskSpec {
     /// The resolved values, scrubbed from the status trace if the task fails.
     pub secrets: crate::config::providers::Secrets,
     pub plugin: ConnectorPlugin,
+    /// The task's metrics groups.
+    pub metrics: Arc<TaskMetrics>,
     /// Kafka client configs, built by the Worker.
     pub clients: TaskClients,
     pub worker: Arc<WorkerConfig>,
@@ -120,6 +123,7 @@ pub struct TaskContext {
     pub flush_interval: Duration,
     /// `offset.flush.timeout.ms`.
     pub flush_timeout: Duration,
+    pub metrics: Arc<TaskMetrics>,
 }
 
 impl TaskContext {
@@ -131,6 +135,7 @@ impl TaskContext {
             offsets: spec.offsets.clone(),
             flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
             flush_timeout: Duration::from_millis(spec.worker.offset_flush_timeout_ms),
+            metrics: spec.metrics.clone(),
         }
     }
 }
@@ -156,6 +161,7 @@ impl TaskHandle {
             let span = tracing::info_span!("task", connector = %spec.connector, task = spec.task);
             let _enter = span.enter();
             let status = spec.status.clone();
+            let metrics = spec.metrics.clone();
             let secrets = spec.secrets.clone();
             let (connector, task) = (spec.connector.clone(), spec.task);
             let kind = spec.kind;
@@ -172,6 +178,7 @@ impl TaskHandle {
                 Err(trace("The worker panicked while running the task", message))
             });
             if let Err(trace) = outcome {
+                metrics.record_state(State::Failed);
                 status.put_task(&connector, task, State::Failed, Some(secrets.scrub(&trace)));
             }
             let _ = done_tx.send(());

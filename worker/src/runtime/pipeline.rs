@@ -260,11 +260,13 @@ impl Pipeline {
     /// Logs a tolerated failure and writes the record to the dead letter queue.
     pub fn report(&self, failure: &Failure, raw: RawRecord) -> Result<(), String> {
         self.errors.log(failure, &raw.position(), || raw.describe());
-        match &self.dlq {
-            Some(dlq) => dlq
-                .send(&raw, failure)
-                .map_err(|e| trace("Failed to write to the dead letter queue", e)),
-            None => Ok(()),
-        }
+        let Some(dlq) = &self.dlq else {
+            return Ok(());
+        };
+        self.errors.count_dlq_request();
+        dlq.send(&raw, failure).map_err(|e| {
+            self.errors.count_dlq_failure();
+            trace("Failed to write to the dead letter queue", e)
+        })
     }
 }

@@ -21,6 +21,7 @@ use super::errors::{Failure, OpError, Stage};
 use super::kafka::{ConsumerOps, KafkaMessage, KafkaSinkConsumer, RebalanceListener, SinkConsumer};
 use super::pipeline::{Pipeline, Processed};
 use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
+use crate::metrics::TaskMetrics;
 use crate::model::State;
 use crate::plugins::CallError;
 
@@ -47,6 +48,8 @@ struct Shared<T> {
     /// Flushed before every offset commit, so a skipped record is in the DLQ before its
     /// offset is committed.
     dlq: Option<Arc<DeadLetterQueue>>,
+    /// Set by the loop.
+    metrics: Option<Arc<TaskMetrics>>,
 }
 
 /// The sink task's state, as the rebalance listener of its consumer.
@@ -69,6 +72,14 @@ fn absorb<T>(shared: &mut Shared<T>, context: SinkTaskContext) {
 fn call_error(stage: &str, e: CallError) -> (String, bool) {
     let panicked = matches!(e, CallError::Panicked(_));
     (trace(stage, e), panicked)
+}
+
+impl<T> Shared<T> {
+    fn count_partitions(&self) {
+        if let Some(m) = &self.metrics {
+            m.record_partition_count(self.assignment.len() as u64);
+        }
+    }
 }
 
 impl<T: PluginTask> Shared<T> {
@@ -101,7 +112,12 @@ impl<T: PluginTask> Shared<T> {
         if safe.is_empty() {
             return Ok(());
         }
-        match consumer.commit(&safe) {
+        let started = Instant::now();
+        let committed = consumer.commit(&safe);
+        if let Some(m) = &self.metrics {
+            m.record_commit(started.elapsed(), committed.is_ok());
+        }
+        match committed {
             Ok(()) => {
                 tracing::debug!(partitions = safe.len(), "committed sink offsets");
                 if only.is_some() {
@@ -128,6 +144,7 @@ impl<T: PluginTask + Send> RebalanceListener for SinkState<T> {
             return;
         }
         shared.assignment.retain(|tp| !revoked.contains(tp));
+        shared.count_partitions();
         for tp in &revoked {
             shared.consumed.remove(tp);
             // A rewind asked for a partition we no longer own must not run if it comes back.
@@ -155,6 +172,7 @@ impl<T: PluginTask + Send> RebalanceListener for SinkState<T> {
                 shared.assignment.push(tp.clone());
             }
         }
+        shared.count_partitions();
         match shared.task.call(&TaskRequest::Open(assigned)) {
             Ok(TaskResponse::SinkContext(c)) => absorb(&mut shared, c),
             Ok(_) => {}
@@ -225,6 +243,7 @@ impl<T: PluginTask> SinkState<T> {
             paused: false,
             errant: Vec::new(),
             dlq,
+            metrics: None,
         };
         if let TaskResponse::SinkContext(c) = started {
             absorb(&mut shared, c);
@@ -286,8 +305,10 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         control: &'a TaskControl,
         consumer: C,
         state: Arc<SinkState<T>>,
-        pipeline: Pipeline,
+        mut pipeline: Pipeline,
     ) -> Self {
+        pipeline.errors.set_metrics(ctx.metrics.clone());
+        state.lock().metrics = Some(ctx.metrics.clone());
         SinkLoop {
             ctx,
             control,
@@ -327,6 +348,7 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 self.ctx
                     .status
                     .put_task(&self.ctx.connector, self.ctx.task, state, None);
+                self.ctx.metrics.record_state(state);
                 reported = Some(state);
             }
             if paused != consumer_paused {
@@ -358,10 +380,12 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         let mut batch = Batch::default();
         let mut timeout = Duration::from_millis(100);
         let keep_raw = self.shared().dlq.is_some();
+        let mut read = 0u64;
         for _ in 0..MAX_BATCH {
             match self.consumer.poll(timeout) {
                 None => break,
                 Some(Ok(message)) => {
+                    read += 1;
                     let message: &dyn KafkaMessage = &message;
                     let tp = TopicPartition::new(message.topic(), message.partition());
                     let next = message.offset() + 1;
@@ -396,6 +420,9 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 }
             }
             timeout = Duration::ZERO;
+        }
+        if read > 0 {
+            self.ctx.metrics.record_read(read);
         }
         Ok(batch)
     }
@@ -485,12 +512,16 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 return Ok(());
             }
             let request = TaskRequest::Put(std::mem::take(&mut batch.records));
+            let started = Instant::now();
             let outcome = self.shared().task.call(&request);
             if let TaskRequest::Put(b) = request {
                 batch.records = b;
             }
             match outcome {
                 Ok(response) => {
+                    self.ctx
+                        .metrics
+                        .record_put(batch.records.len() as u64, started.elapsed());
                     if let TaskResponse::SinkContext(c) = response {
                         absorb(&mut self.shared(), c);
                     }

@@ -119,6 +119,9 @@ pub struct SourceLoop<'a, T: PluginTask, P: RecordSender> {
     last_commit: Instant,
     /// False once the plugin panicked: its state is unknown, so it is not called again.
     plugin_usable: bool,
+    /// Records acknowledged and records finished without a write, not yet in the metrics.
+    written: u64,
+    skipped: u64,
 }
 
 /// Runs a source task until it is stopped. `Err` is the trace of a failure.
@@ -147,9 +150,10 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
         control: &'a TaskControl,
         mut task: T,
         producer: P,
-        pipeline: Pipeline,
+        mut pipeline: Pipeline,
         task_config: &tributary_connector_api::Props,
     ) -> Result<Self, String> {
+        pipeline.errors.set_metrics(ctx.metrics.clone());
         let offsets = ctx.offsets.offsets(&ctx.connector);
         task.call(&TaskRequest::StartSource {
             props: task_config.clone(),
@@ -171,6 +175,8 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
             acks: Vec::new(),
             last_commit: Instant::now(),
             plugin_usable: true,
+            written: 0,
+            skipped: 0,
         })
     }
 
@@ -198,6 +204,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
                 self.ctx
                     .status
                     .put_task(&self.ctx.connector, self.ctx.task, state, None);
+                self.ctx.metrics.record_state(state);
                 reported = Some(state);
             }
             self.serve_acks()?;
@@ -208,6 +215,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
                 self.control.wait(Duration::from_millis(200));
                 continue;
             }
+            let polled_at = Instant::now();
             let response = match self.task.call(&TaskRequest::Poll) {
                 Ok(r) => r,
                 // As Kafka: a retriable error from poll is logged and the task polled again.
@@ -229,6 +237,9 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
                 wants_commit_record,
             } = response
             {
+                let n = records.len() as u64;
+                self.ctx.metrics.record_poll(n, polled_at.elapsed());
+                self.ctx.metrics.record_batch(n);
                 for (i, record) in records.into_iter().enumerate() {
                     if self.control.stopping() {
                         break;
@@ -249,6 +260,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
             record.source_offset.take(),
         );
         self.tracker.ack(seq, None);
+        self.skipped += 1;
     }
 
     fn send(
@@ -307,6 +319,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
                     let position = format!("source record is {{topic='{}'}}", record.topic);
                     errors.log(&failure, &position, || format!("{record:?}"));
                     self.tracker.ack(seq, None);
+                    self.skipped += 1;
                     return Ok(());
                 }
             }
@@ -318,7 +331,10 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
         self.producer.take_acks(&mut self.acks);
         for (seq, outcome) in self.acks.drain(..) {
             match outcome {
-                Ok(metadata) => self.tracker.ack(seq, Some(metadata)),
+                Ok(metadata) => {
+                    self.tracker.ack(seq, Some(metadata));
+                    self.written += 1;
+                }
                 Err(e) => {
                     // As Kafka (KIP-779): with errors.tolerance=all a record the broker
                     // refused is skipped and its offset committed.
@@ -331,8 +347,13 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
                     let failure = errors.tolerate_reported(failure).map_err(|t| (t, false))?;
                     errors.log(&failure, "the record was sent", String::new);
                     self.tracker.ack(seq, None);
+                    self.skipped += 1;
                 }
             }
+        }
+        if self.written + self.skipped > 0 {
+            self.ctx.metrics.record_write(self.written, self.skipped);
+            (self.written, self.skipped) = (0, 0);
         }
         if !self.tracker.acked_for_plugin.is_empty() && self.plugin_usable {
             let acked = std::mem::take(&mut self.tracker.acked_for_plugin);
@@ -359,7 +380,12 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
             .iter()
             .map(|(p, o)| ((**p).clone(), Some(o.clone())))
             .collect();
-        if let Err(e) = self.ctx.offsets.put(&self.ctx.connector, &entries) {
+        let started = Instant::now();
+        let written = self.ctx.offsets.put(&self.ctx.connector, &entries);
+        self.ctx
+            .metrics
+            .record_commit(started.elapsed(), written.is_ok());
+        if let Err(e) = written {
             // Offsets stay uncommitted; retry on the next cycle.
             tracing::error!(error = %e, "offset commit failed");
             self.tracker.committable = committable;

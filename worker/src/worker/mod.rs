@@ -14,12 +14,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tributary_connector_api::abi::ConnectorRequest;
+use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest};
 use tributary_connector_api::Props;
 
 use crate::config::connector as cc;
 use crate::config::WorkerConfig;
-use crate::model::{ConnectorTaskId, State, TargetState};
+use crate::metrics::{
+    ConnectorInfo, ConnectorSnapshot, Metrics, TaskMetrics, TaskSnapshot, WorkerSnapshot,
+};
+use crate::model::{ConnectorTaskId, ConnectorType, State, TargetState};
 use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
 use crate::runtime::{trace, TaskHandle, TaskSpec};
 use crate::storage::{OffsetStore, StatusStore};
@@ -44,10 +47,11 @@ struct WorkerConnector {
     target: TargetState,
 }
 
-/// A running task and the raw task config it was started with.
+/// A running task, the raw task config it was started with, and its metrics.
 struct WorkerTask {
     handle: TaskHandle,
     config: Props,
+    metrics: Arc<TaskMetrics>,
 }
 
 /// Runs connectors and tasks for one worker process.
@@ -56,6 +60,7 @@ pub struct Worker {
     plugins: Arc<PluginRegistry>,
     status: Arc<StatusStore>,
     offsets: Arc<dyn OffsetStore>,
+    metrics: Arc<Metrics>,
     connectors: Mutex<BTreeMap<String, WorkerConnector>>,
     tasks: Mutex<BTreeMap<ConnectorTaskId, WorkerTask>>,
 }
@@ -71,7 +76,20 @@ impl Worker {
         status: Arc<StatusStore>,
         offsets: Arc<dyn OffsetStore>,
     ) -> Arc<Worker> {
+        let number = |key: &str, default: u64| {
+            config
+                .props
+                .get(key)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(default)
+        };
+        let metrics = Metrics::from_worker_props(
+            number("metrics.sample.window.ms", 30_000),
+            number("metrics.num.samples", 2) as usize,
+        );
         Arc::new(Worker {
+            metrics,
             config,
             plugins,
             status,
@@ -95,6 +113,40 @@ impl Worker {
 
     pub fn offset_store(&self) -> &Arc<dyn OffsetStore> {
         &self.offsets
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// `GET /metrics`: this worker's metrics in Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let lower = |s: State| crate::metrics::status_name(s).to_owned();
+        let connectors = self
+            .connectors()
+            .into_iter()
+            .filter(|name| self.connector_running(name))
+            .map(|name| ConnectorSnapshot {
+                status: self
+                    .status
+                    .connector(&name)
+                    .map_or_else(|| "unassigned".to_owned(), |c| lower(c.state)),
+                name,
+            })
+            .collect();
+        let tasks = self
+            .tasks()
+            .into_iter()
+            .map(|id| TaskSnapshot {
+                status: self
+                    .status
+                    .task(&id.connector, id.task)
+                    .map_or_else(|| "unassigned".to_owned(), |t| lower(t.state)),
+                connector: id.connector,
+                task: id.task,
+            })
+            .collect();
+        self.metrics.render(&WorkerSnapshot { connectors, tasks })
     }
 
     fn plugin_for(&self, config: &Props) -> Result<ConnectorPlugin, String> {
@@ -121,11 +173,24 @@ impl Worker {
             self.status.put_connector(name, State::Stopped, None);
             None
         } else {
-            let started = self
-                .plugin_for(config)
-                .and_then(|plugin| task_configs::start(&self.config, &plugin, name, config));
+            let started = self.plugin_for(config).and_then(|plugin| {
+                let started = task_configs::start(&self.config, &plugin, name, config)?;
+                Ok((plugin, started))
+            });
+            self.metrics.record_connector_startup(started.is_ok());
             match started {
-                Ok((instance, configs)) => {
+                Ok((plugin, (instance, configs))) => {
+                    self.metrics.register_connector(
+                        name,
+                        ConnectorInfo {
+                            connector_type: match plugin.manifest.kind {
+                                ConnectorKind::Source => ConnectorType::Source,
+                                ConnectorKind::Sink => ConnectorType::Sink,
+                            },
+                            class: plugin.manifest.class.clone(),
+                            version: plugin.manifest.version.clone(),
+                        },
+                    );
                     entry.instance = Some(instance);
                     let shown = match target {
                         TargetState::Paused => State::Paused,
@@ -148,6 +213,7 @@ impl Worker {
     /// Stops a connector instance (its tasks are stopped separately) and forgets it.
     pub fn stop_connector(&self, name: &str) {
         let entry = locked(&self.connectors).remove(name);
+        self.metrics.unregister_connector(name);
         if let Some(mut instance) = entry.and_then(|e| e.instance) {
             if let Err(e) = instance.call(&ConnectorRequest::Stop) {
                 tracing::warn!(connector = name, error = %e, "connector stop failed");
@@ -243,6 +309,7 @@ impl Worker {
         }
         let (name, task) = (id.connector.as_str(), id.task);
         let fail = |stage: &str, e: String| {
+            self.metrics.record_task_startup(false);
             self.status
                 .put_task(name, task, State::Failed, Some(trace(stage, e)));
         };
@@ -258,7 +325,12 @@ impl Worker {
             Err(e) => return fail("Failed to start task", e),
         };
         secrets.extend(task_secrets);
+        let metrics = match plugin.manifest.kind {
+            ConnectorKind::Source => self.metrics.register_source_task(name, task, false),
+            ConnectorKind::Sink => self.metrics.register_sink_task(name, task),
+        };
         let spec = TaskSpec {
+            metrics: metrics.clone(),
             clients: clients::task_clients(&self.config, &resolved_connector, name, task),
             connector: name.to_owned(),
             task,
@@ -273,33 +345,41 @@ impl Worker {
         };
         match TaskHandle::spawn(spec, target == TargetState::Paused) {
             Ok(handle) => {
+                self.metrics.record_task_startup(true);
                 let config = task_config.clone();
-                locked(&self.tasks).insert(id.clone(), WorkerTask { handle, config });
+                let task = WorkerTask {
+                    handle,
+                    config,
+                    metrics,
+                };
+                locked(&self.tasks).insert(id.clone(), task);
             }
-            Err(e) => fail("Failed to start task thread", e.to_string()),
+            Err(e) => {
+                self.metrics.unregister_task(&metrics);
+                fail("Failed to start task thread", e.to_string())
+            }
         }
     }
 
     /// Stops tasks in parallel, sharing one graceful timeout
     /// (`task.shutdown.graceful.timeout.ms`).
     pub fn stop_tasks(&self, ids: &[ConnectorTaskId]) {
-        let handles: Vec<TaskHandle> = {
+        let stopping: Vec<WorkerTask> = {
             let mut tasks = locked(&self.tasks);
-            ids.iter()
-                .filter_map(|id| tasks.remove(id))
-                .map(|t| t.handle)
-                .collect()
+            ids.iter().filter_map(|id| tasks.remove(id)).collect()
         };
-        if handles.is_empty() {
+        if stopping.is_empty() {
             return;
         }
-        for handle in &handles {
-            handle.control.request_stop();
+        for task in &stopping {
+            task.handle.control.request_stop();
         }
         let graceful = Duration::from_millis(self.config.task_shutdown_graceful_timeout_ms);
         let deadline = Instant::now() + graceful;
-        for handle in handles {
-            handle.stop(deadline.saturating_duration_since(Instant::now()));
+        for task in stopping {
+            task.handle
+                .stop(deadline.saturating_duration_since(Instant::now()));
+            self.metrics.unregister_task(&task.metrics);
         }
     }
 

@@ -268,6 +268,7 @@ pub async fn run(herder: Arc<DistributedHerder>, mut shutdown: watch::Receiver<b
             }
         };
         let started = Instant::now();
+        herder.worker.metrics().rebalance().rebalance_started();
         let joined = tokio::select! {
             r = member.join(&protocols) => r,
             _ = shutdown.changed() => break 'group,
@@ -357,6 +358,15 @@ pub async fn run(herder: Arc<DistributedHerder>, mut shutdown: watch::Receiver<b
         let revoked = apply(&herder, protocol, &assignment).await;
         let mut rebalance = heartbeat_during(&mut member, heartbeat, herder.reconcile()).await;
         herder.set_ready();
+        let metrics = herder.worker.metrics().rebalance();
+        metrics.set_connect_protocol(match protocol {
+            ConnectProtocol::Eager => "EAGER",
+            ConnectProtocol::Compatible => "COMPATIBLE",
+            ConnectProtocol::Sessioned => "SESSIONED",
+        });
+        metrics.set_leader_name(Some(&assignment.leader_url));
+        metrics.set_epoch(outcome.generation as i64);
+        metrics.rebalance_succeeded();
         tracing::info!(
             generation = outcome.generation,
             leader = is_leader,

@@ -537,6 +537,10 @@ impl Herder for DistributedHerder {
         crate::rest::entities::health(self.ready.load(Ordering::SeqCst), self.local.lock()).await
     }
 
+    async fn metrics(&self) -> String {
+        self.worker.render_metrics()
+    }
+
     async fn connectors(&self) -> Vec<String> {
         self.configs.snapshot().connectors()
     }
