@@ -88,6 +88,7 @@ pub struct SourceRecord {
     #[serde(default, with = "crate::abi::intern::source_partition")]
     pub source_partition: Option<Arc<OffsetMap>>,
     /// The position just after this record within its source partition.
+    #[serde(default, with = "crate::abi::intern::opt_offset_map")]
     pub source_offset: Option<OffsetMap>,
     pub topic: String,
     /// `None` lets the producer pick the partition.

@@ -160,18 +160,123 @@ pub mod opt_schema_ref {
     }
 }
 
+fn encoding() -> bool {
+    ENCODER.with(|e| e.borrow().is_some())
+}
+
+fn decoding() -> bool {
+    DECODER.with(|d| d.borrow().is_some())
+}
+
+/// An offset map written as JSON text inside a wire message (the wire format does not
+/// describe itself, and offset values are arbitrary JSON), inline elsewhere.
+struct JsonOut<'a>(&'a OffsetMap);
+
+impl Serialize for JsonOut<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        if !encoding() {
+            return self.0.serialize(ser);
+        }
+        let text = serde_json::to_string(self.0).map_err(serde::ser::Error::custom)?;
+        ser.serialize_str(&text)
+    }
+}
+
+struct JsonIn(OffsetMap);
+
+struct JsonText;
+
+impl serde::de::Visitor<'_> for JsonText {
+    type Value = OffsetMap;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an offset map as JSON text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<OffsetMap, E> {
+        serde_json::from_str(text).map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonIn {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<JsonIn, D::Error> {
+        if !decoding() {
+            return OffsetMap::deserialize(de).map(JsonIn);
+        }
+        de.deserialize_str(JsonText).map(JsonIn)
+    }
+}
+
+/// `#[serde(with)]` for `Option<OffsetMap>` fields.
+pub mod opt_offset_map {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(map: &Option<OffsetMap>, ser: S) -> Result<S::Ok, S::Error> {
+        map.as_ref().map(JsonOut).serialize(ser)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<OffsetMap>, D::Error> {
+        Option::<JsonIn>::deserialize(de).map(|m| m.map(|JsonIn(m)| m))
+    }
+}
+
+/// `#[serde(with)]` for committed offsets: `(partition, offset)` pairs.
+pub mod offset_pairs {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        pairs: &[(OffsetMap, OffsetMap)],
+        ser: S,
+    ) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(pairs.iter().map(|(p, o)| (JsonOut(p), JsonOut(o))))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        de: D,
+    ) -> Result<Vec<(OffsetMap, OffsetMap)>, D::Error> {
+        let pairs = Vec::<(JsonIn, JsonIn)>::deserialize(de)?;
+        Ok(pairs.into_iter().map(|(p, o)| (p.0, o.0)).collect())
+    }
+}
+
+/// `#[serde(with)]` for offset updates: `(partition, offset)` pairs, a `None` offset deletes.
+pub mod offset_updates {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        pairs: &[(OffsetMap, Option<OffsetMap>)],
+        ser: S,
+    ) -> Result<S::Ok, S::Error> {
+        ser.collect_seq(
+            pairs
+                .iter()
+                .map(|(p, o)| (JsonOut(p), o.as_ref().map(JsonOut))),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        de: D,
+    ) -> Result<Vec<(OffsetMap, Option<OffsetMap>)>, D::Error> {
+        let pairs = Vec::<(JsonIn, Option<JsonIn>)>::deserialize(de)?;
+        Ok(pairs
+            .into_iter()
+            .map(|(p, o)| (p.0, o.map(|o| o.0)))
+            .collect())
+    }
+}
+
 #[derive(Serialize)]
 enum PartitionOut<'a> {
     Null,
     Same,
-    New(&'a OffsetMap),
+    New(JsonOut<'a>),
 }
 
 #[derive(Deserialize)]
 enum PartitionIn {
     Null,
     Same,
-    New(OffsetMap),
+    New(JsonIn),
 }
 
 /// `#[serde(with)]` for a source record's partition: one equal to the previous record's is
@@ -201,7 +306,7 @@ pub mod source_partition {
         match same {
             None => p.serialize(ser),
             Some(true) => PartitionOut::Same.serialize(ser),
-            Some(false) => PartitionOut::New(map).serialize(ser),
+            Some(false) => PartitionOut::New(JsonOut(map)).serialize(ser),
         }
     }
 
@@ -214,7 +319,7 @@ pub mod source_partition {
         }
         match PartitionIn::deserialize(de)? {
             PartitionIn::Null => Ok(None),
-            PartitionIn::New(map) => {
+            PartitionIn::New(JsonIn(map)) => {
                 let map = Arc::new(map);
                 DECODER.with(|d| {
                     if let Some(dec) = d.borrow_mut().as_mut() {
@@ -290,7 +395,7 @@ mod tests {
         );
         assert!(Arc::ptr_eq(a, b), "decoded records share one schema");
         // Each schema is written once: far smaller than the same message written inline.
-        let inline = rmp_serde::to_vec(&msg).unwrap().len();
+        let inline = postcard::to_allocvec(&msg).unwrap().len();
         assert!(
             bytes.len() * 2 < inline,
             "interned {} vs inline {inline}",

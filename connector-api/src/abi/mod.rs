@@ -3,7 +3,7 @@
 //! A plugin is a shared library exporting one C symbol, [`ENTRY_SYMBOL`], that returns a
 //! pointer to a `#[repr(C)]` [`PluginTable`]. The table's first field is the ABI version: the
 //! host reads it before anything else and refuses a mismatch. Only bytes cross the boundary:
-//! requests and responses are MessagePack encodings of the enums below, and each side frees
+//! requests and responses are postcard encodings of the enums below, and each side frees
 //! what it allocated (the plugin exports `free_buf`), so host and plugin may be built by
 //! different compilers with different allocators. Every exported function catches panics and
 //! reports them as [`STATUS_PANIC`] with the message, location and backtrace.
@@ -21,7 +21,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
@@ -158,7 +158,10 @@ pub enum ConnectorRequest {
     Stop,
     Validate(Props),
     ExactlyOnceSupport(Props),
-    AlterSourceOffsets(Props, Vec<(OffsetMap, Option<OffsetMap>)>),
+    AlterSourceOffsets(
+        Props,
+        #[serde(with = "intern::offset_updates")] Vec<(OffsetMap, Option<OffsetMap>)>,
+    ),
     AlterSinkOffsets(Props, SinkOffsets),
 }
 
@@ -177,6 +180,7 @@ pub enum ConnectorResponse {
 pub enum TaskRequest {
     StartSource {
         props: Props,
+        #[serde(with = "intern::offset_pairs")]
         offsets: Vec<(OffsetMap, OffsetMap)>,
     },
     Poll,
@@ -217,16 +221,18 @@ pub struct CallFailure {
     pub context: Option<Box<SinkTaskContext>>,
 }
 
-/// Encodes a wire message (schemas and repeated source partitions interned, see [`intern`]).
+/// Encodes a wire message: postcard (compact, not self-describing: both sides share these
+/// types through the ABI version), with schemas and repeated source partitions interned and
+/// offset maps as JSON text (see [`intern`]).
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
     let _scope = intern::EncodeScope::start();
-    rmp_serde::to_vec(value).map_err(|e| format!("cannot encode plugin message: {e}"))
+    postcard::to_allocvec(value).map_err(|e| format!("cannot encode plugin message: {e}"))
 }
 
 /// Decodes a wire message.
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     let _scope = intern::DecodeScope::start();
-    rmp_serde::from_slice(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
+    postcard::from_bytes(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
 }
 
 pub mod guest;

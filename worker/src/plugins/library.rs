@@ -131,7 +131,7 @@ impl Library {
     ) -> Result<*mut c_void, CallError> {
         let mut handle: *mut c_void = std::ptr::null_mut();
         let result = make(FfiSlice::new(class.as_bytes()), &mut handle);
-        let _: Vec<u8> = take(self.table, result).map(|(_, bytes)| bytes)?;
+        take(self.table, result, |_| Ok(()))?;
         if handle.is_null() {
             return Err(CallError::Protocol(
                 "the plugin returned a null handle".into(),
@@ -159,33 +159,41 @@ impl Library {
     }
 }
 
-/// Copies a result's bytes out and frees the plugin's buffer.
-fn take(table: &PluginTable, result: FfiResult) -> Result<(i32, Vec<u8>), CallError> {
-    // Safety: the buffer is live until we hand it back below.
-    let bytes = unsafe { result.data.as_bytes() }.to_vec();
-    let status = result.status;
+/// Reads a result with `read` (its bytes for [`abi::STATUS_OK`]), then frees the plugin's
+/// buffer: the bytes are decoded in place, never copied.
+fn take<T>(
+    table: &PluginTable,
+    result: FfiResult,
+    read: impl FnOnce(&[u8]) -> Result<T, CallError>,
+) -> Result<T, CallError> {
+    let out = {
+        // Safety: the buffer is live until we hand it back below, after the last use.
+        let bytes = unsafe { result.data.as_bytes() };
+        match result.status {
+            abi::STATUS_OK => read(bytes),
+            abi::STATUS_ERROR => match abi::decode::<CallFailure>(bytes) {
+                Ok(f) => Err(CallError::Failed(f)),
+                Err(e) => Err(CallError::Protocol(e)),
+            },
+            abi::STATUS_PANIC => Err(CallError::Panicked(
+                String::from_utf8_lossy(bytes).into_owned(),
+            )),
+            _ => Err(CallError::Protocol(
+                String::from_utf8_lossy(bytes).into_owned(),
+            )),
+        }
+    };
     (table.free_buf)(result.data);
-    match status {
-        abi::STATUS_OK => Ok((status, bytes)),
-        abi::STATUS_ERROR => match abi::decode::<CallFailure>(&bytes) {
-            Ok(f) => Err(CallError::Failed(f)),
-            Err(e) => Err(CallError::Protocol(e)),
-        },
-        abi::STATUS_PANIC => Err(CallError::Panicked(
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )),
-        _ => Err(CallError::Protocol(
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )),
-    }
+    out
 }
 
 fn decode_result<T: DeserializeOwned>(
     table: &PluginTable,
     result: FfiResult,
 ) -> Result<T, CallError> {
-    let (_, bytes) = take(table, result)?;
-    abi::decode(&bytes).map_err(CallError::Protocol)
+    take(table, result, |bytes| {
+        abi::decode(bytes).map_err(CallError::Protocol)
+    })
 }
 
 fn call<Req: Serialize, Resp: DeserializeOwned>(
