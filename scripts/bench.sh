@@ -5,6 +5,8 @@
 #  2. idle worker RSS;
 #  3. time from process start to REST ready.
 # Usage: scripts/bench.sh [LINES]   (default 300000)
+# Honours CARGO_TARGET_DIR. With PERF_DATA=<file>, the worker is profiled (perf record, DWARF
+# call graphs) while it runs the file source; the figures of such a run are not comparable.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,10 +14,12 @@ lines=${1:-300000}
 port=29092
 rest=18093
 work=$(mktemp -d)
+bin=${CARGO_TARGET_DIR:-target}/release
 
 scripts/broker.sh start $port
-trap 'kill $worker 2>/dev/null || true; scripts/broker.sh stop $port; rm -rf "$work"' EXIT
+trap 'kill $worker $perf 2>/dev/null || true; scripts/broker.sh stop $port; rm -rf "$work"' EXIT
 worker=
+perf=
 scripts/build-plugins.sh --release >/dev/null
 cargo build --release -p tributary-e2e --example bare_producer >/dev/null 2>&1
 
@@ -30,7 +34,7 @@ size=$(stat -c %s "$work/in.txt")
 now_ms() { date +%s%3N; }
 
 # 1a. Baseline: bare producer.
-read -r n bare_ms < <(target/release/examples/bare_producer 127.0.0.1:$port bench-bare "$work/in.txt")
+read -r n bare_ms < <($bin/examples/bare_producer 127.0.0.1:$port bench-bare "$work/in.txt")
 
 # 2, 3. Worker start-up and idle memory.
 mkdir -p "$work/plugins" && cp target/plugins/*.so "$work/plugins/"
@@ -44,7 +48,7 @@ listeners=http://127.0.0.1:$rest
 plugin.path=$work/plugins
 PROPS
 t0=$(now_ms)
-target/release/tributary standalone "$work/worker.properties" 2>"$work/worker.log" &
+$bin/tributary standalone "$work/worker.properties" 2>"$work/worker.log" &
 worker=$!
 until curl -sf "http://127.0.0.1:$rest/health" >/dev/null 2>&1; do sleep 0.005; done
 ready_ms=$(( $(now_ms) - t0 ))
@@ -52,12 +56,18 @@ sleep 2
 idle_rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$worker/status)
 
 # 1b. The worker's file source, same lines, same broker.
+if [ -n "${PERF_DATA:-}" ]; then
+  perf record -q -F "${PERF_FREQ:-999}" -g --call-graph dwarf,16384 -o "$PERF_DATA" -p "$worker" 2>"$work/perf.log" &
+  perf=$!
+  sleep 1
+fi
 t1=$(now_ms)
 curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$rest/connectors" \
   -d "{\"name\":\"bench\",\"config\":{\"connector.class\":\"FileStreamSource\",\"file\":\"$work/in.txt\",\"topic\":\"bench-worker\",\"batch.size\":\"2000\"}}" >/dev/null
 until curl -sf "http://127.0.0.1:$rest/connectors/bench/offsets" | grep -q "\"position\":$size"; do sleep 0.02; done
 worker_ms=$(( $(now_ms) - t1 ))
 busy_rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$worker/status)
+if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; perf=; fi
 
 python3 - "$lines" "$bare_ms" "$worker_ms" "$ready_ms" "$idle_rss_kb" "$busy_rss_kb" <<'PY'
 import sys
