@@ -1,0 +1,346 @@
+//! Heap allocations (and time) per record on the file source path with the StringConverter,
+//! from the plugin's poll to the producer hand-off, without a broker.
+//!
+//! `cargo bench -p tributary --bench source_allocs [-- RECORDS]`
+//!
+//! A counting global allocator counts this process's allocations. A plugin is a `cdylib` with
+//! its own allocator, so what happens inside the loaded `.so` is invisible to it; the path is
+//! therefore measured in two halves that add up:
+//! * plugin side: the FileStreamSource task driven in-process through the same guest code the
+//!   plugin's exported `task_call` runs (`abi::guest::Factory`): decode the `Poll` request,
+//!   poll, encode the `Polled` response;
+//! * worker side: the real plugin (`libtributary_connector_file.so` of the same target
+//!   directory, or `TRIBUTARY_FILE_PLUGIN`) loaded through the worker's plugin loader:
+//!   `RemoteTask::call(Poll)` (encode the request, copy the response out of the plugin, decode
+//!   it), then per record what `runtime/source.rs` does up to `producer.send`: the key and value
+//!   StringConverter, the offset tracker entry, the rdkafka `BaseRecord`; and the acknowledgement
+//!   (the `RecordMetadata` of the delivery callback, the tracker pop, the committable offset).
+//!
+//! Not counted: librdkafka's own (C) allocations when it copies a record in `send` (one per
+//! message) and when it builds requests; the ABI's `free_buf`.
+//!
+//! The input is the line mix of `scripts/bench.sh` (24–80 bytes per line), `batch.size` 2000.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::producer::BaseRecord;
+use tributary::converters::{create_converter, Converter};
+use tributary::plugins::Library;
+use tributary_connector_api::abi::guest::Factory;
+use tributary_connector_api::abi::{self, TaskRequest, TaskResponse};
+use tributary_connector_api::{OffsetMap, Props, RecordMetadata, SourceRecord};
+use tributary_connector_file::FileStreamSourceConnector;
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static REALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        REALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(new_size.saturating_sub(layout.size()) as u64, Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations, reallocations, bytes and time spent in one stage, summed over calls.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    allocs: u64,
+    reallocs: u64,
+    bytes: u64,
+    time: Duration,
+}
+
+struct Mark(u64, u64, u64, Instant);
+
+fn mark() -> Mark {
+    Mark(
+        ALLOCS.load(Relaxed),
+        REALLOCS.load(Relaxed),
+        BYTES.load(Relaxed),
+        Instant::now(),
+    )
+}
+
+impl Tally {
+    /// Adds what happened since `m`; returns a new mark.
+    fn add(&mut self, m: &Mark) -> Mark {
+        let now = mark();
+        self.allocs += now.0 - m.0;
+        self.reallocs += now.1 - m.1;
+        self.bytes += now.2 - m.2;
+        self.time += now.3 - m.3;
+        now
+    }
+}
+
+const SOURCE_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
+const TOPIC: &str = "bench-worker";
+
+/// The input of `scripts/bench.sh`.
+fn write_input(path: &Path, n: usize) {
+    let samples = [
+        "plain ascii line of text",
+        "café crème brûlée",
+        "日本語のテキスト",
+        "emoji 🚀🦀",
+        "עברית",
+    ];
+    let mut text = String::new();
+    for i in 0..n {
+        let x = "x".repeat(i % 40);
+        text.push_str(&format!("{i:08} {} {x}\n", samples[i % samples.len()]));
+    }
+    std::fs::write(path, text).expect("input file");
+}
+
+fn start_request(input: &Path) -> TaskRequest {
+    let mut props = Props::new();
+    props.insert("file".into(), input.to_string_lossy().into_owned());
+    props.insert("topic".into(), TOPIC.into());
+    props.insert("batch.size".into(), "2000".into());
+    TaskRequest::StartSource {
+        props,
+        offsets: Vec::new(),
+    }
+}
+
+fn plugin_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRIBUTARY_FILE_PLUGIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("bench path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    dir.join("libtributary_connector_file.so")
+}
+
+fn records_of(response: TaskResponse) -> Vec<SourceRecord> {
+    match response {
+        TaskResponse::Polled { records, .. } => records,
+        other => panic!("unexpected response {other:?}"),
+    }
+}
+
+/// The plugin side, in-process: what the exported `task_call` does for a `Poll`.
+fn plugin_side(input: &Path, n: usize) -> Vec<(&'static str, Tally)> {
+    let factory = Factory::source::<FileStreamSourceConnector>();
+    let mut task = (factory.new_task)();
+    task.handle(start_request(input)).expect("start");
+    let poll = abi::encode(&TaskRequest::Poll).expect("encode poll");
+    let (mut decode, mut poll_t, mut encode, mut free) = Default::default();
+    let mut seen = 0;
+    while seen < n {
+        let m = mark();
+        let request: TaskRequest = abi::decode(&poll).expect("decode");
+        let m = Tally::add(&mut decode, &m);
+        let response = task.handle(request).expect("poll");
+        let m = Tally::add(&mut poll_t, &m);
+        let bytes = abi::encode(&response).expect("encode");
+        let m = Tally::add(&mut encode, &m);
+        let TaskResponse::Polled { records, .. } = &response else {
+            panic!("unexpected response");
+        };
+        seen += records.len();
+        drop(response);
+        drop(black_box(bytes));
+        Tally::add(&mut free, &m);
+    }
+    assert_eq!(seen, n);
+    task.handle(TaskRequest::Stop).expect("stop");
+    vec![
+        ("decode Poll request", decode),
+        ("task poll (read, split, build records)", poll_t),
+        ("encode Polled response (rmp-serde)", encode),
+        ("drop records and response bytes", free),
+    ]
+}
+
+/// One record in flight, as in `runtime/source.rs`.
+struct InFlight {
+    seq: u64,
+    partition: Option<Arc<OffsetMap>>,
+    offset: Option<OffsetMap>,
+    acked: bool,
+}
+
+/// The worker side: the real plugin through the loader, then the source loop's per-record work.
+fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tally)> {
+    let lib = Library::open(plugin)
+        .unwrap_or_else(|e| panic!("{e} (build it with scripts/build-plugins.sh --release)"));
+    let mut task = lib.new_task(SOURCE_CLASS).expect("new task");
+    task.call(&start_request(input)).expect("start");
+    let class = "org.apache.kafka.connect.storage.StringConverter";
+    let key: Box<dyn Converter> = create_converter(class, &Props::new(), true).expect("key");
+    let value: Box<dyn Converter> = create_converter(class, &Props::new(), false).expect("value");
+    let (mut call, mut convert, mut track, mut hand_off, mut deliver, mut ack) = Default::default();
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+    let mut committable: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
+    let acks: std::sync::Mutex<Vec<(u64, Result<RecordMetadata, String>)>> = Default::default();
+    let mut next_seq = 0u64;
+    let mut seen = 0;
+    while seen < n {
+        let m = mark();
+        let records = records_of(task.call(&TaskRequest::Poll).expect("poll"));
+        let mut m = Tally::add(&mut call, &m);
+        seen += records.len();
+        for mut record in records {
+            let k = key
+                .from_connect(&record.topic, record.key_schema.as_ref(), &record.key)
+                .expect("key");
+            let v = value
+                .from_connect(&record.topic, record.value_schema.as_ref(), &record.value)
+                .expect("value");
+            m = Tally::add(&mut convert, &m);
+            let seq = next_seq;
+            next_seq += 1;
+            in_flight.push_back(InFlight {
+                seq,
+                partition: record.source_partition.clone(),
+                offset: record.source_offset.take(),
+                acked: false,
+            });
+            m = Tally::add(&mut track, &m);
+            let mut out =
+                BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq as usize);
+            if let Some(k) = k.as_deref() {
+                out = out.key(k);
+            }
+            if let Some(v) = v.as_deref() {
+                out = out.payload(v);
+            }
+            if let Some(ts) = record.timestamp {
+                out = out.timestamp(ts);
+            }
+            black_box(&out);
+            drop(out);
+            drop(record);
+            drop((k, v));
+            m = Tally::add(&mut hand_off, &m);
+            // The delivery callback (rdkafka's thread in the worker).
+            acks.lock().unwrap().push((
+                seq,
+                Ok(RecordMetadata {
+                    topic: TOPIC.to_owned(),
+                    partition: 0,
+                    offset: seq as i64,
+                }),
+            ));
+            m = Tally::add(&mut deliver, &m);
+        }
+        // serve_acks: applied once per loop, as in the worker.
+        let taken = std::mem::take(&mut *acks.lock().unwrap());
+        for (seq, outcome) in taken {
+            black_box(outcome.ok());
+            let front = in_flight.front().map_or(0, |f| f.seq);
+            if let Some(e) = in_flight.get_mut((seq - front) as usize) {
+                e.acked = true;
+            }
+            while in_flight.front().is_some_and(|f| f.acked) {
+                let done = in_flight.pop_front().expect("front");
+                if let (Some(p), Some(o)) = (done.partition, done.offset) {
+                    let same = |q: &Arc<OffsetMap>| Arc::ptr_eq(q, &p) || **q == *p;
+                    match committable.iter_mut().rev().find(|(q, _)| same(q)) {
+                        Some(slot) => slot.1 = o,
+                        None => committable.push((p, o)),
+                    }
+                }
+            }
+        }
+        Tally::add(&mut ack, &m);
+    }
+    assert_eq!(seen, n);
+    task.call(&TaskRequest::Stop).expect("stop");
+    vec![
+        ("RemoteTask::call(Poll): encode, copy, decode", call),
+        ("StringConverter key + value", convert),
+        ("offset tracker entry", track),
+        ("BaseRecord, drop record", hand_off),
+        ("delivery report (RecordMetadata)", deliver),
+        ("serve_acks: tracker pop, committable", ack),
+    ]
+}
+
+fn print(title: &str, n: usize, stages: &[(&str, Tally)]) -> Tally {
+    println!("{title}");
+    let mut total = Tally::default();
+    for (what, t) in stages {
+        println!(
+            "  {what:<46} {:>6.2} allocs {:>6.2} reallocs {:>7.1} B {:>7.1} ns",
+            t.allocs as f64 / n as f64,
+            t.reallocs as f64 / n as f64,
+            t.bytes as f64 / n as f64,
+            t.time.as_nanos() as f64 / n as f64
+        );
+        total.allocs += t.allocs;
+        total.reallocs += t.reallocs;
+        total.bytes += t.bytes;
+        total.time += t.time;
+    }
+    println!(
+        "  {:<46} {:>6.2} allocs {:>6.2} reallocs {:>7.1} B {:>7.1} ns",
+        "total",
+        total.allocs as f64 / n as f64,
+        total.reallocs as f64 / n as f64,
+        total.bytes as f64 / n as f64,
+        total.time.as_nanos() as f64 / n as f64
+    );
+    total
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let n: usize = args
+        .first()
+        .map_or(300_000, |a| a.parse().expect("RECORDS"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("in.txt");
+    write_input(&input, n);
+    println!("records: {n} (per record: heap allocations, reallocations, bytes requested, time)");
+    let plugin = print(
+        "plugin side (in-process guest code):",
+        n,
+        &plugin_side(&input, n),
+    );
+    let worker = print(
+        "worker side (plugin through the loader):",
+        n,
+        &worker_side(&plugin_path(), &input, n),
+    );
+    println!(
+        "poll to producer hand-off and ack: {:.2} allocations + {:.2} reallocations per record \
+         (plus librdkafka's own copy of each message)",
+        (plugin.allocs + worker.allocs) as f64 / n as f64,
+        (plugin.reallocs + worker.reallocs) as f64 / n as f64
+    );
+}
