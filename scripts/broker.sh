@@ -57,7 +57,14 @@ stop() {
   local port=${1:-9092}
   local pidfile="$state/broker-$port.pid"
   if [ -f "$pidfile" ]; then
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    # Wait for it to exit, so that a start right after this one does not find it listening.
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
     rm -f "$pidfile"
   fi
 }
