@@ -223,3 +223,6 @@ impl TaskHandle {
 pub fn trace(stage: &str, message: impl std::fmt::Display) -> String {
     format!("org.apache.kafka.connect.errors.ConnectException: {stage}: {message}")
 }
+
+#[cfg(test)]
+mod tests;
