@@ -931,6 +931,8 @@ impl Harness {
             offsets: offsets.clone(),
             flush_interval: Duration::from_millis(worker.offset_flush_interval_ms),
             flush_timeout: Duration::from_millis(worker.offset_flush_timeout_ms),
+            metrics: crate::metrics::Metrics::new(Duration::from_secs(30), 2)
+                .register_source_task(CONNECTOR, 0, false),
         });
         Harness {
             worker,
