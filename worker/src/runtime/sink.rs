@@ -43,6 +43,9 @@ struct Shared<T> {
     stopped: bool,
     /// The connector is paused: newly assigned partitions are paused too.
     paused: bool,
+    /// Partitions revoked since the current batch was polled: their records in it are dropped
+    /// even when the partition is assigned again (the new assignment fetches them again).
+    revoked_since_poll: Vec<TopicPartition>,
     /// Records the task reported as errant, not yet handled.
     errant: Vec<tributary_connector_api::ErrantRecord>,
     /// Flushed before every offset commit, so a skipped record is in the DLQ before its
@@ -145,6 +148,7 @@ impl<T: PluginTask + Send> RebalanceListener for SinkState<T> {
         }
         shared.assignment.retain(|tp| !revoked.contains(tp));
         shared.count_partitions();
+        shared.revoked_since_poll.extend(revoked.iter().cloned());
         for tp in &revoked {
             shared.consumed.remove(tp);
             // A rewind asked for a partition we no longer own must not run if it comes back.
@@ -241,6 +245,7 @@ impl<T: PluginTask> SinkState<T> {
             error: None,
             stopped: false,
             paused: false,
+            revoked_since_poll: Vec::new(),
             errant: Vec::new(),
             dlq,
             metrics: None,
@@ -263,6 +268,8 @@ pub struct SinkLoop<'a, T, C> {
     state: Arc<SinkState<T>>,
     pipeline: Pipeline,
     last_commit: Instant,
+    /// The state last written to the status store.
+    reported: Option<State>,
 }
 
 /// Where a delivered record came from.
@@ -316,6 +323,18 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
             state,
             pipeline,
             last_commit: Instant::now(),
+            reported: None,
+        }
+    }
+
+    /// Writes the task's state (once per change) to the status store and the metrics.
+    fn report_state(&mut self, state: State) {
+        if self.reported != Some(state) {
+            self.ctx
+                .status
+                .put_task(&self.ctx.connector, self.ctx.task, state, None);
+            self.ctx.metrics.record_state(state);
+            self.reported = Some(state);
         }
     }
 
@@ -332,36 +351,36 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
     }
 
     fn run(&mut self) -> Result<(), (String, bool)> {
-        let mut reported = None;
         let mut consumer_paused = false;
         loop {
             if self.control.stopping() {
                 return Ok(());
             }
             let paused = self.control.paused();
-            let state = if paused {
+            self.report_state(if paused {
                 State::Paused
             } else {
                 State::Running
-            };
-            if reported != Some(state) {
-                self.ctx
-                    .status
-                    .put_task(&self.ctx.connector, self.ctx.task, state, None);
-                self.ctx.metrics.record_state(state);
-                reported = Some(state);
-            }
+            });
             if paused != consumer_paused {
                 self.set_consumer_paused(paused);
                 consumer_paused = paused;
             }
-            let batch = self.poll_batch()?;
+            // Rewinds the task asked for in its last put go first, so the next poll already
+            // reads from the rewound offsets.
+            self.apply_resets();
+            let mut batch = self.poll_batch()?;
             if let Some(e) = self.shared().error.take() {
                 return Err(e);
             }
-            // Rewinds first: records of a partition with a rewind still pending are held back
-            // (the seek fetches them again), so the task never sees what it asked to skip.
-            self.apply_resets();
+            // Rewinds asked for during this poll (in open): the records polled before the
+            // seek are from the old position, so they are dropped; the seek fetches them
+            // again. A partition whose rewind cannot be applied yet is held back in deliver.
+            let rewound = self.apply_resets();
+            if !rewound.is_empty() {
+                batch.retain(|o| !rewound.contains(&o.tp));
+                batch.advanced.retain(|tp, _| !rewound.contains(tp));
+            }
             if !batch.advanced.is_empty() {
                 self.deliver(batch)?;
             }
@@ -379,7 +398,11 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
     fn poll_batch(&mut self) -> Result<Batch, (String, bool)> {
         let mut batch = Batch::default();
         let mut timeout = Duration::from_millis(100);
-        let keep_raw = self.shared().dlq.is_some();
+        let keep_raw = {
+            let mut shared = self.shared();
+            shared.revoked_since_poll.clear();
+            shared.dlq.is_some()
+        };
         let mut read = 0u64;
         for _ in 0..MAX_BATCH {
             match self.consumer.poll(timeout) {
@@ -501,7 +524,9 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
             {
                 let shared = self.shared();
                 let owned = |tp: &TopicPartition| {
-                    shared.assignment.contains(tp) && !shared.resets.contains_key(tp)
+                    shared.assignment.contains(tp)
+                        && !shared.resets.contains_key(tp)
+                        && !shared.revoked_since_poll.contains(tp)
                 };
                 batch.retain(|o| owned(&o.tp));
                 batch.advanced.retain(|tp, _| owned(tp));
@@ -526,8 +551,12 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                         absorb(&mut self.shared(), c);
                     }
                     self.handle_errant(Some(&batch))?;
-                    let advanced = std::mem::take(&mut batch.advanced);
-                    self.shared().consumed.extend(advanced);
+                    let mut advanced = std::mem::take(&mut batch.advanced);
+                    let mut shared = self.shared();
+                    // A partition the task asked to rewind in this put is consumed up to the
+                    // rewound offset only (set when the seek is applied), never past it.
+                    advanced.retain(|tp, _| !shared.resets.contains_key(tp));
+                    shared.consumed.extend(advanced);
                     return Ok(());
                 }
                 Err(e) if e.is_retriable() => {
@@ -556,6 +585,11 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                         if self.control.stopping() {
                             return Ok(());
                         }
+                        self.report_state(if self.control.paused() {
+                            State::Paused
+                        } else {
+                            State::Running
+                        });
                         let _ = self.consumer.poll(Duration::from_millis(50));
                         if let Some(e) = self.shared().error.take() {
                             return Err(e);
@@ -573,12 +607,13 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         }
     }
 
-    /// Seeks the partitions the task asked to rewind. A reset for a partition that is not
-    /// assigned yet, or whose fetcher has not started (the seek fails until the committed
-    /// offset is known), is kept and tried again on the next loop.
-    fn apply_resets(&mut self) {
+    /// Seeks the partitions the task asked to rewind and returns them. A reset for a partition
+    /// that is not assigned yet, or whose fetcher has not started (the seek fails until the
+    /// committed offset is known), is kept and tried again on the next loop.
+    fn apply_resets(&mut self) -> Vec<TopicPartition> {
         let resets = std::mem::take(&mut self.shared().resets);
         let mut keep = SinkOffsets::new();
+        let mut rewound = Vec::new();
         for (tp, offset) in resets {
             let assigned = self.shared().assignment.contains(&tp);
             if !assigned {
@@ -588,7 +623,8 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
             match self.consumer.seek(&tp, offset) {
                 Ok(()) => {
                     // The next commit records the rewound position, as Java's does.
-                    self.shared().consumed.insert(tp, offset);
+                    self.shared().consumed.insert(tp.clone(), offset);
+                    rewound.push(tp);
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, topic = %tp.topic, partition = tp.partition, "rewind not possible yet; retrying");
@@ -602,6 +638,7 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 shared.resets.entry(tp).or_insert(offset);
             }
         }
+        rewound
     }
 
     fn shutdown(&mut self, clean: bool, panicked: bool) {

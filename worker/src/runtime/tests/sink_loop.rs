@@ -346,9 +346,6 @@ fn a_revoke_commits_the_revoked_partitions_before_close_and_drops_their_records(
 }
 
 #[test]
-#[ignore = "bug: a partition revoked and assigned again while a put is being retried keeps its \
-            buffered records, which are then delivered twice (once from the old batch, once \
-            fetched again from the committed offset)"]
 fn records_of_a_partition_revoked_during_a_retry_are_not_delivered_twice() {
     let h = Harness::new(10);
     let consumer = FakeConsumer::new(&h.journal);
@@ -470,9 +467,6 @@ fn a_rewind_from_open_that_cannot_seek_yet_holds_the_records_back() {
 }
 
 #[test]
-#[ignore = "bug: records polled before a rewind's seek succeeds are still delivered: the loop \
-            polls a batch, then applies the task's offset resets, then puts the batch, so the \
-            task gets the records it asked to skip (and later the rewound ones again)"]
 fn a_rewind_from_open_skips_the_records_before_it() {
     let h = Harness::new(10);
     let consumer = FakeConsumer::new(&h.journal);
@@ -488,9 +482,6 @@ fn a_rewind_from_open_skips_the_records_before_it() {
 }
 
 #[test]
-#[ignore = "bug: after a put asks for a rewind, records fetched before the seek are put first \
-            and their offsets become the consumed position (which may be committed) before the \
-            rewound records were put again"]
 fn a_rewind_from_put_delivers_from_the_rewound_offset_next() {
     let h = Harness::new(60_000);
     let consumer = FakeConsumer::new(&h.journal);
@@ -550,8 +541,6 @@ fn pause_pauses_every_assigned_partition_and_new_ones() {
 }
 
 #[test]
-#[ignore = "bug: pausing the connector while a put is being retried keeps the task in the \
-            retry wait, which never reports the PAUSED status (the status stays RUNNING)"]
 fn pause_during_a_put_retry_reports_paused() {
     let h = Harness::new(10);
     let consumer = FakeConsumer::new(&h.journal);
