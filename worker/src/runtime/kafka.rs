@@ -23,6 +23,9 @@ pub struct OutRecord<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     pub headers: &'a [(String, Option<Vec<u8>>)],
+    /// Whether the delivery report must say where the record landed (for the task's
+    /// `commitRecord`); otherwise it carries no metadata, which saves a topic copy per record.
+    pub wants_metadata: bool,
 }
 
 /// Why a record was not taken.
@@ -34,8 +37,12 @@ pub enum SendError {
     Refused(String),
 }
 
-/// One delivery report: the sequence number given to `send`, and where the record landed.
-pub type Ack = (u64, Result<RecordMetadata, String>);
+/// One delivery report: the sequence number given to `send`, and where the record landed (when
+/// asked for).
+pub type Ack = (u64, Result<Option<RecordMetadata>, String>);
+
+/// The bit of the delivery opaque that asks for the record's metadata.
+const WANTS_METADATA: usize = 1 << (usize::BITS - 1);
 
 /// A source task's producer.
 pub trait RecordSender {
@@ -106,19 +113,21 @@ impl ClientContext for Deliveries {}
 impl ProducerContext for Deliveries {
     type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
         let outcome = match result {
-            Ok(m) => Ok(RecordMetadata {
+            Ok(m) if opaque & WANTS_METADATA != 0 => Ok(Some(RecordMetadata {
                 topic: Message::topic(m).to_owned(),
                 partition: Message::partition(m),
                 offset: Message::offset(m),
-            }),
+            })),
+            Ok(_) => Ok(None),
             Err((e, _)) => Err(e.to_string()),
         };
+        let seq = (opaque & !WANTS_METADATA) as u64;
         self.acks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((seq as u64, outcome));
+            .push((seq, outcome));
         if self.waiting.load(Ordering::Acquire) {
             self.delivered.notify_one();
         }
@@ -140,7 +149,11 @@ impl KafkaSender {
 
 impl RecordSender for KafkaSender {
     fn send(&self, r: &OutRecord<'_>, seq: u64) -> Result<(), SendError> {
-        let mut out = BaseRecord::<[u8], [u8], usize>::with_opaque_to(r.topic, seq as usize);
+        let mut opaque = seq as usize & !WANTS_METADATA;
+        if r.wants_metadata {
+            opaque |= WANTS_METADATA;
+        }
+        let mut out = BaseRecord::<[u8], [u8], usize>::with_opaque_to(r.topic, opaque);
         out.key = r.key;
         out.payload = r.value;
         out.partition = r.partition;

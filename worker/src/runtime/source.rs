@@ -7,7 +7,9 @@
 //! as done, like a record a transformation filtered out; any other fails the task.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tributary_connector_api::abi::{TaskRequest, TaskResponse};
@@ -110,7 +112,8 @@ impl OffsetTracker {
 pub struct SourceLoop<'a, T: PluginTask, P: RecordSender> {
     ctx: &'a TaskContext,
     control: &'a TaskControl,
-    task: T,
+    /// Shared with the poller thread, which polls while this thread sends.
+    task: Arc<SharedTask<T>>,
     producer: P,
     pipeline: Pipeline,
     tracker: OffsetTracker,
@@ -143,7 +146,109 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     SourceLoop::start(&ctx, control, task, producer, pipeline, &spec.task_config)?.run_to_end()
 }
 
-impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
+/// One poll, handed from the poller thread to the sending thread.
+enum Polled {
+    Records {
+        records: Vec<SourceRecord>,
+        first_seq: u64,
+        wants_commit_record: bool,
+    },
+    /// The poll failed: the trace, and whether the plugin panicked.
+    Failed(String, bool),
+}
+
+/// The plugin task, shared by the poller and the sending thread. The sending thread's calls
+/// (commit hooks, stop) go first: the poller waits while one is pending, so a poller that
+/// polls back to back never starves them.
+struct SharedTask<T> {
+    task: Mutex<T>,
+    pending: AtomicUsize,
+}
+
+impl<T> SharedTask<T> {
+    fn new(task: T) -> SharedTask<T> {
+        SharedTask {
+            task: Mutex::new(task),
+            pending: AtomicUsize::new(0),
+        }
+    }
+
+    /// For the sending thread.
+    fn lock(&self) -> MutexGuard<'_, T> {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        let guard = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+        guard
+    }
+
+    /// For the poller: after any pending call of the sending thread.
+    fn lock_for_poll(&self) -> MutexGuard<'_, T> {
+        while self.pending.load(Ordering::Acquire) > 0 {
+            std::thread::yield_now();
+        }
+        self.task.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The poller: polls the task while the previous batch is being converted and sent, at most
+/// one batch ahead (the channel holds one), until the task stops, fails or the sender goes.
+fn poll_ahead<T: PluginTask>(
+    task: &SharedTask<T>,
+    ctx: &TaskContext,
+    control: &TaskControl,
+    batches: SyncSender<Polled>,
+) {
+    loop {
+        if control.stopping() {
+            return;
+        }
+        if control.paused() {
+            control.wait(Duration::from_millis(200));
+            continue;
+        }
+        let polled_at = Instant::now();
+        let response = task.lock_for_poll().call(&TaskRequest::Poll);
+        let polled = match response {
+            Ok(TaskResponse::Polled {
+                records,
+                first_seq,
+                wants_commit_record,
+            }) => {
+                let n = records.len() as u64;
+                ctx.metrics.record_poll(n, polled_at.elapsed());
+                ctx.metrics.record_batch(n);
+                if records.is_empty() {
+                    continue;
+                }
+                Polled::Records {
+                    records,
+                    first_seq,
+                    wants_commit_record,
+                }
+            }
+            Ok(_) => continue,
+            // As Kafka: a retriable error from poll is logged and the task polled again.
+            Err(e) if e.is_retriable() => {
+                tracing::warn!(error = %e, "failed to poll records from the task; polling again");
+                control.wait(Duration::from_millis(100));
+                continue;
+            }
+            Err(e) => {
+                let (trace, panicked) = failed(
+                    "Task threw an uncaught and unrecoverable exception during poll",
+                    e,
+                );
+                let _ = batches.send(Polled::Failed(trace, panicked));
+                return;
+            }
+        };
+        if batches.send(polled).is_err() {
+            return;
+        }
+    }
+}
+
+impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     /// Starts the plugin task with its config and the committed offsets.
     pub fn start(
         ctx: &'a TaskContext,
@@ -168,7 +273,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
         Ok(SourceLoop {
             ctx,
             control,
-            task,
+            task: Arc::new(SharedTask::new(task)),
             producer,
             pipeline,
             tracker: OffsetTracker::default(),
@@ -187,8 +292,29 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
         result.map_err(|(t, _)| t)
     }
 
-    /// The loop; an error carries the trace and whether the plugin panicked.
+    /// The loop; an error carries the trace and whether the plugin panicked. A poller thread
+    /// polls the task one batch ahead while this thread converts, sends and commits.
     fn run(&mut self) -> Result<(), (String, bool)> {
+        let (batches, polled) = sync_channel(1);
+        let (task, ctx, control) = (self.task.clone(), self.ctx, self.control);
+        std::thread::scope(|scope| {
+            let poller = std::thread::Builder::new()
+                .name(format!("poll-{}-{}", ctx.connector, ctx.task))
+                .spawn_scoped(scope, move || poll_ahead(&task, ctx, control, batches))
+                .map_err(|e| (trace("Failed to start the poller thread", e), false))?;
+            let result = self.send_loop(&polled);
+            // The poller ends at its next check of the stop flag or when it finds the
+            // channel closed.
+            drop(polled);
+            if result.is_err() {
+                self.control.request_stop();
+            }
+            let _ = poller.join();
+            result
+        })
+    }
+
+    fn send_loop(&mut self, polled: &Receiver<Polled>) -> Result<(), (String, bool)> {
         let mut reported = None;
         loop {
             if self.control.stopping() {
@@ -215,38 +341,32 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
                 self.control.wait(Duration::from_millis(200));
                 continue;
             }
-            let polled_at = Instant::now();
-            let response = match self.task.call(&TaskRequest::Poll) {
-                Ok(r) => r,
-                // As Kafka: a retriable error from poll is logged and the task polled again.
-                Err(e) if e.is_retriable() => {
-                    tracing::warn!(error = %e, "failed to poll records from the task; polling again");
-                    self.control.wait(Duration::from_millis(100));
-                    continue;
-                }
-                Err(e) => {
-                    return Err(failed(
-                        "Task threw an uncaught and unrecoverable exception during poll",
-                        e,
-                    ))
-                }
+            // Wake for acks and the next commit while no batch comes.
+            let wait = if self.tracker.pending() > 0 {
+                Duration::from_millis(5)
+            } else {
+                self.ctx
+                    .flush_interval
+                    .saturating_sub(self.last_commit.elapsed())
+                    .clamp(Duration::from_millis(1), Duration::from_millis(100))
             };
-            if let TaskResponse::Polled {
-                records,
-                first_seq,
-                wants_commit_record,
-            } = response
-            {
-                let n = records.len() as u64;
-                self.ctx.metrics.record_poll(n, polled_at.elapsed());
-                self.ctx.metrics.record_batch(n);
-                for (i, record) in records.into_iter().enumerate() {
-                    if self.control.stopping() {
-                        break;
-                    }
-                    let plugin_seq = wants_commit_record.then_some(first_seq + i as u64);
-                    self.send(record, plugin_seq)?;
+            let (records, first_seq, wants_commit_record) = match polled.recv_timeout(wait) {
+                Ok(Polled::Records {
+                    records,
+                    first_seq,
+                    wants_commit_record,
+                }) => (records, first_seq, wants_commit_record),
+                Ok(Polled::Failed(trace, panicked)) => return Err((trace, panicked)),
+                Err(RecvTimeoutError::Timeout) => continue,
+                // The poller stopped (the task is stopping).
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            };
+            for (i, record) in records.into_iter().enumerate() {
+                if self.control.stopping() {
+                    break;
                 }
+                let plugin_seq = wants_commit_record.then_some(first_seq + i as u64);
+                self.send(record, plugin_seq)?;
             }
         }
     }
@@ -291,6 +411,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
             key: converted.key.as_deref(),
             value: converted.value.as_deref(),
             headers: &converted.headers,
+            wants_metadata: plugin_seq.is_some(),
         };
         // Back-pressure: while the producer's queue is full, wait for deliveries and retry.
         loop {
@@ -332,7 +453,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
         for (seq, outcome) in self.acks.drain(..) {
             match outcome {
                 Ok(metadata) => {
-                    self.tracker.ack(seq, Some(metadata));
+                    self.tracker.ack(seq, metadata);
                     self.written += 1;
                 }
                 Err(e) => {
@@ -358,7 +479,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
         if !self.tracker.acked_for_plugin.is_empty() && self.plugin_usable {
             let acked = std::mem::take(&mut self.tracker.acked_for_plugin);
             // Like Java, an error from the commit hook is logged; the task goes on.
-            match self.task.call(&TaskRequest::CommitRecords(acked)) {
+            match self.task.lock().call(&TaskRequest::CommitRecords(acked)) {
                 Err(e @ CallError::Panicked(_)) => {
                     return Err(failed("Task panicked in commitRecord", e))
                 }
@@ -396,7 +517,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
             return Ok(());
         }
         // Like Java, an error from the commit hook is logged; the task goes on.
-        match self.task.call(&TaskRequest::Commit) {
+        match self.task.lock().call(&TaskRequest::Commit) {
             Err(e @ CallError::Panicked(_)) => Err(failed("Task panicked in commit", e)),
             Err(e) => {
                 tracing::warn!(error = %e, "task commit failed");
@@ -420,7 +541,7 @@ impl<'a, T: PluginTask, P: RecordSender> SourceLoop<'a, T, P> {
             tracing::warn!(trace = %t, "final offset commit failed");
         }
         if self.plugin_usable {
-            if let Err(e) = self.task.call(&TaskRequest::Stop) {
+            if let Err(e) = self.task.lock().call(&TaskRequest::Stop) {
                 tracing::warn!(error = %e, "task stop failed");
             }
         }

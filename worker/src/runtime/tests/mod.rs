@@ -394,11 +394,11 @@ impl FakeProducer {
         let result = match outcome {
             None => {
                 inner.next_offset += 1;
-                Ok(RecordMetadata {
+                Ok(Some(RecordMetadata {
                     topic: sent.topic,
                     partition: sent.partition.unwrap_or(0),
                     offset: inner.next_offset - 1,
-                })
+                }))
             }
             Some(e) => Err(e),
         };
