@@ -4,6 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
+/// The data path allocates and frees small records at a high rate; mimalloc's thread-local
+/// free lists cost far less there than glibc's malloc (see README, "Performance"). An idle
+/// worker's RSS grows from about 13 to 25 MiB; `MIMALLOC_ARENA_EAGER_COMMIT=0` in the
+/// environment brings it back to about 14 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage:
   tributary standalone <worker.properties> [<connector.properties|.json> ...]
   tributary distributed <worker.properties>
