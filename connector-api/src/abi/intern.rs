@@ -168,33 +168,87 @@ fn decoding() -> bool {
     DECODER.with(|d| d.borrow().is_some())
 }
 
-/// An offset map written as JSON text inside a wire message (the wire format does not
-/// describe itself, and offset values are arbitrary JSON), inline elsewhere.
+/// An offset map inside a wire message: a sequence of (key, value) entries, values written as
+/// typed scalars (offsets are nearly always maps of numbers and strings) and anything nested
+/// as JSON text (the wire format does not describe itself); inline elsewhere.
 struct JsonOut<'a>(&'a OffsetMap);
+
+#[derive(Serialize)]
+enum ScalarOut<'a> {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(&'a str),
+    Json(String),
+}
+
+#[derive(Deserialize)]
+enum ScalarIn<'a> {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str(&'a str),
+    Json(&'a str),
+}
+
+impl<'a> ScalarOut<'a> {
+    fn of(v: &'a serde_json::Value) -> ScalarOut<'a> {
+        use serde_json::Value as J;
+        match v {
+            J::Null => ScalarOut::Null,
+            J::Bool(b) => ScalarOut::Bool(*b),
+            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => ScalarOut::I64(i),
+                (_, Some(u), _) => ScalarOut::U64(u),
+                (_, _, Some(f)) => ScalarOut::F64(f),
+                _ => ScalarOut::Json(n.to_string()),
+            },
+            J::String(s) => ScalarOut::Str(s),
+            nested => ScalarOut::Json(nested.to_string()),
+        }
+    }
+}
 
 impl Serialize for JsonOut<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         if !encoding() {
             return self.0.serialize(ser);
         }
-        let text = serde_json::to_string(self.0).map_err(serde::ser::Error::custom)?;
-        ser.serialize_str(&text)
+        ser.collect_seq(self.0.iter().map(|(k, v)| (k.as_str(), ScalarOut::of(v))))
     }
 }
 
 struct JsonIn(OffsetMap);
 
-struct JsonText;
+struct Entries;
 
-impl serde::de::Visitor<'_> for JsonText {
+impl<'de> serde::de::Visitor<'de> for Entries {
     type Value = OffsetMap;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an offset map as JSON text")
+        f.write_str("offset map entries")
     }
 
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<OffsetMap, E> {
-        serde_json::from_str(text).map_err(E::custom)
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<OffsetMap, A::Error> {
+        use serde_json::Value as J;
+        let mut map = OffsetMap::new();
+        while let Some((key, value)) = seq.next_element::<(&'de str, ScalarIn<'de>)>()? {
+            let value = match value {
+                ScalarIn::Null => J::Null,
+                ScalarIn::Bool(b) => J::Bool(b),
+                ScalarIn::I64(i) => J::from(i),
+                ScalarIn::U64(u) => J::from(u),
+                ScalarIn::F64(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+                ScalarIn::Str(s) => J::String(s.to_owned()),
+                ScalarIn::Json(text) => serde_json::from_str(text).map_err(A::Error::custom)?,
+            };
+            map.insert(key.to_owned(), value);
+        }
+        Ok(map)
     }
 }
 
@@ -203,7 +257,7 @@ impl<'de> Deserialize<'de> for JsonIn {
         if !decoding() {
             return OffsetMap::deserialize(de).map(JsonIn);
         }
-        de.deserialize_str(JsonText).map(JsonIn)
+        de.deserialize_seq(Entries).map(JsonIn)
     }
 }
 
@@ -413,6 +467,47 @@ mod tests {
         assert_eq!(got[2].source_partition, Some(partition("b")));
         assert_eq!(got[3].source_partition, None);
         assert_eq!(Schema::new(Type::Int8), Schema::new(Type::Int8));
+    }
+
+    #[test]
+    fn offset_maps_of_any_json_round_trip() {
+        use crate::abi::TaskRequest;
+        let offset: OffsetMap = serde_json::json!({
+            "position": 42,
+            "big": u64::MAX,
+            "negative": -7,
+            "ratio": 0.25,
+            "file": "a/b.txt",
+            "done": false,
+            "none": null,
+            "lsn": [1, "two", {"three": 3}],
+            "nested": {"k": "v"}
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        let request = TaskRequest::StartSource {
+            props: Default::default(),
+            offsets: vec![(partition("p").as_ref().clone(), offset.clone())],
+        };
+        let back: TaskRequest = decode(&encode(&request).unwrap()).unwrap();
+        assert_eq!(back, request);
+
+        let mut record = SourceRecord::new(
+            Some(partition("p")),
+            Some(offset),
+            "t",
+            None,
+            Value::String("x".into()),
+        );
+        record.kafka_partition = Some(1);
+        let response = TaskResponse::Polled {
+            records: vec![record],
+            first_seq: 0,
+            wants_commit_record: false,
+        };
+        let back: TaskResponse = decode(&encode(&response).unwrap()).unwrap();
+        assert_eq!(back, response);
     }
 }
 
