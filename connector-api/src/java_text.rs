@@ -69,6 +69,42 @@ fn push_java_layout(out: &mut String, negative: bool, digits: &str, exp: i32, pl
     }
 }
 
+/// Appends `s` as a JSON string literal, escaping as Jackson does: `"` `\` and control
+/// characters (short forms for \b \t \n \f \r, else `\u00XX` with upper-case hex); everything
+/// else, including non-ASCII, is written as is.
+pub fn push_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is an ASCII position, so it is a char boundary.
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xf) as usize] as char);
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
 /// Appends `v` as Java's `Double.toString` (JDK 19+, shortest repr) renders it:
 /// `1.0`, `0.001`, `1.0E7`, `1.0E-4`, `NaN`, `-Infinity`.
 pub fn push_f64(out: &mut String, v: f64) {

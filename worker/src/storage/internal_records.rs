@@ -110,27 +110,7 @@ fn write_struct(fields: &[(&str, Value)]) -> Vec<u8> {
 }
 
 fn write_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let b = c as u32 as usize;
-                out.push_str("\\u00");
-                out.push(HEX[b >> 4] as char);
-                out.push(HEX[b & 0xf] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    tributary_connector_api::java_text::push_json_str(out, s);
 }
 
 fn write_number(out: &mut String, n: &serde_json::Number) {
@@ -139,67 +119,10 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
     } else if let Some(u) = n.as_u64() {
         out.push_str(&u.to_string());
     } else if let Some(f) = n.as_f64() {
-        out.push_str(&java_double_to_string(f));
+        tributary_connector_api::java_text::push_f64(out, f);
     } else {
         out.push_str(&n.to_string());
     }
-}
-
-/// Formats a finite double like Java's `Double.toString` (shortest round-trip digits; plain
-/// notation for 1e-3 <= |d| < 1e7, otherwise `d.dddE±n`; always at least one fraction digit).
-fn java_double_to_string(d: f64) -> String {
-    if !d.is_finite() {
-        // Not representable in JSON; serde_json never yields these.
-        return "null".to_string();
-    }
-    if d == 0.0 {
-        return if d.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "1e0".
-    let sci = format!("{:e}", d.abs());
-    let (mantissa, exp) = match sci.split_once('e') {
-        Some(parts) => parts,
-        None => return d.to_string(),
-    };
-    let exp: i32 = match exp.parse() {
-        Ok(e) => e,
-        Err(_) => return d.to_string(),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let mut out = String::new();
-    if d < 0.0 {
-        out.push('-');
-    }
-    let abs = d.abs();
-    if (1e-3..1e7).contains(&abs) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            if digits.len() <= int_len {
-                out.push_str(&digits);
-                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
-                out.push_str(".0");
-            } else {
-                out.push_str(&digits[..int_len]);
-                out.push('.');
-                out.push_str(&digits[int_len..]);
-            }
-        } else {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-            out.push_str(&digits);
-        }
-    } else {
-        out.push_str(&digits[..1]);
-        out.push('.');
-        if digits.len() > 1 {
-            out.push_str(&digits[1..]);
-        } else {
-            out.push('0');
-        }
-        out.push('E');
-        out.push_str(&exp.to_string());
-    }
-    out
 }
 
 fn props_value(props: &Props) -> Value {
@@ -1636,7 +1559,9 @@ mod tests {
             (0.0, "0.0"),
         ];
         for (d, expected) in cases {
-            assert_eq!(java_double_to_string(*d), *expected, "{d}");
+            let mut text = String::new();
+            tributary_connector_api::java_text::push_f64(&mut text, *d);
+            assert_eq!(text, *expected, "{d}");
         }
         let v = json!({"f": 1.0e7, "i": 5, "u": u64::MAX, "n": -7});
         assert_eq!(
