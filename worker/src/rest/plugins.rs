@@ -44,7 +44,7 @@ async fn validate<H: Herder>(
 ) -> Reply {
     let config = config_from_json(raw)?;
     let class = config
-        .get("connector.class")
+        .get(crate::config::connector::CONNECTOR_CLASS)
         .ok_or_else(|| ApiError::bad_request("Connector config must contain 'connector.class'"))?;
     if !names_plugin(class, &plugin) {
         return Err(ApiError::bad_request(format!(

@@ -3,6 +3,7 @@
 
 use tributary_connector_api::Props;
 
+use crate::config::connector as cc;
 use crate::config::WorkerConfig;
 use crate::converters::{create_converter, create_header_converter, Converter, HeaderConverter};
 
@@ -49,17 +50,17 @@ fn choose(
 
 impl TaskConverters {
     pub fn new(worker: &WorkerConfig, connector: &Props) -> Result<TaskConverters, String> {
-        let (kc, kcfg) = choose(worker, connector, "key.converter", &worker.key_converter);
+        let (kc, kcfg) = choose(worker, connector, cc::KEY_CONVERTER, &worker.key_converter);
         let (vc, vcfg) = choose(
             worker,
             connector,
-            "value.converter",
+            cc::VALUE_CONVERTER,
             &worker.value_converter,
         );
         let (hc, hcfg) = choose(
             worker,
             connector,
-            "header.converter",
+            cc::HEADER_CONVERTER,
             &worker.header_converter,
         );
         let full = |c: &str| crate::converters::resolve_class(c).unwrap_or(c).to_owned();
