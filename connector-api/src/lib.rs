@@ -9,6 +9,7 @@
 //! ```
 
 pub mod abi;
+pub mod alias;
 pub mod config;
 pub mod connector;
 pub mod error;

@@ -171,12 +171,14 @@ impl std::fmt::Debug for ConfigProviders {
     }
 }
 
-/// The class a `config.providers.<name>.class` value names (full name or simple name).
+/// The class a `config.providers.<name>.class` value names (full name or alias).
 fn resolve_class(class: &str) -> Option<&'static str> {
-    let class = class.trim();
-    [FILE_PROVIDER, DIRECTORY_PROVIDER, ENV_PROVIDER]
-        .into_iter()
-        .find(|full| *full == class || full.rsplit('.').next() == Some(class))
+    tributary_connector_api::alias::resolve(
+        [FILE_PROVIDER, DIRECTORY_PROVIDER, ENV_PROVIDER],
+        |full| (*full, "ConfigProvider"),
+        class,
+    )
+    .found()
 }
 
 impl ConfigProviders {

@@ -203,21 +203,12 @@ const BUILTINS: &[(&str, Builtin, bool, bool)] = &[
 /// (or, for header-only classes, `HeaderConverter`) suffix, as Kafka's plugin aliases (§4.2).
 /// Returns (full class name, builtin, is converter, is header converter).
 fn resolve(class: &str) -> Option<(&'static str, Builtin, bool, bool)> {
-    let class = class.trim();
-    if class.is_empty() {
-        return None;
-    }
-    BUILTINS.iter().copied().find(|&(full, _, conv, _)| {
-        if full == class {
-            return true;
-        }
-        let simple = full.rsplit('.').next().unwrap_or(full);
-        if simple == class {
-            return true;
-        }
-        let suffix = if conv { "Converter" } else { "HeaderConverter" };
-        simple.strip_suffix(suffix) == Some(class)
-    })
+    tributary_connector_api::alias::resolve(
+        BUILTINS.iter().copied(),
+        |&(full, _, conv, _)| (full, if conv { "Converter" } else { "HeaderConverter" }),
+        class,
+    )
+    .found()
 }
 
 /// The full class name a class name or alias refers to, if it is a built-in converter.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use tributary_connector_api::abi::ConnectorKind;
+use tributary_connector_api::alias::{self, Resolution};
 
 use super::library::{ConnectorPlugin, Library, LoadError};
 
@@ -42,14 +43,8 @@ pub struct PluginRegistry {
     inner: RwLock<Inner>,
 }
 
-/// The simple class name (after the last `.` and `$`).
-pub fn simple_name(class: &str) -> &str {
-    let after_dot = class.rsplit('.').next().unwrap_or(class);
-    after_dot.rsplit('$').next().unwrap_or(after_dot)
-}
-
-/// The classes an alias names: those whose simple name is `alias`, or is `alias` plus
-/// `Connector`. (A full class name is looked up before aliases.)
+/// The connector classes an alias names (see [`alias::resolve`]): those whose simple name is
+/// `alias`, or is `alias` plus `Connector`. (A full class name is looked up before aliases.)
 pub fn alias_matches<'a>(
     classes: impl IntoIterator<Item = &'a String>,
     alias: &str,
@@ -57,10 +52,7 @@ pub fn alias_matches<'a>(
     classes
         .into_iter()
         .map(String::as_str)
-        .filter(|class| {
-            let simple = simple_name(class);
-            simple == alias || simple.strip_suffix("Connector") == Some(alias)
-        })
+        .filter(|class| alias::is_alias(class, "Connector", alias))
         .collect()
 }
 
@@ -174,16 +166,14 @@ impl PluginRegistry {
     /// or the value plus `Connector`.
     pub fn resolve(&self, name: &str) -> Result<ConnectorPlugin, ResolveError> {
         let inner = self.read();
-        if let Some(p) = inner.by_class.get(name) {
-            return Ok(p.clone());
-        }
-        let matches: Vec<&ConnectorPlugin> = alias_matches(inner.by_class.keys(), name)
-            .into_iter()
-            .filter_map(|class| inner.by_class.get(class))
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(ResolveError::NotFound(
+        let resolution = alias::resolve(
+            inner.by_class.values(),
+            |p| (p.manifest.class.as_str(), "Connector"),
+            name,
+        );
+        match resolution {
+            Resolution::Found(one) => Ok(one.clone()),
+            Resolution::NotFound => Err(ResolveError::NotFound(
                 name.to_owned(),
                 inner
                     .by_class
@@ -197,7 +187,7 @@ impl PluginRegistry {
                     .map(|f| format!("\n(plugin not loaded: {})", f.message))
                     .collect::<String>(),
             )),
-            many => Err(ResolveError::Ambiguous(
+            Resolution::Ambiguous(many) => Err(ResolveError::Ambiguous(
                 name.to_owned(),
                 many.iter()
                     .map(|p| p.manifest.class.clone())
@@ -228,7 +218,8 @@ impl PluginRegistry {
 
 #[cfg(test)]
 mod tests {
-    use super::{alias_matches, simple_name};
+    use super::alias_matches;
+    use tributary_connector_api::alias::simple_name;
 
     #[test]
     fn aliases_resolve_only_when_unique() {
