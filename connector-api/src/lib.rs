@@ -10,16 +10,24 @@
 
 pub mod abi;
 pub mod alias;
+pub mod component;
 pub mod config;
 pub mod connector;
+pub mod converter;
 pub mod error;
 pub mod java_text;
 pub mod logical;
+pub mod provider;
 pub mod record;
 pub mod schema;
+pub mod transform;
 pub mod value;
 pub mod values_text;
 
+pub use component::{
+    ComponentKind, ConfigProviderClass, ConverterClass, HeaderConverterClass, PluginClass,
+    PredicateClass, TransformationClass,
+};
 pub use config::{
     ConfigDef, ConfigKey, ConfigKeyInfo, ConfigType, ConfigValueInfo, Importance, Validator, Width,
 };
@@ -27,12 +35,15 @@ pub use connector::{
     Connector, ErrantRecord, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask,
     SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
 };
+pub use converter::{Converter, ConverterError, HeaderConverter};
 pub use error::{ConnectError, ConnectResult, DataError, ErrorKind};
+pub use provider::ConfigProvider;
 pub use record::{
     Header, Headers, OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TimestampType,
     TopicPartition,
 };
 pub use schema::{Field, Schema, SchemaRef, Type};
+pub use transform::{ConnectRecord, Outcome, Predicate, Side, TransformError, Transformation};
 pub use value::{Struct, Value};
 
 /// Exports a plugin's connector classes through the C ABI. Use it once per plugin crate
