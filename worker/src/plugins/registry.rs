@@ -8,7 +8,9 @@ use std::sync::{Arc, RwLock};
 use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::alias::{self, Resolution};
 
-use super::library::{ConnectorPlugin, Library, LoadError};
+use tributary_connector_api::ComponentKind;
+
+use super::library::{ComponentPlugin, ConnectorPlugin, Library, LoadError};
 
 /// Resolving a `connector.class` failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +34,8 @@ pub struct LoadFailure {
 struct Inner {
     /// Full class name → plugin.
     by_class: BTreeMap<String, ConnectorPlugin>,
+    /// (kind, full class name) → plugin, for converters, transformations, predicates, …
+    components: BTreeMap<(String, String), ComponentPlugin>,
     /// Library paths already loaded.
     loaded: HashMap<PathBuf, Arc<Library>>,
     failures: Vec<LoadFailure>,
@@ -147,6 +151,25 @@ impl PluginRegistry {
             );
             added.push(manifest.class.clone());
         }
+        for manifest in &lib.manifest().components {
+            let key = (
+                manifest.kind.plugin_type().to_owned(),
+                manifest.class.clone(),
+            );
+            if inner.components.contains_key(&key) {
+                tracing::warn!(class = %manifest.class, ignored = %path.display(),
+                    "plugin class provided twice; keeping the first");
+                continue;
+            }
+            inner.components.insert(
+                key,
+                ComponentPlugin {
+                    library: lib.clone(),
+                    manifest: manifest.clone(),
+                },
+            );
+            added.push(manifest.class.clone());
+        }
         tracing::info!(path = %path.display(), classes = ?added, "plugin loaded");
         inner.failures.retain(|f| f.path != path);
         inner.loaded.insert(path, lib);
@@ -208,6 +231,16 @@ impl PluginRegistry {
             )
         });
         all
+    }
+
+    /// Every plugin class of `kind` (converters, transformations, …), sorted by class.
+    pub fn components(&self, kind: ComponentKind) -> Vec<ComponentPlugin> {
+        self.read()
+            .components
+            .values()
+            .filter(|c| c.manifest.kind == kind)
+            .cloned()
+            .collect()
     }
 
     /// Plugin files that failed to load.
