@@ -41,34 +41,15 @@ pub fn predicates() -> &'static [PredicatePlugin] {
     &ALL
 }
 
-/// The simple name of a Java class: after the last `.` and the last `$` (so the nested
-/// `Cast$Value` is `Value`, which many classes share and no alias can use).
-fn simple_name(class: &str) -> &str {
-    let after_dot = class.rsplit('.').next().unwrap_or(class);
-    after_dot.rsplit('$').next().unwrap_or(after_dot)
-}
-
 /// Finds a class by its full name, or by a simple name (or the simple name without
 /// `suffix`) that exactly one of `classes` has (connect-compat §4.2).
 fn resolve<'a, T>(
     items: &'a [T],
     class_of: impl Fn(&T) -> &'static str,
     name: &str,
-    suffix: &str,
+    suffix: &'static str,
 ) -> Option<&'a T> {
-    let name = name.trim();
-    if let Some(exact) = items.iter().find(|p| class_of(p) == name) {
-        return Some(exact);
-    }
-    let matches_alias = |p: &&T| {
-        let simple = simple_name(class_of(p));
-        simple == name || simple.strip_suffix(suffix) == Some(name)
-    };
-    let mut found = items.iter().filter(matches_alias);
-    match (found.next(), found.next()) {
-        (Some(one), None) => Some(one),
-        _ => None,
-    }
+    tributary_connector_api::alias::resolve(items, |p| (class_of(p), suffix), name).found()
 }
 
 /// A transformation by class name or unique alias (`RegexRouter`; the nested `$Key` /

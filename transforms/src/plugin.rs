@@ -3,30 +3,9 @@
 use tributary_connector_api::config::ConfigError;
 use tributary_connector_api::{ConfigDef, Props};
 
-use crate::error::TransformError;
-use crate::record::{ConnectRecord, Side};
+use crate::record::Side;
 
-/// What happens to a record after a transformation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Pass the (possibly rewritten) record on.
-    Keep,
-    /// Drop the record (Java: the transformation returned null).
-    Drop,
-}
-
-/// A single-message transformation. Each task builds its own instances, so a transformation
-/// may keep caches in `&mut self`.
-pub trait Transformation: Send {
-    /// Rewrites `record` in place. On a non-retriable error the record's contents are
-    /// unspecified (the framework drops or dead-letters the original).
-    fn apply(&mut self, record: &mut dyn ConnectRecord) -> Result<Outcome, TransformError>;
-}
-
-/// A predicate that decides whether a transformation applies to a record.
-pub trait Predicate: Send {
-    fn test(&self, record: &dyn ConnectRecord) -> bool;
-}
+pub use tributary_connector_api::transform::{Outcome, Predicate, Transformation};
 
 /// Builds a configured transformation. `side` is the `$Key` / `$Value` variant; transformations
 /// without variants ignore it.

@@ -7,10 +7,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Once, OnceLock};
 
 use super::*;
+use crate::component::{
+    ComponentKind, ConfigProviderClass, ConverterClass, HeaderConverterClass, PredicateClass,
+    TransformationClass,
+};
 use crate::connector::{
     Connector, SinkConnector, SinkTask, SourceConnector, SourceTask, SourceTaskContext,
 };
+use crate::converter::{ConnectData, RawData};
 use crate::error::ConnectResult;
+use crate::transform::ConnectRecord;
 
 /// How to make one connector class and its tasks.
 pub struct Factory {
@@ -265,10 +271,220 @@ impl<T: SinkTask> DynTask for SinkTaskBox<T> {
     }
 }
 
+/// How to make one non-connector class.
+pub struct ComponentFactory {
+    pub class: &'static str,
+    pub kind: ComponentKind,
+    pub version: fn() -> String,
+    pub config_def: fn() -> ConfigDef,
+    pub new: fn(&ComponentNew) -> ConnectResult<Box<dyn DynComponent>>,
+}
+
+/// A component instance behind the boundary.
+pub trait DynComponent: Send {
+    fn handle(&mut self, request: ComponentRequest) -> ConnectResult<ComponentResponse>;
+}
+
+fn config_error(e: impl std::fmt::Display) -> ConnectError {
+    ConnectError::new(e.to_string())
+}
+
+fn unexpected(kind: &str, request: &ComponentRequest) -> ConnectError {
+    ConnectError::new(format!("a {kind} cannot handle {request:?}"))
+}
+
+struct ConverterBox<T>(T);
+struct HeaderConverterBox<T>(T);
+struct TransformationBox<T>(T);
+struct PredicateBox<T>(T);
+struct ProviderBox<T>(T);
+
+impl<T: ConverterClass> DynComponent for ConverterBox<T> {
+    fn handle(&mut self, request: ComponentRequest) -> ConnectResult<ComponentResponse> {
+        match request {
+            ComponentRequest::FromConnect(items) => {
+                let batch: Vec<ConnectData<'_>> = items
+                    .iter()
+                    .map(|d| ConnectData {
+                        topic: &d.topic,
+                        schema: d.schema.as_ref(),
+                        value: &d.value,
+                    })
+                    .collect();
+                let out = self.0.from_connect_batch(&batch);
+                Ok(ComponentResponse::Bytes(
+                    out.into_iter()
+                        .map(|r| r.map(|b| b.map(component::ByteBuf)))
+                        .collect(),
+                ))
+            }
+            ComponentRequest::ToConnect(items) => {
+                let batch: Vec<RawData<'_>> = items
+                    .iter()
+                    .map(|d| RawData {
+                        topic: &d.topic,
+                        bytes: d.bytes.as_ref().map(|b| b.0.as_slice()),
+                    })
+                    .collect();
+                let out = self.0.to_connect_batch(&batch);
+                Ok(ComponentResponse::Connected(
+                    out.into_iter()
+                        .map(|r| {
+                            r.map(|(schema, value)| component::ConnectedOwned { schema, value })
+                        })
+                        .collect(),
+                ))
+            }
+            other => Err(unexpected("converter", &other)),
+        }
+    }
+}
+
+impl<T: HeaderConverterClass> DynComponent for HeaderConverterBox<T> {
+    fn handle(&mut self, request: ComponentRequest) -> ConnectResult<ComponentResponse> {
+        match request {
+            ComponentRequest::FromConnectHeader(items) => Ok(ComponentResponse::Bytes(
+                items
+                    .iter()
+                    .map(|h| {
+                        self.0
+                            .from_connect_header(&h.topic, &h.key, h.schema.as_ref(), &h.value)
+                            .map(|b| b.map(component::ByteBuf))
+                    })
+                    .collect(),
+            )),
+            ComponentRequest::ToConnectHeader(items) => Ok(ComponentResponse::Connected(
+                items
+                    .iter()
+                    .map(|h| {
+                        self.0
+                            .to_connect_header(
+                                &h.topic,
+                                &h.key,
+                                h.bytes.as_ref().map(|b| b.0.as_slice()),
+                            )
+                            .map(|(schema, value)| component::ConnectedOwned { schema, value })
+                    })
+                    .collect(),
+            )),
+            other => Err(unexpected("header converter", &other)),
+        }
+    }
+}
+
+impl<T: TransformationClass> DynComponent for TransformationBox<T> {
+    fn handle(&mut self, request: ComponentRequest) -> ConnectResult<ComponentResponse> {
+        match request {
+            ComponentRequest::Apply(records) => Ok(ComponentResponse::Applied(
+                records
+                    .into_iter()
+                    .map(|mut r| {
+                        let outcome = self.0.apply(&mut r as &mut dyn ConnectRecord)?;
+                        Ok((outcome, r))
+                    })
+                    .collect(),
+            )),
+            other => Err(unexpected("transformation", &other)),
+        }
+    }
+}
+
+impl<T: PredicateClass> DynComponent for PredicateBox<T> {
+    fn handle(&mut self, request: ComponentRequest) -> ConnectResult<ComponentResponse> {
+        match request {
+            ComponentRequest::Test(records) => Ok(ComponentResponse::Tested(
+                records.iter().map(|r| self.0.test(r)).collect(),
+            )),
+            other => Err(unexpected("predicate", &other)),
+        }
+    }
+}
+
+impl<T: ConfigProviderClass> DynComponent for ProviderBox<T> {
+    fn handle(&mut self, request: ComponentRequest) -> ConnectResult<ComponentResponse> {
+        match request {
+            ComponentRequest::Get { path, keys } => self
+                .0
+                .get(&path, &keys)
+                .map(ComponentResponse::Values)
+                .map_err(ConnectError::new),
+            other => Err(unexpected("config provider", &other)),
+        }
+    }
+}
+
+impl ComponentFactory {
+    pub const fn converter<T: ConverterClass>() -> ComponentFactory {
+        ComponentFactory {
+            class: T::CLASS,
+            kind: ComponentKind::Converter,
+            version: T::version,
+            config_def: T::config_def,
+            new: |n| {
+                let c = T::configure(&n.config, n.is_key).map_err(config_error)?;
+                Ok(Box::new(ConverterBox(c)))
+            },
+        }
+    }
+
+    pub const fn header_converter<T: HeaderConverterClass>() -> ComponentFactory {
+        ComponentFactory {
+            class: T::CLASS,
+            kind: ComponentKind::HeaderConverter,
+            version: T::version,
+            config_def: T::config_def,
+            new: |n| {
+                let c = T::configure(&n.config).map_err(config_error)?;
+                Ok(Box::new(HeaderConverterBox(c)))
+            },
+        }
+    }
+
+    pub const fn transformation<T: TransformationClass>() -> ComponentFactory {
+        ComponentFactory {
+            class: T::CLASS,
+            kind: ComponentKind::Transformation,
+            version: T::version,
+            config_def: T::config_def,
+            new: |n| {
+                let t = T::configure(&n.config).map_err(config_error)?;
+                Ok(Box::new(TransformationBox(t)))
+            },
+        }
+    }
+
+    pub const fn predicate<T: PredicateClass>() -> ComponentFactory {
+        ComponentFactory {
+            class: T::CLASS,
+            kind: ComponentKind::Predicate,
+            version: T::version,
+            config_def: T::config_def,
+            new: |n| {
+                let p = T::configure(&n.config).map_err(config_error)?;
+                Ok(Box::new(PredicateBox(p)))
+            },
+        }
+    }
+
+    pub const fn config_provider<T: ConfigProviderClass>() -> ComponentFactory {
+        ComponentFactory {
+            class: T::CLASS,
+            kind: ComponentKind::ConfigProvider,
+            version: T::version,
+            config_def: T::config_def,
+            new: |n| {
+                let p = T::configure(&n.config).map_err(ConnectError::new)?;
+                Ok(Box::new(ProviderBox(p)))
+            },
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The exported C functions.
 
 static FACTORIES: OnceLock<&'static [Factory]> = OnceLock::new();
+static COMPONENTS: OnceLock<&'static [ComponentFactory]> = OnceLock::new();
 static HOOK: Once = Once::new();
 
 thread_local! {
@@ -288,11 +504,18 @@ static TABLE: PluginTable = PluginTable {
     task_call,
     task_free,
     free_buf,
+    component_new,
+    component_call,
+    component_free,
 };
 
 /// Registers the plugin's classes and returns its table (called by the export macro).
-pub fn table(factories: &'static [Factory]) -> *const PluginTable {
+pub fn table(
+    factories: &'static [Factory],
+    components: &'static [ComponentFactory],
+) -> *const PluginTable {
     let _ = FACTORIES.set(factories);
+    let _ = COMPONENTS.set(components);
     HOOK.call_once(|| {
         // Record where a panic happened instead of printing it: the host reports it as the
         // task's trace.
@@ -368,9 +591,22 @@ extern "C" fn manifest() -> FfiResult {
                 config_def: (f.config_def)(),
             })
             .collect();
+        let components = COMPONENTS
+            .get()
+            .copied()
+            .unwrap_or(&[])
+            .iter()
+            .map(|f| ComponentManifest {
+                class: f.class.to_owned(),
+                kind: f.kind,
+                version: (f.version)(),
+                config_def: (f.config_def)(),
+            })
+            .collect();
         encoded(&PluginManifest {
             api_version: API_VERSION.to_owned(),
             connectors,
+            components,
         })
     })
 }
@@ -470,4 +706,68 @@ extern "C" fn free_buf(buf: FfiBuf) {
         // Safety: the buffer was made by FfiBuf::from_vec in this library.
         drop(unsafe { Vec::from_raw_parts(buf.ptr, buf.len, buf.cap) });
     }
+}
+
+extern "C" fn component_new(request: FfiSlice, out: *mut *mut c_void) -> FfiResult {
+    guarded(|| {
+        // Safety: the host passes a slice that lives for the call.
+        let request: ComponentNew = match decode(unsafe { request.as_bytes() }) {
+            Ok(r) => r,
+            Err(e) => return text(STATUS_BAD_REQUEST, e),
+        };
+        let Some(factory) = COMPONENTS
+            .get()
+            .copied()
+            .unwrap_or(&[])
+            .iter()
+            .find(|f| f.class == request.class && f.kind == request.kind)
+        else {
+            return text(
+                STATUS_BAD_REQUEST,
+                format!(
+                    "no {:?} class {} in this plugin",
+                    request.kind, request.class
+                ),
+            );
+        };
+        match (factory.new)(&request) {
+            Ok(component) => {
+                let handle: Box<Box<dyn DynComponent>> = Box::new(component);
+                // Safety: `out` is a valid pointer supplied by the host.
+                unsafe { *out = Box::into_raw(handle).cast() };
+                respond(STATUS_OK, Vec::new())
+            }
+            Err(error) => failure(&CallFailure {
+                error,
+                context: None,
+            }),
+        }
+    })
+}
+
+extern "C" fn component_call(handle: *mut c_void, request: FfiSlice) -> FfiResult {
+    guarded(|| {
+        // Safety: handle came from component_new and is used by one thread at a time.
+        let component = unsafe { &mut *handle.cast::<Box<dyn DynComponent>>() };
+        let request: ComponentRequest = match decode(unsafe { request.as_bytes() }) {
+            Ok(r) => r,
+            Err(e) => return text(STATUS_BAD_REQUEST, e),
+        };
+        match component.handle(request) {
+            Ok(response) => encoded(&response),
+            Err(error) => failure(&CallFailure {
+                error,
+                context: None,
+            }),
+        }
+    })
+}
+
+extern "C" fn component_free(handle: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !handle.is_null() {
+            // Safety: handle came from component_new and is freed once.
+            drop(unsafe { Box::from_raw(handle.cast::<Box<dyn DynComponent>>()) });
+        }
+    }));
 }

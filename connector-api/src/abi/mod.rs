@@ -21,7 +21,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
@@ -121,6 +121,12 @@ pub struct PluginTable {
     pub task_call: extern "C" fn(handle: *mut c_void, request: FfiSlice) -> FfiResult,
     pub task_free: extern "C" fn(handle: *mut c_void),
     pub free_buf: extern "C" fn(buf: FfiBuf),
+    /// Creates a converter, header converter, transformation, predicate or config provider
+    /// from an encoded [`ComponentNew`]; the handle goes to `out`. (ABI 5.)
+    pub component_new: extern "C" fn(request: FfiSlice, out: *mut *mut c_void) -> FfiResult,
+    /// One [`ComponentRequest`] (a whole batch) → one [`ComponentResponse`].
+    pub component_call: extern "C" fn(handle: *mut c_void, request: FfiSlice) -> FfiResult,
+    pub component_free: extern "C" fn(handle: *mut c_void),
 }
 
 // The table holds only function pointers and a pointer to static bytes.
@@ -148,6 +154,8 @@ pub struct ConnectorManifest {
 pub struct PluginManifest {
     pub api_version: String,
     pub connectors: Vec<ConnectorManifest>,
+    /// Converters, header converters, transformations, predicates and config providers.
+    pub components: Vec<ComponentManifest>,
 }
 
 /// A call to a connector instance.
@@ -235,5 +243,11 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     postcard::from_bytes(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
 }
 
+pub mod component;
 pub mod guest;
 pub mod intern;
+
+pub use component::{
+    ComponentManifest, ComponentNew, ComponentRequest, ComponentResponse, FromConnectRef,
+    ToConnectRef, WireRecord,
+};

@@ -42,10 +42,8 @@ pub fn has_placeholder(value: &str) -> bool {
     PLACEHOLDER.is_match(value)
 }
 
-trait Provider: Send + Sync {
-    /// The values of `keys` at `path`; missing keys are absent from the result.
-    fn get(&self, path: &str, keys: &BTreeSet<String>) -> Result<BTreeMap<String, String>, String>;
-}
+/// The built-ins implement the connector API's `ConfigProvider`, as a plugin's would.
+use tributary_connector_api::ConfigProvider as Provider;
 
 /// `allowed.paths`: a path must resolve under one of these (none = any path).
 #[derive(Debug, Clone, Default)]
@@ -171,12 +169,14 @@ impl std::fmt::Debug for ConfigProviders {
     }
 }
 
-/// The class a `config.providers.<name>.class` value names (full name or simple name).
+/// The class a `config.providers.<name>.class` value names (full name or alias).
 fn resolve_class(class: &str) -> Option<&'static str> {
-    let class = class.trim();
-    [FILE_PROVIDER, DIRECTORY_PROVIDER, ENV_PROVIDER]
-        .into_iter()
-        .find(|full| *full == class || full.rsplit('.').next() == Some(class))
+    tributary_connector_api::alias::resolve(
+        [FILE_PROVIDER, DIRECTORY_PROVIDER, ENV_PROVIDER],
+        |full| (*full, "ConfigProvider"),
+        class,
+    )
+    .found()
 }
 
 impl ConfigProviders {

@@ -14,7 +14,7 @@ pub struct ByteArrayConverter;
 
 impl ByteArrayConverter {
     pub fn new(config: &BTreeMap<String, String>) -> Result<ByteArrayConverter, ConverterError> {
-        let mut reader = ConfigReader::new(config);
+        let mut reader = ConfigReader::new(config, super::base_def());
         reader.converter_type();
         reader.finish()?;
         Ok(ByteArrayConverter)

@@ -15,7 +15,7 @@ pub struct SimpleHeaderConverter;
 
 impl SimpleHeaderConverter {
     pub fn new(config: &BTreeMap<String, String>) -> Result<SimpleHeaderConverter, ConverterError> {
-        let mut reader = ConfigReader::new(config);
+        let mut reader = ConfigReader::new(config, super::base_def());
         reader.converter_type();
         reader.finish()?;
         Ok(SimpleHeaderConverter)

@@ -28,8 +28,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tributary_connector_api::config::Default as ConfigDefault;
 use tributary_connector_api::logical::{self, DECIMAL, TIME};
-use tributary_connector_api::{Field, Schema, SchemaRef, Struct, Type, Value};
+use tributary_connector_api::{
+    ConfigDef, ConfigKey, ConfigType, Field, Importance, Schema, SchemaRef, Struct, Type,
+    Validator, Value,
+};
 
 use crate::converters::jsonparse::{self, dedup_by_key, Envelope, Json, Num};
 use crate::converters::text::{self, push_int, push_json_str};
@@ -59,6 +63,49 @@ pub struct JsonConverterConfig {
     pub replace_null_with_default: bool,
 }
 
+/// JsonConverter's keys and defaults (the only copy: the config is read through it).
+pub fn config_def() -> ConfigDef {
+    super::base_def()
+        .define(ConfigKey::new(
+            SCHEMAS_ENABLE,
+            ConfigType::Boolean,
+            ConfigDefault::Value("true".into()),
+            Importance::High,
+            "Include schemas within each of the serialized values and keys.",
+        ))
+        .define(
+            ConfigKey::new(
+                SCHEMAS_CACHE_SIZE,
+                ConfigType::Int,
+                ConfigDefault::Value("1000".into()),
+                Importance::High,
+                "The maximum number of schemas that can be cached in this converter instance.",
+            )
+            .validator(Validator::AtLeast(0.0)),
+        )
+        .define(
+            ConfigKey::new(
+                DECIMAL_FORMAT,
+                ConfigType::String,
+                ConfigDefault::Value("BASE64".into()),
+                Importance::Low,
+                "Serialization format for Connect Decimal values: BASE64 (base64 of the \
+                 unscaled two's-complement bytes) or NUMERIC (a JSON number).",
+            )
+            .validator(Validator::OneOf(
+                vec!["BASE64".into(), "NUMERIC".into()],
+                true,
+            )),
+        )
+        .define(ConfigKey::new(
+            REPLACE_NULL_WITH_DEFAULT,
+            ConfigType::Boolean,
+            ConfigDefault::Value("true".into()),
+            Importance::Low,
+            "Whether a null field with a schema default is written and read as that default.",
+        ))
+}
+
 impl Default for JsonConverterConfig {
     fn default() -> JsonConverterConfig {
         JsonConverterConfig {
@@ -75,19 +122,19 @@ impl JsonConverterConfig {
     pub fn from_props(
         config: &BTreeMap<String, String>,
     ) -> Result<JsonConverterConfig, ConverterError> {
-        let mut reader = ConfigReader::new(config);
+        let mut reader = ConfigReader::new(config, config_def());
         let parsed = JsonConverterConfig::read(&mut reader);
         reader.finish()?;
         Ok(parsed)
     }
 
     pub(crate) fn read(reader: &mut ConfigReader<'_>) -> JsonConverterConfig {
-        let schemas_enable = reader.bool(SCHEMAS_ENABLE, true);
-        let schemas_cache_size = reader.int(SCHEMAS_CACHE_SIZE, 1000, 0) as usize;
-        let decimal_format = match reader.raw(DECIMAL_FORMAT) {
-            None => DecimalFormat::Base64,
+        let schemas_enable = reader.bool(SCHEMAS_ENABLE);
+        let schemas_cache_size = reader.int(SCHEMAS_CACHE_SIZE) as usize;
+        let decimal_format = match reader.raw_or_default(DECIMAL_FORMAT) {
             Some(v) if v.eq_ignore_ascii_case("BASE64") => DecimalFormat::Base64,
             Some(v) if v.eq_ignore_ascii_case("NUMERIC") => DecimalFormat::Numeric,
+            None => DecimalFormat::Base64,
             Some(v) => {
                 reader.error(
                     DECIMAL_FORMAT,
@@ -96,7 +143,7 @@ impl JsonConverterConfig {
                 DecimalFormat::Base64
             }
         };
-        let replace_null_with_default = reader.bool(REPLACE_NULL_WITH_DEFAULT, true);
+        let replace_null_with_default = reader.bool(REPLACE_NULL_WITH_DEFAULT);
         reader.converter_type();
         JsonConverterConfig {
             schemas_enable,

@@ -10,11 +10,14 @@
 //! [`ConverterError::Config`] naming that (unprefixed) key.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
-use thiserror::Error;
+use tributary_connector_api::alias::{self, Resolution};
+use tributary_connector_api::ComponentKind;
+
 use tributary_connector_api::config::Default as ConfigDefault;
 use tributary_connector_api::{
-    ConfigDef, ConfigKey, ConfigType, Importance, SchemaRef, Validator, Value,
+    ConfigDef, ConfigKey, ConfigType, Importance, Props, Validator, Value,
 };
 
 pub mod bytearray;
@@ -31,198 +34,160 @@ pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
 pub use numeric::{BooleanConverter, NumberConverter, NumberKind};
 pub use string::{StringConverter, TextEncoding};
 
-/// A converter failure.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ConverterError {
-    /// A config value is invalid; `key` is the converter's own key (no `value.converter.` prefix).
-    #[error("invalid value for converter configuration {key}: {message}")]
-    Config { key: String, message: String },
-    /// No built-in converter has this class name or alias.
-    #[error(
-        "no converter class or alias matches '{0}' (built-ins: JsonConverter, StringConverter, \
-         ByteArrayConverter, LongConverter, IntegerConverter, ShortConverter, FloatConverter, \
-         DoubleConverter, BooleanConverter, SimpleHeaderConverter)"
-    )]
-    UnknownClass(String),
-    /// Connect data could not be written (value does not match its schema, unsupported value…).
-    #[error("failed to convert Connect data to bytes: {0}")]
-    Serialize(String),
-    /// Bytes could not be read as Connect data.
-    #[error("failed to convert bytes to Connect data: {0}")]
-    Deserialize(String),
+pub use tributary_connector_api::converter::{
+    ConnectData, Connected, Converter, ConverterError, HeaderConverter, RawData,
+};
+
+/// Builds a key/value converter from its own config and whether it converts keys.
+pub type NewConverter = fn(&Props, bool) -> Result<Box<dyn Converter>, ConverterError>;
+/// Builds a header converter from its own config.
+pub type NewHeaderConverter = fn(&Props) -> Result<Box<dyn HeaderConverter>, ConverterError>;
+
+/// How to build an entry's converter.
+#[derive(Clone, Copy)]
+pub enum Constructor {
+    Converter(NewConverter),
+    HeaderConverter(NewHeaderConverter),
 }
 
-impl ConverterError {
-    pub(crate) fn config(key: &str, message: impl Into<String>) -> ConverterError {
-        ConverterError::Config {
-            key: key.to_owned(),
-            message: message.into(),
-        }
-    }
+/// One registered converter class and kind. A class that is both a converter and a header
+/// converter has two entries.
+#[derive(Clone, Copy)]
+pub struct ConverterEntry {
+    pub class: &'static str,
+    /// [`ComponentKind::Converter`] or [`ComponentKind::HeaderConverter`].
+    pub kind: ComponentKind,
+    /// The class's keys and defaults: the only copy (the converter reads its config with it).
+    pub config_def: fn() -> ConfigDef,
+    pub new: Constructor,
 }
 
-/// Converts record keys or values.
-pub trait Converter: Send + Sync {
-    /// Connect data → bytes (`None` = null bytes, i.e. a tombstone).
-    #[allow(clippy::wrong_self_convention)] // Kafka's name (`fromConnectData`)
-    fn from_connect(
-        &self,
-        topic: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError>;
-
-    /// Bytes (`None` = null) → Connect data.
-    fn to_connect(
-        &self,
-        topic: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError>;
+macro_rules! builtin {
+    ($class:literal, $def:path, $make:expr) => {
+        [
+            ConverterEntry {
+                class: $class,
+                kind: ComponentKind::Converter,
+                config_def: $def,
+                new: Constructor::Converter(|c, _is_key| Ok(Box::new($make(c)?))),
+            },
+            ConverterEntry {
+                class: $class,
+                kind: ComponentKind::HeaderConverter,
+                config_def: $def,
+                new: Constructor::HeaderConverter(|c| Ok(Box::new($make(c)?))),
+            },
+        ]
+    };
 }
 
-/// Converts record header values.
-pub trait HeaderConverter: Send + Sync {
-    /// Connect header value → bytes (`None` = null).
-    #[allow(clippy::wrong_self_convention)] // Kafka's name (`fromConnectHeader`)
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError>;
-
-    /// Header bytes (`None` = null) → Connect data.
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError>;
+/// Every built-in converter and header converter (connect-compat §5).
+pub fn builtins() -> &'static [ConverterEntry] {
+    static ALL: LazyLock<Vec<ConverterEntry>> = LazyLock::new(|| {
+        let groups: [[ConverterEntry; 2]; 9] = [
+            builtin!(
+                "org.apache.kafka.connect.json.JsonConverter",
+                json::config_def,
+                JsonConverter::new
+            ),
+            builtin!(
+                "org.apache.kafka.connect.storage.StringConverter",
+                string::config_def,
+                StringConverter::new
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.ByteArrayConverter",
+                base_def,
+                ByteArrayConverter::new
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.LongConverter",
+                base_def,
+                |c| NumberConverter::new(NumberKind::Long, c)
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.IntegerConverter",
+                base_def,
+                |c| NumberConverter::new(NumberKind::Integer, c)
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.ShortConverter",
+                base_def,
+                |c| NumberConverter::new(NumberKind::Short, c)
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.FloatConverter",
+                base_def,
+                |c| NumberConverter::new(NumberKind::Float, c)
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.DoubleConverter",
+                base_def,
+                |c| NumberConverter::new(NumberKind::Double, c)
+            ),
+            builtin!(
+                "org.apache.kafka.connect.converters.BooleanConverter",
+                base_def,
+                BooleanConverter::new
+            ),
+        ];
+        let mut all: Vec<ConverterEntry> = groups.into_iter().flatten().collect();
+        all.push(ConverterEntry {
+            class: "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+            kind: ComponentKind::HeaderConverter,
+            config_def: base_def,
+            new: Constructor::HeaderConverter(|c| Ok(Box::new(SimpleHeaderConverter::new(c)?))),
+        });
+        all
+    });
+    &ALL
 }
 
-/// Every value converter also converts headers, the same way (as in Kafka, where the built-in
-/// converters implement `HeaderConverter` by delegating to themselves).
-impl<C: Converter> HeaderConverter for C {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, ConverterError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        bytes: Option<&[u8]>,
-    ) -> Result<(Option<SchemaRef>, Value), ConverterError> {
-        self.to_connect(topic, bytes)
-    }
+/// The `converter.type` key every converter accepts (set by the worker).
+pub fn base_def() -> ConfigDef {
+    ConfigDef::new().define(
+        ConfigKey::new(
+            "converter.type",
+            ConfigType::String,
+            ConfigDefault::Null,
+            Importance::Low,
+            "How this converter will be used: key, value or header (set by the worker).",
+        )
+        .validator(Validator::OneOf(
+            vec!["key".into(), "value".into(), "header".into()],
+            true,
+        )),
+    )
 }
 
-/// Which converters a built-in class can act as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Builtin {
-    Json,
-    String,
-    ByteArray,
-    Number(NumberKind),
-    Boolean,
-    SimpleHeader,
+/// Finds a class of `kind` among `entries` by full class name, simple name, or simple name
+/// without its kind's suffix (`Converter`, `HeaderConverter`), as Kafka's plugin aliases
+/// (§4.2). A name matching several classes is ambiguous and finds none.
+pub fn find_in<'a>(
+    entries: impl IntoIterator<Item = &'a ConverterEntry>,
+    kind: ComponentKind,
+    name: &str,
+) -> Resolution<&'a ConverterEntry> {
+    alias::resolve(
+        entries.into_iter().filter(|e| e.kind == kind),
+        |e| (e.class, e.kind.alias_suffix(e.class)),
+        name,
+    )
 }
 
-/// (class name, builtin, usable as key/value converter, usable as header converter).
-const BUILTINS: &[(&str, Builtin, bool, bool)] = &[
-    (
-        "org.apache.kafka.connect.json.JsonConverter",
-        Builtin::Json,
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.storage.StringConverter",
-        Builtin::String,
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.ByteArrayConverter",
-        Builtin::ByteArray,
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.LongConverter",
-        Builtin::Number(NumberKind::Long),
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.IntegerConverter",
-        Builtin::Number(NumberKind::Integer),
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.ShortConverter",
-        Builtin::Number(NumberKind::Short),
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.FloatConverter",
-        Builtin::Number(NumberKind::Float),
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.DoubleConverter",
-        Builtin::Number(NumberKind::Double),
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.converters.BooleanConverter",
-        Builtin::Boolean,
-        true,
-        true,
-    ),
-    (
-        "org.apache.kafka.connect.storage.SimpleHeaderConverter",
-        Builtin::SimpleHeader,
-        false,
-        true,
-    ),
-];
-
-/// Finds a built-in by full class name, simple name, or simple name without its `Converter`
-/// (or, for header-only classes, `HeaderConverter`) suffix, as Kafka's plugin aliases (§4.2).
-/// Returns (full class name, builtin, is converter, is header converter).
-fn resolve(class: &str) -> Option<(&'static str, Builtin, bool, bool)> {
-    let class = class.trim();
-    if class.is_empty() {
-        return None;
-    }
-    BUILTINS.iter().copied().find(|&(full, _, conv, _)| {
-        if full == class {
-            return true;
-        }
-        let simple = full.rsplit('.').next().unwrap_or(full);
-        if simple == class {
-            return true;
-        }
-        let suffix = if conv { "Converter" } else { "HeaderConverter" };
-        simple.strip_suffix(suffix) == Some(class)
-    })
+fn find(name: &str, kind: ComponentKind) -> Result<&'static ConverterEntry, ConverterError> {
+    find_in(builtins(), kind, name)
+        .found()
+        .ok_or_else(|| ConverterError::UnknownClass(name.trim().to_owned()))
 }
 
-/// The full class name a class name or alias refers to, if it is a built-in converter.
+/// The full class name a class name or alias refers to, if it is a built-in converter or
+/// header converter.
 pub fn resolve_class(class: &str) -> Option<&'static str> {
-    resolve(class).map(|(full, ..)| full)
+    find(class, ComponentKind::Converter)
+        .or_else(|_| find(class, ComponentKind::HeaderConverter))
+        .ok()
+        .map(|e| e.class)
 }
 
 fn kind_name(is_key: bool) -> &'static str {
@@ -230,6 +195,38 @@ fn kind_name(is_key: bool) -> &'static str {
         "key"
     } else {
         "value"
+    }
+}
+
+impl ConverterEntry {
+    /// Builds this entry's key/value converter.
+    pub fn converter(
+        &self,
+        config: &Props,
+        is_key: bool,
+    ) -> Result<Box<dyn Converter>, ConverterError> {
+        match self.new {
+            Constructor::Converter(new) => new(config, is_key),
+            Constructor::HeaderConverter(_) => Err(ConverterError::config(
+                "converter.type",
+                format!(
+                    "{} is a header converter only and cannot convert record {}s",
+                    self.class,
+                    kind_name(is_key)
+                ),
+            )),
+        }
+    }
+
+    /// Builds this entry's header converter.
+    pub fn header_converter(
+        &self,
+        config: &Props,
+    ) -> Result<Box<dyn HeaderConverter>, ConverterError> {
+        match self.new {
+            Constructor::HeaderConverter(new) => new(config),
+            Constructor::Converter(_) => Err(ConverterError::UnknownClass(self.class.to_owned())),
+        }
     }
 }
 
@@ -241,27 +238,14 @@ pub fn create_converter(
     config: &BTreeMap<String, String>,
     is_key: bool,
 ) -> Result<Box<dyn Converter>, ConverterError> {
-    let (full, builtin, conv, _) =
-        resolve(class).ok_or_else(|| ConverterError::UnknownClass(class.trim().to_owned()))?;
-    if !conv {
-        return Err(ConverterError::config(
-            "converter.type",
-            format!(
-                "{full} is a header converter only and cannot convert record {}s",
-                kind_name(is_key)
-            ),
-        ));
+    match find(class, ComponentKind::Converter) {
+        Ok(entry) => entry.converter(config, is_key),
+        // A header-only class named as a key/value converter.
+        Err(e) => match find(class, ComponentKind::HeaderConverter) {
+            Ok(entry) => entry.converter(config, is_key),
+            Err(_) => Err(e),
+        },
     }
-    Ok(match builtin {
-        Builtin::Json => Box::new(JsonConverter::new(config)?),
-        Builtin::String => Box::new(StringConverter::new(config)?),
-        Builtin::ByteArray => Box::new(ByteArrayConverter::new(config)?),
-        Builtin::Number(kind) => Box::new(NumberConverter::new(kind, config)?),
-        Builtin::Boolean => Box::new(BooleanConverter::new(config)?),
-        Builtin::SimpleHeader => {
-            return Err(ConverterError::UnknownClass(class.trim().to_owned()));
-        }
-    })
 }
 
 /// Builds a header converter from its class name or alias (`SimpleHeaderConverter` / `Simple`,
@@ -270,35 +254,17 @@ pub fn create_header_converter(
     class: &str,
     config: &BTreeMap<String, String>,
 ) -> Result<Box<dyn HeaderConverter>, ConverterError> {
-    let (_, builtin, _, header) =
-        resolve(class).ok_or_else(|| ConverterError::UnknownClass(class.trim().to_owned()))?;
-    if !header {
-        return Err(ConverterError::UnknownClass(class.trim().to_owned()));
-    }
-    Ok(match builtin {
-        Builtin::Json => Box::new(JsonConverter::new(config)?),
-        Builtin::String => Box::new(StringConverter::new(config)?),
-        Builtin::ByteArray => Box::new(ByteArrayConverter::new(config)?),
-        Builtin::Number(kind) => Box::new(NumberConverter::new(kind, config)?),
-        Builtin::Boolean => Box::new(BooleanConverter::new(config)?),
-        Builtin::SimpleHeader => Box::new(SimpleHeaderConverter::new(config)?),
-    })
+    find(class, ComponentKind::HeaderConverter)?.header_converter(config)
 }
 
 /// `(class name, "converter" | "header_converter")` of every built-in, as listed by
 /// `GET /connector-plugins?connectorsOnly=false`. A class that is both appears twice.
 pub fn builtin_plugins() -> Vec<(&'static str, &'static str)> {
-    let mut out = Vec::with_capacity(BUILTINS.len() * 2);
-    for &(class, _, conv, _) in BUILTINS {
-        if conv {
-            out.push((class, "converter"));
-        }
-    }
-    for &(class, _, _, header) in BUILTINS {
-        if header {
-            out.push((class, "header_converter"));
-        }
-    }
+    let mut out: Vec<(&'static str, &'static str)> = builtins()
+        .iter()
+        .map(|e| (e.class, e.kind.plugin_type()))
+        .collect();
+    out.sort_by_key(|(class, kind)| (*kind == "header_converter", *class));
     out
 }
 
@@ -309,13 +275,21 @@ pub fn validate_converter_config(
     class: &str,
     config: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, ConverterError> {
-    let (full, builtin, conv, _) =
-        resolve(class).ok_or_else(|| ConverterError::UnknownClass(class.trim().to_owned()))?;
-    let mut errors = validate_builtin(builtin, config);
-    if !conv {
+    let (entry, header_only) = match find(class, ComponentKind::Converter) {
+        Ok(e) => (e, false),
+        Err(e) => (
+            find(class, ComponentKind::HeaderConverter).map_err(|_| e)?,
+            true,
+        ),
+    };
+    let mut errors = validate_entry(entry, config);
+    if header_only {
         errors.push((
             "converter.type".to_owned(),
-            format!("{full} is a header converter only and cannot convert record keys or values"),
+            format!(
+                "{} is a header converter only and cannot convert record keys or values",
+                entry.class
+            ),
         ));
     }
     Ok(errors)
@@ -327,24 +301,26 @@ pub fn validate_header_converter_config(
     class: &str,
     config: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, ConverterError> {
-    let (_, builtin, _, header) =
-        resolve(class).ok_or_else(|| ConverterError::UnknownClass(class.trim().to_owned()))?;
-    if !header {
-        return Err(ConverterError::UnknownClass(class.trim().to_owned()));
-    }
-    Ok(validate_builtin(builtin, config))
+    Ok(validate_entry(
+        find(class, ComponentKind::HeaderConverter)?,
+        config,
+    ))
 }
 
-fn validate_builtin(builtin: Builtin, config: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    let mut reader = ConfigReader::new(config);
-    match builtin {
-        Builtin::Json => {
+/// Every problem of a built-in's config, read the way the converter reads it.
+fn validate_entry(
+    entry: &ConverterEntry,
+    config: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let mut reader = ConfigReader::new(config, (entry.config_def)());
+    match entry.class {
+        "org.apache.kafka.connect.json.JsonConverter" => {
             JsonConverterConfig::read(&mut reader);
         }
-        Builtin::String => {
+        "org.apache.kafka.connect.storage.StringConverter" => {
             string::read_config(&mut reader);
         }
-        Builtin::ByteArray | Builtin::Number(_) | Builtin::Boolean | Builtin::SimpleHeader => {
+        _ => {
             reader.converter_type();
         }
     }
@@ -353,98 +329,42 @@ fn validate_builtin(builtin: Builtin, config: &BTreeMap<String, String>) -> Vec<
 
 /// The config keys a built-in converter accepts (for `GET /connector-plugins/<class>/config`).
 pub fn converter_config_def(class: &str) -> Result<ConfigDef, ConverterError> {
-    let (_, builtin, ..) =
-        resolve(class).ok_or_else(|| ConverterError::UnknownClass(class.trim().to_owned()))?;
-    let converter_type = ConfigKey::new(
-        "converter.type",
-        ConfigType::String,
-        ConfigDefault::Null,
-        Importance::Low,
-        "How this converter will be used: key, value or header (set by the worker).",
-    )
-    .validator(Validator::OneOf(
-        vec!["key".into(), "value".into(), "header".into()],
-        true,
-    ));
-    let def = ConfigDef::new().define(converter_type);
-    Ok(match builtin {
-        Builtin::Json => def
-            .define(ConfigKey::new(
-                json::SCHEMAS_ENABLE,
-                ConfigType::Boolean,
-                ConfigDefault::Value("true".into()),
-                Importance::High,
-                "Include schemas within each of the serialized values and keys.",
-            ))
-            .define(
-                ConfigKey::new(
-                    json::SCHEMAS_CACHE_SIZE,
-                    ConfigType::Int,
-                    ConfigDefault::Value("1000".into()),
-                    Importance::High,
-                    "The maximum number of schemas that can be cached in this converter instance.",
-                )
-                .validator(Validator::AtLeast(0.0)),
-            )
-            .define(
-                ConfigKey::new(
-                    json::DECIMAL_FORMAT,
-                    ConfigType::String,
-                    ConfigDefault::Value("BASE64".into()),
-                    Importance::Low,
-                    "Serialization format for Connect Decimal values: BASE64 (base64 of the \
-                     unscaled two's-complement bytes) or NUMERIC (a JSON number).",
-                )
-                .validator(Validator::OneOf(
-                    vec!["BASE64".into(), "NUMERIC".into()],
-                    true,
-                )),
-            )
-            .define(ConfigKey::new(
-                json::REPLACE_NULL_WITH_DEFAULT,
-                ConfigType::Boolean,
-                ConfigDefault::Value("true".into()),
-                Importance::Low,
-                "Whether a null field with a schema default is written and read as that default.",
-            )),
-        Builtin::String => def
-            .define(ConfigKey::new(
-                string::ENCODING,
-                ConfigType::String,
-                ConfigDefault::Value("UTF-8".into()),
-                Importance::High,
-                "The character encoding used to convert between strings and bytes.",
-            ))
-            .define(ConfigKey::new(
-                string::SERIALIZER_ENCODING,
-                ConfigType::String,
-                ConfigDefault::Null,
-                Importance::Low,
-                "Overrides converter.encoding when writing.",
-            ))
-            .define(ConfigKey::new(
-                string::DESERIALIZER_ENCODING,
-                ConfigType::String,
-                ConfigDefault::Null,
-                Importance::Low,
-                "Overrides converter.encoding when reading.",
-            )),
-        Builtin::ByteArray | Builtin::Number(_) | Builtin::Boolean | Builtin::SimpleHeader => def,
-    })
+    let entry = find(class, ComponentKind::Converter)
+        .or_else(|_| find(class, ComponentKind::HeaderConverter))?;
+    Ok((entry.config_def)())
 }
 
 /// Reads typed converter settings, collecting every problem.
 pub(crate) struct ConfigReader<'a> {
     config: &'a BTreeMap<String, String>,
+    /// The converter's keys: defaults and minimums come from here.
+    def: ConfigDef,
     pub(crate) errors: Vec<(String, String)>,
 }
 
 impl<'a> ConfigReader<'a> {
-    pub(crate) fn new(config: &'a BTreeMap<String, String>) -> ConfigReader<'a> {
+    pub(crate) fn new(config: &'a BTreeMap<String, String>, def: ConfigDef) -> ConfigReader<'a> {
         ConfigReader {
             config,
+            def,
             errors: Vec::new(),
         }
+    }
+
+    /// The declared default of `key` (a programming error if the key is not declared).
+    fn default_of(&self, key: &str) -> Option<String> {
+        match self.def.key(key).map(|k| &k.default) {
+            Some(ConfigDefault::Value(v)) => Some(v.clone()),
+            Some(_) => None,
+            None => panic!("converter key {key} is not in its ConfigDef"),
+        }
+    }
+
+    /// The value of `key`, else its declared default.
+    pub(crate) fn raw_or_default(&self, key: &str) -> Option<String> {
+        self.raw(key)
+            .map(str::to_owned)
+            .or_else(|| self.default_of(key))
     }
 
     pub(crate) fn raw(&self, key: &str) -> Option<&'a str> {
@@ -455,7 +375,10 @@ impl<'a> ConfigReader<'a> {
         self.errors.push((key.to_owned(), message));
     }
 
-    pub(crate) fn bool(&mut self, key: &str, default: bool) -> bool {
+    pub(crate) fn bool(&mut self, key: &str) -> bool {
+        let default = self
+            .default_of(key)
+            .is_some_and(|d| d.eq_ignore_ascii_case("true"));
         match self.raw(key) {
             None => default,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
@@ -467,7 +390,15 @@ impl<'a> ConfigReader<'a> {
         }
     }
 
-    pub(crate) fn int(&mut self, key: &str, default: i32, min: i32) -> i32 {
+    pub(crate) fn int(&mut self, key: &str) -> i32 {
+        let default = self
+            .default_of(key)
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0);
+        let min = match self.def.key(key).and_then(|k| k.validator.as_ref()) {
+            Some(Validator::AtLeast(min)) => *min as i32,
+            _ => i32::MIN,
+        };
         match self.raw(key) {
             None => default,
             Some(v) => match v.parse::<i32>() {

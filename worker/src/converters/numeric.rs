@@ -70,7 +70,7 @@ pub struct NumberConverter {
 }
 
 fn check_config(config: &BTreeMap<String, String>) -> Result<(), ConverterError> {
-    let mut reader = ConfigReader::new(config);
+    let mut reader = ConfigReader::new(config, super::base_def());
     reader.converter_type();
     reader.finish()
 }

@@ -13,7 +13,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use tributary_connector_api::{Schema, SchemaRef, Value};
+use tributary_connector_api::config::Default as ConfigDefault;
+use tributary_connector_api::{
+    ConfigDef, ConfigKey, ConfigType, Importance, Schema, SchemaRef, Value,
+};
 
 use crate::converters::{ConfigReader, Converter, ConverterError};
 
@@ -126,11 +129,37 @@ fn decode_utf16(bytes: &[u8], big_endian: bool) -> String {
     s
 }
 
+/// StringConverter's keys and defaults (the only copy: the config is read through it).
+pub fn config_def() -> ConfigDef {
+    super::base_def()
+        .define(ConfigKey::new(
+            ENCODING,
+            ConfigType::String,
+            ConfigDefault::Value("UTF-8".into()),
+            Importance::High,
+            "The character encoding used to convert between strings and bytes.",
+        ))
+        .define(ConfigKey::new(
+            SERIALIZER_ENCODING,
+            ConfigType::String,
+            ConfigDefault::Null,
+            Importance::Low,
+            "Overrides converter.encoding when writing.",
+        ))
+        .define(ConfigKey::new(
+            DESERIALIZER_ENCODING,
+            ConfigType::String,
+            ConfigDefault::Null,
+            Importance::Low,
+            "Overrides converter.encoding when reading.",
+        ))
+}
+
 /// (write encoding, read encoding).
 pub(crate) fn read_config(reader: &mut ConfigReader<'_>) -> (TextEncoding, TextEncoding) {
-    let mut get = |key: &str, fallback: TextEncoding| match reader.raw(key) {
+    let mut get = |key: &str, fallback: TextEncoding| match reader.raw_or_default(key) {
         None => fallback,
-        Some(name) => TextEncoding::from_name(name).unwrap_or_else(|| {
+        Some(name) => TextEncoding::from_name(&name).unwrap_or_else(|| {
             reader.error(
                 key,
                 format!(
@@ -141,7 +170,7 @@ pub(crate) fn read_config(reader: &mut ConfigReader<'_>) -> (TextEncoding, TextE
             fallback
         }),
     };
-    let base = get(ENCODING, TextEncoding::Utf8);
+    let base = get(ENCODING, TextEncoding::Utf8); // the default comes from config_def()
     let write = get(SERIALIZER_ENCODING, base);
     let read = get(DESERIALIZER_ENCODING, base);
     reader.converter_type();
@@ -157,7 +186,7 @@ pub struct StringConverter {
 
 impl StringConverter {
     pub fn new(config: &BTreeMap<String, String>) -> Result<StringConverter, ConverterError> {
-        let mut reader = ConfigReader::new(config);
+        let mut reader = ConfigReader::new(config, config_def());
         let (write, read) = read_config(&mut reader);
         reader.finish()?;
         Ok(StringConverter { write, read })

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorResponse};
-use tributary_connector_api::{ConfigKeyInfo, ConfigValueInfo, Props};
+use tributary_connector_api::{ComponentKind, ConfigKeyInfo, ConfigValueInfo, Props};
 
 use crate::config::connector as cc;
 use crate::config::providers::{has_placeholder, Secrets};
@@ -252,6 +252,23 @@ pub fn plugin_list(plugins: &PluginRegistry, connectors_only: bool) -> Vec<Plugi
         .collect();
     if !connectors_only {
         let version = Some(env!("CARGO_PKG_VERSION").to_owned());
+        // Plugin converters, header converters, transformations and predicates (config
+        // providers are not listed, as in Kafka 3.x).
+        let plugin_components = |kind: ComponentKind| {
+            plugins
+                .components(kind)
+                .into_iter()
+                .map(|c| PluginInfo {
+                    class: c.manifest.class.clone(),
+                    type_: kind.plugin_type().to_owned(),
+                    version: Some(c.manifest.version.clone()).filter(|v| v != "undefined"),
+                })
+                .collect::<Vec<_>>()
+        };
+        out.extend(plugin_components(ComponentKind::Converter));
+        out.extend(plugin_components(ComponentKind::HeaderConverter));
+        out.extend(plugin_components(ComponentKind::Transformation));
+        out.extend(plugin_components(ComponentKind::Predicate));
         let mut converters: Vec<(&str, &str)> = crate::converters::builtin_plugins();
         converters.sort_by_key(|(class, kind)| (*kind == "header_converter", *class));
         out.extend(converters.into_iter().map(|(class, kind)| PluginInfo {
@@ -296,6 +313,28 @@ pub fn plugin_config(
         }
         if let Ok(def) = crate::converters::converter_config_def(plugin) {
             return Ok(def.infos());
+        }
+        for kind in [
+            ComponentKind::Converter,
+            ComponentKind::HeaderConverter,
+            ComponentKind::Transformation,
+            ComponentKind::Predicate,
+        ] {
+            let all = plugins.components(kind);
+            if let Some(c) = tributary_connector_api::alias::resolve(
+                all.iter(),
+                |c| {
+                    (
+                        c.manifest.class.as_str(),
+                        kind.alias_suffix(&c.manifest.class),
+                    )
+                },
+                plugin,
+            )
+            .found()
+            {
+                return Ok(c.manifest.config_def.infos());
+            }
         }
         return Err(HerderError::NotFound(format!("Unknown plugin {plugin}.")));
     };

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde::{de::DeserializeOwned, Serialize};
 use tributary_connector_api::abi::{
-    self, CallFailure, ConnectorManifest, ConnectorRequest, ConnectorResponse, FfiResult, FfiSlice,
-    PluginManifest, PluginTable, TaskRequest, TaskResponse,
+    self, CallFailure, ComponentManifest, ComponentNew, ComponentResponse, ConnectorManifest,
+    ConnectorRequest, ConnectorResponse, FfiResult, FfiSlice, PluginManifest, PluginTable,
+    TaskRequest, TaskResponse,
 };
 use tributary_connector_api::ConnectError;
 
@@ -149,6 +150,26 @@ impl Library {
         })
     }
 
+    /// A new configured component (converter, transformation, …).
+    pub fn new_component(
+        self: &Arc<Self>,
+        new: &ComponentNew,
+    ) -> Result<RemoteComponent, CallError> {
+        let bytes = abi::encode(new).map_err(CallError::Protocol)?;
+        let mut handle: *mut c_void = std::ptr::null_mut();
+        let result = (self.table.component_new)(FfiSlice::new(&bytes), &mut handle);
+        take(self.table, result, |_| Ok(()))?;
+        if handle.is_null() {
+            return Err(CallError::Protocol(
+                "the plugin returned a null handle".into(),
+            ));
+        }
+        Ok(RemoteComponent {
+            lib: self.clone(),
+            handle: std::sync::Mutex::new(Handle(handle)),
+        })
+    }
+
     /// A new task instance for connector `class`.
     pub fn new_task(self: &Arc<Self>, class: &str) -> Result<RemoteTask, CallError> {
         let handle = self.new_handle(class, self.table.task_new)?;
@@ -276,5 +297,66 @@ impl ConnectorPlugin {
 
     pub fn new_task(&self) -> Result<RemoteTask, CallError> {
         self.library.new_task(&self.manifest.class)
+    }
+}
+
+struct Handle(*mut c_void);
+
+// The handle is only used under the component's mutex, one call at a time.
+unsafe impl Send for Handle {}
+
+/// A converter, header converter, transformation, predicate or config provider living in a
+/// plugin. Calls are serialised by a mutex (uncontended: each task owns its instances), so it
+/// may be shared like the built-in converters (`Send + Sync`).
+pub struct RemoteComponent {
+    lib: Arc<Library>,
+    handle: std::sync::Mutex<Handle>,
+}
+
+impl RemoteComponent {
+    /// One request (usually a whole batch: [`abi::FromConnectRef`], [`abi::ToConnectRef`],
+    /// [`abi::ComponentRequest`]) → one response.
+    pub fn call<Req: Serialize>(&self, request: &Req) -> Result<ComponentResponse, CallError> {
+        let guard = self.handle.lock().unwrap_or_else(|p| p.into_inner());
+        call(
+            self.lib.table,
+            self.lib.table.component_call,
+            guard.0,
+            request,
+        )
+    }
+}
+
+impl Drop for RemoteComponent {
+    fn drop(&mut self) {
+        let handle = self.handle.get_mut().unwrap_or_else(|p| p.into_inner());
+        (self.lib.table.component_free)(handle.0);
+    }
+}
+
+/// A non-connector class and the library that provides it.
+#[derive(Clone)]
+pub struct ComponentPlugin {
+    pub library: Arc<Library>,
+    pub manifest: ComponentManifest,
+}
+
+impl ComponentPlugin {
+    pub fn class(&self) -> &str {
+        &self.manifest.class
+    }
+
+    /// A configured instance (`is_key` matters to converters only).
+    pub fn instantiate(
+        &self,
+        config: &tributary_connector_api::Props,
+        is_key: bool,
+    ) -> Result<RemoteComponent, CallError> {
+        self.library.new_component(&ComponentNew {
+            kind: self.manifest.kind,
+            class: self.manifest.class.clone(),
+            config: config.clone(),
+            is_key,
+        })
     }
 }

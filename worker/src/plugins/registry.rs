@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use tributary_connector_api::abi::ConnectorKind;
+use tributary_connector_api::alias::{self, Resolution};
 
-use super::library::{ConnectorPlugin, Library, LoadError};
+use tributary_connector_api::ComponentKind;
+
+use super::library::{ComponentPlugin, ConnectorPlugin, Library, LoadError};
 
 /// Resolving a `connector.class` failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +34,8 @@ pub struct LoadFailure {
 struct Inner {
     /// Full class name → plugin.
     by_class: BTreeMap<String, ConnectorPlugin>,
+    /// (kind, full class name) → plugin, for converters, transformations, predicates, …
+    components: BTreeMap<(String, String), ComponentPlugin>,
     /// Library paths already loaded.
     loaded: HashMap<PathBuf, Arc<Library>>,
     failures: Vec<LoadFailure>,
@@ -42,14 +47,8 @@ pub struct PluginRegistry {
     inner: RwLock<Inner>,
 }
 
-/// The simple class name (after the last `.` and `$`).
-pub fn simple_name(class: &str) -> &str {
-    let after_dot = class.rsplit('.').next().unwrap_or(class);
-    after_dot.rsplit('$').next().unwrap_or(after_dot)
-}
-
-/// The classes an alias names: those whose simple name is `alias`, or is `alias` plus
-/// `Connector`. (A full class name is looked up before aliases.)
+/// The connector classes an alias names (see [`alias::resolve`]): those whose simple name is
+/// `alias`, or is `alias` plus `Connector`. (A full class name is looked up before aliases.)
 pub fn alias_matches<'a>(
     classes: impl IntoIterator<Item = &'a String>,
     alias: &str,
@@ -57,10 +56,7 @@ pub fn alias_matches<'a>(
     classes
         .into_iter()
         .map(String::as_str)
-        .filter(|class| {
-            let simple = simple_name(class);
-            simple == alias || simple.strip_suffix("Connector") == Some(alias)
-        })
+        .filter(|class| alias::is_alias(class, "Connector", alias))
         .collect()
 }
 
@@ -155,6 +151,25 @@ impl PluginRegistry {
             );
             added.push(manifest.class.clone());
         }
+        for manifest in &lib.manifest().components {
+            let key = (
+                manifest.kind.plugin_type().to_owned(),
+                manifest.class.clone(),
+            );
+            if inner.components.contains_key(&key) {
+                tracing::warn!(class = %manifest.class, ignored = %path.display(),
+                    "plugin class provided twice; keeping the first");
+                continue;
+            }
+            inner.components.insert(
+                key,
+                ComponentPlugin {
+                    library: lib.clone(),
+                    manifest: manifest.clone(),
+                },
+            );
+            added.push(manifest.class.clone());
+        }
         tracing::info!(path = %path.display(), classes = ?added, "plugin loaded");
         inner.failures.retain(|f| f.path != path);
         inner.loaded.insert(path, lib);
@@ -174,16 +189,14 @@ impl PluginRegistry {
     /// or the value plus `Connector`.
     pub fn resolve(&self, name: &str) -> Result<ConnectorPlugin, ResolveError> {
         let inner = self.read();
-        if let Some(p) = inner.by_class.get(name) {
-            return Ok(p.clone());
-        }
-        let matches: Vec<&ConnectorPlugin> = alias_matches(inner.by_class.keys(), name)
-            .into_iter()
-            .filter_map(|class| inner.by_class.get(class))
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(ResolveError::NotFound(
+        let resolution = alias::resolve(
+            inner.by_class.values(),
+            |p| (p.manifest.class.as_str(), "Connector"),
+            name,
+        );
+        match resolution {
+            Resolution::Found(one) => Ok(one.clone()),
+            Resolution::NotFound => Err(ResolveError::NotFound(
                 name.to_owned(),
                 inner
                     .by_class
@@ -197,7 +210,7 @@ impl PluginRegistry {
                     .map(|f| format!("\n(plugin not loaded: {})", f.message))
                     .collect::<String>(),
             )),
-            many => Err(ResolveError::Ambiguous(
+            Resolution::Ambiguous(many) => Err(ResolveError::Ambiguous(
                 name.to_owned(),
                 many.iter()
                     .map(|p| p.manifest.class.clone())
@@ -220,6 +233,16 @@ impl PluginRegistry {
         all
     }
 
+    /// Every plugin class of `kind` (converters, transformations, …), sorted by class.
+    pub fn components(&self, kind: ComponentKind) -> Vec<ComponentPlugin> {
+        self.read()
+            .components
+            .values()
+            .filter(|c| c.manifest.kind == kind)
+            .cloned()
+            .collect()
+    }
+
     /// Plugin files that failed to load.
     pub fn failures(&self) -> Vec<LoadFailure> {
         self.read().failures.clone()
@@ -228,7 +251,8 @@ impl PluginRegistry {
 
 #[cfg(test)]
 mod tests {
-    use super::{alias_matches, simple_name};
+    use super::alias_matches;
+    use tributary_connector_api::alias::simple_name;
 
     #[test]
     fn aliases_resolve_only_when_unique() {

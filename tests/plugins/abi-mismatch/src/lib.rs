@@ -46,6 +46,9 @@ static TABLE: PluginTable = PluginTable {
     task_call: never_call,
     task_free: never_free,
     free_buf: never_free_buf,
+    component_new: never_new,
+    component_call: never_call,
+    component_free: never_free,
 };
 
 /// Exports a table whose ABI version this worker does not speak.
