@@ -94,6 +94,57 @@ fn prefixed(prefix: &str, e: ConfigError) -> ConfigError {
     }
 }
 
+/// Transformation and predicate classes beyond the built-ins (those of plugin libraries). A
+/// name is looked up here only when no built-in has it.
+pub trait ExternalClasses {
+    /// A configured transformation of the class `name` names, with its full class name
+    /// (interned: see [`intern_class`]); `None` if there is no such class.
+    fn transformation(
+        &self,
+        name: &str,
+        config: &Props,
+    ) -> Option<Result<(&'static str, Box<dyn Transformation>), String>>;
+    /// A configured predicate of the class `name` names; `None` if there is no such class.
+    fn predicate(&self, name: &str, config: &Props) -> Option<Result<Box<dyn Predicate>, String>>;
+    /// The config definition of a transformation (`transform`) or predicate class.
+    fn config_def(&self, transform: bool, name: &str) -> Option<ConfigDef>;
+}
+
+/// No classes beyond the built-ins.
+pub struct BuiltInsOnly;
+
+impl ExternalClasses for BuiltInsOnly {
+    fn transformation(
+        &self,
+        _: &str,
+        _: &Props,
+    ) -> Option<Result<(&'static str, Box<dyn Transformation>), String>> {
+        None
+    }
+
+    fn predicate(&self, _: &str, _: &Props) -> Option<Result<Box<dyn Predicate>, String>> {
+        None
+    }
+
+    fn config_def(&self, _: bool, _: &str) -> Option<ConfigDef> {
+        None
+    }
+}
+
+/// A class name that lives as long as the process, as the built-ins' do: each distinct name
+/// is kept once (plugin libraries are never unloaded, so their class names are few and fixed).
+pub fn intern_class(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Option<HashSet<&'static str>>> = std::sync::Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
 /// The class named by `<prefix>type`, as (key, class).
 fn type_of<'a>(props: &'a Props, prefix: &str) -> (String, Option<&'a str>) {
     let key = format!("{prefix}type");
@@ -101,14 +152,23 @@ fn type_of<'a>(props: &'a Props, prefix: &str) -> (String, Option<&'a str>) {
     (key, class)
 }
 
-fn build_predicate(props: &Props, alias: &str) -> Result<Box<dyn Predicate>, ConfigError> {
+fn build_predicate(
+    props: &Props,
+    alias: &str,
+    external: &dyn ExternalClasses,
+) -> Result<Box<dyn Predicate>, ConfigError> {
     let prefix = format!("{PREDICATES}.{alias}.");
     let (key, class) = type_of(props, &prefix);
     let class = class.ok_or_else(|| missing(&key))?;
-    let plugin = crate::find_predicate(class).ok_or_else(|| not_found(&key, class, "predicate"))?;
     let mut sub = sub_props(props, &prefix);
     sub.remove("type");
-    plugin.build(&sub).map_err(|e| prefixed(&prefix, e))
+    match crate::find_predicate(class) {
+        Some(plugin) => plugin.build(&sub).map_err(|e| prefixed(&prefix, e)),
+        None => match external.predicate(class, &sub) {
+            Some(built) => built.map_err(|message| ConfigError { key, message }),
+            None => Err(not_found(&key, class, "predicate")),
+        },
+    }
 }
 
 /// The predicate alias and negation of a transformation, checked against `predicates`.
@@ -157,31 +217,50 @@ fn predicate_of(
 }
 
 impl TransformChain {
-    /// Builds the chain of a connector config. Errors name the offending (full) key.
+    /// Builds the chain of a connector config from the built-in classes. Errors name the
+    /// offending (full) key.
     pub fn from_props(props: &Props) -> Result<TransformChain, ConfigError> {
+        Self::from_props_with(props, &BuiltInsOnly)
+    }
+
+    /// Builds the chain of a connector config from the built-in classes and `external` ones.
+    pub fn from_props_with(
+        props: &Props,
+        external: &dyn ExternalClasses,
+    ) -> Result<TransformChain, ConfigError> {
         let predicates = aliases(props, PREDICATES)?;
         let mut stages = Vec::new();
         for alias in aliases(props, TRANSFORMS)? {
             let prefix = format!("{TRANSFORMS}.{alias}.");
             let (key, class) = type_of(props, &prefix);
             let class = class.ok_or_else(|| missing(&key))?;
-            let plugin = crate::find_transformation(class)
-                .ok_or_else(|| not_found(&key, class, "transformation"))?;
             let predicate = match predicate_of(props, &prefix, &predicates)? {
-                Some((p, negate)) => Some((build_predicate(props, &p)?, negate)),
+                Some((p, negate)) => Some((build_predicate(props, &p, external)?, negate)),
                 None => None,
             };
             let mut sub = sub_props(props, &prefix);
             for implicit in ["type", PREDICATE, NEGATE] {
                 sub.remove(implicit);
             }
-            let transform = plugin.build(&sub).map_err(|e| prefixed(&prefix, e))?;
+            let (class, transform) = match crate::find_transformation(class) {
+                Some(plugin) => (
+                    plugin.class,
+                    plugin.build(&sub).map_err(|e| prefixed(&prefix, e))?,
+                ),
+                None => match external.transformation(class, &sub) {
+                    Some(built) => built.map_err(|message| ConfigError {
+                        key: key.clone(),
+                        message,
+                    })?,
+                    None => return Err(not_found(&key, class, "transformation")),
+                },
+            };
             let (predicate, negate) = match predicate {
                 Some((p, n)) => (Some(p), n),
                 None => (None, false),
             };
             stages.push(Stage {
-                class: plugin.class,
+                class,
                 transform,
                 predicate,
                 negate,
@@ -254,6 +333,7 @@ fn validate_alias(
     kind: &str,
     alias: &str,
     predicates: &[String],
+    external: &dyn ExternalClasses,
 ) {
     let is_transform = kind == TRANSFORMS;
     let (noun, group_name) = if is_transform {
@@ -311,7 +391,8 @@ fn validate_alias(
                 crate::find_transformation(class).map(|p| (p.config_def)())
             } else {
                 crate::find_predicate(class).map(|p| (p.config_def)())
-            };
+            }
+            .or_else(|| external.config_def(is_transform, class));
             if def.is_none() {
                 type_value
                     .errors
@@ -375,13 +456,25 @@ fn validate_alias(
         for implicit in ["type", PREDICATE, NEGATE] {
             sub.remove(implicit);
         }
+        let external_error = |e: String| ConfigError {
+            key: "type".to_owned(),
+            message: e,
+        };
         let built = match class {
-            Some(c) if is_transform => crate::find_transformation(c)
-                .map(|p| p.build(&sub).err())
-                .unwrap_or(None),
-            Some(c) => crate::find_predicate(c)
-                .map(|p| p.build(&sub).err())
-                .unwrap_or(None),
+            Some(c) if is_transform => match crate::find_transformation(c) {
+                Some(p) => p.build(&sub).err(),
+                None => external
+                    .transformation(c, &sub)
+                    .and_then(|r| r.err())
+                    .map(external_error),
+            },
+            Some(c) => match crate::find_predicate(c) {
+                Some(p) => p.build(&sub).err(),
+                None => external
+                    .predicate(c, &sub)
+                    .and_then(|r| r.err())
+                    .map(external_error),
+            },
             None => None,
         };
         if let Some(e) = built {
@@ -402,8 +495,13 @@ fn validate_alias(
 }
 
 /// Validates the `transforms` / `predicates` keys of a connector config and every alias they
-/// list.
+/// list, with the built-in classes.
 pub fn validate(props: &Props) -> ChainValidation {
+    validate_with(props, &BuiltInsOnly)
+}
+
+/// [`validate`] with the built-in classes and `external` ones.
+pub fn validate_with(props: &Props, external: &dyn ExternalClasses) -> ChainValidation {
     let mut out = ChainValidation::default();
     // A duplicate is reported once on its key; validation goes on with each alias once.
     let mut unique_aliases = |key: &str| {
@@ -422,10 +520,10 @@ pub fn validate(props: &Props) -> ChainValidation {
     let predicates = unique_aliases(PREDICATES);
     let transforms = unique_aliases(TRANSFORMS);
     for alias in &transforms {
-        validate_alias(&mut out, props, TRANSFORMS, alias, &predicates);
+        validate_alias(&mut out, props, TRANSFORMS, alias, &predicates, external);
     }
     for alias in &predicates {
-        validate_alias(&mut out, props, PREDICATES, alias, &predicates);
+        validate_alias(&mut out, props, PREDICATES, alias, &predicates, external);
     }
     out
 }

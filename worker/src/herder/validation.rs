@@ -10,9 +10,11 @@ use tributary_connector_api::{ComponentKind, ConfigKeyInfo, ConfigValueInfo, Pro
 use crate::config::connector as cc;
 use crate::config::providers::{has_placeholder, Secrets};
 use crate::config::WorkerConfig;
+use crate::plugins::components::PluginClasses;
 use crate::plugins::{ConnectorPlugin, PluginRegistry};
 use crate::rest::api::HerderError;
 use crate::rest::entities::{ConfigInfo, ConfigInfos, PluginInfo};
+use crate::runtime::convert;
 
 /// Runs a blocking plugin call without stalling the async runtime.
 pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
@@ -112,7 +114,7 @@ fn validate_resolved(
     let framework = cc::framework_def(kind);
     let mut framework_values = framework.validate(config);
     cc::apply_cross_checks(&mut framework_values, cc::cross_checks(kind, config));
-    let chain = tributary_transforms::chain::validate(config);
+    let chain = tributary_transforms::chain::validate_with(config, &PluginClasses(plugins));
     cc::apply_cross_checks(&mut framework_values, chain.errors.clone());
     for slot in [cc::KEY_CONVERTER, cc::VALUE_CONVERTER, cc::HEADER_CONVERTER] {
         if let Some(class) = config.get(slot).filter(|c| !c.trim().is_empty()) {
@@ -122,13 +124,9 @@ fn validate_resolved(
                 .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_owned(), v.clone())))
                 .collect();
             let err = if slot == cc::HEADER_CONVERTER {
-                crate::converters::create_header_converter(class, &sub)
-                    .err()
-                    .map(|e| e.to_string())
+                convert::header_converter(plugins, class, &sub).err()
             } else {
-                crate::converters::create_converter(class, &sub, slot == cc::KEY_CONVERTER)
-                    .err()
-                    .map(|e| e.to_string())
+                convert::converter(plugins, class, &sub, slot == cc::KEY_CONVERTER).err()
             };
             if let (Some(e), Some(v)) = (err, framework_values.iter_mut().find(|v| v.name == slot))
             {
@@ -320,19 +318,7 @@ pub fn plugin_config(
             ComponentKind::Transformation,
             ComponentKind::Predicate,
         ] {
-            let all = plugins.components(kind);
-            if let Some(c) = tributary_connector_api::alias::resolve(
-                all.iter(),
-                |c| {
-                    (
-                        c.manifest.class.as_str(),
-                        kind.alias_suffix(&c.manifest.class),
-                    )
-                },
-                plugin,
-            )
-            .found()
-            {
+            if let Some(c) = plugins.component(kind, plugin) {
                 return Ok(c.manifest.config_def.infos());
             }
         }

@@ -14,6 +14,7 @@ use tributary_connector_api::{
 };
 
 use super::library::{CallError, RemoteComponent};
+use tributary_connector_api::component::ComponentKind;
 
 fn protocol(e: CallError) -> String {
     e.to_string()
@@ -154,5 +155,59 @@ impl Predicate for PluginPredicate {
                 false
             }
         }
+    }
+}
+
+/// The plugin transformations and predicates of a registry, for a task's chain.
+pub struct PluginClasses<'a>(pub &'a super::PluginRegistry);
+
+impl tributary_transforms::ExternalClasses for PluginClasses<'_> {
+    fn transformation(
+        &self,
+        name: &str,
+        config: &tributary_connector_api::Props,
+    ) -> Option<Result<(&'static str, Box<dyn Transformation>), String>> {
+        let plugin = self.0.component(ComponentKind::Transformation, name)?;
+        Some(
+            plugin
+                .instantiate(config, false)
+                .map(|remote| {
+                    let class = tributary_transforms::intern_class(plugin.class());
+                    (
+                        class,
+                        Box::new(PluginTransformation(remote)) as Box<dyn Transformation>,
+                    )
+                })
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    fn predicate(
+        &self,
+        name: &str,
+        config: &tributary_connector_api::Props,
+    ) -> Option<Result<Box<dyn Predicate>, String>> {
+        let plugin = self.0.component(ComponentKind::Predicate, name)?;
+        Some(
+            plugin
+                .instantiate(config, false)
+                .map(|remote| Box::new(PluginPredicate(remote)) as Box<dyn Predicate>)
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    fn config_def(
+        &self,
+        transform: bool,
+        name: &str,
+    ) -> Option<tributary_connector_api::ConfigDef> {
+        let kind = if transform {
+            ComponentKind::Transformation
+        } else {
+            ComponentKind::Predicate
+        };
+        self.0
+            .component(kind, name)
+            .map(|c| c.manifest.config_def.clone())
     }
 }

@@ -243,6 +243,23 @@ impl PluginRegistry {
             .collect()
     }
 
+    /// The plugin class of `kind` a class name or unique alias names.
+    pub fn component(&self, kind: ComponentKind, name: &str) -> Option<ComponentPlugin> {
+        let all = self.components(kind);
+        tributary_connector_api::alias::resolve(
+            all.iter(),
+            |c| {
+                (
+                    c.manifest.class.as_str(),
+                    kind.alias_suffix(&c.manifest.class),
+                )
+            },
+            name,
+        )
+        .found()
+        .cloned()
+    }
+
     /// Plugin files that failed to load.
     pub fn failures(&self) -> Vec<LoadFailure> {
         self.read().failures.clone()

@@ -92,6 +92,8 @@ pub struct TaskSpec {
     /// The resolved values, scrubbed from the status trace if the task fails.
     pub secrets: crate::config::providers::Secrets,
     pub plugin: ConnectorPlugin,
+    /// Plugin converters and transformations the task may name.
+    pub plugins: Arc<crate::plugins::PluginRegistry>,
     /// The task's metrics groups.
     pub metrics: Arc<TaskMetrics>,
     /// Kafka client configs, built by the Worker.

@@ -14,6 +14,7 @@ use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage
 use super::kafka::KafkaMessage;
 use super::{trace, TaskControl};
 use crate::config::WorkerConfig;
+use crate::plugins::PluginRegistry;
 use tributary_connector_api::Props;
 
 /// What became of one record.
@@ -57,11 +58,12 @@ impl Pipeline {
         name: &str,
         task: u32,
         dlq: Option<Arc<DeadLetterQueue>>,
+        plugins: &PluginRegistry,
     ) -> Result<Pipeline, String> {
-        let converters = TaskConverters::new(worker, connector)
+        let converters = TaskConverters::new(worker, connector, plugins)
             .map_err(|e| trace("Failed to create converters", e))?;
-        let chain =
-            transform_chain(connector).map_err(|e| trace("Failed to create transformations", e))?;
+        let chain = transform_chain(connector, plugins)
+            .map_err(|e| trace("Failed to create transformations", e))?;
         Ok(Pipeline {
             converters,
             chain,

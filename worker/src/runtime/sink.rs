@@ -201,6 +201,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         &spec.connector,
         spec.task,
         dlq,
+        &spec.plugins,
     )?;
     let task = spec
         .plugin

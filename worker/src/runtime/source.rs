@@ -135,6 +135,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         &spec.connector,
         spec.task,
         None,
+        &spec.plugins,
     )?;
     let producer = KafkaSender::create(&spec.clients.producer)
         .map_err(|e| trace("Failed to create producer", e))?;

@@ -339,6 +339,7 @@ impl Worker {
             task_config: resolved_task,
             secrets,
             plugin,
+            plugins: self.plugins.clone(),
             worker: self.config.clone(),
             status: self.status.clone(),
             offsets: self.offsets.clone(),

@@ -991,7 +991,14 @@ impl Harness {
     ) -> Running {
         let worker = self.worker.clone();
         self.spawn(move |ctx, control| {
-            let pipeline = Pipeline::new(&worker, &connector, CONNECTOR, 0, None)?;
+            let pipeline = Pipeline::new(
+                &worker,
+                &connector,
+                CONNECTOR,
+                0,
+                None,
+                &crate::plugins::PluginRegistry::default(),
+            )?;
             let task_config = props(&[("task.id", "0")]);
             SourceLoop::start(ctx, control, task, producer, pipeline, &task_config)?.run_to_end()
         })
@@ -1002,7 +1009,14 @@ impl Harness {
     pub fn spawn_sink(&self, connector: Props, task: FakeTask, consumer: FakeConsumer) -> Running {
         let worker = self.worker.clone();
         self.spawn(move |ctx, control| {
-            let pipeline = Pipeline::new(&worker, &connector, CONNECTOR, 0, None)?;
+            let pipeline = Pipeline::new(
+                &worker,
+                &connector,
+                CONNECTOR,
+                0,
+                None,
+                &crate::plugins::PluginRegistry::default(),
+            )?;
             let task_config = props(&[("task.id", "0")]);
             let state = SinkState::start(task, &task_config, None)?;
             consumer.set_listener(state.clone());
