@@ -94,16 +94,16 @@ fn prefixed(prefix: &str, e: ConfigError) -> ConfigError {
     }
 }
 
+/// A configured transformation of an external class, with its (interned) class name, or why
+/// it could not be configured.
+pub type ExternalTransformation = Result<(&'static str, Box<dyn Transformation>), String>;
+
 /// Transformation and predicate classes beyond the built-ins (those of plugin libraries). A
 /// name is looked up here only when no built-in has it.
 pub trait ExternalClasses {
     /// A configured transformation of the class `name` names, with its full class name
     /// (interned: see [`intern_class`]); `None` if there is no such class.
-    fn transformation(
-        &self,
-        name: &str,
-        config: &Props,
-    ) -> Option<Result<(&'static str, Box<dyn Transformation>), String>>;
+    fn transformation(&self, name: &str, config: &Props) -> Option<ExternalTransformation>;
     /// A configured predicate of the class `name` names; `None` if there is no such class.
     fn predicate(&self, name: &str, config: &Props) -> Option<Result<Box<dyn Predicate>, String>>;
     /// The config definition of a transformation (`transform`) or predicate class.
@@ -114,11 +114,7 @@ pub trait ExternalClasses {
 pub struct BuiltInsOnly;
 
 impl ExternalClasses for BuiltInsOnly {
-    fn transformation(
-        &self,
-        _: &str,
-        _: &Props,
-    ) -> Option<Result<(&'static str, Box<dyn Transformation>), String>> {
+    fn transformation(&self, _: &str, _: &Props) -> Option<ExternalTransformation> {
         None
     }
 

@@ -16,7 +16,10 @@ pub mod smt;
 
 use std::sync::LazyLock;
 
-pub use chain::{intern_class, BuiltInsOnly, ChainValidation, ExternalClasses, TransformChain};
+pub use chain::{
+    intern_class, BuiltInsOnly, ChainValidation, ExternalClasses, ExternalTransformation,
+    TransformChain,
+};
 pub use error::TransformError;
 pub use plugin::{Outcome, Predicate, PredicatePlugin, TransformPlugin, Transformation};
 pub use record::{ConnectRecord, Side};

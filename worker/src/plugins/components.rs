@@ -166,7 +166,7 @@ impl tributary_transforms::ExternalClasses for PluginClasses<'_> {
         &self,
         name: &str,
         config: &tributary_connector_api::Props,
-    ) -> Option<Result<(&'static str, Box<dyn Transformation>), String>> {
+    ) -> Option<tributary_transforms::ExternalTransformation> {
         let plugin = self.0.component(ComponentKind::Transformation, name)?;
         Some(
             plugin
