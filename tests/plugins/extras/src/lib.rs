@@ -4,6 +4,7 @@
 //! * `com.example.UpperCaseConverter` writes string values upper-cased (and reads bytes as a
 //!   string as they are), with a `prefix` setting put in front of every written value.
 //! * `com.example.AppendSuffix` appends its `suffix` setting to string values.
+//! * `com.example.Utf8Converter` does what the built-in StringConverter does (for the bench).
 
 use tributary_connector_api::component::{ConverterClass, PluginClass, TransformationClass};
 use tributary_connector_api::config::{ConfigError, ConfigKey, ConfigType, Default, Importance};
@@ -74,6 +75,51 @@ impl Converter for UpperCaseConverter {
     }
 }
 
+/// Strings as UTF-8 bytes, as Kafka's StringConverter writes them: the same work as the
+/// built-in, to measure what crossing the plugin boundary costs a converter.
+pub struct Utf8Converter;
+
+impl PluginClass for Utf8Converter {
+    const CLASS: &'static str = "com.example.Utf8Converter";
+
+    fn config_def() -> ConfigDef {
+        ConfigDef::new()
+    }
+}
+
+impl ConverterClass for Utf8Converter {
+    fn configure(_: &Props, _: bool) -> Result<Self, ConverterError> {
+        Ok(Utf8Converter)
+    }
+}
+
+impl Converter for Utf8Converter {
+    fn from_connect(
+        &self,
+        _topic: &str,
+        _schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, ConverterError> {
+        match value {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
+            other => Err(ConverterError::Serialize(format!(
+                "Utf8Converter writes strings only, not {other:?}"
+            ))),
+        }
+    }
+
+    fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<Connected, ConverterError> {
+        match bytes {
+            None => Ok((Some(Schema::optional_string()), Value::Null)),
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) => Ok((Some(Schema::optional_string()), Value::String(s.to_owned()))),
+                Err(e) => Err(ConverterError::Deserialize(e.to_string())),
+            },
+        }
+    }
+}
+
 pub struct AppendSuffix {
     suffix: String,
 }
@@ -124,6 +170,6 @@ impl Transformation for AppendSuffix {
 tributary_connector_api::export_plugin!(
     sources: [],
     sinks: [],
-    converters: [UpperCaseConverter],
+    converters: [UpperCaseConverter, Utf8Converter],
     transformations: [AppendSuffix],
 );
