@@ -14,7 +14,8 @@
 //!   `RemoteTask::call(Poll)` (encode the request, copy the response out of the plugin, decode
 //!   it), then per record what `runtime/source.rs` does up to `producer.send`: the key and value
 //!   StringConverter, the offset tracker entry, the rdkafka `BaseRecord`; and the acknowledgement
-//!   (the `RecordMetadata` of the delivery callback, the tracker pop, the committable offset).
+//!   (the delivery callback's report, without metadata for a task that does not want
+//!   `commitRecord`; the tracker pop; the committable offset).
 //!
 //! Not counted: librdkafka's own (C) allocations when it copies a record in `send` (one per
 //! message) and when it builds requests; the ABI's `free_buf`.
@@ -34,7 +35,7 @@ use tributary::converters::{create_converter, Converter};
 use tributary::plugins::Library;
 use tributary_connector_api::abi::guest::Factory;
 use tributary_connector_api::abi::{self, TaskRequest, TaskResponse};
-use tributary_connector_api::{OffsetMap, Props, RecordMetadata, SourceRecord};
+use tributary_connector_api::{OffsetMap, Props, SourceRecord};
 use tributary_connector_file::FileStreamSourceConnector;
 
 struct Counting;
@@ -178,7 +179,7 @@ fn plugin_side(input: &Path, n: usize) -> Vec<(&'static str, Tally)> {
     vec![
         ("decode Poll request", decode),
         ("task poll (read, split, build records)", poll_t),
-        ("encode Polled response (rmp-serde)", encode),
+        ("encode Polled response (postcard)", encode),
         ("drop records and response bytes", free),
     ]
 }
@@ -203,7 +204,7 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
     let (mut call, mut convert, mut track, mut hand_off, mut deliver, mut ack) = Default::default();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut committable: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
-    let acks: std::sync::Mutex<Vec<(u64, Result<RecordMetadata, String>)>> = Default::default();
+    let acks: std::sync::Mutex<Vec<tributary::runtime::kafka::Ack>> = Default::default();
     let mut next_seq = 0u64;
     let mut seen = 0;
     while seen < n {
@@ -244,15 +245,9 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
             drop(record);
             drop((k, v));
             m = Tally::add(&mut hand_off, &m);
-            // The delivery callback (rdkafka's thread in the worker).
-            acks.lock().unwrap().push((
-                seq,
-                Ok(RecordMetadata {
-                    topic: TOPIC.to_owned(),
-                    partition: 0,
-                    offset: seq as i64,
-                }),
-            ));
+            // The delivery callback (rdkafka's thread in the worker): metadata only for tasks
+            // that want commitRecord, which the file source does not.
+            acks.lock().unwrap().push((seq, Ok(None)));
             m = Tally::add(&mut deliver, &m);
         }
         // serve_acks: applied once per loop, as in the worker.
@@ -283,7 +278,7 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
         ("StringConverter key + value", convert),
         ("offset tracker entry", track),
         ("BaseRecord, drop record", hand_off),
-        ("delivery report (RecordMetadata)", deliver),
+        ("delivery report (no metadata)", deliver),
         ("serve_acks: tracker pop, committable", ack),
     ]
 }
