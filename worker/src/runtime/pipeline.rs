@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use tributary_connector_api::converter::{ConnectData, Connected, RawData};
 use tributary_connector_api::{Headers, SinkRecord, SourceRecord};
 use tributary_transforms::{Outcome, TransformChain};
 
@@ -72,12 +73,74 @@ impl Pipeline {
         })
     }
 
-    /// Transforms and converts a polled record.
-    pub fn source(
+    /// Transforms and converts the records of one poll, calling each converter once for the
+    /// whole batch (a plugin converter crosses the plugin boundary once); a record whose batch
+    /// conversion failed is converted again on its own under the error policy. One result per
+    /// record, in order: an `Err` is the trace the task fails with once the records before it
+    /// are sent; after an `Err` or a [`Processed::Stopping`] every later record is `Stopping`.
+    pub fn source_batch(
+        &mut self,
+        control: &TaskControl,
+        records: &mut [SourceRecord],
+    ) -> Vec<Result<Processed<Converted>, String>> {
+        let mut out: Vec<Option<Result<Processed<Converted>, String>>> =
+            Vec::with_capacity(records.len());
+        let mut stopping = false;
+        for record in records.iter_mut() {
+            if stopping {
+                out.push(Some(Ok(Processed::Stopping)));
+                continue;
+            }
+            let transformed = self.transform_source(control, record).transpose();
+            stopping = matches!(transformed, Some(Ok(Processed::Stopping)) | Some(Err(_)));
+            out.push(transformed);
+        }
+        let ready: Vec<usize> = (0..records.len()).filter(|&i| out[i].is_none()).collect();
+        let data = |key: bool| -> Vec<ConnectData<'_>> {
+            ready
+                .iter()
+                .map(|&i| {
+                    let r = &records[i];
+                    ConnectData {
+                        topic: &r.topic,
+                        schema: if key {
+                            r.key_schema.as_ref()
+                        } else {
+                            r.value_schema.as_ref()
+                        },
+                        value: if key { &r.key } else { &r.value },
+                    }
+                })
+                .collect()
+        };
+        let keys = self.converters.key.from_connect_batch(&data(true));
+        let values = self.converters.value.from_connect_batch(&data(false));
+        let mut stopped = false;
+        for ((&i, key), value) in ready.iter().zip(keys).zip(values) {
+            if stopped {
+                out[i] = Some(Ok(Processed::Stopping));
+                continue;
+            }
+            let record = &records[i];
+            let converted = match self.convert_source(control, record, key.ok(), value.ok()) {
+                Ok(converted) => Ok(Processed::Ready(converted)),
+                Err(RunError::Failed(failure)) => self.skip_source(failure, record),
+                Err(RunError::Stopping) => Ok(Processed::Stopping),
+            };
+            stopped = matches!(converted, Ok(Processed::Stopping) | Err(_));
+            out[i] = Some(converted);
+        }
+        out.into_iter()
+            .map(|p| p.unwrap_or(Ok(Processed::Stopping)))
+            .collect()
+    }
+
+    /// Runs the transformation chain over a polled record: `None` when it is to be converted.
+    fn transform_source(
         &mut self,
         control: &TaskControl,
         record: &mut SourceRecord,
-    ) -> Result<Processed<Converted>, String> {
+    ) -> Result<Option<Processed<Converted>>, String> {
         for stage in self.chain.stages_mut() {
             let class = stage.class;
             let outcome = self.errors.run(control, Stage::Transformation, class, || {
@@ -88,39 +151,46 @@ impl Pipeline {
             });
             match outcome {
                 Ok(Outcome::Keep) => {}
-                Ok(Outcome::Drop) => return Ok(Processed::Done),
-                Err(RunError::Failed(failure)) => return self.skip_source(failure, record),
-                Err(RunError::Stopping) => return Ok(Processed::Stopping),
+                Ok(Outcome::Drop) => return Ok(Some(Processed::Done)),
+                Err(RunError::Failed(failure)) => {
+                    return self.skip_source(failure, record).map(Some)
+                }
+                Err(RunError::Stopping) => return Ok(Some(Processed::Stopping)),
             }
         }
-        match self.convert_source(control, record) {
-            Ok(converted) => Ok(Processed::Ready(converted)),
-            Err(RunError::Failed(failure)) => self.skip_source(failure, record),
-            Err(RunError::Stopping) => Ok(Processed::Stopping),
-        }
+        Ok(None)
     }
 
+    /// A transformed record's bytes, with the key and value already converted when they were.
     fn convert_source(
         &mut self,
         control: &TaskControl,
         record: &SourceRecord,
+        key: Option<Option<Vec<u8>>>,
+        value: Option<Option<Vec<u8>>>,
     ) -> Result<Converted, RunError> {
         let topic = record.topic.as_str();
         let conv = &self.converters;
-        let key = self
-            .errors
-            .run(control, Stage::KeyConverter, &conv.key_class, || {
-                conv.key
-                    .from_connect(topic, record.key_schema.as_ref(), &record.key)
-                    .map_err(converter_error)
-            })?;
-        let value = self
-            .errors
-            .run(control, Stage::ValueConverter, &conv.value_class, || {
-                conv.value
-                    .from_connect(topic, record.value_schema.as_ref(), &record.value)
-                    .map_err(converter_error)
-            })?;
+        let key = match key {
+            Some(bytes) => bytes,
+            None => self
+                .errors
+                .run(control, Stage::KeyConverter, &conv.key_class, || {
+                    conv.key
+                        .from_connect(topic, record.key_schema.as_ref(), &record.key)
+                        .map_err(converter_error)
+                })?,
+        };
+        let value = match value {
+            Some(bytes) => bytes,
+            None => self
+                .errors
+                .run(control, Stage::ValueConverter, &conv.value_class, || {
+                    conv.value
+                        .from_connect(topic, record.value_schema.as_ref(), &record.value)
+                        .map_err(converter_error)
+                })?,
+        };
         let mut headers = Vec::new();
         if !record.headers.is_empty() {
             headers.reserve_exact(record.headers.len());
@@ -166,13 +236,47 @@ impl Pipeline {
         Ok(Processed::Done)
     }
 
-    /// Converts and transforms a consumed record.
-    pub fn sink(
+    /// Converts and transforms consumed records, calling each converter once for the whole
+    /// batch (a plugin converter crosses the plugin boundary once); a record whose batch
+    /// conversion failed is converted again on its own under the error policy. Stops after a
+    /// record that is [`Processed::Stopping`].
+    pub fn sink_batch(
+        &mut self,
+        control: &TaskControl,
+        messages: &[&dyn KafkaMessage],
+    ) -> Result<Vec<Processed<SinkRecord>>, String> {
+        let raw = |key: bool| -> Vec<RawData<'_>> {
+            messages
+                .iter()
+                .map(|m| RawData {
+                    topic: m.topic(),
+                    bytes: if key { m.key() } else { m.value() },
+                })
+                .collect()
+        };
+        let keys = self.converters.key.to_connect_batch(&raw(true));
+        let values = self.converters.value.to_connect_batch(&raw(false));
+        let mut out = Vec::with_capacity(messages.len());
+        for ((m, key), value) in messages.iter().zip(keys).zip(values) {
+            let processed = self.sink_converted(control, *m, key.ok(), value.ok())?;
+            let stopping = matches!(processed, Processed::Stopping);
+            out.push(processed);
+            if stopping {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Pipeline::sink`] with the key and value already converted, when they were.
+    fn sink_converted(
         &mut self,
         control: &TaskControl,
         m: &dyn KafkaMessage,
+        key: Option<Connected>,
+        value: Option<Connected>,
     ) -> Result<Processed<SinkRecord>, String> {
-        let mut record = match self.convert_sink(control, m) {
+        let mut record = match self.convert_sink(control, m, key, value) {
             Ok(record) => record,
             Err(RunError::Failed(failure)) => return self.skip_sink(failure, m),
             Err(RunError::Stopping) => return Ok(Processed::Stopping),
@@ -202,21 +306,29 @@ impl Pipeline {
         &mut self,
         control: &TaskControl,
         m: &dyn KafkaMessage,
+        key: Option<Connected>,
+        value: Option<Connected>,
     ) -> Result<SinkRecord, RunError> {
         let topic = m.topic();
         let c = &self.converters;
-        let (key_schema, key) =
-            self.errors
+        let (key_schema, key) = match key {
+            Some(converted) => converted,
+            None => self
+                .errors
                 .run(control, Stage::KeyConverter, &c.key_class, || {
                     c.key.to_connect(topic, m.key()).map_err(converter_error)
-                })?;
-        let (value_schema, value) =
-            self.errors
+                })?,
+        };
+        let (value_schema, value) = match value {
+            Some(converted) => converted,
+            None => self
+                .errors
                 .run(control, Stage::ValueConverter, &c.value_class, || {
                     c.value
                         .to_connect(topic, m.value())
                         .map_err(converter_error)
-                })?;
+                })?,
+        };
         let mut headers = Headers::new();
         for i in 0..m.header_count() {
             let Some((name, bytes)) = m.header(i) else {

@@ -395,49 +395,21 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         }
     }
 
-    /// Up to `MAX_BATCH` records, converted and transformed; waits up to 100 ms for the first.
+    /// Up to `MAX_BATCH` records, converted (one converter call per batch) and transformed;
+    /// waits up to 100 ms for the first.
     fn poll_batch(&mut self) -> Result<Batch, (String, bool)> {
         let mut batch = Batch::default();
-        let mut timeout = Duration::from_millis(100);
         let keep_raw = {
             let mut shared = self.shared();
             shared.revoked_since_poll.clear();
             shared.dlq.is_some()
         };
-        let mut read = 0u64;
-        for _ in 0..MAX_BATCH {
+        let mut messages = Vec::new();
+        let mut timeout = Duration::from_millis(100);
+        while messages.len() < MAX_BATCH {
             match self.consumer.poll(timeout) {
                 None => break,
-                Some(Ok(message)) => {
-                    read += 1;
-                    let message: &dyn KafkaMessage = &message;
-                    let tp = TopicPartition::new(message.topic(), message.partition());
-                    let next = message.offset() + 1;
-                    match batch.advanced.get_mut(&tp) {
-                        Some(offset) => *offset = next,
-                        None => {
-                            batch.advanced.insert(tp.clone(), next);
-                        }
-                    }
-                    match self
-                        .pipeline
-                        .sink(self.control, message)
-                        .map_err(|t| (t, false))?
-                    {
-                        Processed::Ready(record) => {
-                            batch.records.push(record);
-                            batch.origins.push(Origin {
-                                tp,
-                                offset: message.offset(),
-                                raw: keep_raw.then(|| RawRecord::from_message(message)),
-                            });
-                        }
-                        Processed::Done => {}
-                        // Stopped while retrying: nothing of this batch counts as consumed,
-                        // so the next owner reads it again from the committed offset.
-                        Processed::Stopping => return Ok(Batch::default()),
-                    }
-                }
+                Some(Ok(message)) => messages.push(message),
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error");
                     break;
@@ -445,8 +417,39 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
             }
             timeout = Duration::ZERO;
         }
-        if read > 0 {
-            self.ctx.metrics.record_read(read);
+        if messages.is_empty() {
+            return Ok(batch);
+        }
+        self.ctx.metrics.record_read(messages.len() as u64);
+        let views: Vec<&dyn KafkaMessage> =
+            messages.iter().map(|m| m as &dyn KafkaMessage).collect();
+        let processed = self
+            .pipeline
+            .sink_batch(self.control, &views)
+            .map_err(|t| (t, false))?;
+        for (message, processed) in views.iter().zip(processed) {
+            let tp = TopicPartition::new(message.topic(), message.partition());
+            let next = message.offset() + 1;
+            match batch.advanced.get_mut(&tp) {
+                Some(offset) => *offset = next,
+                None => {
+                    batch.advanced.insert(tp.clone(), next);
+                }
+            }
+            match processed {
+                Processed::Ready(record) => {
+                    batch.records.push(record);
+                    batch.origins.push(Origin {
+                        tp,
+                        offset: message.offset(),
+                        raw: keep_raw.then(|| RawRecord::from_message(*message)),
+                    });
+                }
+                Processed::Done => {}
+                // Stopped while retrying: nothing of this batch counts as consumed, so the
+                // next owner reads it again from the committed offset.
+                Processed::Stopping => return Ok(Batch::default()),
+            }
         }
         Ok(batch)
     }

@@ -17,7 +17,7 @@ use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
 
 use super::errors::{Failure, OpError, Stage};
 use super::kafka::{Ack, KafkaSender, OutRecord, RecordSender, SendError};
-use super::pipeline::{Pipeline, Processed};
+use super::pipeline::{Converted, Pipeline, Processed};
 use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
 use crate::model::State;
 use crate::plugins::CallError;
@@ -362,12 +362,14 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 // The poller stopped (the task is stopping).
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
-            for (i, record) in records.into_iter().enumerate() {
+            let mut records = records;
+            let processed = self.pipeline.source_batch(self.control, &mut records);
+            for (i, (record, processed)) in records.into_iter().zip(processed).enumerate() {
                 if self.control.stopping() {
                     break;
                 }
                 let plugin_seq = wants_commit_record.then_some(first_seq + i as u64);
-                self.send(record, plugin_seq)?;
+                self.send(record, processed, plugin_seq)?;
             }
         }
     }
@@ -384,12 +386,14 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         self.skipped += 1;
     }
 
+    /// Hands a transformed and converted record to the producer (or finishes it without).
     fn send(
         &mut self,
         mut record: SourceRecord,
+        processed: Result<Processed<Converted>, String>,
         plugin_seq: Option<u64>,
     ) -> Result<(), (String, bool)> {
-        let converted = match self.pipeline.source(self.control, &mut record) {
+        let converted = match processed {
             Ok(Processed::Ready(c)) => c,
             Ok(Processed::Done) => {
                 self.done_without_send(&mut record, plugin_seq);
