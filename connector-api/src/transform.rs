@@ -157,6 +157,7 @@ macro_rules! common_accessors {
         }
     };
 }
+pub(crate) use common_accessors;
 
 impl ConnectRecord for SourceRecord {
     common_accessors!();

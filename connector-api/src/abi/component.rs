@@ -162,47 +162,16 @@ impl WireRecord {
 }
 
 impl ConnectRecord for WireRecord {
-    fn topic(&self) -> &str {
-        &self.topic
-    }
-    fn set_topic(&mut self, topic: String) {
-        self.topic = topic;
-    }
+    crate::transform::common_accessors!();
+
     fn kafka_partition(&self) -> Option<i32> {
         self.kafka_partition
     }
     fn kafka_offset(&self) -> Option<i64> {
         self.kafka_offset
     }
-    fn timestamp(&self) -> Option<i64> {
-        self.timestamp
-    }
     fn is_sink(&self) -> bool {
         self.is_sink
-    }
-    fn key_schema(&self) -> Option<&SchemaRef> {
-        self.key_schema.as_ref()
-    }
-    fn key(&self) -> &Value {
-        &self.key
-    }
-    fn value_schema(&self) -> Option<&SchemaRef> {
-        self.value_schema.as_ref()
-    }
-    fn value(&self) -> &Value {
-        &self.value
-    }
-    fn key_mut(&mut self) -> (&mut Option<SchemaRef>, &mut Value) {
-        (&mut self.key_schema, &mut self.key)
-    }
-    fn value_mut(&mut self) -> (&mut Option<SchemaRef>, &mut Value) {
-        (&mut self.value_schema, &mut self.value)
-    }
-    fn headers(&self) -> &Headers {
-        &self.headers
-    }
-    fn headers_mut(&mut self) -> &mut Headers {
-        &mut self.headers
     }
 }
 
