@@ -122,16 +122,24 @@ pub fn wait_running(
     live: &[String],
     timeout: Duration,
 ) -> BTreeMap<String, String> {
-    wait_for(
-        &format!("{name}: connector and {tasks} tasks RUNNING on {live:?}"),
-        timeout,
-        || {
-            let status = asker.status(name)?;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut last = None;
+    loop {
+        if let Some(status) = asker.status(name) {
             let owners = owners(&status);
-            (owners.len() == tasks + 1 && owners.values().all(|w| live.contains(w)))
-                .then_some(owners)
-        },
-    )
+            if owners.len() == tasks + 1 && owners.values().all(|w| live.contains(w)) {
+                return owners;
+            }
+            last = Some(status);
+        }
+        // The last status seen says which task is missing and why (a trace, a worker).
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {name}: connector and {tasks} tasks \
+             RUNNING on {live:?}; last status: {last:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Tasks per worker (every worker in `live` listed, even with none); connector instances
