@@ -1,6 +1,6 @@
-//! A converter and a transformation loaded from a plugin library (the `extras` fixture), next to
-//! the file connectors: listed and described by the REST API, validated like built-ins, and
-//! used by a real file → Kafka → file pipeline.
+//! A converter, a transformation and a config provider loaded from a plugin library (the
+//! `extras` fixture), next to the file connectors: listed and described by the REST API,
+//! validated like built-ins, and used by a real file → Kafka → file pipeline.
 
 mod support;
 
@@ -16,14 +16,26 @@ fn a_plugin_converter_and_transformation_run_in_a_pipeline() {
         dir.path(),
         &["tributary_connector_file", "tributary_test_plugin_extras"],
     );
-    let topic = unique("components");
+    let base = unique("components");
+    let topic = format!("{base}-t");
     create_topic(&topic);
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
     let lines: Vec<String> = (0..200).map(|i| format!("line {i} é")).collect();
     std::fs::write(&input, file_text(&lines)).unwrap();
 
-    let props = Worker::props(dir.path(), free_port(), &plugins, &[]);
+    // A config provider from the plugin names the source's topic.
+    let prefix = format!("{base}-");
+    let props = Worker::props(
+        dir.path(),
+        free_port(),
+        &plugins,
+        &[
+            ("config.providers", "ex"),
+            ("config.providers.ex.class", "PrefixConfigProvider"),
+            ("config.providers.ex.param.prefix", &prefix),
+        ],
+    );
     let w = Worker::start(dir.path(), &props, &[]);
 
     // Listed with their types and versions, and described by their own keys.
@@ -52,7 +64,7 @@ fn a_plugin_converter_and_transformation_run_in_a_pipeline() {
         let mut config = json!({
             "connector.class": "FileStreamSource",
             "file": input.display().to_string(),
-            "topic": topic,
+            "topic": "${ex:any:t}",
             "value.converter": "com.example.UpperCaseConverter",
             "value.converter.prefix": ">",
             "transforms": "suffix",
@@ -107,4 +119,8 @@ fn a_plugin_converter_and_transformation_run_in_a_pipeline() {
         &want,
         "converted by the plugin converter, suffixed by the plugin SMT",
     );
+    // The stored config keeps the placeholder the plugin provider resolved.
+    let (code, config) = w.get("/connectors/components-src/config");
+    assert_eq!(code, 200);
+    assert_eq!(config["topic"], "${ex:any:t}");
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::config::distributed::{DistributedConfig, InternalTopic};
+use crate::config::worker::plugin_path;
 use crate::config::{load_properties, WorkerConfig};
 use crate::herder::distributed::{membership, DistributedHerder, Parts};
 use crate::logging::LogLevels;
@@ -63,8 +64,8 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
     let started = Instant::now();
     let props = load_properties(&worker_file)?;
     let dist = DistributedConfig::from_props(&props)?;
-    let worker = Arc::new(WorkerConfig::from_props(props)?);
-    let (plugins, _watcher) = process::load_plugins(&worker);
+    let (plugins, _watcher) = process::load_plugins(&plugin_path(&props));
+    let worker = Arc::new(process::worker_config(props, &plugins)?);
     let listener = process::listen(&worker).await?;
     let cluster_id = process::cluster_id(worker.clone()).await;
 

@@ -11,10 +11,10 @@ use crate::config::WorkerConfig;
 use crate::plugins::{watcher, PluginRegistry};
 
 /// Scans `plugin.path` and keeps watching it; the watcher lives as long as the returned value.
-pub fn load_plugins(worker: &WorkerConfig) -> (Arc<PluginRegistry>, Option<impl Sized>) {
+pub fn load_plugins(paths: &[std::path::PathBuf]) -> (Arc<PluginRegistry>, Option<impl Sized>) {
     let plugins = PluginRegistry::new();
-    plugins.scan(&worker.plugin_path);
-    let watcher = match watcher::watch(plugins.clone(), &worker.plugin_path) {
+    plugins.scan(paths);
+    let watcher = match watcher::watch(plugins.clone(), paths) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(error = %e, "cannot watch plugin.path; new plugins need a restart");
@@ -22,6 +22,18 @@ pub fn load_plugins(worker: &WorkerConfig) -> (Arc<PluginRegistry>, Option<impl 
         }
     };
     (plugins, watcher)
+}
+
+/// The worker config, with config providers from the plugin libraries in `plugins` (which are
+/// loaded first, from the raw `plugin.path`).
+pub fn worker_config(
+    props: tributary_connector_api::Props,
+    plugins: &PluginRegistry,
+) -> anyhow::Result<WorkerConfig> {
+    let external = |class: &str, params: &tributary_connector_api::Props| {
+        crate::plugins::components::config_provider(plugins, class, params)
+    };
+    Ok(WorkerConfig::from_props_with(props, &external)?)
 }
 
 /// Asks the broker for its cluster id (for `GET /`); `None` if it does not answer in time.

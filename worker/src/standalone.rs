@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::config::{load_properties, WorkerConfig};
+use crate::config::load_properties;
+use crate::config::worker::plugin_path;
 use crate::herder::standalone::StandaloneHerder;
 use crate::logging::LogLevels;
 use crate::process;
@@ -20,12 +21,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let props = load_properties(&worker_file)?;
-    let worker = Arc::new(WorkerConfig::from_props(props)?);
+    let (plugins, _watcher) = process::load_plugins(&plugin_path(&props));
+    let worker = Arc::new(process::worker_config(props, &plugins)?);
     let Some(offsets_path) = worker.offset_storage_file.clone() else {
         bail!("invalid worker config offset.storage.file.filename: missing required configuration which has no default value");
     };
     let offsets = Arc::new(FileOffsetStore::open(&offsets_path)?);
-    let (plugins, _watcher) = process::load_plugins(&worker);
     let listener = process::listen(&worker).await?;
     let cluster = process::cluster_id(worker.clone()).await;
     let herder = StandaloneHerder::new(worker.clone(), plugins, offsets, cluster);

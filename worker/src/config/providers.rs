@@ -157,6 +157,11 @@ impl Provider for EnvProvider {
     }
 }
 
+/// Config provider classes beyond the built-ins: `(class, params)` → the configured provider,
+/// or `None` when no plugin has the class.
+pub type ExternalProviders<'a> =
+    dyn Fn(&str, &Props) -> Option<Result<Box<dyn Provider>, String>> + 'a;
+
 /// The config providers a worker declares.
 #[derive(Default)]
 pub struct ConfigProviders {
@@ -180,8 +185,17 @@ fn resolve_class(class: &str) -> Option<&'static str> {
 }
 
 impl ConfigProviders {
-    /// The providers declared in worker properties.
+    /// The providers declared in worker properties (built-in classes only).
     pub fn from_worker(props: &Props) -> Result<ConfigProviders, ProviderError> {
+        Self::from_worker_with(props, &|_, _| None)
+    }
+
+    /// The providers declared in worker properties; a class that is not a built-in is asked
+    /// of `external` (the plugin libraries) with the provider's `param.*` values.
+    pub fn from_worker_with(
+        props: &Props,
+        external: &ExternalProviders<'_>,
+    ) -> Result<ConfigProviders, ProviderError> {
         let names = props
             .get("config.providers")
             .map(|v| tributary_connector_api::config::split_list(v))
@@ -196,17 +210,21 @@ impl ConfigProviders {
             let class = props
                 .get(&class_key)
                 .ok_or_else(|| bad(format!("{class_key} is required for provider {name}")))?;
-            let full = resolve_class(class).ok_or_else(|| {
-                bad(format!(
-                    "unknown config provider class {class} (built-ins: FileConfigProvider, \
-                     DirectoryConfigProvider, EnvVarConfigProvider)"
-                ))
-            })?;
             let prefix = format!("config.providers.{name}.param.");
             let params: Props = props
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_owned(), v.clone())))
                 .collect();
+            let Some(full) = resolve_class(class) else {
+                let provider = external(class, &params).ok_or_else(|| {
+                    bad(format!(
+                        "unknown config provider class {class} (built-ins: FileConfigProvider, \
+                         DirectoryConfigProvider, EnvVarConfigProvider; or a plugin's)"
+                    ))
+                })?;
+                providers.insert(name, provider.map_err(bad)?);
+                continue;
+            };
             let param_error = |k: &str, message: String| ProviderError {
                 key: format!("{prefix}{k}"),
                 message,

@@ -53,6 +53,19 @@ pub struct WorkerConfig {
     pub config_providers: Arc<ConfigProviders>,
 }
 
+/// `plugin.path`: the directories and files plugins are loaded from.
+pub fn plugin_path(props: &Props) -> Vec<PathBuf> {
+    get(props, "plugin.path")
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
     props.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
@@ -108,10 +121,19 @@ impl WorkerConfig {
     /// Parses worker properties. Placeholders of the declared config providers are resolved
     /// in the worker's own values too (`props` keeps them resolved).
     pub fn from_props(props: Props) -> Result<WorkerConfig, WorkerConfigError> {
-        let providers = ConfigProviders::from_worker(&props).map_err(|e| WorkerConfigError {
-            key: e.key,
-            message: e.message,
-        })?;
+        Self::from_props_with(props, &|_, _| None)
+    }
+
+    /// [`WorkerConfig::from_props`] with config providers from plugin libraries too.
+    pub fn from_props_with(
+        props: Props,
+        external: &super::providers::ExternalProviders<'_>,
+    ) -> Result<WorkerConfig, WorkerConfigError> {
+        let providers =
+            ConfigProviders::from_worker_with(&props, external).map_err(|e| WorkerConfigError {
+                key: e.key,
+                message: e.message,
+            })?;
         let props = providers.resolve(&props).map_err(|e| WorkerConfigError {
             key: e.key,
             message: e.message,
@@ -159,15 +181,7 @@ impl WorkerConfig {
             )?,
             rest_bind: (bind, port),
             worker_id: format!("{advertised_host}:{advertised_port}"),
-            plugin_path: get(&props, "plugin.path")
-                .map(|p| {
-                    p.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(PathBuf::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            plugin_path: plugin_path(&props),
             offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
             config_providers: Arc::new(providers),
             props,

@@ -211,3 +211,43 @@ impl tributary_transforms::ExternalClasses for PluginClasses<'_> {
             .map(|c| c.manifest.config_def.clone())
     }
 }
+
+/// A config provider in a plugin.
+pub struct PluginConfigProvider(pub RemoteComponent);
+
+impl tributary_connector_api::ConfigProvider for PluginConfigProvider {
+    fn get(
+        &self,
+        path: &str,
+        keys: &std::collections::BTreeSet<String>,
+    ) -> Result<std::collections::BTreeMap<String, String>, String> {
+        let request = ComponentRequest::Get {
+            path: path.to_owned(),
+            keys: keys.clone(),
+        };
+        match self.0.call(&request) {
+            Ok(ComponentResponse::Values(values)) => Ok(values),
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) => Err(protocol(e)),
+        }
+    }
+}
+
+/// The plugin config provider `class` names, configured with `params`; `None` if no plugin
+/// has the class.
+pub fn config_provider(
+    plugins: &super::PluginRegistry,
+    class: &str,
+    params: &tributary_connector_api::Props,
+) -> Option<Result<Box<dyn tributary_connector_api::ConfigProvider>, String>> {
+    let plugin = plugins.component(ComponentKind::ConfigProvider, class)?;
+    Some(
+        plugin
+            .instantiate(params, false)
+            .map(|remote| {
+                Box::new(PluginConfigProvider(remote))
+                    as Box<dyn tributary_connector_api::ConfigProvider>
+            })
+            .map_err(|e| e.to_string()),
+    )
+}

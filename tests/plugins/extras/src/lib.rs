@@ -5,13 +5,19 @@
 //!   string as they are), with a `prefix` setting put in front of every written value.
 //! * `com.example.AppendSuffix` appends its `suffix` setting to string values.
 //! * `com.example.Utf8Converter` does what the built-in StringConverter does (for the bench).
+//! * `com.example.PrefixConfigProvider` resolves each key to its `prefix` parameter + the key.
 
-use tributary_connector_api::component::{ConverterClass, PluginClass, TransformationClass};
+use std::collections::{BTreeMap, BTreeSet};
+
+use tributary_connector_api::component::{
+    ConfigProviderClass, ConverterClass, PluginClass, TransformationClass,
+};
 use tributary_connector_api::config::{ConfigError, ConfigKey, ConfigType, Default, Importance};
 use tributary_connector_api::converter::Connected;
 use tributary_connector_api::transform::{ConnectRecord, Outcome, TransformError};
 use tributary_connector_api::{
-    ConfigDef, Converter, ConverterError, Props, Schema, SchemaRef, Transformation, Value,
+    ConfigDef, ConfigProvider, Converter, ConverterError, Props, Schema, SchemaRef, Transformation,
+    Value,
 };
 
 pub struct UpperCaseConverter {
@@ -167,9 +173,44 @@ impl Transformation for AppendSuffix {
     }
 }
 
+/// A config provider whose value for each key is its `prefix` parameter followed by the key.
+pub struct PrefixConfigProvider {
+    prefix: String,
+}
+
+impl PluginClass for PrefixConfigProvider {
+    const CLASS: &'static str = "com.example.PrefixConfigProvider";
+
+    fn config_def() -> ConfigDef {
+        ConfigDef::new()
+    }
+}
+
+impl ConfigProviderClass for PrefixConfigProvider {
+    fn configure(params: &Props) -> Result<Self, String> {
+        Ok(PrefixConfigProvider {
+            prefix: params.get("prefix").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+impl ConfigProvider for PrefixConfigProvider {
+    fn get(
+        &self,
+        _path: &str,
+        keys: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, String>, String> {
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), format!("{}{k}", self.prefix)))
+            .collect())
+    }
+}
+
 tributary_connector_api::export_plugin!(
     sources: [],
     sinks: [],
     converters: [UpperCaseConverter, Utf8Converter],
     transformations: [AppendSuffix],
+    config_providers: [PrefixConfigProvider],
 );
