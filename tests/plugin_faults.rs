@@ -76,6 +76,9 @@ fn faulty_plugins_fail_their_tasks_and_the_worker_keeps_serving() {
 
     // An erroring sink task: FAILED with its message, once a record reaches it.
     let topic = unique("faulty");
+    // Created first: a sink that subscribes before its topic exists only finds it at the next
+    // metadata refresh (5 minutes), and the source would create it only with its first record.
+    create_topic(&topic);
     let src_file = dir.path().join("in.txt");
     std::fs::write(&src_file, "one\n").unwrap();
     let (code, _, _) = w.send("POST", "/connectors", Some(json!({"name": "feed", "config": {"connector.class": "FileStreamSource", "file": src_file.display().to_string(), "topic": topic}})));

@@ -47,19 +47,6 @@ pub struct PluginRegistry {
     inner: RwLock<Inner>,
 }
 
-/// The connector classes an alias names (see [`alias::resolve`]): those whose simple name is
-/// `alias`, or is `alias` plus `Connector`. (A full class name is looked up before aliases.)
-pub fn alias_matches<'a>(
-    classes: impl IntoIterator<Item = &'a String>,
-    alias: &str,
-) -> Vec<&'a str> {
-    classes
-        .into_iter()
-        .map(String::as_str)
-        .filter(|class| alias::is_alias(class, "Connector", alias))
-        .collect()
-}
-
 /// Whether a file name looks like a shared library on this platform.
 pub fn is_library(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -263,53 +250,5 @@ impl PluginRegistry {
     /// Plugin files that failed to load.
     pub fn failures(&self) -> Vec<LoadFailure> {
         self.read().failures.clone()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::alias_matches;
-    use tributary_connector_api::alias::simple_name;
-
-    #[test]
-    fn aliases_resolve_only_when_unique() {
-        let classes: Vec<String> = [
-            "org.apache.kafka.connect.file.FileStreamSinkConnector",
-            "org.apache.kafka.connect.file.FileStreamSourceConnector",
-            "io.aiven.kafka.connect.http.HttpSinkConnector",
-            "com.github.clescot.kafka.connect.http.sink.HttpSinkConnector",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect();
-        assert_eq!(
-            alias_matches(&classes, "FileStreamSink"),
-            vec!["org.apache.kafka.connect.file.FileStreamSinkConnector"]
-        );
-        assert_eq!(
-            alias_matches(&classes, "FileStreamSourceConnector").len(),
-            1
-        );
-        assert_eq!(
-            alias_matches(&classes, "HttpSink").len(),
-            2,
-            "ambiguous: both HTTP sinks"
-        );
-        assert_eq!(alias_matches(&classes, "HttpSinkConnector").len(), 2);
-        assert!(alias_matches(&classes, "FileStream").is_empty());
-        assert!(alias_matches(&classes, "file.FileStreamSink").is_empty());
-    }
-
-    #[test]
-    fn simple_names() {
-        assert_eq!(
-            simple_name("org.apache.kafka.connect.file.FileStreamSinkConnector"),
-            "FileStreamSinkConnector"
-        );
-        assert_eq!(
-            simple_name("org.apache.kafka.connect.transforms.Cast$Value"),
-            "Value"
-        );
-        assert_eq!(simple_name("Plain"), "Plain");
     }
 }

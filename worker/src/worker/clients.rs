@@ -23,6 +23,24 @@ fn overrides(connector: &Props, prefix: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A task producer: the worker's `producer.*` settings and the connector's
+/// `producer.override.*` over `fixed`, which they may override; acknowledged by all replicas.
+fn producer(
+    worker: &WorkerConfig,
+    connector: &Props,
+    client_id: String,
+    fixed: &[(&str, &str)],
+) -> ClientConfig {
+    let mut c = worker.base_client_config();
+    c.set("client.id", client_id).set("acks", "all");
+    for (k, v) in fixed {
+        c.set(*k, *v);
+    }
+    apply(&mut c, worker.prefixed("producer."));
+    apply(&mut c, overrides(connector, "producer.override."));
+    c
+}
+
 /// The source task producer: `acks=all`, one request in flight (ordering), retries forever.
 pub fn source_producer(
     worker: &WorkerConfig,
@@ -30,32 +48,32 @@ pub fn source_producer(
     name: &str,
     task: u32,
 ) -> ClientConfig {
-    let mut c = worker.base_client_config();
-    c.set("client.id", format!("connector-producer-{name}-{task}"))
-        .set("acks", "all")
-        .set("max.in.flight.requests.per.connection", "1")
-        .set("enable.idempotence", "false")
-        // 0 = no delivery timeout, as Java's delivery.timeout.ms = Int.MAX.
-        .set("message.timeout.ms", "0");
-    apply(&mut c, worker.prefixed("producer."));
-    apply(&mut c, overrides(connector, "producer.override."));
-    c
+    producer(
+        worker,
+        connector,
+        format!("connector-producer-{name}-{task}"),
+        &[
+            ("max.in.flight.requests.per.connection", "1"),
+            ("enable.idempotence", "false"),
+            // 0 = no delivery timeout, as Java's delivery.timeout.ms = Int.MAX.
+            ("message.timeout.ms", "0"),
+        ],
+    )
 }
 
-/// The producer of a sink task's dead letter queue: the worker's producer settings and the
-/// connector's `producer.override.*`, acknowledged by all replicas.
+/// The producer of a sink task's dead letter queue.
 pub fn dlq_producer(
     worker: &WorkerConfig,
     connector: &Props,
     name: &str,
     task: u32,
 ) -> ClientConfig {
-    let mut c = worker.base_client_config();
-    c.set("client.id", format!("connector-dlq-producer-{name}-{task}"))
-        .set("acks", "all");
-    apply(&mut c, worker.prefixed("producer."));
-    apply(&mut c, overrides(connector, "producer.override."));
-    c
+    producer(
+        worker,
+        connector,
+        format!("connector-dlq-producer-{name}-{task}"),
+        &[],
+    )
 }
 
 /// The consumer group of a sink connector: the connector's `consumer.override.group.id`, else

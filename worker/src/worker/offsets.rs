@@ -232,15 +232,18 @@ impl Worker {
                 }
             }
         } else {
-            let entries: Vec<_> = self
-                .offsets
-                .offsets(name)
-                .into_iter()
-                .map(|(p, _)| (p, None))
-                .collect();
-            self.offsets
-                .put(name, &entries)
-                .map_err(|e| WorkerError::Internal(e.to_string()))?;
+            // The store writes durably (a file, or the offsets topic): off the async runtime.
+            tokio::task::block_in_place(|| {
+                let entries: Vec<_> = self
+                    .offsets
+                    .offsets(name)
+                    .into_iter()
+                    .map(|(p, _)| (p, None))
+                    .collect();
+                self.offsets
+                    .put(name, &entries)
+                    .map_err(|e| WorkerError::Internal(e.to_string()))
+            })?;
         }
         Ok(RESET.into())
     }

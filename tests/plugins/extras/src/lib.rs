@@ -20,6 +20,17 @@ use tributary_connector_api::{
     Value,
 };
 
+/// Bytes as an optional string, as both fixture converters read them.
+fn read_string(bytes: Option<&[u8]>) -> Result<Connected, ConverterError> {
+    match bytes {
+        None => Ok((Some(Schema::optional_string()), Value::Null)),
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => Ok((Some(Schema::optional_string()), Value::String(s.to_owned()))),
+            Err(e) => Err(ConverterError::Deserialize(e.to_string())),
+        },
+    }
+}
+
 pub struct UpperCaseConverter {
     prefix: String,
 }
@@ -71,13 +82,7 @@ impl Converter for UpperCaseConverter {
     }
 
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<Connected, ConverterError> {
-        match bytes {
-            None => Ok((Some(Schema::optional_string()), Value::Null)),
-            Some(b) => match std::str::from_utf8(b) {
-                Ok(s) => Ok((Some(Schema::optional_string()), Value::String(s.to_owned()))),
-                Err(e) => Err(ConverterError::Deserialize(e.to_string())),
-            },
-        }
+        read_string(bytes)
     }
 }
 
@@ -116,13 +121,7 @@ impl Converter for Utf8Converter {
     }
 
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> Result<Connected, ConverterError> {
-        match bytes {
-            None => Ok((Some(Schema::optional_string()), Value::Null)),
-            Some(b) => match std::str::from_utf8(b) {
-                Ok(s) => Ok((Some(Schema::optional_string()), Value::String(s.to_owned()))),
-                Err(e) => Err(ConverterError::Deserialize(e.to_string())),
-            },
-        }
+        read_string(bytes)
     }
 }
 

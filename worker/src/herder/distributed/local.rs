@@ -65,19 +65,9 @@ impl LocalWork {
         }
     }
 
-    /// Restarts the connector instance (if owned) with the current config.
+    /// (Re)starts an owned connector per its target state with the current config; returns
+    /// task configs to publish if they differ from the committed ones.
     pub fn restart_connector(&mut self, name: &str, state: &ConfigState) -> Option<NewTaskConfigs> {
-        self.start_connector(name, state)
-    }
-
-    /// Restarts one owned task.
-    pub fn restart_task(&mut self, id: &ConnectorTaskId, state: &ConfigState) {
-        self.start_task(id, state);
-    }
-
-    /// Starts an owned connector per its target state; returns task configs to publish if
-    /// they differ from the committed ones.
-    fn start_connector(&mut self, name: &str, state: &ConfigState) -> Option<NewTaskConfigs> {
         let config = state.connector_config(name)?.clone();
         let target = state.target_state(name)?;
         let configs = blocking(|| self.worker.start_connector(name, &config, target))?;
@@ -94,7 +84,8 @@ impl LocalWork {
             })
     }
 
-    fn start_task(&mut self, id: &ConnectorTaskId, state: &ConfigState) {
+    /// (Re)starts one owned task with its committed config.
+    pub fn restart_task(&mut self, id: &ConnectorTaskId, state: &ConfigState) {
         let name = id.connector.as_str();
         let Some(connector_config) = state.connector_config(name) else {
             return;
@@ -170,14 +161,14 @@ impl LocalWork {
         let owned: Vec<String> = self.owned_connectors.iter().cloned().collect();
         for name in owned {
             if !running.contains(&name) && state.contains(&name) {
-                publish.extend(self.start_connector(&name, state));
+                publish.extend(self.restart_connector(&name, state));
             }
         }
         let running: BTreeSet<ConnectorTaskId> = self.worker.tasks().into_iter().collect();
         let owned: Vec<ConnectorTaskId> = self.owned_tasks.iter().cloned().collect();
         for id in owned {
             if !running.contains(&id) {
-                self.start_task(&id, state);
+                self.restart_task(&id, state);
             }
         }
         publish

@@ -49,6 +49,18 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The pipeline of the test connector (built-in converters and transformations only).
+fn pipeline(worker: &WorkerConfig, connector: &Props) -> Result<Pipeline, String> {
+    Pipeline::new(
+        worker,
+        connector,
+        CONNECTOR,
+        0,
+        None,
+        &crate::plugins::PluginRegistry::default(),
+    )
+}
+
 pub fn props(pairs: &[(&str, &str)]) -> Props {
     pairs
         .iter()
@@ -991,14 +1003,7 @@ impl Harness {
     ) -> Running {
         let worker = self.worker.clone();
         self.spawn(move |ctx, control| {
-            let pipeline = Pipeline::new(
-                &worker,
-                &connector,
-                CONNECTOR,
-                0,
-                None,
-                &crate::plugins::PluginRegistry::default(),
-            )?;
+            let pipeline = pipeline(&worker, &connector)?;
             let task_config = props(&[("task.id", "0")]);
             SourceLoop::start(ctx, control, task, producer, pipeline, &task_config)?.run_to_end()
         })
@@ -1009,14 +1014,7 @@ impl Harness {
     pub fn spawn_sink(&self, connector: Props, task: FakeTask, consumer: FakeConsumer) -> Running {
         let worker = self.worker.clone();
         self.spawn(move |ctx, control| {
-            let pipeline = Pipeline::new(
-                &worker,
-                &connector,
-                CONNECTOR,
-                0,
-                None,
-                &crate::plugins::PluginRegistry::default(),
-            )?;
+            let pipeline = pipeline(&worker, &connector)?;
             let task_config = props(&[("task.id", "0")]);
             let state = SinkState::start(task, &task_config, None)?;
             consumer.set_listener(state.clone());
