@@ -114,6 +114,21 @@ pub trait SourceTask: Send + Default + 'static {
     /// The next batch of records; may block briefly and return an empty batch when idle.
     fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>>;
 
+    /// The next batch written straight into the batch the worker reads in place, without
+    /// building a [`SourceRecord`] per record (see [`crate::abi::batch`]). The default writes
+    /// what [`SourceTask::poll`] returns; a task that reads many small records (lines, rows)
+    /// overrides it to save the allocations of each record. Not called for tasks with
+    /// [`SourceTask::WANTS_COMMIT_RECORD`], which must keep their records.
+    fn poll_batch(
+        &mut self,
+        batch: &mut crate::abi::batch::RecordBatchWriter,
+    ) -> ConnectResult<()> {
+        for record in self.poll()? {
+            batch.push(&record)?;
+        }
+        Ok(())
+    }
+
     /// Called after the worker committed offsets.
     fn commit(&mut self) -> ConnectResult<()> {
         Ok(())

@@ -7,10 +7,12 @@
 //! loop over the records; the worker calls a plugin converter once per batch, so a plugin
 //! converter costs one boundary crossing per batch, not per record.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{SchemaRef, Value};
+use crate::{SchemaRef, Value, ValueRef};
 
 /// A converter failure.
 #[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
@@ -48,7 +50,7 @@ impl ConverterError {
 pub struct ConnectData<'a> {
     pub topic: &'a str,
     pub schema: Option<&'a SchemaRef>,
-    pub value: &'a Value,
+    pub value: ValueRef<'a>,
 }
 
 /// One record's key or value bytes to read (`None` = null).
@@ -76,15 +78,34 @@ pub trait Converter: Send + Sync {
     /// Bytes (`None` = null) → Connect data.
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<Connected, ConverterError>;
 
-    /// [`Converter::from_connect`] for each record of a batch, results in order.
+    /// [`Converter::from_connect`] for a value borrowed where it lies (e.g. a string read in
+    /// place from a plugin's record batch). The bytes may borrow the value's own: a converter
+    /// that writes a string or bytes value as it is (the StringConverter in UTF-8, the
+    /// ByteArrayConverter) overrides this to copy nothing. The default makes the value owned
+    /// when it is not and calls [`Converter::from_connect`].
     #[allow(clippy::wrong_self_convention)]
-    fn from_connect_batch(
+    fn from_connect_ref<'a>(
         &self,
-        batch: &[ConnectData<'_>],
-    ) -> Vec<Result<Option<Vec<u8>>, ConverterError>> {
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: ValueRef<'a>,
+    ) -> Result<Option<Cow<'a, [u8]>>, ConverterError> {
+        let bytes = match value {
+            ValueRef::Value(v) => self.from_connect(topic, schema, v)?,
+            other => self.from_connect(topic, schema, &other.to_value())?,
+        };
+        Ok(bytes.map(Cow::Owned))
+    }
+
+    /// [`Converter::from_connect_ref`] for each record of a batch, results in order.
+    #[allow(clippy::wrong_self_convention)]
+    fn from_connect_batch<'a>(
+        &self,
+        batch: &[ConnectData<'a>],
+    ) -> Vec<Result<Option<Cow<'a, [u8]>>, ConverterError>> {
         batch
             .iter()
-            .map(|d| self.from_connect(d.topic, d.schema, d.value))
+            .map(|d| self.from_connect_ref(d.topic, d.schema, d.value))
             .collect()
     }
 

@@ -44,7 +44,7 @@ pub use record::{
 };
 pub use schema::{Field, Schema, SchemaRef, Type};
 pub use transform::{ConnectRecord, Outcome, Predicate, Side, TransformError, Transformation};
-pub use value::{Struct, Value};
+pub use value::{Struct, Value, ValueRef};
 
 /// Exports a plugin's classes through the C ABI. Use it once per plugin crate (built as a
 /// `cdylib`). Connectors first; the other kinds are optional, in this order:

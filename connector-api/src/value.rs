@@ -236,3 +236,83 @@ impl Struct {
         Ok(())
     }
 }
+
+/// A key or value borrowed where it lies: a string or bytes read in place from a record batch,
+/// or any [`Value`]. Converters take this (see [`crate::converter::Converter::from_connect_ref`])
+/// so that a string or bytes value need not be copied into a [`Value`] to be written. On the
+/// wire it is encoded exactly as the [`Value`] it stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    String(&'a str),
+    Bytes(&'a [u8]),
+    Value(&'a Value),
+}
+
+impl<'a> ValueRef<'a> {
+    pub fn is_null(&self) -> bool {
+        matches!(self, ValueRef::Null | ValueRef::Value(Value::Null))
+    }
+
+    /// The string, when it is one.
+    pub fn as_str(&self) -> Option<&'a str> {
+        match *self {
+            ValueRef::String(s) => Some(s),
+            ValueRef::Value(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_value(&self) -> Value {
+        match *self {
+            ValueRef::Null => Value::Null,
+            ValueRef::String(s) => Value::String(s.to_owned()),
+            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ValueRef::Value(v) => v.clone(),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for ValueRef<'a> {
+    fn from(v: &'a Value) -> ValueRef<'a> {
+        ValueRef::Value(v)
+    }
+}
+
+impl Serialize for ValueRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        // Variant indexes and names of `Value` (checked by a test).
+        match *self {
+            ValueRef::Null => ser.serialize_unit_variant("Value", 0, "Null"),
+            ValueRef::String(s) => ser.serialize_newtype_variant("Value", 8, "String", s),
+            ValueRef::Bytes(b) => ser.serialize_newtype_variant("Value", 9, "Bytes", b),
+            ValueRef::Value(v) => v.serialize(ser),
+        }
+    }
+}
+
+#[cfg(test)]
+mod value_ref_tests {
+    use super::*;
+
+    #[test]
+    fn value_ref_encodes_as_the_value_it_stands_for() {
+        let cases = [
+            (ValueRef::Null, Value::Null),
+            (ValueRef::String("héllo"), Value::String("héllo".into())),
+            (ValueRef::Bytes(&[0, 1, 255]), Value::Bytes(vec![0, 1, 255])),
+        ];
+        for (r, v) in cases {
+            assert_eq!(
+                postcard::to_allocvec(&r).unwrap(),
+                postcard::to_allocvec(&v).unwrap()
+            );
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+            assert_eq!(r.to_value(), v);
+        }
+    }
+}

@@ -18,7 +18,7 @@ use tributary::plugins::Library;
 use tributary_connector_api::abi::component::ComponentNew;
 use tributary_connector_api::component::ComponentKind;
 use tributary_connector_api::converter::{ConnectData, RawData};
-use tributary_connector_api::Value;
+use tributary_connector_api::{Value, ValueRef};
 
 const ROUNDS: usize = 7;
 
@@ -91,7 +91,7 @@ fn main() {
         .map(|value| ConnectData {
             topic: "t",
             schema: None,
-            value,
+            value: ValueRef::Value(value),
         })
         .collect();
     let raw: Vec<RawData<'_>> = bytes

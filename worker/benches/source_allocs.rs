@@ -7,15 +7,15 @@
 //! its own allocator, so what happens inside the loaded `.so` is invisible to it; the path is
 //! therefore measured in two halves that add up:
 //! * plugin side: the FileStreamSource task driven in-process through the same guest code the
-//!   plugin's exported `task_call` runs (`abi::guest::Factory`): decode the `Poll` request,
-//!   poll, encode the `Polled` response;
+//!   plugin's exported `task_call` runs for a poll (`abi::guest::Factory`): the task writes its
+//!   lines into the record batch (`SourceTask::poll_batch`), which is then dropped;
 //! * worker side: the real plugin (`libtributary_connector_file.so` of the same target
 //!   directory, or `TRIBUTARY_FILE_PLUGIN`) loaded through the worker's plugin loader:
-//!   `RemoteTask::call(Poll)` (encode the request, copy the response out of the plugin, decode
-//!   it), then per record what `runtime/source.rs` does up to `producer.send`: the key and value
-//!   StringConverter, the offset tracker entry, the rdkafka `BaseRecord`; and the acknowledgement
-//!   (the delivery callback's report, without metadata for a task that does not want
-//!   `commitRecord`; the tracker pop; the committable offset).
+//!   `RemoteTask::poll` (copy the batch out of the plugin, index it), then per record what
+//!   `runtime/source.rs` does up to `producer.send`: the key and value StringConverter on the
+//!   record read in place, the offset tracker entry, the rdkafka `BaseRecord`; and the
+//!   acknowledgement (the delivery callback's report, without metadata for a task that does
+//!   not want `commitRecord`; the tracker pop; the committable offset, still encoded).
 //!
 //! Not counted: librdkafka's own (C) allocations when it copies a record in `send` (one per
 //! message) and when it builds requests; the ABI's `free_buf`.
@@ -33,9 +33,10 @@ use std::time::{Duration, Instant};
 use rdkafka::producer::BaseRecord;
 use tributary::converters::{create_converter, Converter};
 use tributary::plugins::Library;
+use tributary_connector_api::abi::batch::{FieldRef, RecordBatch};
 use tributary_connector_api::abi::guest::Factory;
-use tributary_connector_api::abi::{self, TaskRequest, TaskResponse};
-use tributary_connector_api::{OffsetMap, Props, SourceRecord};
+use tributary_connector_api::abi::TaskRequest;
+use tributary_connector_api::{OffsetMap, Props, ValueRef};
 use tributary_connector_file::FileStreamSourceConnector;
 
 struct Counting;
@@ -143,54 +144,53 @@ fn plugin_path() -> PathBuf {
     dir.join("libtributary_connector_file.so")
 }
 
-fn records_of(response: TaskResponse) -> Vec<SourceRecord> {
-    match response {
-        TaskResponse::Polled { records, .. } => records,
-        other => panic!("unexpected response {other:?}"),
-    }
-}
-
-/// The plugin side, in-process: what the exported `task_call` does for a `Poll`.
+/// The plugin side, in-process: what the exported `task_call` does for a poll.
 fn plugin_side(input: &Path, n: usize) -> Vec<(&'static str, Tally)> {
     let factory = Factory::source::<FileStreamSourceConnector>();
     let mut task = (factory.new_task)();
     task.handle(start_request(input)).expect("start");
-    let poll = abi::encode(&TaskRequest::Poll).expect("encode poll");
-    let (mut decode, mut poll_t, mut encode, mut free) = Default::default();
+    let (mut poll_t, mut free) = Default::default();
     let mut seen = 0;
     while seen < n {
         let m = mark();
-        let request: TaskRequest = abi::decode(&poll).expect("decode");
-        let m = Tally::add(&mut decode, &m);
-        let response = task.handle(request).expect("poll");
+        let bytes = task.poll().expect("poll");
         let m = Tally::add(&mut poll_t, &m);
-        let bytes = abi::encode(&response).expect("encode");
-        let m = Tally::add(&mut encode, &m);
-        let TaskResponse::Polled { records, .. } = &response else {
-            panic!("unexpected response");
-        };
-        seen += records.len();
-        drop(response);
-        drop(black_box(bytes));
+        let batch = RecordBatch::parse(bytes).expect("batch");
+        seen += batch.len();
+        let m = mark_after(m);
+        drop(black_box(batch));
         Tally::add(&mut free, &m);
     }
     assert_eq!(seen, n);
     task.handle(TaskRequest::Stop).expect("stop");
     vec![
-        ("decode Poll request", decode),
-        ("task poll (read, split, build records)", poll_t),
-        ("encode Polled response (postcard)", encode),
-        ("drop records and response bytes", free),
+        ("task poll_batch (read, split, write the batch)", poll_t),
+        ("drop the batch", free),
     ]
+}
+
+/// Parsing the batch for the count above is the worker's work, not the plugin's: not counted.
+fn mark_after(_: Mark) -> Mark {
+    mark()
+}
+
+fn field(f: FieldRef<'_>) -> ValueRef<'_> {
+    match f {
+        FieldRef::InPlace(v) => v,
+        FieldRef::Encoded(_) => panic!("the file source writes strings"),
+    }
 }
 
 /// One record in flight, as in `runtime/source.rs`.
 struct InFlight {
     seq: u64,
     partition: Option<Arc<OffsetMap>>,
-    offset: Option<OffsetMap>,
+    offset: Option<OffsetAt>,
     acked: bool,
 }
+
+/// A record's offset, still encoded in its batch.
+type OffsetAt = (Arc<RecordBatch>, usize);
 
 /// The worker side: the real plugin through the loader, then the source loop's per-record work.
 fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tally)> {
@@ -203,46 +203,45 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
     let value: Box<dyn Converter> = create_converter(class, &Props::new(), false).expect("value");
     let (mut call, mut convert, mut track, mut hand_off, mut deliver, mut ack) = Default::default();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    let mut committable: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
+    let mut committable: Vec<(Arc<OffsetMap>, OffsetAt)> = Vec::new();
     let acks: std::sync::Mutex<Vec<tributary::runtime::kafka::Ack>> = Default::default();
     let mut next_seq = 0u64;
     let mut seen = 0;
     while seen < n {
         let m = mark();
-        let records = records_of(task.call(&TaskRequest::Poll).expect("poll"));
+        let batch = Arc::new(task.poll().expect("poll"));
         let mut m = Tally::add(&mut call, &m);
-        seen += records.len();
-        for mut record in records {
+        seen += batch.len();
+        for (i, record) in batch.iter().enumerate() {
+            let topic = record.topic();
             let k = key
-                .from_connect(&record.topic, record.key_schema.as_ref(), &record.key)
+                .from_connect_ref(topic, record.key_schema(), field(record.key()))
                 .expect("key");
             let v = value
-                .from_connect(&record.topic, record.value_schema.as_ref(), &record.value)
+                .from_connect_ref(topic, record.value_schema(), field(record.value()))
                 .expect("value");
             m = Tally::add(&mut convert, &m);
             let seq = next_seq;
             next_seq += 1;
             in_flight.push_back(InFlight {
                 seq,
-                partition: record.source_partition.clone(),
-                offset: record.source_offset.take(),
+                partition: record.source_partition().cloned(),
+                offset: record.has_source_offset().then(|| (batch.clone(), i)),
                 acked: false,
             });
             m = Tally::add(&mut track, &m);
-            let mut out =
-                BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq as usize);
+            let mut out = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, seq as usize);
             if let Some(k) = k.as_deref() {
                 out = out.key(k);
             }
             if let Some(v) = v.as_deref() {
                 out = out.payload(v);
             }
-            if let Some(ts) = record.timestamp {
+            if let Some(ts) = record.timestamp() {
                 out = out.timestamp(ts);
             }
             black_box(&out);
             drop(out);
-            drop(record);
             drop((k, v));
             m = Tally::add(&mut hand_off, &m);
             // The delivery callback (rdkafka's thread in the worker): metadata only for tasks
@@ -269,15 +268,16 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
                 }
             }
         }
+        drop(batch);
         Tally::add(&mut ack, &m);
     }
     assert_eq!(seen, n);
     task.call(&TaskRequest::Stop).expect("stop");
     vec![
-        ("RemoteTask::call(Poll): encode, copy, decode", call),
-        ("StringConverter key + value", convert),
+        ("RemoteTask::poll: copy, index the batch", call),
+        ("StringConverter key + value (in place)", convert),
         ("offset tracker entry", track),
-        ("BaseRecord, drop record", hand_off),
+        ("BaseRecord", hand_off),
         ("delivery report (no metadata)", deliver),
         ("serve_acks: tracker pop, committable", ack),
     ]

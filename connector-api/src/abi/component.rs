@@ -237,7 +237,7 @@ impl Serialize for DataOut<'_> {
         let mut s = ser.serialize_struct("ConnectDataOwned", 3)?;
         s.serialize_field("topic", self.0.topic)?;
         s.serialize_field("schema", &self.0.schema.map(SchemaOut))?;
-        s.serialize_field("value", self.0.value)?;
+        s.serialize_field("value", &self.0.value)?;
         s.end()
     }
 }
@@ -280,24 +280,23 @@ impl Serialize for ToConnectRef<'_> {
 mod tests {
     use super::*;
     use crate::abi::{decode, encode};
-    use crate::Schema;
+    use crate::{Schema, ValueRef};
     use std::sync::Arc;
 
     #[test]
     fn borrowed_batches_decode_as_owned_requests() {
         let schema: SchemaRef = Arc::new(Schema::new(crate::Type::String).optional());
         let a = Value::String("a".into());
-        let b = Value::Int32(7);
         let batch = [
             ConnectData {
                 topic: "t1",
                 schema: Some(&schema),
-                value: &a,
+                value: (&a).into(),
             },
             ConnectData {
                 topic: "t2",
                 schema: None,
-                value: &b,
+                value: ValueRef::Bytes(b"x"),
             },
         ];
         let bytes = encode(&FromConnectRef(&batch)).unwrap();
@@ -313,7 +312,7 @@ mod tests {
                 ConnectDataOwned {
                     topic: "t2".into(),
                     schema: None,
-                    value: b.clone(),
+                    value: Value::Bytes(b"x".to_vec()),
                 },
             ])
         );

@@ -6,6 +6,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Once, OnceLock};
 
+use super::batch::RecordBatchWriter;
 use super::*;
 use crate::component::{
     ComponentKind, ConfigProviderClass, ConverterClass, HeaderConverterClass, PredicateClass,
@@ -60,6 +61,11 @@ pub trait DynConnector: Send {
 /// A task instance behind the boundary.
 pub trait DynTask: Send {
     fn handle(&mut self, request: TaskRequest) -> Result<TaskResponse, CallFailure>;
+
+    /// A source task's poll, answered as a [`super::batch`] record batch.
+    fn poll(&mut self) -> Result<Vec<u8>, CallFailure> {
+        Err(plain(ConnectError::new("a sink task cannot be polled")))
+    }
 }
 
 struct SourceConnectorBox<C>(C);
@@ -129,6 +135,8 @@ struct SourceTaskBox<T> {
     /// Polled records kept until acknowledged, for `commit_record`.
     retained: VecDeque<(u64, SourceRecord)>,
     next_seq: u64,
+    /// The size of the last batch, to size the next one's buffer.
+    last_batch_bytes: usize,
 }
 
 struct SinkTaskBox<T> {
@@ -141,6 +149,7 @@ fn new_source_task<T: SourceTask>() -> Box<dyn DynTask> {
         task: T::default(),
         retained: VecDeque::new(),
         next_seq: 0,
+        last_batch_bytes: 0,
     })
 }
 
@@ -165,6 +174,24 @@ fn wrong_kind(request: &TaskRequest, kind: &str) -> CallFailure {
 }
 
 impl<T: SourceTask> DynTask for SourceTaskBox<T> {
+    fn poll(&mut self) -> Result<Vec<u8>, CallFailure> {
+        let mut batch = RecordBatchWriter::with_capacity(self.last_batch_bytes);
+        if T::WANTS_COMMIT_RECORD {
+            let records = self.task.poll().map_err(plain)?;
+            for (i, r) in records.into_iter().enumerate() {
+                batch.push(&r).map_err(plain)?;
+                self.retained.push_back((self.next_seq + i as u64, r));
+            }
+        } else {
+            self.task.poll_batch(&mut batch).map_err(plain)?;
+        }
+        let first_seq = self.next_seq;
+        self.next_seq += batch.len() as u64;
+        let bytes = batch.finish(first_seq, T::WANTS_COMMIT_RECORD);
+        self.last_batch_bytes = bytes.len();
+        Ok(bytes)
+    }
+
     fn handle(&mut self, request: TaskRequest) -> Result<TaskResponse, CallFailure> {
         match request {
             TaskRequest::StartSource { props, offsets } => self
@@ -172,21 +199,6 @@ impl<T: SourceTask> DynTask for SourceTaskBox<T> {
                 .start(&props, &SourceTaskContext::new(offsets))
                 .map(|()| TaskResponse::Done)
                 .map_err(plain),
-            TaskRequest::Poll => {
-                let records = self.task.poll().map_err(plain)?;
-                let first_seq = self.next_seq;
-                self.next_seq += records.len() as u64;
-                if T::WANTS_COMMIT_RECORD {
-                    for (i, r) in records.iter().enumerate() {
-                        self.retained.push_back((first_seq + i as u64, r.clone()));
-                    }
-                }
-                Ok(TaskResponse::Polled {
-                    records,
-                    first_seq,
-                    wants_commit_record: T::WANTS_COMMIT_RECORD,
-                })
-            }
             TaskRequest::Commit => self
                 .task
                 .commit()
@@ -308,13 +320,13 @@ impl<T: ConverterClass> DynComponent for ConverterBox<T> {
                     .map(|d| ConnectData {
                         topic: &d.topic,
                         schema: d.schema.as_ref(),
-                        value: &d.value,
+                        value: (&d.value).into(),
                     })
                     .collect();
                 let out = self.0.from_connect_batch(&batch);
                 Ok(ComponentResponse::Bytes(
                     out.into_iter()
-                        .map(|r| r.map(|b| b.map(component::ByteBuf)))
+                        .map(|r| r.map(|b| b.map(|b| component::ByteBuf(b.into_owned()))))
                         .collect(),
                 ))
             }
@@ -685,10 +697,11 @@ extern "C" fn task_call(handle: *mut c_void, request: FfiSlice) -> FfiResult {
             Ok(r) => r,
             Err(e) => return text(STATUS_BAD_REQUEST, e),
         };
-        match task.handle(request) {
-            Ok(response) => encoded(&response),
-            Err(f) => failure(&f),
-        }
+        let result = match request {
+            TaskRequest::Poll => task.poll().map(|batch| respond(STATUS_OK, batch)),
+            request => task.handle(request).map(|response| encoded(&response)),
+        };
+        result.unwrap_or_else(|f| failure(&f))
     })
 }
 

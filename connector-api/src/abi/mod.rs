@@ -3,7 +3,8 @@
 //! A plugin is a shared library exporting one C symbol, [`ENTRY_SYMBOL`], that returns a
 //! pointer to a `#[repr(C)]` [`PluginTable`]. The table's first field is the ABI version: the
 //! host reads it before anything else and refuses a mismatch. Only bytes cross the boundary:
-//! requests and responses are postcard encodings of the enums below, and each side frees
+//! requests and responses are postcard encodings of the enums below (a source task's poll answers
+//! a flat record batch instead, see [`batch`]), and each side frees
 //! what it allocated (the plugin exports `free_buf`), so host and plugin may be built by
 //! different compilers with different allocators. Every exported function catches panics and
 //! reports them as [`STATUS_PANIC`] with the message, location and backtrace.
@@ -21,7 +22,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
@@ -191,9 +192,10 @@ pub enum TaskRequest {
         #[serde(with = "intern::offset_pairs")]
         offsets: Vec<(OffsetMap, OffsetMap)>,
     },
+    /// Answered with a [`batch`] record batch, not a [`TaskResponse`].
     Poll,
     Commit,
-    /// Acknowledged records by sequence number (see [`TaskResponse::Polled`]).
+    /// Acknowledged records by the sequence numbers of their batches (see [`batch`]).
     CommitRecords(Vec<(u64, Option<RecordMetadata>)>),
     StartSink {
         props: Props,
@@ -208,13 +210,6 @@ pub enum TaskRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TaskResponse {
     Done,
-    /// Records of one poll. `first_seq` numbers them for `CommitRecords` when
-    /// `wants_commit_record` is set.
-    Polled {
-        records: Vec<SourceRecord>,
-        first_seq: u64,
-        wants_commit_record: bool,
-    },
     /// Offsets safe to commit.
     Committable(SinkOffsets),
     /// What a sink task asked of the worker during the call.
@@ -237,12 +232,33 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
     postcard::to_allocvec(value).map_err(|e| format!("cannot encode plugin message: {e}"))
 }
 
+/// Appends a wire message to `buf` (as [`encode`]); on an error `buf` is as it was.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    struct Append<'a>(&'a mut Vec<u8>);
+    impl Extend<u8> for Append<'_> {
+        fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
+            self.0.extend(iter)
+        }
+    }
+    let _scope = intern::EncodeScope::start();
+    let len = buf.len();
+    if let Err(e) = postcard::to_extend(value, Append(buf)) {
+        buf.truncate(len);
+        return Err(format!("cannot encode plugin message: {e}"));
+    }
+    Ok(())
+}
+
 /// Decodes a wire message.
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     let _scope = intern::DecodeScope::start();
     postcard::from_bytes(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
 }
 
+pub mod batch;
 pub mod component;
 pub mod guest;
 pub mod intern;

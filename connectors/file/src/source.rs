@@ -3,15 +3,16 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tributary_connector_api::abi::batch::{OffsetRef, RecordBatchWriter, RecordRef, Scalar};
 use tributary_connector_api::config::{Config, Default as ConfigDefault};
 use tributary_connector_api::{
     ConfigDef, ConfigKey, ConfigType, ConnectError, ConnectResult, Connector, ExactlyOnceSupport,
     Headers, Importance, OffsetMap, Props, Schema, SchemaRef, SourceConnector, SourceRecord,
-    SourceTask, SourceTaskContext, Validator, Value,
+    SourceTask, SourceTaskContext, Validator, Value, ValueRef,
 };
 
 use crate::{BATCH_SIZE_CONFIG, FILENAME_FIELD, FILE_CONFIG, POSITION_FIELD, TOPIC_CONFIG};
@@ -336,7 +337,7 @@ enum Input {
         /// The file as configured (also the partition's `filename`).
         path: String,
         /// Shared by every record of the file.
-        partition: std::sync::Arc<OffsetMap>,
+        partition: Arc<OffsetMap>,
         /// `None` until the file exists.
         file: Option<File>,
         /// Where to seek once the file is opened: the committed position.
@@ -381,30 +382,48 @@ impl SourceTask for FileStreamSourceTask {
     }
 
     fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
-        if let Input::Idle = self.input {
-            return Err(ConnectError::new(
-                "FileStreamSourceTask has not been started",
-            ));
-        }
-        if !self.ensure_open()? {
-            thread::sleep(IDLE_WAIT);
-            return Ok(Vec::new());
-        }
         // Never preallocate `batch.size` slots: it may be huge.
         let mut records = Vec::with_capacity(self.batch_size.min(1024));
-        self.take_lines(&mut records, now_ms());
-        let mut read_any = false;
-        while records.len() < self.batch_size {
-            if self.read_some()? == 0 {
-                break;
-            }
-            read_any = true;
-            self.take_lines(&mut records, now_ms());
-        }
-        if records.is_empty() && !read_any {
-            self.idle_wait();
-        }
+        let value_schema = self.value_schema.clone();
+        self.read_lines(|topic, line, origin, timestamp| {
+            records.push(SourceRecord {
+                source_partition: origin.map(|(p, _)| p.clone()),
+                source_offset: origin.map(|(_, position)| {
+                    let mut offset = OffsetMap::new();
+                    offset.insert(POSITION_FIELD.to_owned(), position.into());
+                    offset
+                }),
+                topic: topic.to_owned(),
+                kafka_partition: None,
+                key_schema: None,
+                key: Value::Null,
+                value_schema: value_schema.clone(),
+                value: Value::String(line.to_owned()),
+                timestamp: Some(timestamp),
+                headers: Headers::new(),
+            });
+            Ok(())
+        })?;
         Ok(records)
+    }
+
+    fn poll_batch(&mut self, batch: &mut RecordBatchWriter) -> ConnectResult<()> {
+        let value_schema = self.value_schema.clone();
+        self.read_lines(|topic, line, origin, timestamp| {
+            let position = origin.map(|(_, position)| [(POSITION_FIELD, Scalar::I64(position))]);
+            batch.push_ref(&RecordRef {
+                source_partition: origin.map(|(p, _)| p),
+                source_offset: position.as_ref().map(|p| OffsetRef::Entries(p)),
+                topic,
+                kafka_partition: None,
+                key_schema: None,
+                key: ValueRef::Null,
+                value_schema: value_schema.as_ref(),
+                value: ValueRef::String(line),
+                timestamp: Some(timestamp),
+                headers: None,
+            })
+        })
     }
 
     fn stop(&mut self) -> ConnectResult<()> {
@@ -445,7 +464,7 @@ impl FileStreamSourceTask {
                 let resume_at = committed_position(path, context.offset(&partition))?;
                 Input::File {
                     path: path.to_owned(),
-                    partition: std::sync::Arc::new(partition),
+                    partition: Arc::new(partition),
                     file: None,
                     resume_at,
                 }
@@ -571,36 +590,61 @@ impl FileStreamSourceTask {
         }
     }
 
-    /// Moves complete buffered lines into `records`, up to the batch size.
-    fn take_lines(&mut self, records: &mut Vec<SourceRecord>, timestamp: i64) {
-        while records.len() < self.batch_size {
-            let Some((from, to, consumed)) = self.buffer.next_line() else {
-                return;
-            };
-            let line = String::from_utf8_lossy(&self.buffer.data[from..to]).into_owned();
-            self.position += consumed as u64;
-            let (source_partition, source_offset) = match &self.input {
-                Input::File { partition, .. } => {
-                    let mut offset = OffsetMap::new();
-                    let position = i64::try_from(self.position).unwrap_or(i64::MAX);
-                    offset.insert(POSITION_FIELD.to_owned(), position.into());
-                    (Some(partition.clone()), Some(offset))
-                }
-                _ => (None, None),
-            };
-            records.push(SourceRecord {
-                source_partition,
-                source_offset,
-                topic: self.topic.clone(),
-                kafka_partition: None,
-                key_schema: None,
-                key: Value::Null,
-                value_schema: self.value_schema.clone(),
-                value: Value::String(line),
-                timestamp: Some(timestamp),
-                headers: Headers::new(),
-            });
+    /// Reads up to `batch.size` complete lines, handing each to `emit` with the task's topic,
+    /// the source partition and the position after the line (none for stdin), and the time
+    /// of the read; waits a little when there is nothing to read.
+    fn read_lines(
+        &mut self,
+        mut emit: impl FnMut(&str, &str, Option<(&Arc<OffsetMap>, i64)>, i64) -> ConnectResult<()>,
+    ) -> ConnectResult<()> {
+        if let Input::Idle = self.input {
+            return Err(ConnectError::new(
+                "FileStreamSourceTask has not been started",
+            ));
         }
+        if !self.ensure_open()? {
+            thread::sleep(IDLE_WAIT);
+            return Ok(());
+        }
+        let mut taken = self.take_lines(&mut emit, 0, now_ms())?;
+        let mut read_any = false;
+        while taken < self.batch_size {
+            if self.read_some()? == 0 {
+                break;
+            }
+            read_any = true;
+            taken = self.take_lines(&mut emit, taken, now_ms())?;
+        }
+        if taken == 0 && !read_any {
+            self.idle_wait();
+        }
+        Ok(())
+    }
+
+    /// Hands complete buffered lines to `emit` until `taken` reaches the batch size; returns
+    /// the new `taken`.
+    fn take_lines(
+        &mut self,
+        emit: &mut impl FnMut(&str, &str, Option<(&Arc<OffsetMap>, i64)>, i64) -> ConnectResult<()>,
+        mut taken: usize,
+        timestamp: i64,
+    ) -> ConnectResult<usize> {
+        while taken < self.batch_size {
+            let Some((from, to, consumed)) = self.buffer.next_line() else {
+                break;
+            };
+            self.position += consumed as u64;
+            let line = String::from_utf8_lossy(&self.buffer.data[from..to]);
+            let origin = match &self.input {
+                Input::File { partition, .. } => {
+                    Some((partition, i64::try_from(self.position).unwrap_or(i64::MAX)))
+                }
+                _ => None,
+            };
+            emit(&self.topic, &line, origin, timestamp)?;
+            taken += 1;
+        }
+        Ok(taken)
     }
 }
 
@@ -705,6 +749,37 @@ mod tests {
             );
         }
         task.stop().unwrap();
+    }
+
+    #[test]
+    fn poll_batch_writes_the_records_poll_returns() {
+        use tributary_connector_api::abi::batch::{RecordBatch, RecordBatchWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let text = b"one\ncaf\xc3\xa9\n\xff bad utf-8\nthree\nfour\n";
+        append(&a, text);
+        append(&b, text);
+        let context = SourceTaskContext::default();
+        let (mut by_poll, mut by_batch) = (
+            started(&props(Some(&a), Some("3")), &context),
+            started(&props(Some(&b), Some("3")), &context),
+        );
+        for expected in [3, 2] {
+            let polled = by_poll.poll().unwrap();
+            assert_eq!(polled.len(), expected);
+            let mut writer = RecordBatchWriter::default();
+            by_batch.poll_batch(&mut writer).unwrap();
+            let batch = RecordBatch::parse(writer.finish(0, false)).unwrap();
+            let mut written: Vec<SourceRecord> =
+                batch.iter().map(|r| r.to_record().unwrap()).collect();
+            assert_eq!(written.len(), polled.len());
+            // Same records but for the file name (and the read time).
+            for (w, p) in written.iter_mut().zip(&polled) {
+                w.source_partition.clone_from(&p.source_partition);
+                w.timestamp = p.timestamp;
+            }
+            assert_eq!(written, polled);
+        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! unchanged. Writes only BYTES data (or null); reads everything as optional BYTES. Also a
 //! header converter.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use tributary_connector_api::{Schema, SchemaRef, Type, Value};
+use tributary_connector_api::{Schema, SchemaRef, Type, Value, ValueRef};
 
 use crate::converters::{value_kind, ConfigReader, Converter, ConverterError};
 
@@ -43,6 +44,27 @@ impl Converter for ByteArrayConverter {
                 "ByteArrayConverter only writes bytes, but the value is {}",
                 value_kind(other)
             ))),
+        }
+    }
+
+    fn from_connect_ref<'a>(
+        &self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: ValueRef<'a>,
+    ) -> Result<Option<Cow<'a, [u8]>>, ConverterError> {
+        // Bytes are written as they are: their own, not a copy.
+        match value {
+            ValueRef::Bytes(b) if schema.is_none_or(|s| s.type_ == Type::Bytes) => {
+                Ok(Some(Cow::Borrowed(b)))
+            }
+            ValueRef::Value(Value::Bytes(b)) if schema.is_none_or(|s| s.type_ == Type::Bytes) => {
+                Ok(Some(Cow::Borrowed(b)))
+            }
+            ValueRef::Value(v) => Ok(self.from_connect(topic, schema, v)?.map(Cow::Owned)),
+            other => Ok(self
+                .from_connect(topic, schema, &other.to_value())?
+                .map(Cow::Owned)),
         }
     }
 

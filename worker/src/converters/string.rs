@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use tributary_connector_api::config::Default as ConfigDefault;
 use tributary_connector_api::{
-    ConfigDef, ConfigKey, ConfigType, Importance, Schema, SchemaRef, Value,
+    ConfigDef, ConfigKey, ConfigType, Importance, Schema, SchemaRef, Value, ValueRef,
 };
 
 use crate::converters::{ConfigReader, Converter, ConverterError};
@@ -227,6 +227,26 @@ impl Converter for StringConverter {
                 (encoding, text) => encoding.encode(&text),
             }),
         )
+    }
+
+    fn from_connect_ref<'a>(
+        &self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: ValueRef<'a>,
+    ) -> Result<Option<Cow<'a, [u8]>>, ConverterError> {
+        // A UTF-8 string is written as it is: its own bytes, not a copy.
+        match (self.write, value.as_str()) {
+            (TextEncoding::Utf8, Some(s)) => Ok(Some(Cow::Borrowed(s.as_bytes()))),
+            _ if value.is_null() => Ok(None),
+            _ => {
+                let bytes = match value {
+                    ValueRef::Value(v) => self.from_connect(topic, schema, v)?,
+                    other => self.from_connect(topic, schema, &other.to_value())?,
+                };
+                Ok(bytes.map(Cow::Owned))
+            }
+        }
     }
 
     fn to_connect(

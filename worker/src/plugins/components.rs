@@ -3,6 +3,8 @@
 //! ([`Converter::from_connect_batch`] / [`Converter::to_connect_batch`]); the per-record
 //! methods send a batch of one.
 
+use std::borrow::Cow;
+
 use tributary_connector_api::abi::{
     component::{HeaderData, HeaderRaw},
     ComponentRequest, ComponentResponse, FromConnectRef, ToConnectRef, WireRecord,
@@ -11,6 +13,7 @@ use tributary_connector_api::converter::{ConnectData, Connected, RawData};
 use tributary_connector_api::transform::{ConnectRecord, Outcome, TransformError};
 use tributary_connector_api::{
     Converter, ConverterError, HeaderConverter, Predicate, SchemaRef, Transformation, Value,
+    ValueRef,
 };
 
 use super::library::{CallError, RemoteComponent};
@@ -65,20 +68,24 @@ impl Converter for PluginConverter {
         let one = [ConnectData {
             topic,
             schema,
-            value,
+            value: ValueRef::Value(value),
         }];
-        self.from_connect_batch(&one).remove(0)
+        bytes_results(1, self.0.call(&FromConnectRef(&one))).remove(0)
     }
 
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<Connected, ConverterError> {
         self.to_connect_batch(&[RawData { topic, bytes }]).remove(0)
     }
 
-    fn from_connect_batch(
+    fn from_connect_batch<'a>(
         &self,
-        batch: &[ConnectData<'_>],
-    ) -> Vec<Result<Option<Vec<u8>>, ConverterError>> {
-        bytes_results(batch.len(), self.0.call(&FromConnectRef(batch)))
+        batch: &[ConnectData<'a>],
+    ) -> Vec<Result<Option<Cow<'a, [u8]>>, ConverterError>> {
+        let results = bytes_results(batch.len(), self.0.call(&FromConnectRef(batch)));
+        results
+            .into_iter()
+            .map(|r| r.map(|bytes| bytes.map(Cow::Owned)))
+            .collect()
     }
 
     fn to_connect_batch(&self, batch: &[RawData<'_>]) -> Vec<Result<Connected, ConverterError>> {

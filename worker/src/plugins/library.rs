@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{de::DeserializeOwned, Serialize};
+use tributary_connector_api::abi::batch::RecordBatch;
 use tributary_connector_api::abi::{
     self, CallFailure, ComponentManifest, ComponentNew, ComponentResponse, ConnectorManifest,
     ConnectorRequest, ConnectorResponse, FfiResult, FfiSlice, PluginManifest, PluginTable,
@@ -270,6 +271,15 @@ impl RemoteTask {
             self.handle,
             request,
         )
+    }
+
+    /// A source task's next batch: the plugin's buffer is copied once and read in place.
+    pub fn poll(&mut self) -> Result<RecordBatch, CallError> {
+        let request = abi::encode(&TaskRequest::Poll).map_err(CallError::Protocol)?;
+        let result = (self.lib.table.task_call)(self.handle, FfiSlice::new(&request));
+        take(self.lib.table, result, |bytes| {
+            RecordBatch::parse(bytes.to_vec()).map_err(CallError::Protocol)
+        })
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use tributary_connector_api::abi::batch::RecordBatch;
 use tributary_connector_api::abi::{ConnectorKind, TaskRequest, TaskResponse};
 use tributary_connector_api::Props;
 
@@ -106,11 +107,18 @@ pub struct TaskSpec {
 /// A task instance of a plugin, as the loops call it.
 pub trait PluginTask {
     fn call(&mut self, request: &TaskRequest) -> Result<TaskResponse, CallError>;
+
+    /// A source task's next batch of records.
+    fn poll(&mut self) -> Result<RecordBatch, CallError>;
 }
 
 impl PluginTask for RemoteTask {
     fn call(&mut self, request: &TaskRequest) -> Result<TaskResponse, CallError> {
         RemoteTask::call(self, request)
+    }
+
+    fn poll(&mut self) -> Result<RecordBatch, CallError> {
+        RemoteTask::poll(self)
     }
 }
 

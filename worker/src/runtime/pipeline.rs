@@ -5,8 +5,11 @@
 
 use std::sync::Arc;
 
+use std::borrow::Cow;
+
+use tributary_connector_api::abi::batch::{BatchRecord, FieldRef, RecordBatch};
 use tributary_connector_api::converter::{ConnectData, Connected, RawData};
-use tributary_connector_api::{Headers, SinkRecord, SourceRecord};
+use tributary_connector_api::{Headers, SchemaRef, SinkRecord, SourceRecord, Value, ValueRef};
 use tributary_transforms::{Outcome, TransformChain};
 
 use super::convert::{transform_chain, TaskConverters};
@@ -30,12 +33,110 @@ pub enum Processed<T> {
     Stopping,
 }
 
-/// A source record's bytes.
-#[derive(Debug, Default)]
-pub struct Converted {
-    pub key: Option<Vec<u8>>,
-    pub value: Option<Vec<u8>>,
+/// A source record ready for the producer: where it goes and its bytes, borrowed from the
+/// polled batch where the converter wrote a value as it is.
+#[derive(Debug)]
+pub struct Converted<'a> {
+    pub topic: &'a str,
+    pub partition: Option<i32>,
+    pub timestamp: Option<i64>,
+    pub key: Option<Cow<'a, [u8]>>,
+    pub value: Option<Cow<'a, [u8]>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// Where [`Pipeline::source_batch`] keeps what it had to make of a batch's records: the
+/// records the transformation chain rewrote, and keys and values that were neither strings
+/// nor bytes, decoded. Reused from batch to batch.
+#[derive(Default)]
+pub struct SourceScratch {
+    transformed: Vec<Option<SourceRecord>>,
+    decoded: Vec<(Value, Value)>,
+}
+
+/// A polled record as the pipeline reads it: in place in the batch, or as the transformation
+/// chain left it.
+#[derive(Clone, Copy)]
+enum SourceView<'a> {
+    Batch {
+        record: BatchRecord<'a>,
+        /// The key and value, when either was encoded.
+        decoded: Option<&'a (Value, Value)>,
+    },
+    Owned(&'a SourceRecord),
+}
+
+impl<'a> SourceView<'a> {
+    fn topic(&self) -> &'a str {
+        match self {
+            SourceView::Batch { record, .. } => record.topic(),
+            SourceView::Owned(r) => &r.topic,
+        }
+    }
+
+    fn schema(&self, key: bool) -> Option<&'a SchemaRef> {
+        match (self, key) {
+            (SourceView::Batch { record, .. }, true) => record.key_schema(),
+            (SourceView::Batch { record, .. }, false) => record.value_schema(),
+            (SourceView::Owned(r), true) => r.key_schema.as_ref(),
+            (SourceView::Owned(r), false) => r.value_schema.as_ref(),
+        }
+    }
+
+    fn value(&self, key: bool) -> ValueRef<'a> {
+        match *self {
+            SourceView::Batch { record, decoded } => {
+                let field = if key { record.key() } else { record.value() };
+                match (field, decoded) {
+                    (FieldRef::InPlace(v), _) => v,
+                    (FieldRef::Encoded(_), Some((k, v))) => {
+                        ValueRef::Value(if key { k } else { v })
+                    }
+                    // Decoded before any view is made.
+                    (FieldRef::Encoded(_), None) => ValueRef::Null,
+                }
+            }
+            SourceView::Owned(r) => ValueRef::Value(if key { &r.key } else { &r.value }),
+        }
+    }
+
+    fn data(&self, key: bool) -> ConnectData<'a> {
+        ConnectData {
+            topic: self.topic(),
+            schema: self.schema(key),
+            value: self.value(key),
+        }
+    }
+
+    fn headers(&self) -> Result<Cow<'a, Headers>, String> {
+        match self {
+            SourceView::Batch { record, .. } => record.headers().map(Cow::Owned),
+            SourceView::Owned(r) => Ok(Cow::Borrowed(&r.headers)),
+        }
+    }
+
+    fn partition(&self) -> Option<i32> {
+        match self {
+            SourceView::Batch { record, .. } => record.kafka_partition(),
+            SourceView::Owned(r) => r.kafka_partition,
+        }
+    }
+
+    fn timestamp(&self) -> Option<i64> {
+        match self {
+            SourceView::Batch { record, .. } => record.timestamp(),
+            SourceView::Owned(r) => r.timestamp,
+        }
+    }
+}
+
+impl std::fmt::Debug for SourceView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceView::Batch { record, .. } => record.fmt(f),
+            SourceView::Owned(r) => r.fmt(f),
+        }
+    }
 }
 
 /// One task's converters, transformation chain, error policy and dead letter queue.
@@ -73,62 +174,113 @@ impl Pipeline {
         })
     }
 
-    /// Transforms and converts the records of one poll, calling each converter once for the
-    /// whole batch (a plugin converter crosses the plugin boundary once); a record whose batch
-    /// conversion failed is converted again on its own under the error policy. One result per
-    /// record, in order: an `Err` is the trace the task fails with once the records before it
-    /// are sent; after an `Err` or a [`Processed::Stopping`] every later record is `Stopping`.
-    pub fn source_batch(
+    /// Transforms and converts the records of one polled batch, calling each converter once
+    /// for the whole batch (a plugin converter crosses the plugin boundary once); a record
+    /// whose batch conversion failed is converted again on its own under the error policy.
+    /// Records no transformation rewrote are read in place. One result per record, in order:
+    /// an `Err` is the trace the task fails with once the records before it are sent; after an
+    /// `Err` or a [`Processed::Stopping`] every later record is `Stopping`.
+    pub fn source_batch<'a>(
         &mut self,
         control: &TaskControl,
-        records: &mut [SourceRecord],
-    ) -> Vec<Result<Processed<Converted>, String>> {
-        let mut out: Vec<Option<Result<Processed<Converted>, String>>> =
-            Vec::with_capacity(records.len());
-        let mut stopping = false;
-        for record in records.iter_mut() {
-            if stopping {
-                out.push(Some(Ok(Processed::Stopping)));
-                continue;
-            }
-            let transformed = self.transform_source(control, record).transpose();
-            stopping = matches!(transformed, Some(Ok(Processed::Stopping)) | Some(Err(_)));
-            out.push(transformed);
-        }
-        let ready: Vec<usize> = (0..records.len()).filter(|&i| out[i].is_none()).collect();
-        let data = |key: bool| -> Vec<ConnectData<'_>> {
-            ready
-                .iter()
-                .map(|&i| {
-                    let r = &records[i];
-                    ConnectData {
-                        topic: &r.topic,
-                        schema: if key {
-                            r.key_schema.as_ref()
-                        } else {
-                            r.value_schema.as_ref()
-                        },
-                        value: if key { &r.key } else { &r.value },
+        batch: &'a RecordBatch,
+        scratch: &'a mut SourceScratch,
+    ) -> Vec<Result<Processed<Converted<'a>>, String>> {
+        let n = batch.len();
+        let mut out: Vec<Option<Result<Processed<Converted<'a>>, String>>> = Vec::with_capacity(n);
+        scratch.transformed.clear();
+        scratch.decoded.clear();
+        let unreadable = |e: String| Err(format!("The task's record batch is unreadable: {e}"));
+        if !self.chain.is_empty() {
+            let mut stopping = false;
+            for record in batch.iter() {
+                if stopping {
+                    out.push(Some(Ok(Processed::Stopping)));
+                    scratch.transformed.push(None);
+                    continue;
+                }
+                let mut owned = match record.to_record() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        out.push(Some(unreadable(e)));
+                        scratch.transformed.push(None);
+                        stopping = true;
+                        continue;
                     }
-                })
-                .collect()
+                };
+                let transformed = self.transform_source(control, &mut owned).transpose();
+                stopping = matches!(transformed, Some(Ok(Processed::Stopping)) | Some(Err(_)));
+                scratch
+                    .transformed
+                    .push(transformed.is_none().then_some(owned));
+                out.push(transformed);
+            }
+        } else {
+            let encoded = |r: &BatchRecord<'_>| {
+                matches!(r.key(), FieldRef::Encoded(_)) || matches!(r.value(), FieldRef::Encoded(_))
+            };
+            if batch.iter().any(|r| encoded(&r)) {
+                for record in batch.iter() {
+                    let decoded = record
+                        .key()
+                        .to_value()
+                        .and_then(|k| Ok((k, record.value().to_value()?)));
+                    match decoded {
+                        Ok(kv) => {
+                            scratch.decoded.push(kv);
+                            out.push(None);
+                        }
+                        Err(e) => {
+                            scratch.decoded.push(Default::default());
+                            out.push(Some(unreadable(e)));
+                            break;
+                        }
+                    }
+                }
+            }
+            out.resize_with(n, || None);
+            // After an unreadable record, every later one is `Stopping`.
+            if let Some(bad) = out.iter().position(|o| o.is_some()) {
+                for o in &mut out[bad + 1..] {
+                    *o = Some(Ok(Processed::Stopping));
+                }
+            }
+        }
+        let scratch: &'a SourceScratch = scratch;
+        let view = |i: usize| -> Option<SourceView<'a>> {
+            match scratch.transformed.get(i) {
+                Some(Some(r)) => Some(SourceView::Owned(r)),
+                Some(None) => None,
+                None => batch.record(i).map(|record| SourceView::Batch {
+                    record,
+                    decoded: scratch.decoded.get(i),
+                }),
+            }
+        };
+        let ready: Vec<(usize, SourceView<'a>)> = (0..n)
+            .filter(|&i| out[i].is_none())
+            .filter_map(|i| view(i).map(|v| (i, v)))
+            .collect();
+        let data = |key: bool| -> Vec<ConnectData<'a>> {
+            ready.iter().map(|(_, v)| v.data(key)).collect()
         };
         let keys = self.converters.key.from_connect_batch(&data(true));
         let values = self.converters.value.from_connect_batch(&data(false));
         let mut stopped = false;
-        for ((&i, key), value) in ready.iter().zip(keys).zip(values) {
+        for (((i, view), key), value) in ready.iter().zip(keys).zip(values) {
             if stopped {
-                out[i] = Some(Ok(Processed::Stopping));
+                out[*i] = Some(Ok(Processed::Stopping));
                 continue;
             }
-            let record = &records[i];
-            let converted = match self.convert_source(control, record, key.ok(), value.ok()) {
+            let converted = match self.convert_source(control, *view, key.ok(), value.ok()) {
                 Ok(converted) => Ok(Processed::Ready(converted)),
-                Err(RunError::Failed(failure)) => self.skip_source(failure, record),
+                Err(RunError::Failed(failure)) => {
+                    self.skip_source(failure, *view, batch.record(*i))
+                }
                 Err(RunError::Stopping) => Ok(Processed::Stopping),
             };
             stopped = matches!(converted, Ok(Processed::Stopping) | Err(_));
-            out[i] = Some(converted);
+            out[*i] = Some(converted);
         }
         out.into_iter()
             .map(|p| p.unwrap_or(Ok(Processed::Stopping)))
@@ -136,11 +288,11 @@ impl Pipeline {
     }
 
     /// Runs the transformation chain over a polled record: `None` when it is to be converted.
-    fn transform_source(
+    fn transform_source<'a>(
         &mut self,
         control: &TaskControl,
         record: &mut SourceRecord,
-    ) -> Result<Option<Processed<Converted>>, String> {
+    ) -> Result<Option<Processed<Converted<'a>>>, String> {
         for stage in self.chain.stages_mut() {
             let class = stage.class;
             let outcome = self.errors.run(control, Stage::Transformation, class, || {
@@ -153,7 +305,8 @@ impl Pipeline {
                 Ok(Outcome::Keep) => {}
                 Ok(Outcome::Drop) => return Ok(Some(Processed::Done)),
                 Err(RunError::Failed(failure)) => {
-                    return self.skip_source(failure, record).map(Some)
+                    let view = SourceView::Owned(record);
+                    return self.skip_source(failure, view, None).map(Some);
                 }
                 Err(RunError::Stopping) => return Ok(Some(Processed::Stopping)),
             }
@@ -162,14 +315,14 @@ impl Pipeline {
     }
 
     /// A transformed record's bytes, with the key and value already converted when they were.
-    fn convert_source(
+    fn convert_source<'a>(
         &mut self,
         control: &TaskControl,
-        record: &SourceRecord,
-        key: Option<Option<Vec<u8>>>,
-        value: Option<Option<Vec<u8>>>,
-    ) -> Result<Converted, RunError> {
-        let topic = record.topic.as_str();
+        record: SourceView<'a>,
+        key: Option<Option<Cow<'a, [u8]>>>,
+        value: Option<Option<Cow<'a, [u8]>>>,
+    ) -> Result<Converted<'a>, RunError> {
+        let topic = record.topic();
         let conv = &self.converters;
         let key = match key {
             Some(bytes) => bytes,
@@ -177,7 +330,7 @@ impl Pipeline {
                 .errors
                 .run(control, Stage::KeyConverter, &conv.key_class, || {
                     conv.key
-                        .from_connect(topic, record.key_schema.as_ref(), &record.key)
+                        .from_connect_ref(topic, record.schema(true), record.value(true))
                         .map_err(converter_error)
                 })?,
         };
@@ -187,14 +340,19 @@ impl Pipeline {
                 .errors
                 .run(control, Stage::ValueConverter, &conv.value_class, || {
                     conv.value
-                        .from_connect(topic, record.value_schema.as_ref(), &record.value)
+                        .from_connect_ref(topic, record.schema(false), record.value(false))
                         .map_err(converter_error)
                 })?,
         };
+        let record_headers =
+            self.errors
+                .run(control, Stage::HeaderConverter, &conv.header_class, || {
+                    record.headers().map_err(OpError::fatal)
+                })?;
         let mut headers = Vec::new();
-        if !record.headers.is_empty() {
-            headers.reserve_exact(record.headers.len());
-            for header in record.headers.iter() {
+        if !record_headers.is_empty() {
+            headers.reserve_exact(record_headers.len());
+            for header in record_headers.iter() {
                 let bytes =
                     self.errors
                         .run(control, Stage::HeaderConverter, &conv.header_class, || {
@@ -211,6 +369,9 @@ impl Pipeline {
             }
         }
         Ok(Converted {
+            topic,
+            partition: record.partition(),
+            timestamp: record.timestamp(),
             key,
             value,
             headers,
@@ -218,18 +379,28 @@ impl Pipeline {
     }
 
     /// Tolerates a source failure (sources have no dead letter queue, as in Kafka: the record
-    /// is logged and skipped) or returns the trace the task fails with.
-    fn skip_source(
+    /// is logged and skipped) or returns the trace the task fails with. `polled` is the record
+    /// as polled, for its source partition and offset.
+    fn skip_source<'a>(
         &mut self,
         failure: Failure,
-        record: &SourceRecord,
-    ) -> Result<Processed<Converted>, String> {
+        record: SourceView<'_>,
+        polled: Option<BatchRecord<'_>>,
+    ) -> Result<Processed<Converted<'a>>, String> {
         let failure = self.errors.tolerate(failure)?;
+        let (partition, offset) = match (record, polled) {
+            (SourceView::Owned(r), _) => (
+                r.source_partition.as_deref().cloned(),
+                r.source_offset.clone(),
+            ),
+            (_, Some(p)) | (SourceView::Batch { record: p, .. }, None) => (
+                p.source_partition().map(|p| (**p).clone()),
+                p.source_offset().and_then(Result::ok),
+            ),
+        };
         let position = format!(
-            "source record is {{topic='{}', partition={:?}, offset={:?}}}",
-            record.topic,
-            record.source_partition.as_deref(),
-            record.source_offset
+            "source record is {{topic='{}', partition={partition:?}, offset={offset:?}}}",
+            record.topic(),
         );
         self.errors
             .log(&failure, &position, || format!("{record:?}"));

@@ -12,12 +12,13 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tributary_connector_api::abi::{TaskRequest, TaskResponse};
-use tributary_connector_api::{OffsetMap, RecordMetadata, SourceRecord};
+use tributary_connector_api::abi::batch::RecordBatch;
+use tributary_connector_api::abi::TaskRequest;
+use tributary_connector_api::{OffsetMap, RecordMetadata};
 
 use super::errors::{Failure, OpError, Stage};
 use super::kafka::{Ack, KafkaSender, OutRecord, RecordSender, SendError};
-use super::pipeline::{Converted, Pipeline, Processed};
+use super::pipeline::{Converted, Pipeline, Processed, SourceScratch};
 use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
 use crate::model::State;
 use crate::plugins::CallError;
@@ -31,12 +32,25 @@ fn failed(stage: &str, e: CallError) -> (String, bool) {
     (trace(stage, e), panicked)
 }
 
+/// A record's source offset, still encoded in its batch: decoded only when committed.
+#[derive(Clone)]
+struct OffsetAt {
+    batch: Arc<RecordBatch>,
+    index: usize,
+}
+
+impl OffsetAt {
+    fn decode(&self) -> Option<Result<OffsetMap, String>> {
+        self.batch.source_offset(self.index)
+    }
+}
+
 struct InFlight {
     seq: u64,
     /// The plugin's sequence number, when it wants `commit_record`.
     plugin_seq: Option<u64>,
     partition: Option<Arc<OffsetMap>>,
-    offset: Option<OffsetMap>,
+    offset: Option<OffsetAt>,
     acked: bool,
 }
 
@@ -47,7 +61,7 @@ struct OffsetTracker {
     in_flight: VecDeque<InFlight>,
     next_seq: u64,
     /// Latest acked offset per source partition, not yet committed.
-    committable: Vec<(Arc<OffsetMap>, OffsetMap)>,
+    committable: Vec<(Arc<OffsetMap>, OffsetAt)>,
     /// Plugin records acknowledged, for `commit_record`.
     acked_for_plugin: Vec<(u64, Option<RecordMetadata>)>,
 }
@@ -57,7 +71,7 @@ impl OffsetTracker {
         &mut self,
         plugin_seq: Option<u64>,
         partition: Option<Arc<OffsetMap>>,
-        offset: Option<OffsetMap>,
+        offset: Option<OffsetAt>,
     ) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -149,11 +163,7 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
 
 /// One poll, handed from the poller thread to the sending thread.
 enum Polled {
-    Records {
-        records: Vec<SourceRecord>,
-        first_seq: u64,
-        wants_commit_record: bool,
-    },
+    Records(RecordBatch),
     /// The poll failed: the trace, and whether the plugin panicked.
     Failed(String, bool),
 }
@@ -208,26 +218,17 @@ fn poll_ahead<T: PluginTask>(
             continue;
         }
         let polled_at = Instant::now();
-        let response = task.lock_for_poll().call(&TaskRequest::Poll);
+        let response = task.lock_for_poll().poll();
         let polled = match response {
-            Ok(TaskResponse::Polled {
-                records,
-                first_seq,
-                wants_commit_record,
-            }) => {
-                let n = records.len() as u64;
+            Ok(batch) => {
+                let n = batch.len() as u64;
                 ctx.metrics.record_poll(n, polled_at.elapsed());
                 ctx.metrics.record_batch(n);
-                if records.is_empty() {
+                if batch.is_empty() {
                     continue;
                 }
-                Polled::Records {
-                    records,
-                    first_seq,
-                    wants_commit_record,
-                }
+                Polled::Records(batch)
             }
-            Ok(_) => continue,
             // As Kafka: a retriable error from poll is logged and the task polled again.
             Err(e) if e.is_retriable() => {
                 tracing::warn!(error = %e, "failed to poll records from the task; polling again");
@@ -317,6 +318,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
 
     fn send_loop(&mut self, polled: &Receiver<Polled>) -> Result<(), (String, bool)> {
         let mut reported = None;
+        let mut scratch = SourceScratch::default();
         loop {
             if self.control.stopping() {
                 return Ok(());
@@ -351,52 +353,56 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     .saturating_sub(self.last_commit.elapsed())
                     .clamp(Duration::from_millis(1), Duration::from_millis(100))
             };
-            let (records, first_seq, wants_commit_record) = match polled.recv_timeout(wait) {
-                Ok(Polled::Records {
-                    records,
-                    first_seq,
-                    wants_commit_record,
-                }) => (records, first_seq, wants_commit_record),
+            let batch = match polled.recv_timeout(wait) {
+                Ok(Polled::Records(batch)) => Arc::new(batch),
                 Ok(Polled::Failed(trace, panicked)) => return Err((trace, panicked)),
                 Err(RecvTimeoutError::Timeout) => continue,
                 // The poller stopped (the task is stopping).
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
-            let mut records = records;
-            let processed = self.pipeline.source_batch(self.control, &mut records);
-            for (i, (record, processed)) in records.into_iter().zip(processed).enumerate() {
+            let processed = self
+                .pipeline
+                .source_batch(self.control, &batch, &mut scratch);
+            for (i, processed) in processed.into_iter().enumerate() {
                 if self.control.stopping() {
                     break;
                 }
-                let plugin_seq = wants_commit_record.then_some(first_seq + i as u64);
-                self.send(record, processed, plugin_seq)?;
+                self.send(&batch, i, processed)?;
             }
         }
     }
 
-    /// A record that is finished without being sent (filtered out or skipped): its offset
-    /// becomes committable once the records before it are acknowledged.
-    fn done_without_send(&mut self, record: &mut SourceRecord, plugin_seq: Option<u64>) {
-        let seq = self.tracker.add(
-            plugin_seq,
-            record.source_partition.take(),
-            record.source_offset.take(),
-        );
-        self.tracker.ack(seq, None);
-        self.skipped += 1;
+    /// Starts tracking record `i` of `batch`; returns its sequence number.
+    fn track(&mut self, batch: &Arc<RecordBatch>, i: usize) -> u64 {
+        let record = batch.record(i);
+        let plugin_seq = batch
+            .wants_commit_record()
+            .then_some(batch.first_seq() + i as u64);
+        let partition = record.and_then(|r| r.source_partition()).cloned();
+        let offset = record
+            .is_some_and(|r| r.has_source_offset())
+            .then(|| OffsetAt {
+                batch: batch.clone(),
+                index: i,
+            });
+        self.tracker.add(plugin_seq, partition, offset)
     }
 
-    /// Hands a transformed and converted record to the producer (or finishes it without).
+    /// Hands record `i` of `batch`, transformed and converted, to the producer (or finishes
+    /// it without: filtered out or skipped, its offset becomes committable once the records
+    /// before it are acknowledged).
     fn send(
         &mut self,
-        mut record: SourceRecord,
-        processed: Result<Processed<Converted>, String>,
-        plugin_seq: Option<u64>,
+        batch: &Arc<RecordBatch>,
+        i: usize,
+        processed: Result<Processed<Converted<'_>>, String>,
     ) -> Result<(), (String, bool)> {
         let converted = match processed {
             Ok(Processed::Ready(c)) => c,
             Ok(Processed::Done) => {
-                self.done_without_send(&mut record, plugin_seq);
+                let seq = self.track(batch, i);
+                self.tracker.ack(seq, None);
+                self.skipped += 1;
                 return Ok(());
             }
             // Stopped while retrying: the record is not sent and its offset not committed,
@@ -404,19 +410,15 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             Ok(Processed::Stopping) => return Ok(()),
             Err(t) => return Err((t, false)),
         };
-        let seq = self.tracker.add(
-            plugin_seq,
-            record.source_partition.clone(),
-            record.source_offset.take(),
-        );
+        let seq = self.track(batch, i);
         let out = OutRecord {
-            topic: &record.topic,
-            partition: record.kafka_partition,
-            timestamp: record.timestamp,
+            topic: converted.topic,
+            partition: converted.partition,
+            timestamp: converted.timestamp,
             key: converted.key.as_deref(),
             value: converted.value.as_deref(),
             headers: &converted.headers,
-            wants_metadata: plugin_seq.is_some(),
+            wants_metadata: batch.wants_commit_record(),
         };
         // Back-pressure: while the producer's queue is full, wait for deliveries and retry.
         loop {
@@ -442,8 +444,9 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     );
                     let errors = &mut self.pipeline.errors;
                     let failure = errors.tolerate_reported(failure).map_err(|t| (t, false))?;
-                    let position = format!("source record is {{topic='{}'}}", record.topic);
-                    errors.log(&failure, &position, || format!("{record:?}"));
+                    let position = format!("source record is {{topic='{}'}}", converted.topic);
+                    let polled = batch.record(i);
+                    errors.log(&failure, &position, || format!("{polled:?}"));
                     self.tracker.ack(seq, None);
                     self.skipped += 1;
                     return Ok(());
@@ -502,10 +505,16 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             return Ok(());
         }
         let committable = std::mem::take(&mut self.tracker.committable);
-        let entries: Vec<(OffsetMap, Option<OffsetMap>)> = committable
-            .iter()
-            .map(|(p, o)| ((**p).clone(), Some(o.clone())))
-            .collect();
+        let mut entries: Vec<(OffsetMap, Option<OffsetMap>)> = Vec::new();
+        for (p, o) in &committable {
+            match o.decode() {
+                Some(Ok(offset)) => entries.push(((**p).clone(), Some(offset))),
+                Some(Err(e)) => {
+                    return Err((format!("The task's record batch is unreadable: {e}"), false))
+                }
+                None => {}
+            }
+        }
         let started = Instant::now();
         let written = self.ctx.offsets.put(&self.ctx.connector, &entries);
         self.ctx
@@ -557,6 +566,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use tributary_connector_api::SourceRecord;
 
     fn m(v: serde_json::Value) -> Option<OffsetMap> {
         v.as_object().cloned()
@@ -568,21 +578,39 @@ mod tests {
 
     #[test]
     fn offsets_advance_only_past_acked_prefix() {
-        let mut t = OffsetTracker::default();
         let p = shared(json!({"filename": "f"}));
-        let a = t.add(None, p.clone(), m(json!({"position": 1})));
-        let b = t.add(None, p.clone(), m(json!({"position": 2})));
-        let c = t.add(None, p.clone(), m(json!({"position": 3})));
+        let records: Vec<SourceRecord> = (1..=3)
+            .map(|i| {
+                SourceRecord::new(
+                    p.clone(),
+                    m(json!({ "position": i })),
+                    "t",
+                    None,
+                    tributary_connector_api::Value::Null,
+                )
+            })
+            .collect();
+        let batch = Arc::new(RecordBatch::from_records(&records, 0, false).unwrap());
+        let at = |index| {
+            Some(OffsetAt {
+                batch: batch.clone(),
+                index,
+            })
+        };
+        let offset = |t: &OffsetTracker, i: usize| t.committable[i].1.decode().unwrap().unwrap();
+        let mut t = OffsetTracker::default();
+        let a = t.add(None, p.clone(), at(0));
+        let b = t.add(None, p.clone(), at(1));
+        let c = t.add(None, p.clone(), at(2));
         t.ack(b, None);
         assert!(t.committable.is_empty(), "record a is still in flight");
         t.ack(a, None);
-        assert_eq!(
-            t.committable,
-            vec![(p.clone().unwrap(), m(json!({"position": 2})).unwrap())]
-        );
+        assert_eq!(t.committable.len(), 1);
+        assert_eq!(*t.committable[0].0, *p.clone().unwrap());
+        assert_eq!(offset(&t, 0), m(json!({"position": 2})).unwrap());
         t.ack(c, None);
         assert_eq!(t.committable.len(), 1);
-        assert_eq!(t.committable[0].1, m(json!({"position": 3})).unwrap());
+        assert_eq!(offset(&t, 0), m(json!({"position": 3})).unwrap());
         assert_eq!(t.pending(), 0);
     }
 }

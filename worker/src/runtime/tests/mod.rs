@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tributary_connector_api::abi::batch::RecordBatch;
 use tributary_connector_api::abi::{CallFailure, TaskRequest, TaskResponse};
 use tributary_connector_api::{
     ConnectError, OffsetMap, Props, RecordMetadata, SinkOffsets, SinkRecord, SinkTaskContext,
@@ -158,10 +159,14 @@ impl Journal {
 
 pub type Handler = Box<dyn FnMut(&TaskRequest) -> Result<TaskResponse, CallError> + Send>;
 
-/// A plugin task that records every request in the journal and answers with its handler.
+pub type Poller = Box<dyn FnMut() -> Result<RecordBatch, CallError> + Send>;
+
+/// A plugin task that records every request in the journal and answers with its handler
+/// (polls with its poller).
 pub struct FakeTask {
     journal: Journal,
     handler: Handler,
+    poller: Poller,
 }
 
 impl FakeTask {
@@ -172,7 +177,17 @@ impl FakeTask {
         FakeTask {
             journal: journal.clone(),
             handler: Box::new(handler),
+            poller: Box::new(|| Ok(empty_poll())),
         }
+    }
+
+    /// The task, polled with `poller`.
+    pub fn polling(
+        mut self,
+        poller: impl FnMut() -> Result<RecordBatch, CallError> + Send + 'static,
+    ) -> FakeTask {
+        self.poller = Box::new(poller);
+        self
     }
 
     /// A task that answers every request with [`default_response`].
@@ -183,10 +198,7 @@ impl FakeTask {
     /// A source task that returns the batches of `feed`, then empty polls.
     pub fn source(journal: &Journal, feed: &SourceFeed) -> FakeTask {
         let feed = feed.clone();
-        FakeTask::new(journal, move |r| match r {
-            TaskRequest::Poll => feed.poll(),
-            other => Ok(default_response(other)),
-        })
+        FakeTask::plain(journal).polling(move || feed.poll())
     }
 }
 
@@ -195,20 +207,22 @@ impl PluginTask for FakeTask {
         self.journal.push(Event::Task(request.clone()));
         (self.handler)(request)
     }
+
+    fn poll(&mut self) -> Result<RecordBatch, CallError> {
+        self.journal.push(Event::Task(TaskRequest::Poll));
+        (self.poller)()
+    }
 }
 
-/// What a well-behaved task answers: nothing to poll (after a short block, as a real task
-/// idles), every offset safe to commit, otherwise done.
+/// A poll of a task with nothing to poll (after a short block, as a real task idles).
+pub fn empty_poll() -> RecordBatch {
+    std::thread::sleep(Duration::from_millis(1));
+    RecordBatch::from_records(&[], 0, false).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What a well-behaved task answers: every offset safe to commit, otherwise done.
 pub fn default_response(request: &TaskRequest) -> TaskResponse {
     match request {
-        TaskRequest::Poll => {
-            std::thread::sleep(Duration::from_millis(1));
-            TaskResponse::Polled {
-                records: Vec::new(),
-                first_seq: 0,
-                wants_commit_record: false,
-            }
-        }
         TaskRequest::PreCommit(offsets) => TaskResponse::Committable(offsets.clone()),
         _ => TaskResponse::Done,
     }
@@ -254,7 +268,7 @@ impl SourceFeed {
         lock(&self.0).poll_errors = n;
     }
 
-    fn poll(&self) -> Result<TaskResponse, CallError> {
+    pub fn poll(&self) -> Result<RecordBatch, CallError> {
         let mut inner = lock(&self.0);
         if inner.poll_errors > 0 {
             inner.poll_errors -= 1;
@@ -264,15 +278,12 @@ impl SourceFeed {
             Some(records) => {
                 let first_seq = inner.next_seq;
                 inner.next_seq += records.len() as u64;
-                Ok(TaskResponse::Polled {
-                    records,
-                    first_seq,
-                    wants_commit_record: inner.wants_commit_record,
-                })
+                RecordBatch::from_records(&records, first_seq, inner.wants_commit_record)
+                    .map_err(CallError::Protocol)
             }
             None => {
                 drop(inner);
-                Ok(default_response(&TaskRequest::Poll))
+                Ok(empty_poll())
             }
         }
     }

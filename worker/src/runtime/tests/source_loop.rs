@@ -333,10 +333,7 @@ fn a_retriable_poll_error_is_retried() {
 #[test]
 fn a_fatal_poll_error_fails_the_task() {
     let h = Harness::new(10);
-    let task = FakeTask::new(&h.journal, |r| match r {
-        TaskRequest::Poll => Err(fatal("file vanished")),
-        other => Ok(default_response(other)),
-    });
+    let task = FakeTask::plain(&h.journal).polling(|| Err(fatal("file vanished")));
     let run = h.spawn_source(Props::new(), task, FakeProducer::auto());
     let trace = run.join().unwrap_err();
     assert!(
@@ -511,10 +508,10 @@ fn a_commit_hook_error_is_only_logged() {
     let feed = SourceFeed::new(vec![vec![text("a", 1, "v1")]]);
     let polled = feed.clone();
     let task = FakeTask::new(&h.journal, move |r| match r {
-        TaskRequest::Poll => polled.poll(),
         TaskRequest::Commit => Err(fatal("commit hook broke")),
         other => Ok(default_response(other)),
-    });
+    })
+    .polling(move || polled.poll());
     let run = h.spawn_source(Props::new(), task, FakeProducer::auto());
     wait_until("the offset is committed", || {
         h.offsets.position_of("a") == Some(1)
