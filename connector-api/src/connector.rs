@@ -124,7 +124,7 @@ pub trait SourceTask: Send + Default + 'static {
         batch: &mut crate::abi::batch::RecordBatchWriter,
     ) -> ConnectResult<()> {
         for record in self.poll()? {
-            batch.push(&record)?;
+            batch.push_source(&record)?;
         }
         Ok(())
     }
@@ -221,6 +221,23 @@ pub trait SinkTask: Send + Default + 'static {
     /// A batch of records. A retriable error asks for redelivery of the same batch.
     fn put(&mut self, records: Vec<SinkRecord>, context: &mut SinkTaskContext)
         -> ConnectResult<()>;
+
+    /// A batch of records read in place from the batch the worker wrote (see
+    /// [`crate::abi::batch`]), without building a [`SinkRecord`] per record. The default
+    /// builds them and calls [`SinkTask::put`]; a task that writes many small records (lines,
+    /// rows) overrides it to save the allocations of each record.
+    fn put_batch(
+        &mut self,
+        batch: &crate::abi::batch::RecordBatch,
+        context: &mut SinkTaskContext,
+    ) -> ConnectResult<()> {
+        let records = batch
+            .iter()
+            .map(|r| r.to_sink_record())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(crate::ConnectError::new)?;
+        self.put(records, context)
+    }
 
     /// Makes everything `put` so far durable.
     fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {

@@ -14,9 +14,9 @@
 //! * worker: what the sink loop does per record once rdkafka handed it over (StringConverter
 //!   `to_connect`, the `SinkRecord`, the per-record offset bookkeeping of `poll_batch`), then
 //!   `TaskRequest::Put` per batch through the loader, and `PreCommit` (the flush) at the end;
-//! * the worker's parts, timed alone: building the records; encoding the `Put` requests (host);
-//!   decoding them (what the plugin does before `put`); the `Put` calls with records built
-//!   beforehand (encode, plugin decode + put + response, host decode).
+//! * the worker's parts, timed alone: building the records; writing the `Put` requests' record
+//!   batches (host); decoding and indexing them (what the plugin does before `put_batch`); the
+//!   `Put` calls with requests built beforehand (plugin decode + put + response, host decode).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 
 use tributary::converters::{Converter, StringConverter};
 use tributary::plugins::{Library, RemoteTask};
+use tributary::runtime::PluginTask;
+use tributary_connector_api::abi::batch::{RecordBatch, RecordBatchWriter};
+use tributary_connector_api::abi::component::ByteBuf;
 use tributary_connector_api::abi::{self, TaskRequest, TaskResponse};
 use tributary_connector_api::{Headers, Props, SinkRecord, TimestampType, TopicPartition};
 
@@ -114,15 +117,20 @@ fn build_batch(
 }
 
 fn put(task: &mut RemoteTask, records: Vec<SinkRecord>) -> Vec<SinkRecord> {
-    let request = TaskRequest::Put(records);
-    match task.call(&request).expect("put") {
+    match PluginTask::put(task, &records).expect("put") {
         TaskResponse::SinkContext(_) => {}
         other => panic!("unexpected response {other:?}"),
     }
-    match request {
-        TaskRequest::Put(records) => records,
-        _ => unreachable!(),
+    records
+}
+
+/// The `Put` request of a batch, as `PluginTask::put` encodes it.
+fn put_request(records: &[SinkRecord]) -> TaskRequest {
+    let mut batch = RecordBatchWriter::default();
+    for r in records {
+        batch.push_sink(r).expect("batch");
     }
+    TaskRequest::Put(ByteBuf(batch.finish(0, false)))
 }
 
 fn flush(task: &mut RemoteTask, offset: i64) {
@@ -229,8 +237,8 @@ fn main() {
             })
             .collect();
         building.push(t.elapsed());
-        let requests: Vec<TaskRequest> = batches.into_iter().map(TaskRequest::Put).collect();
         let t = Instant::now();
+        let requests: Vec<TaskRequest> = batches.iter().map(|b| put_request(b)).collect();
         let encoded: Vec<Vec<u8>> = requests
             .iter()
             .map(|r| abi::encode(r).expect("encode"))
@@ -238,7 +246,12 @@ fn main() {
         encoding.push(t.elapsed());
         let t = Instant::now();
         for bytes in &encoded {
-            black_box(abi::decode::<TaskRequest>(bytes).expect("decode"));
+            match abi::decode::<TaskRequest>(bytes).expect("decode") {
+                TaskRequest::Put(batch) => {
+                    black_box(RecordBatch::parse(batch.0).expect("batch"));
+                }
+                _ => unreachable!(),
+            }
         }
         decoding.push(t.elapsed());
         drop(encoded);

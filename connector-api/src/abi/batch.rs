@@ -1,21 +1,23 @@
-//! Source record batches: what a source task's poll answers across the plugin boundary, in a
-//! flat layout that the plugin writes without building records and the worker reads in place.
+//! Record batches: how records cross the plugin boundary (what a source task's poll answers,
+//! what a sink task's put receives), in a flat layout written without building records and
+//! read in place.
 //!
 //! A poll of the file source used to build a [`SourceRecord`] per line (a topic, a value and
 //! an offset map: four allocations), encode it, and decode it on the worker's side into the
-//! same four allocations again. Here the task writes each record's parts straight into one
-//! buffer ([`RecordBatchWriter`]): the topic, schemas and source partitions once per batch,
-//! strings and bytes as they are, offsets as a few typed scalars. The worker copies the buffer
-//! once and reads records as views ([`BatchRecord`]): strings and bytes are borrowed, and an
-//! offset is decoded only when it is committed.
+//! same four allocations again; a put did the same the other way. Here the writer puts each
+//! record's parts straight into one buffer ([`RecordBatchWriter`]): the topic, schemas and
+//! source partitions once per batch, strings and bytes as they are, offsets as a few typed
+//! scalars. The reader copies the buffer once and reads records as views ([`BatchRecord`]):
+//! strings and bytes are borrowed, and a source offset is decoded only when it is committed.
 //!
 //! Layout, little-endian throughout:
 //! * header: `b"TB"`, version `1`, `first_seq: u64`, `wants_commit_record: u8`, `count: u32`;
 //! * then entries, each led by a kind byte. Definitions give the next id of their table:
 //!   `DEF_TOPIC` (`u32` length, UTF-8), `DEF_SCHEMA` (`u32` length, postcard [`Schema`]),
 //!   `DEF_PARTITION` (`u32` length, an offset map). A `RECORD` is: flags `u8`, topic id
-//!   `u32`, then as the flags say a Kafka partition `i32`, a timestamp `i64`, a source
-//!   partition id `u32`, a source offset (`u32` length, an offset map); then the key and the
+//!   `u32`, then as the flags say a Kafka partition `i32`, a Kafka offset `i64`, a timestamp
+//!   `i64`, a timestamp type `u8`, the original topic's id `u32`, a source partition id `u32`,
+//!   a source offset (`u32` length, an offset map); then the key and the
 //!   value, each a schema id + 1 (`u32`, 0 = no schema), a tag `u8` and for string, bytes and
 //!   encoded values a `u32` length and the bytes (encoded = a postcard [`Value`]); then, as
 //!   the flags say, the headers (`u32` length, postcard [`Headers`]).
@@ -28,7 +30,7 @@
 use std::sync::Arc;
 
 use crate::error::{ConnectError, ConnectResult};
-use crate::record::{Headers, OffsetMap, SourceRecord};
+use crate::record::{Headers, OffsetMap, SinkRecord, SourceRecord, TimestampType};
 use crate::schema::{Schema, SchemaRef};
 use crate::value::{Value, ValueRef};
 
@@ -45,6 +47,9 @@ const F_TIMESTAMP: u8 = 2;
 const F_SOURCE_PARTITION: u8 = 4;
 const F_SOURCE_OFFSET: u8 = 8;
 const F_HEADERS: u8 = 16;
+const F_KAFKA_OFFSET: u8 = 32;
+const F_TIMESTAMP_TYPE: u8 = 64;
+const F_ORIGINAL_TOPIC: u8 = 128;
 
 const V_NULL: u8 = 0;
 const V_STRING: u8 = 1;
@@ -82,29 +87,55 @@ pub enum OffsetRef<'a> {
     Entries(&'a [(&'a str, Scalar<'a>)]),
 }
 
-/// A source record to write, from borrowed parts ([`SourceRecord`]'s fields).
+/// A record to write, from borrowed parts: a source record's or a sink record's fields.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordRef<'a> {
-    pub source_partition: Option<&'a Arc<OffsetMap>>,
-    pub source_offset: Option<OffsetRef<'a>>,
     pub topic: &'a str,
     pub kafka_partition: Option<i32>,
+    /// Sink records only.
+    pub kafka_offset: Option<i64>,
+    pub timestamp: Option<i64>,
+    /// Sink records only.
+    pub timestamp_type: Option<TimestampType>,
+    /// Sink records only: the topic consumed from, when a transformation renamed it.
+    pub original_topic: Option<&'a str>,
+    /// Source records only.
+    pub source_partition: Option<&'a Arc<OffsetMap>>,
+    /// Source records only.
+    pub source_offset: Option<OffsetRef<'a>>,
     pub key_schema: Option<&'a SchemaRef>,
     pub key: ValueRef<'a>,
     pub value_schema: Option<&'a SchemaRef>,
     pub value: ValueRef<'a>,
-    pub timestamp: Option<i64>,
     /// `None` or empty: no headers.
     pub headers: Option<&'a Headers>,
 }
 
 impl<'a> RecordRef<'a> {
-    /// A view of an owned record.
-    pub fn of(r: &'a SourceRecord) -> RecordRef<'a> {
+    /// A record to `topic` with every other part absent or null.
+    pub fn new(topic: &'a str) -> RecordRef<'a> {
+        RecordRef {
+            topic,
+            kafka_partition: None,
+            kafka_offset: None,
+            timestamp: None,
+            timestamp_type: None,
+            original_topic: None,
+            source_partition: None,
+            source_offset: None,
+            key_schema: None,
+            key: ValueRef::Null,
+            value_schema: None,
+            value: ValueRef::Null,
+            headers: None,
+        }
+    }
+
+    /// A view of an owned source record.
+    pub fn of_source(r: &'a SourceRecord) -> RecordRef<'a> {
         RecordRef {
             source_partition: r.source_partition.as_ref(),
             source_offset: r.source_offset.as_ref().map(OffsetRef::Map),
-            topic: &r.topic,
             kafka_partition: r.kafka_partition,
             key_schema: r.key_schema.as_ref(),
             key: ValueRef::Value(&r.key),
@@ -112,7 +143,33 @@ impl<'a> RecordRef<'a> {
             value: ValueRef::Value(&r.value),
             timestamp: r.timestamp,
             headers: Some(&r.headers),
+            ..RecordRef::new(&r.topic)
         }
+    }
+
+    /// A view of an owned sink record.
+    pub fn of_sink(r: &'a SinkRecord) -> RecordRef<'a> {
+        RecordRef {
+            kafka_partition: Some(r.kafka_partition),
+            kafka_offset: Some(r.kafka_offset),
+            timestamp: r.timestamp,
+            timestamp_type: Some(r.timestamp_type),
+            original_topic: r.original_topic.as_deref(),
+            key_schema: r.key_schema.as_ref(),
+            key: ValueRef::Value(&r.key),
+            value_schema: r.value_schema.as_ref(),
+            value: ValueRef::Value(&r.value),
+            headers: Some(&r.headers),
+            ..RecordRef::new(&r.topic)
+        }
+    }
+}
+
+fn timestamp_type_code(t: TimestampType) -> u8 {
+    match t {
+        TimestampType::NoTimestampType => 0,
+        TimestampType::CreateTime => 1,
+        TimestampType::LogAppendTime => 2,
     }
 }
 
@@ -175,18 +232,27 @@ impl RecordBatchWriter {
         self.buf.len()
     }
 
-    /// Writes an owned record.
-    pub fn push(&mut self, record: &SourceRecord) -> ConnectResult<()> {
-        self.push_ref(&RecordRef::of(record))
+    /// Writes an owned source record.
+    pub fn push_source(&mut self, record: &SourceRecord) -> ConnectResult<()> {
+        self.push(&RecordRef::of_source(record))
+    }
+
+    /// Writes an owned sink record.
+    pub fn push_sink(&mut self, record: &SinkRecord) -> ConnectResult<()> {
+        self.push(&RecordRef::of_sink(record))
     }
 
     /// Writes a record from borrowed parts.
-    pub fn push_ref(&mut self, r: &RecordRef<'_>) -> ConnectResult<()> {
+    pub fn push(&mut self, r: &RecordRef<'_>) -> ConnectResult<()> {
         let count = self
             .count
             .checked_add(1)
             .ok_or_else(|| ConnectError::new("a batch holds at most 2^32-1 records"))?;
         let topic = self.topic_id(r.topic)?;
+        let original_topic = match r.original_topic {
+            Some(t) => Some(self.topic_id(t)?),
+            None => None,
+        };
         let partition = match r.source_partition {
             Some(p) => Some(self.partition_id(p)?),
             None => None,
@@ -197,7 +263,10 @@ impl RecordBatchWriter {
         let mut flags = 0;
         for (present, flag) in [
             (r.kafka_partition.is_some(), F_KAFKA_PARTITION),
+            (r.kafka_offset.is_some(), F_KAFKA_OFFSET),
             (r.timestamp.is_some(), F_TIMESTAMP),
+            (r.timestamp_type.is_some(), F_TIMESTAMP_TYPE),
+            (original_topic.is_some(), F_ORIGINAL_TOPIC),
             (partition.is_some(), F_SOURCE_PARTITION),
             (r.source_offset.is_some(), F_SOURCE_OFFSET),
             (headers.is_some(), F_HEADERS),
@@ -213,8 +282,17 @@ impl RecordBatchWriter {
         if let Some(p) = r.kafka_partition {
             self.buf.extend_from_slice(&p.to_le_bytes());
         }
+        if let Some(o) = r.kafka_offset {
+            self.buf.extend_from_slice(&o.to_le_bytes());
+        }
         if let Some(t) = r.timestamp {
             self.buf.extend_from_slice(&t.to_le_bytes());
+        }
+        if let Some(t) = r.timestamp_type {
+            self.buf.push(timestamp_type_code(t));
+        }
+        if let Some(t) = original_topic {
+            self.put_u32(t);
         }
         if let Some(p) = partition {
             self.put_u32(p);
@@ -462,7 +540,10 @@ struct At {
     flags: u8,
     topic: u32,
     kafka_partition: i32,
+    kafka_offset: i64,
     timestamp: i64,
+    timestamp_type: TimestampType,
+    original_topic: u32,
     partition: u32,
     offset: Span,
     key: Slot,
@@ -633,7 +714,10 @@ impl RecordBatch {
                         flags,
                         topic,
                         kafka_partition: 0,
+                        kafka_offset: 0,
                         timestamp: 0,
+                        timestamp_type: TimestampType::NoTimestampType,
+                        original_topic: 0,
                         partition: 0,
                         offset: Span::default(),
                         key: Slot::default(),
@@ -643,8 +727,25 @@ impl RecordBatch {
                     if flags & F_KAFKA_PARTITION != 0 {
                         at.kafka_partition = i32::from_le_bytes(r.array()?);
                     }
+                    if flags & F_KAFKA_OFFSET != 0 {
+                        at.kafka_offset = i64::from_le_bytes(r.array()?);
+                    }
                     if flags & F_TIMESTAMP != 0 {
                         at.timestamp = i64::from_le_bytes(r.array()?);
+                    }
+                    if flags & F_TIMESTAMP_TYPE != 0 {
+                        at.timestamp_type = match r.u8()? {
+                            0 => TimestampType::NoTimestampType,
+                            1 => TimestampType::CreateTime,
+                            2 => TimestampType::LogAppendTime,
+                            other => {
+                                return Err(format!("record batch: unknown timestamp type {other}"))
+                            }
+                        };
+                    }
+                    if flags & F_ORIGINAL_TOPIC != 0 {
+                        at.original_topic = r.u32()?;
+                        check_id(at.original_topic, topics.len(), "topic")?;
                     }
                     if flags & F_SOURCE_PARTITION != 0 {
                         at.partition = r.u32()?;
@@ -680,17 +781,26 @@ impl RecordBatch {
         })
     }
 
-    /// A batch of owned records (tests, and tasks that build records).
-    pub fn from_records(
+    /// A batch of owned source records (tests, and tasks that build records).
+    pub fn of_source_records(
         records: &[SourceRecord],
         first_seq: u64,
         wants_commit_record: bool,
     ) -> Result<RecordBatch, String> {
         let mut w = RecordBatchWriter::default();
         for r in records {
-            w.push(r).map_err(|e| e.message)?;
+            w.push_source(r).map_err(|e| e.message)?;
         }
         RecordBatch::parse(w.finish(first_seq, wants_commit_record))
+    }
+
+    /// A batch of owned sink records.
+    pub fn of_sink_records(records: &[SinkRecord]) -> Result<RecordBatch, String> {
+        let mut w = RecordBatchWriter::default();
+        for r in records {
+            w.push_sink(r).map_err(|e| e.message)?;
+        }
+        RecordBatch::parse(w.finish(0, false))
     }
 
     pub fn len(&self) -> usize {
@@ -729,8 +839,10 @@ impl RecordBatch {
     }
 
     fn str_at(&self, span: Span) -> &str {
-        // Checked when the batch was parsed; the bytes never change afterwards.
-        std::str::from_utf8(&self.bytes[span.range()]).unwrap_or_default()
+        let bytes = &self.bytes[span.range()];
+        // SAFETY: `span` is a topic or a string value, each checked to be UTF-8 when the batch
+        // was parsed, and `bytes` is never changed afterwards.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 }
 
@@ -761,8 +873,12 @@ pub struct BatchRecord<'a> {
 
 impl std::fmt::Debug for BatchRecord<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_record() {
-            Ok(r) => r.fmt(f),
+        let owned = match self.kafka_offset() {
+            Some(_) => self.to_sink_record().map(|r| format!("{r:?}")),
+            None => self.to_source_record().map(|r| format!("{r:?}")),
+        };
+        match owned {
+            Ok(r) => f.write_str(&r),
             Err(e) => write!(f, "<unreadable record: {e}>"),
         }
     }
@@ -780,6 +896,22 @@ impl<'a> BatchRecord<'a> {
 
     pub fn timestamp(&self) -> Option<i64> {
         (self.at.flags & F_TIMESTAMP != 0).then_some(self.at.timestamp)
+    }
+
+    /// A sink record's offset in its partition.
+    pub fn kafka_offset(&self) -> Option<i64> {
+        (self.at.flags & F_KAFKA_OFFSET != 0).then_some(self.at.kafka_offset)
+    }
+
+    pub fn timestamp_type(&self) -> TimestampType {
+        self.at.timestamp_type
+    }
+
+    /// A sink record's topic before a transformation renamed it.
+    pub fn original_topic(&self) -> Option<&'a str> {
+        let batch: &'a RecordBatch = self.batch;
+        (self.at.flags & F_ORIGINAL_TOPIC != 0)
+            .then(|| batch.str_at(batch.topics[self.at.original_topic as usize]))
     }
 
     pub fn source_partition(&self) -> Option<&'a Arc<OffsetMap>> {
@@ -836,8 +968,25 @@ impl<'a> BatchRecord<'a> {
         super::decode(&self.batch.bytes[self.at.headers.range()])
     }
 
-    /// An owned copy (for transformations and `commitRecord`).
-    pub fn to_record(&self) -> Result<SourceRecord, String> {
+    /// An owned sink record (for a task that takes records, not batches).
+    pub fn to_sink_record(&self) -> Result<SinkRecord, String> {
+        Ok(SinkRecord {
+            topic: self.topic().to_owned(),
+            kafka_partition: self.kafka_partition().unwrap_or_default(),
+            kafka_offset: self.kafka_offset().unwrap_or_default(),
+            key_schema: self.key_schema().cloned(),
+            key: self.key().to_value()?,
+            value_schema: self.value_schema().cloned(),
+            value: self.value().to_value()?,
+            timestamp: self.timestamp(),
+            timestamp_type: self.timestamp_type(),
+            headers: self.headers()?,
+            original_topic: self.original_topic().map(str::to_owned),
+        })
+    }
+
+    /// An owned source record (for transformations and `commitRecord`).
+    pub fn to_source_record(&self) -> Result<SourceRecord, String> {
         Ok(SourceRecord {
             source_partition: self.source_partition().cloned(),
             source_offset: self.source_offset().transpose()?,
@@ -907,11 +1056,14 @@ mod tests {
     #[test]
     fn records_read_back_as_written() {
         let records = sample();
-        let batch = RecordBatch::from_records(&records, 40, true).unwrap();
+        let batch = RecordBatch::of_source_records(&records, 40, true).unwrap();
         assert_eq!(batch.len(), records.len());
         assert_eq!(batch.first_seq(), 40);
         assert!(batch.wants_commit_record());
-        let back: Vec<SourceRecord> = batch.iter().map(|r| r.to_record().unwrap()).collect();
+        let back: Vec<SourceRecord> = batch
+            .iter()
+            .map(|r| r.to_source_record().unwrap())
+            .collect();
         assert_eq!(back, records);
         // A topic, a schema and a partition are written once, and read as one shared value.
         let a = batch.record(0).unwrap();
@@ -931,21 +1083,52 @@ mod tests {
     }
 
     #[test]
+    fn sink_records_read_back_as_written() {
+        let mut headers = Headers::new();
+        headers.add("h", None, Value::Int32(1));
+        let records = vec![
+            SinkRecord {
+                topic: "renamed".into(),
+                kafka_partition: 3,
+                kafka_offset: 1 << 40,
+                key_schema: None,
+                key: Value::String("k".into()),
+                value_schema: Some(Schema::new(crate::Type::String).into_ref()),
+                value: Value::String("v".into()),
+                timestamp: Some(5),
+                timestamp_type: TimestampType::LogAppendTime,
+                headers,
+                original_topic: Some("orders".into()),
+            },
+            SinkRecord {
+                topic: "orders".into(),
+                kafka_partition: 0,
+                kafka_offset: 0,
+                key_schema: None,
+                key: Value::Null,
+                value_schema: None,
+                value: Value::Bytes(vec![1, 2]),
+                timestamp: None,
+                timestamp_type: TimestampType::NoTimestampType,
+                headers: Headers::new(),
+                original_topic: None,
+            },
+        ];
+        let batch = RecordBatch::of_sink_records(&records).unwrap();
+        let back: Vec<SinkRecord> = batch.iter().map(|r| r.to_sink_record().unwrap()).collect();
+        assert_eq!(back, records);
+    }
+
+    #[test]
     fn borrowed_entries_write_like_a_map() {
         let partition = Arc::new(map(json!({"filename": "f"})));
         let mut w = RecordBatchWriter::default();
         let entries = [("position", Scalar::I64(42))];
-        w.push_ref(&RecordRef {
+        w.push(&RecordRef {
             source_partition: Some(&partition),
             source_offset: Some(OffsetRef::Entries(&entries)),
-            topic: "t",
-            kafka_partition: None,
-            key_schema: None,
-            key: ValueRef::Null,
-            value_schema: None,
             value: ValueRef::String("x"),
-            timestamp: None,
-            headers: None,
+            ..RecordRef::new("t")
         })
         .unwrap();
         let batch = RecordBatch::parse(w.finish(0, false)).unwrap();
@@ -961,7 +1144,7 @@ mod tests {
         let good = {
             let mut w = RecordBatchWriter::default();
             for r in sample() {
-                w.push(&r).unwrap();
+                w.push_source(&r).unwrap();
             }
             w.finish(0, false)
         };
@@ -970,7 +1153,7 @@ mod tests {
         for len in 0..good.len() {
             let _ = RecordBatch::parse(good[..len].to_vec()).map(|b| {
                 for r in b.iter() {
-                    let _ = r.to_record();
+                    let _ = r.to_source_record();
                 }
             });
         }
@@ -980,7 +1163,7 @@ mod tests {
                 bad[i] = v;
                 if let Ok(b) = RecordBatch::parse(bad) {
                     for r in b.iter() {
-                        let _ = r.to_record();
+                        let _ = r.to_source_record();
                     }
                 }
             }

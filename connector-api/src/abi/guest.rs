@@ -6,7 +6,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Once, OnceLock};
 
-use super::batch::RecordBatchWriter;
+use super::batch::{RecordBatch, RecordBatchWriter};
 use super::*;
 use crate::component::{
     ComponentKind, ConfigProviderClass, ConverterClass, HeaderConverterClass, PredicateClass,
@@ -179,7 +179,7 @@ impl<T: SourceTask> DynTask for SourceTaskBox<T> {
         if T::WANTS_COMMIT_RECORD {
             let records = self.task.poll().map_err(plain)?;
             for (i, r) in records.into_iter().enumerate() {
-                batch.push(&r).map_err(plain)?;
+                batch.push_source(&r).map_err(plain)?;
                 self.retained.push_back((self.next_seq + i as u64, r));
             }
         } else {
@@ -268,8 +268,9 @@ impl<T: SinkTask> DynTask for SinkTaskBox<T> {
                 let result = self.task.close(&partitions);
                 self.finish(result)
             }
-            TaskRequest::Put(records) => {
-                let result = self.task.put(records, &mut self.context);
+            TaskRequest::Put(bytes) => {
+                let batch = RecordBatch::parse(bytes.0).map_err(|e| plain(ConnectError::new(e)))?;
+                let result = self.task.put_batch(&batch, &mut self.context);
                 self.finish(result)
             }
             TaskRequest::PreCommit(offsets) => self

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigDef, ConfigValueInfo};
 use crate::connector::{ExactlyOnceSupport, SinkOffsets, SinkTaskContext};
 use crate::error::ConnectError;
-use crate::record::{OffsetMap, Props, RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
+use crate::record::{OffsetMap, Props, RecordMetadata, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
 pub const ABI_VERSION: u32 = 6;
@@ -202,7 +202,8 @@ pub enum TaskRequest {
     },
     Open(Vec<TopicPartition>),
     Close(Vec<TopicPartition>),
-    Put(Vec<SinkRecord>),
+    /// Records to put, as a [`batch`] record batch.
+    Put(component::ByteBuf),
     PreCommit(SinkOffsets),
     Stop,
 }

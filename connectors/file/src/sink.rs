@@ -6,14 +6,33 @@ use std::io::{self, BufWriter, Stdout, Write};
 use tributary_connector_api::config::Default as ConfigDefault;
 use tributary_connector_api::{
     ConfigDef, ConfigKey, ConfigType, ConnectError, ConnectResult, Connector, Importance, Props,
-    SinkConnector, SinkOffsets, SinkRecord, SinkTask, SinkTaskContext,
+    SchemaRef, SinkConnector, SinkOffsets, SinkRecord, SinkTask, SinkTaskContext, Value, ValueRef,
 };
 
 use crate::FILE_CONFIG;
+use tributary_connector_api::abi::batch::{FieldRef, RecordBatch};
 use tributary_connector_api::java_text::push_value;
 
 /// Size of the sink's write buffer.
 const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Writes a value as Java's `FileStreamSinkTask` does (its `toString`) and a newline, through
+/// `line`, a buffer kept between records.
+fn write_value(
+    writer: &mut dyn Write,
+    line: &mut String,
+    value: &Value,
+    schema: Option<&SchemaRef>,
+) -> io::Result<()> {
+    line.clear();
+    push_value(line, value, schema);
+    line.push('\n');
+    writer.write_all(line.as_bytes())
+}
+
+fn write_error(target: &str, e: io::Error) -> ConnectError {
+    ConnectError::new(format!("Error writing to {target}: {e}"))
+}
 
 /// `org.apache.kafka.connect.file.FileStreamSinkConnector`: writes record values to a file (or
 /// standard output), one per line. Every task appends to the same file.
@@ -147,12 +166,38 @@ impl SinkTask for FileStreamSinkTask {
         };
         let writer = output.writer();
         for record in &records {
-            self.line.clear();
-            push_value(&mut self.line, &record.value, record.value_schema.as_ref());
-            self.line.push('\n');
-            writer
-                .write_all(self.line.as_bytes())
-                .map_err(|e| ConnectError::new(format!("Error writing to {}: {e}", self.target)))?;
+            write_value(
+                writer,
+                &mut self.line,
+                &record.value,
+                record.value_schema.as_ref(),
+            )
+            .map_err(|e| write_error(&self.target, e))?;
+        }
+        Ok(())
+    }
+
+    /// Strings are written from where they lie in the batch; other values as `put` does.
+    fn put_batch(
+        &mut self,
+        batch: &RecordBatch,
+        _context: &mut SinkTaskContext,
+    ) -> ConnectResult<()> {
+        let Some(output) = self.output.as_mut() else {
+            return Err(ConnectError::new("FileStreamSinkTask has not been started"));
+        };
+        let writer = output.writer();
+        for record in batch.iter() {
+            let written = match record.value() {
+                FieldRef::InPlace(ValueRef::String(s)) => writer
+                    .write_all(s.as_bytes())
+                    .and_then(|()| writer.write_all(b"\n")),
+                other => {
+                    let value = other.to_value().map_err(ConnectError::new)?;
+                    write_value(writer, &mut self.line, &value, record.value_schema())
+                }
+            };
+            written.map_err(|e| write_error(&self.target, e))?;
         }
         Ok(())
     }
@@ -247,6 +292,34 @@ mod tests {
         assert_eq!(read(&path), "first\nsecond\nthird\n");
         task.stop().unwrap();
         assert_eq!(ctx, SinkTaskContext::default(), "no requests to the worker");
+    }
+
+    #[test]
+    fn put_batch_writes_what_put_writes() {
+        use tributary_connector_api::abi::batch::RecordBatch;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Schema::struct_([("id", Schema::int64())]).into_ref();
+        let mut s = Struct::new(schema.clone()).unwrap();
+        s.put("id", Value::Int64(7)).unwrap();
+        let records = vec![
+            record("plain".into(), Some(Schema::string())),
+            record("日本語 🚀".into(), None),
+            record(Value::Null, None),
+            record(Value::Struct(s), Some(schema)),
+            record(Value::Int32(-3), None),
+            record(Value::Bytes(vec![1, 2]), None),
+        ];
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let mut ctx = SinkTaskContext::default();
+        let mut by_put = started(&a);
+        by_put.put(records.clone(), &mut ctx).unwrap();
+        by_put.stop().unwrap();
+        let mut by_batch = started(&b);
+        let batch = RecordBatch::of_sink_records(&records).unwrap();
+        by_batch.put_batch(&batch, &mut ctx).unwrap();
+        by_batch.stop().unwrap();
+        assert_eq!(read(&b), read(&a));
+        assert!(read(&a).starts_with("plain\n日本語 🚀\n"), "{}", read(&a));
     }
 
     #[test]

@@ -411,17 +411,13 @@ impl SourceTask for FileStreamSourceTask {
         let value_schema = self.value_schema.clone();
         self.read_lines(|topic, line, origin, timestamp| {
             let position = origin.map(|(_, position)| [(POSITION_FIELD, Scalar::I64(position))]);
-            batch.push_ref(&RecordRef {
+            batch.push(&RecordRef {
                 source_partition: origin.map(|(p, _)| p),
                 source_offset: position.as_ref().map(|p| OffsetRef::Entries(p)),
-                topic,
-                kafka_partition: None,
-                key_schema: None,
-                key: ValueRef::Null,
                 value_schema: value_schema.as_ref(),
                 value: ValueRef::String(line),
                 timestamp: Some(timestamp),
-                headers: None,
+                ..RecordRef::new(topic)
             })
         })
     }
@@ -770,8 +766,10 @@ mod tests {
             let mut writer = RecordBatchWriter::default();
             by_batch.poll_batch(&mut writer).unwrap();
             let batch = RecordBatch::parse(writer.finish(0, false)).unwrap();
-            let mut written: Vec<SourceRecord> =
-                batch.iter().map(|r| r.to_record().unwrap()).collect();
+            let mut written: Vec<SourceRecord> = batch
+                .iter()
+                .map(|r| r.to_source_record().unwrap())
+                .collect();
             assert_eq!(written.len(), polled.len());
             // Same records but for the file name (and the read time).
             for (w, p) in written.iter_mut().zip(&polled) {

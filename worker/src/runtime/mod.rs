@@ -15,9 +15,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tributary_connector_api::abi::batch::RecordBatch;
+use tributary_connector_api::abi::batch::{RecordBatch, RecordBatchWriter};
+use tributary_connector_api::abi::component::ByteBuf;
 use tributary_connector_api::abi::{ConnectorKind, TaskRequest, TaskResponse};
-use tributary_connector_api::Props;
+use tributary_connector_api::{Props, SinkRecord, Value};
 
 use crate::config::WorkerConfig;
 use crate::metrics::TaskMetrics;
@@ -110,6 +111,26 @@ pub trait PluginTask {
 
     /// A source task's next batch of records.
     fn poll(&mut self) -> Result<RecordBatch, CallError>;
+
+    /// Hands a sink task a batch of records.
+    fn put(&mut self, records: &[SinkRecord]) -> Result<TaskResponse, CallError> {
+        let size = |v: &Value| match v {
+            Value::String(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            _ => 0,
+        };
+        let estimate = records
+            .iter()
+            .map(|r| 48 + size(&r.key) + size(&r.value))
+            .sum();
+        let mut batch = RecordBatchWriter::with_capacity(estimate);
+        for r in records {
+            batch
+                .push_sink(r)
+                .map_err(|e| CallError::Protocol(e.message))?;
+        }
+        self.call(&TaskRequest::Put(ByteBuf(batch.finish(0, false))))
+    }
 }
 
 impl PluginTask for RemoteTask {

@@ -199,7 +199,7 @@ impl Pipeline {
                     scratch.transformed.push(None);
                     continue;
                 }
-                let mut owned = match record.to_record() {
+                let mut owned = match record.to_source_record() {
                     Ok(r) => r,
                     Err(e) => {
                         out.push(Some(unreadable(e)));

@@ -540,12 +540,8 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 self.shared().consumed.extend(advanced);
                 return Ok(());
             }
-            let request = TaskRequest::Put(std::mem::take(&mut batch.records));
             let started = Instant::now();
-            let outcome = self.shared().task.call(&request);
-            if let TaskRequest::Put(b) = request {
-                batch.records = b;
-            }
+            let outcome = self.shared().task.put(&batch.records);
             match outcome {
                 Ok(response) => {
                     self.ctx

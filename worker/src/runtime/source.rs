@@ -590,7 +590,7 @@ mod tests {
                 )
             })
             .collect();
-        let batch = Arc::new(RecordBatch::from_records(&records, 0, false).unwrap());
+        let batch = Arc::new(RecordBatch::of_source_records(&records, 0, false).unwrap());
         let at = |index| {
             Some(OffsetAt {
                 batch: batch.clone(),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tributary_connector_api::abi::batch::RecordBatch;
+use tributary_connector_api::abi::component::ByteBuf;
 use tributary_connector_api::abi::{CallFailure, TaskRequest, TaskResponse};
 use tributary_connector_api::{
     ConnectError, OffsetMap, Props, RecordMetadata, SinkOffsets, SinkRecord, SinkTaskContext,
@@ -137,7 +138,7 @@ impl Journal {
         self.requests()
             .into_iter()
             .filter_map(|r| match r {
-                TaskRequest::Put(b) => Some(b),
+                TaskRequest::Put(b) => Some(put_records(&b)),
                 _ => None,
             })
             .collect()
@@ -214,10 +215,19 @@ impl PluginTask for FakeTask {
     }
 }
 
+/// The records of a `Put` request.
+pub fn put_records(batch: &ByteBuf) -> Vec<SinkRecord> {
+    let batch = RecordBatch::parse(batch.0.clone()).unwrap_or_else(|e| panic!("{e}"));
+    batch
+        .iter()
+        .map(|r| r.to_sink_record().unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+}
+
 /// A poll of a task with nothing to poll (after a short block, as a real task idles).
 pub fn empty_poll() -> RecordBatch {
     std::thread::sleep(Duration::from_millis(1));
-    RecordBatch::from_records(&[], 0, false).unwrap_or_else(|e| panic!("{e}"))
+    RecordBatch::of_source_records(&[], 0, false).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What a well-behaved task answers: every offset safe to commit, otherwise done.
@@ -278,7 +288,7 @@ impl SourceFeed {
             Some(records) => {
                 let first_seq = inner.next_seq;
                 inner.next_seq += records.len() as u64;
-                RecordBatch::from_records(&records, first_seq, inner.wants_commit_record)
+                RecordBatch::of_source_records(&records, first_seq, inner.wants_commit_record)
                     .map_err(CallError::Protocol)
             }
             None => {

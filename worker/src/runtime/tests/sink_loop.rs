@@ -59,7 +59,7 @@ fn sink_task(
     mut put: impl FnMut(&[SinkRecord]) -> Result<TaskResponse, CallError> + Send + 'static,
 ) -> FakeTask {
     FakeTask::new(&h.journal, move |r| match r {
-        TaskRequest::Put(batch) => put(batch),
+        TaskRequest::Put(batch) => put(&put_records(batch)),
         other => Ok(default_response(other)),
     })
 }
@@ -101,6 +101,7 @@ fn records_are_put_in_order_and_committed_after_the_put() {
     for event in h.journal.events() {
         match event {
             Event::Task(TaskRequest::Put(batch)) => {
+                let batch = put_records(&batch);
                 put_up_to = batch.last().map_or(put_up_to, |r| r.kafka_offset + 1);
             }
             Event::Commit(o) => assert!(o[&t0()] <= put_up_to, "{o:?} before the put"),
@@ -329,7 +330,7 @@ fn a_revoke_commits_the_revoked_partitions_before_close_and_drops_their_records(
     let after_close: Vec<Vec<SinkRecord>> = events[close..]
         .iter()
         .filter_map(|e| match e {
-            Event::Task(TaskRequest::Put(b)) => Some(b.clone()),
+            Event::Task(TaskRequest::Put(b)) => Some(put_records(b)),
             _ => None,
         })
         .collect();
@@ -399,7 +400,7 @@ fn an_assignment_opens_the_partitions() {
     let at = |want: &TaskRequest| requests.iter().position(|r| r == want).unwrap();
     let put_b = requests
         .iter()
-        .position(|r| matches!(r, TaskRequest::Put(b) if texts(b) == ["b"]))
+        .position(|r| matches!(r, TaskRequest::Put(b) if texts(&put_records(b)) == ["b"]))
         .unwrap();
     assert!(at(&TaskRequest::Open(vec![t0()])) < at(&TaskRequest::Open(vec![t1()])));
     assert!(
