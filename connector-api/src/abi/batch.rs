@@ -179,7 +179,7 @@ fn too_big(what: &str) -> ConnectError {
     ))
 }
 
-/// Writes one poll's records (see the module documentation).
+/// Writes a batch of records: one poll's, or one put's (see the module documentation).
 pub struct RecordBatchWriter {
     buf: Vec<u8>,
     count: u32,
@@ -242,8 +242,29 @@ impl RecordBatchWriter {
         self.push(&RecordRef::of_sink(record))
     }
 
-    /// Writes a record from borrowed parts.
+    /// Writes a record from borrowed parts. On an error the batch is as it was.
     pub fn push(&mut self, r: &RecordRef<'_>) -> ConnectResult<()> {
+        let mark = (
+            self.buf.len(),
+            self.next_topic,
+            self.next_schema,
+            self.next_partition,
+        );
+        let written = self.write(r);
+        if written.is_err() || self.buf.len() > u32::MAX as usize {
+            // Forget the definitions this record made: they are cut off with it.
+            (self.next_topic, self.next_schema, self.next_partition) = (mark.1, mark.2, mark.3);
+            self.buf.truncate(mark.0);
+            self.topics.clear();
+            self.schemas.clear();
+            self.partitions.clear();
+            written?;
+            return Err(too_big("batch"));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, r: &RecordRef<'_>) -> ConnectResult<()> {
         let count = self
             .count
             .checked_add(1)
@@ -275,7 +296,6 @@ impl RecordBatchWriter {
                 flags |= flag;
             }
         }
-        let mark = self.buf.len();
         self.buf.push(RECORD);
         self.buf.push(flags);
         self.put_u32(topic);
@@ -297,20 +317,13 @@ impl RecordBatchWriter {
         if let Some(p) = partition {
             self.put_u32(p);
         }
-        let written = (|| {
-            if let Some(offset) = r.source_offset {
-                self.sized(|buf| write_offset(buf, offset))?;
-            }
-            self.put_value(key_schema, r.key)?;
-            self.put_value(value_schema, r.value)?;
-            if let Some(h) = headers {
-                self.sized(|buf| super::encode_into(h, buf).map_err(ConnectError::new))?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = written {
-            self.buf.truncate(mark);
-            return Err(e);
+        if let Some(offset) = r.source_offset {
+            self.sized(|buf| write_offset(buf, offset))?;
+        }
+        self.put_value(key_schema, r.key)?;
+        self.put_value(value_schema, r.value)?;
+        if let Some(h) = headers {
+            self.sized(|buf| super::encode_into(h, buf).map_err(ConnectError::new))?;
         }
         self.count = count;
         Ok(())
@@ -456,9 +469,14 @@ fn put_scalar(buf: &mut Vec<u8>, v: Scalar<'_>) -> ConnectResult<()> {
             buf.push(S_U64);
             buf.extend_from_slice(&u.to_le_bytes());
         }
-        Scalar::F64(f) => {
+        Scalar::F64(f) if f.is_finite() => {
             buf.push(S_F64);
             buf.extend_from_slice(&f.to_le_bytes());
+        }
+        Scalar::F64(f) => {
+            return Err(ConnectError::new(format!(
+                "an offset cannot hold {f} (JSON has no such number)"
+            )))
         }
         Scalar::Str(s) => {
             buf.push(S_STR);
@@ -551,7 +569,8 @@ struct At {
     headers: Span,
 }
 
-/// A polled batch, owned by the worker and read in place.
+/// A batch of records, owned by its reader (the worker for a poll, the plugin for a put) and
+/// read in place.
 pub struct RecordBatch {
     bytes: Vec<u8>,
     topics: Vec<Span>,
@@ -645,6 +664,29 @@ fn read_slot(r: &mut Reader<'_>, schemas: usize) -> Result<Slot, String> {
     Ok(Slot { schema, tag, span })
 }
 
+/// Checks an offset map's layout without building it (its JSON text is checked when read).
+fn check_offset(bytes: &[u8]) -> Result<(), String> {
+    let mut r = Reader { bytes, pos: 0 };
+    let n = r.u32()?;
+    for _ in 0..n {
+        r.str()?;
+        match r.u8()? {
+            S_NULL | S_FALSE | S_TRUE => {}
+            S_I64 | S_U64 | S_F64 => {
+                r.take(8)?;
+            }
+            S_STR | S_JSON => {
+                r.str()?;
+            }
+            other => return Err(format!("record batch: unknown offset value tag {other}")),
+        }
+    }
+    if r.pos != bytes.len() {
+        return Err("record batch: trailing bytes after an offset map".into());
+    }
+    Ok(())
+}
+
 fn read_offset(bytes: &[u8]) -> Result<OffsetMap, String> {
     use serde_json::Value as J;
     let mut r = Reader { bytes, pos: 0 };
@@ -686,8 +728,8 @@ impl RecordBatch {
         let first_seq = u64::from_le_bytes(r.array()?);
         let wants_commit_record = r.u8()? != 0;
         let count = r.u32()? as usize;
-        // Never trust a count for an allocation: at least 12 bytes per record.
-        let mut records = Vec::with_capacity(count.min(bytes.len() / 12));
+        // Never trust a count for an allocation: a record takes at least 16 bytes.
+        let mut records = Vec::with_capacity(count.min(bytes.len() / 16));
         let (mut topics, mut schemas, mut partitions) = (Vec::new(), Vec::new(), Vec::new());
         while r.pos < bytes.len() {
             match r.u8()? {
@@ -753,6 +795,7 @@ impl RecordBatch {
                     }
                     if flags & F_SOURCE_OFFSET != 0 {
                         at.offset = r.span()?;
+                        check_offset(&bytes[at.offset.range()])?;
                     }
                     at.key = read_slot(&mut r, schemas.len())?;
                     at.value = read_slot(&mut r, schemas.len())?;
@@ -820,7 +863,7 @@ impl RecordBatch {
         self.wants_commit_record
     }
 
-    /// Record `i` (`i < len()`).
+    /// Record `i`, if there is one.
     pub fn record(&self, i: usize) -> Option<BatchRecord<'_>> {
         self.records
             .get(i)
@@ -960,6 +1003,10 @@ impl<'a> BatchRecord<'a> {
         self.field(&self.at.value)
     }
 
+    pub fn has_headers(&self) -> bool {
+        self.at.flags & F_HEADERS != 0
+    }
+
     /// The headers, decoded (empty when there are none).
     pub fn headers(&self) -> Result<Headers, String> {
         if self.at.flags & F_HEADERS == 0 {
@@ -1080,6 +1127,23 @@ mod tests {
             a.value(),
             FieldRef::InPlace(ValueRef::String("line 0 é"))
         ));
+    }
+
+    #[test]
+    fn a_failed_push_leaves_the_batch_as_it_was() {
+        let mut w = RecordBatchWriter::default();
+        w.push(&RecordRef::new("t1")).unwrap();
+        let bad = [("x", Scalar::F64(f64::NAN))];
+        let refused = w.push(&RecordRef {
+            source_offset: Some(OffsetRef::Entries(&bad)),
+            ..RecordRef::new("t2")
+        });
+        assert!(refused.is_err());
+        w.push(&RecordRef::new("t2")).unwrap();
+        w.push(&RecordRef::new("t1")).unwrap();
+        let batch = RecordBatch::parse(w.finish(0, false)).unwrap();
+        let topics: Vec<&str> = batch.iter().map(|r| r.topic()).collect();
+        assert_eq!(topics, ["t1", "t2", "t1"]);
     }
 
     #[test]

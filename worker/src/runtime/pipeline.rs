@@ -51,7 +51,16 @@ pub struct Converted<'a> {
 #[derive(Default)]
 pub struct SourceScratch {
     transformed: Vec<Option<SourceRecord>>,
-    decoded: Vec<(Value, Value)>,
+    decoded: Vec<Decoded>,
+}
+
+/// A record's parts that are not read in place: its key and value when either is neither a
+/// string nor bytes, and its headers.
+#[derive(Default)]
+struct Decoded {
+    key: Value,
+    value: Value,
+    headers: Headers,
 }
 
 /// A polled record as the pipeline reads it: in place in the batch, or as the transformation
@@ -60,8 +69,8 @@ pub struct SourceScratch {
 enum SourceView<'a> {
     Batch {
         record: BatchRecord<'a>,
-        /// The key and value, when either was encoded.
-        decoded: Option<&'a (Value, Value)>,
+        /// Set when any record of the batch has an encoded key or value, or headers.
+        decoded: Option<&'a Decoded>,
     },
     Owned(&'a SourceRecord),
 }
@@ -89,10 +98,11 @@ impl<'a> SourceView<'a> {
                 let field = if key { record.key() } else { record.value() };
                 match (field, decoded) {
                     (FieldRef::InPlace(v), _) => v,
-                    (FieldRef::Encoded(_), Some((k, v))) => {
-                        ValueRef::Value(if key { k } else { v })
+                    (FieldRef::Encoded(_), Some(d)) => {
+                        ValueRef::Value(if key { &d.key } else { &d.value })
                     }
-                    // Decoded before any view is made.
+                    // Unreachable: a batch with an encoded value is decoded before any view
+                    // of it is made.
                     (FieldRef::Encoded(_), None) => ValueRef::Null,
                 }
             }
@@ -108,10 +118,11 @@ impl<'a> SourceView<'a> {
         }
     }
 
-    fn headers(&self) -> Result<Cow<'a, Headers>, String> {
+    /// Empty for none.
+    fn headers(&self) -> Option<&'a Headers> {
         match self {
-            SourceView::Batch { record, .. } => record.headers().map(Cow::Owned),
-            SourceView::Owned(r) => Ok(Cow::Borrowed(&r.headers)),
+            SourceView::Batch { decoded, .. } => decoded.map(|d| &d.headers),
+            SourceView::Owned(r) => Some(&r.headers),
         }
     }
 
@@ -217,17 +228,28 @@ impl Pipeline {
             }
         } else {
             let encoded = |r: &BatchRecord<'_>| {
-                matches!(r.key(), FieldRef::Encoded(_)) || matches!(r.value(), FieldRef::Encoded(_))
+                matches!(r.key(), FieldRef::Encoded(_))
+                    || matches!(r.value(), FieldRef::Encoded(_))
+                    || r.has_headers()
+            };
+            // Only keys and values that are neither strings nor bytes are decoded (strings
+            // and bytes are read in place either way).
+            let decode = |f: FieldRef<'_>| match f {
+                FieldRef::Encoded(_) => f.to_value(),
+                FieldRef::InPlace(_) => Ok(Value::Null),
             };
             if batch.iter().any(|r| encoded(&r)) {
                 for record in batch.iter() {
-                    let decoded = record
-                        .key()
-                        .to_value()
-                        .and_then(|k| Ok((k, record.value().to_value()?)));
+                    let decoded = (|| {
+                        Ok::<_, String>(Decoded {
+                            key: decode(record.key())?,
+                            value: decode(record.value())?,
+                            headers: record.headers()?,
+                        })
+                    })();
                     match decoded {
-                        Ok(kv) => {
-                            scratch.decoded.push(kv);
+                        Ok(d) => {
+                            scratch.decoded.push(d);
                             out.push(None);
                         }
                         Err(e) => {
@@ -344,13 +366,8 @@ impl Pipeline {
                         .map_err(converter_error)
                 })?,
         };
-        let record_headers =
-            self.errors
-                .run(control, Stage::HeaderConverter, &conv.header_class, || {
-                    record.headers().map_err(OpError::fatal)
-                })?;
         let mut headers = Vec::new();
-        if !record_headers.is_empty() {
+        if let Some(record_headers) = record.headers().filter(|h| !h.is_empty()) {
             headers.reserve_exact(record_headers.len());
             for header in record_headers.iter() {
                 let bytes =

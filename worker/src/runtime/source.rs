@@ -45,6 +45,13 @@ impl OffsetAt {
     }
 }
 
+/// A committable offset: still in its batch until [`OffsetTracker::settle`] decodes it (so a
+/// batch is not kept for its offsets alone until the next commit).
+enum Pending {
+    At(OffsetAt),
+    Decoded(OffsetMap),
+}
+
 struct InFlight {
     seq: u64,
     /// The plugin's sequence number, when it wants `commit_record`.
@@ -61,7 +68,7 @@ struct OffsetTracker {
     in_flight: VecDeque<InFlight>,
     next_seq: u64,
     /// Latest acked offset per source partition, not yet committed.
-    committable: Vec<(Arc<OffsetMap>, OffsetAt)>,
+    committable: Vec<(Arc<OffsetMap>, Pending)>,
     /// Plugin records acknowledged, for `commit_record`.
     acked_for_plugin: Vec<(u64, Option<RecordMetadata>)>,
 }
@@ -103,10 +110,36 @@ impl OffsetTracker {
             if let (Some(p), Some(o)) = (done.partition, done.offset) {
                 let same = |q: &Arc<OffsetMap>| Arc::ptr_eq(q, &p) || **q == *p;
                 match self.committable.iter_mut().rev().find(|(q, _)| same(q)) {
-                    Some(slot) => slot.1 = o,
-                    None => self.committable.push((p, o)),
+                    Some(slot) => slot.1 = Pending::At(o),
+                    None => self.committable.push((p, Pending::At(o))),
                 }
             }
+        }
+    }
+
+    /// Decodes the committable offsets still in their batches.
+    fn settle(&mut self) -> Result<(), (String, bool)> {
+        let mut unreadable = None;
+        self.committable.retain_mut(|(_, pending)| {
+            let Pending::At(at) = pending else {
+                return true;
+            };
+            match at.decode() {
+                Some(Ok(offset)) => {
+                    *pending = Pending::Decoded(offset);
+                    true
+                }
+                Some(Err(e)) => {
+                    unreadable.get_or_insert(e);
+                    true
+                }
+                // Only records with an offset are tracked with one.
+                None => false,
+            }
+        });
+        match unreadable {
+            Some(e) => Err((format!("The task's record batch is unreadable: {e}"), false)),
+            None => Ok(()),
         }
     }
 
@@ -446,7 +479,10 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     let failure = errors.tolerate_reported(failure).map_err(|t| (t, false))?;
                     let position = format!("source record is {{topic='{}'}}", converted.topic);
                     let polled = batch.record(i);
-                    errors.log(&failure, &position, || format!("{polled:?}"));
+                    errors.log(&failure, &position, || match polled {
+                        Some(r) => format!("{r:?}"),
+                        None => String::new(),
+                    });
                     self.tracker.ack(seq, None);
                     self.skipped += 1;
                     return Ok(());
@@ -480,6 +516,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 }
             }
         }
+        self.tracker.settle()?;
         if self.written + self.skipped > 0 {
             self.ctx.metrics.record_write(self.written, self.skipped);
             (self.written, self.skipped) = (0, 0);
@@ -504,17 +541,15 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         if self.tracker.committable.is_empty() {
             return Ok(());
         }
+        self.tracker.settle()?;
         let committable = std::mem::take(&mut self.tracker.committable);
-        let mut entries: Vec<(OffsetMap, Option<OffsetMap>)> = Vec::new();
-        for (p, o) in &committable {
-            match o.decode() {
-                Some(Ok(offset)) => entries.push(((**p).clone(), Some(offset))),
-                Some(Err(e)) => {
-                    return Err((format!("The task's record batch is unreadable: {e}"), false))
-                }
-                None => {}
-            }
-        }
+        let entries: Vec<(OffsetMap, Option<OffsetMap>)> = committable
+            .iter()
+            .filter_map(|(p, o)| match o {
+                Pending::Decoded(o) => Some(((**p).clone(), Some(o.clone()))),
+                Pending::At(_) => None,
+            })
+            .collect();
         let started = Instant::now();
         let written = self.ctx.offsets.put(&self.ctx.connector, &entries);
         self.ctx
@@ -597,7 +632,13 @@ mod tests {
                 index,
             })
         };
-        let offset = |t: &OffsetTracker, i: usize| t.committable[i].1.decode().unwrap().unwrap();
+        let offset = |t: &mut OffsetTracker, i: usize| {
+            t.settle().unwrap();
+            match &t.committable[i].1 {
+                Pending::Decoded(o) => o.clone(),
+                Pending::At(_) => unreachable!("settled"),
+            }
+        };
         let mut t = OffsetTracker::default();
         let a = t.add(None, p.clone(), at(0));
         let b = t.add(None, p.clone(), at(1));
@@ -607,10 +648,10 @@ mod tests {
         t.ack(a, None);
         assert_eq!(t.committable.len(), 1);
         assert_eq!(*t.committable[0].0, *p.clone().unwrap());
-        assert_eq!(offset(&t, 0), m(json!({"position": 2})).unwrap());
+        assert_eq!(offset(&mut t, 0), m(json!({"position": 2})).unwrap());
         t.ack(c, None);
         assert_eq!(t.committable.len(), 1);
-        assert_eq!(offset(&t, 0), m(json!({"position": 3})).unwrap());
+        assert_eq!(offset(&mut t, 0), m(json!({"position": 3})).unwrap());
         assert_eq!(t.pending(), 0);
     }
 }
