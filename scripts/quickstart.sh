@@ -8,6 +8,7 @@ cd "$root"
 work=$(mktemp -d)
 
 scripts/broker.sh start 9092
+scripts/deps.sh
 scripts/build-plugins.sh --release
 
 printf 'hello\nworld\nfrom a file, through Kafka, into another file\n' > "$work/test.txt"

@@ -6,10 +6,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 port=${TRIBUTARY_TEST_BROKER_PORT:-19092}
+scripts/deps.sh
 scripts/services.sh
+tls_port=${TRIBUTARY_TEST_TLS_BROKER_PORT:-19093}
 scripts/broker.sh start "$port"
-trap 'scripts/broker.sh stop "$port"' EXIT
+scripts/broker.sh start-tls "$tls_port" $((tls_port + 1000))
+trap 'scripts/broker.sh stop "$port"; scripts/broker.sh stop-tls "$tls_port" $((tls_port + 1000))' EXIT
 export TRIBUTARY_TEST_BOOTSTRAP="127.0.0.1:$port"
+# A second broker behind a TLS terminator, for the broker-security tests.
+export TRIBUTARY_TEST_TLS_BOOTSTRAP="127.0.0.1:$tls_port"
+export TRIBUTARY_TEST_TLS_CA="$root/.tributary/tls/ca.pem"
 
 # The end-to-end tests start the worker binary and load the plugins from target/debug.
 cargo build --workspace

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::client_security;
+
 use tributary_connector_api::Props;
 
 use super::providers::ConfigProviders;
@@ -16,21 +18,49 @@ pub struct WorkerConfigError {
 }
 
 /// Client settings librdkafka understands under the same name as the Java clients; the worker
-/// passes these from its top-level properties to every Kafka client it makes.
+/// passes these, and every top-level `security.protocol`, `sasl.*` and `ssl.*` setting (Java's
+/// names translated, see [`client_security`]), to every Kafka client it makes.
 const SHARED_CLIENT_KEYS: &[&str] = &[
     "bootstrap.servers",
-    "security.protocol",
-    "sasl.username",
-    "sasl.password",
-    "ssl.ca.location",
-    "ssl.certificate.location",
-    "ssl.key.location",
-    "ssl.key.password",
-    "ssl.endpoint.identification.algorithm",
     "metadata.max.age.ms",
     "client.dns.lookup",
     "socket.connection.setup.timeout.ms",
 ];
+
+/// Whether a top-level key is a client setting every Kafka client of the worker gets.
+fn is_shared_client_key(key: &str) -> bool {
+    SHARED_CLIENT_KEYS.contains(&key)
+        || key == "security.protocol"
+        || key.starts_with("sasl.")
+        || key.starts_with("ssl.")
+}
+
+/// The Kafka client settings of the worker's top level, in librdkafka's names.
+fn shared_client_settings(props: &Props) -> Result<Vec<(String, String)>, WorkerConfigError> {
+    let shared: Vec<(String, String)> = props
+        .iter()
+        .filter(|(k, _)| is_shared_client_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let translated =
+        client_security::to_librdkafka(&shared, "").map_err(|e| WorkerConfigError {
+            key: e.key,
+            message: e.message,
+        })?;
+    // The task clients' own layers are checked now too, so a bad one stops the worker at
+    // start-up rather than failing every task.
+    for prefix in ["producer.", "consumer.", "admin."] {
+        let layer: Vec<(String, String)> = props
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+            .collect();
+        client_security::to_librdkafka(&layer, prefix).map_err(|e| WorkerConfigError {
+            key: e.key,
+            message: e.message,
+        })?;
+    }
+    Ok(translated)
+}
 
 /// The worker's settings.
 #[derive(Debug, Clone)]
@@ -51,6 +81,8 @@ pub struct WorkerConfig {
     pub offset_storage_file: Option<PathBuf>,
     /// The `config.providers` that resolve placeholders in connector configs.
     pub config_providers: Arc<ConfigProviders>,
+    /// The top-level Kafka client settings every client gets, in librdkafka's names.
+    pub client_settings: Vec<(String, String)>,
 }
 
 /// `plugin.path`: the directories and files plugins are loaded from.
@@ -184,6 +216,7 @@ impl WorkerConfig {
             plugin_path: plugin_path(&props),
             offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
             config_providers: Arc::new(providers),
+            client_settings: shared_client_settings(&props)?,
             props,
         })
     }
@@ -191,14 +224,8 @@ impl WorkerConfig {
     /// The settings every Kafka client of this worker starts from.
     pub fn base_client_config(&self) -> rdkafka::ClientConfig {
         let mut config = rdkafka::ClientConfig::new();
-        for key in SHARED_CLIENT_KEYS {
-            if let Some(v) = get(&self.props, key) {
-                config.set(*key, v);
-            }
-        }
-        // Java names the SASL mechanism key in the singular.
-        if let Some(m) = get(&self.props, "sasl.mechanism") {
-            config.set("sasl.mechanisms", m);
+        for (k, v) in &self.client_settings {
+            config.set(k, v);
         }
         config.set("bootstrap.servers", &self.bootstrap_servers);
         config

@@ -3,17 +3,24 @@
 use rdkafka::ClientConfig;
 use tributary_connector_api::Props;
 
+use crate::config::client_security::{self, ClientConfigError};
 use crate::config::WorkerConfig;
 use crate::runtime::TaskClients;
 
-fn apply(config: &mut ClientConfig, entries: impl IntoIterator<Item = (String, String)>) {
-    for (k, v) in entries {
+/// Sets one layer of settings (`prefix` stripped), Java's names translated to librdkafka's.
+fn apply(
+    config: &mut ClientConfig,
+    entries: Vec<(String, String)>,
+    prefix: &str,
+) -> Result<(), ClientConfigError> {
+    for (k, v) in client_security::to_librdkafka(&entries, prefix)? {
         // Java's serializer settings have no librdkafka equivalent: bytes always.
         if k.ends_with(".serializer") || k.ends_with(".deserializer") {
             continue;
         }
         config.set(k, v);
     }
+    Ok(())
 }
 
 fn overrides(connector: &Props, prefix: &str) -> Vec<(String, String)> {
@@ -30,15 +37,19 @@ fn producer(
     connector: &Props,
     client_id: String,
     fixed: &[(&str, &str)],
-) -> ClientConfig {
+) -> Result<ClientConfig, ClientConfigError> {
     let mut c = worker.base_client_config();
     c.set("client.id", client_id).set("acks", "all");
     for (k, v) in fixed {
         c.set(*k, *v);
     }
-    apply(&mut c, worker.prefixed("producer."));
-    apply(&mut c, overrides(connector, "producer.override."));
-    c
+    apply(&mut c, worker.prefixed("producer."), "producer.")?;
+    apply(
+        &mut c,
+        overrides(connector, "producer.override."),
+        "producer.override.",
+    )?;
+    Ok(c)
 }
 
 /// The source task producer: `acks=all`, one request in flight (ordering), retries forever.
@@ -47,7 +58,7 @@ pub fn source_producer(
     connector: &Props,
     name: &str,
     task: u32,
-) -> ClientConfig {
+) -> Result<ClientConfig, ClientConfigError> {
     producer(
         worker,
         connector,
@@ -67,7 +78,7 @@ pub fn dlq_producer(
     connector: &Props,
     name: &str,
     task: u32,
-) -> ClientConfig {
+) -> Result<ClientConfig, ClientConfigError> {
     producer(
         worker,
         connector,
@@ -93,7 +104,7 @@ pub fn sink_consumer(
     connector: &Props,
     name: &str,
     task: u32,
-) -> ClientConfig {
+) -> Result<ClientConfig, ClientConfigError> {
     let mut c = worker.base_client_config();
     c.set("client.id", format!("connector-consumer-{name}-{task}"))
         .set("enable.auto.commit", "false")
@@ -103,10 +114,14 @@ pub fn sink_consumer(
         // pre-fetch queue is full, which leaves a fast sink idle most of the time; Java's
         // consumer fetches as soon as records are taken. Overridable like any setting.
         .set("fetch.queue.backoff.ms", "10");
-    apply(&mut c, worker.prefixed("consumer."));
-    apply(&mut c, overrides(connector, "consumer.override."));
+    apply(&mut c, worker.prefixed("consumer."), "consumer.")?;
+    apply(
+        &mut c,
+        overrides(connector, "consumer.override."),
+        "consumer.override.",
+    )?;
     c.set("group.id", sink_group_id(worker, connector, name));
-    c
+    Ok(c)
 }
 
 /// The Kafka client configs of one task.
@@ -115,11 +130,11 @@ pub fn task_clients(
     connector: &Props,
     name: &str,
     task: u32,
-) -> TaskClients {
-    TaskClients {
-        producer: source_producer(worker, connector, name, task),
-        consumer: sink_consumer(worker, connector, name, task),
-        dlq_producer: dlq_producer(worker, connector, name, task),
+) -> Result<TaskClients, ClientConfigError> {
+    Ok(TaskClients {
+        producer: source_producer(worker, connector, name, task)?,
+        consumer: sink_consumer(worker, connector, name, task)?,
+        dlq_producer: dlq_producer(worker, connector, name, task)?,
         admin: worker.base_client_config(),
-    }
+    })
 }

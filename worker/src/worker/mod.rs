@@ -325,13 +325,17 @@ impl Worker {
             Err(e) => return fail("Failed to start task", e),
         };
         secrets.extend(task_secrets);
+        let clients = match clients::task_clients(&self.config, &resolved_connector, name, task) {
+            Ok(c) => c,
+            Err(e) => return fail("Failed to create the task's Kafka clients", e.to_string()),
+        };
         let metrics = match plugin.manifest.kind {
             ConnectorKind::Source => self.metrics.register_source_task(name, task, false),
             ConnectorKind::Sink => self.metrics.register_sink_task(name, task),
         };
         let spec = TaskSpec {
             metrics: metrics.clone(),
-            clients: clients::task_clients(&self.config, &resolved_connector, name, task),
+            clients,
             connector: name.to_owned(),
             task,
             kind: plugin.manifest.kind,

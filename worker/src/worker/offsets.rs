@@ -24,7 +24,8 @@ fn sink_consumer(
     name: &str,
     config: &Props,
 ) -> Result<BaseConsumer, WorkerError> {
-    let mut c = clients::sink_consumer(worker, config, name, 0);
+    let mut c = clients::sink_consumer(worker, config, name, 0)
+        .map_err(|e| WorkerError::BadRequest(e.to_string()))?;
     c.set("client.id", format!("connector-offsets-{name}"));
     c.create()
         .map_err(|e| WorkerError::Internal(format!("cannot create consumer: {e}")))

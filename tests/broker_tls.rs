@@ -1,0 +1,123 @@
+//! The worker against a broker that speaks only TLS: the test broker behind socat (started by
+//! `scripts/test.sh` with `scripts/broker.sh start-tls`), a file source and a file sink in one
+//! `tributary standalone` process, every Kafka client over TLS with the test CA, configured
+//! with a Java worker's property names.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+/// The TLS broker's address and the CA that signed its certificate.
+fn tls_broker() -> (String, String) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: run scripts/test.sh, or start a TLS broker with \
+                 `scripts/broker.sh start-tls 19093 20093` and set TRIBUTARY_TEST_TLS_BOOTSTRAP \
+                 and TRIBUTARY_TEST_TLS_CA (.tributary/tls/ca.pem)"
+            )
+        })
+    };
+    (
+        var("TRIBUTARY_TEST_TLS_BOOTSTRAP"),
+        var("TRIBUTARY_TEST_TLS_CA"),
+    )
+}
+
+#[test]
+fn a_pipeline_runs_over_tls_and_fails_without_the_ca() {
+    let (bootstrap, ca) = tls_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_file"]);
+    let lines = mixed_lines(3_000);
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, file_text(&lines)).unwrap();
+    let topic = unique("tls");
+    let source = dir.path().join("src.properties");
+    write_props(
+        &source,
+        &[
+            ("name", "tls-src".into()),
+            ("connector.class", "FileStreamSource".into()),
+            ("file", input.display().to_string()),
+            ("topic", topic.clone()),
+        ],
+    );
+    let sink = dir.path().join("sink.properties");
+    write_props(
+        &sink,
+        &[
+            ("name", "tls-sink".into()),
+            ("connector.class", "FileStreamSink".into()),
+            ("file", output.display().to_string()),
+            ("topics", topic.clone()),
+        ],
+    );
+    let port = free_port();
+    let props = Worker::props(
+        dir.path(),
+        port,
+        &plugins,
+        &[
+            ("bootstrap.servers", &bootstrap),
+            ("security.protocol", "SSL"),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", &ca),
+            ("ssl.endpoint.identification.algorithm", "https"),
+            // Java needs the settings again for the task clients; the same values work here.
+            ("producer.security.protocol", "SSL"),
+            ("producer.ssl.truststore.type", "PEM"),
+            ("producer.ssl.truststore.location", &ca),
+        ],
+    );
+    let worker = Worker::start(dir.path(), &props, &[source, sink]);
+    let got = wait_for(
+        "3,000 lines in the sink file, through the TLS broker",
+        Duration::from_secs(90),
+        || {
+            let text = std::fs::read_to_string(&output).unwrap_or_default();
+            let got: Vec<String> = text.lines().map(str::to_owned).collect();
+            (got.len() >= lines.len()).then_some(got)
+        },
+    );
+    // The topic is auto-created with several partitions: each line once, in any order.
+    let (mut got, mut want) = (got, lines.clone());
+    got.sort();
+    want.sort();
+    assert_same_lines(&got, &want, "sink file: every line once");
+    drop(worker);
+
+    // Without the CA, the broker's certificate is not trusted: the task fails, nothing moves.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_file"]);
+    let source = dir.path().join("src.properties");
+    write_props(
+        &source,
+        &[
+            ("name", "untrusted-src".into()),
+            ("connector.class", "FileStreamSource".into()),
+            ("file", input.display().to_string()),
+            ("topic", unique("tls-untrusted")),
+            ("producer.override.message.timeout.ms", "3000".into()),
+        ],
+    );
+    let port = free_port();
+    let props = Worker::props(
+        dir.path(),
+        port,
+        &plugins,
+        &[
+            ("bootstrap.servers", &bootstrap),
+            ("security.protocol", "SSL"),
+        ],
+    );
+    let worker = Worker::start(dir.path(), &props, &[source]);
+    let failed = worker.wait_task_state("untrusted-src", 0, "FAILED");
+    assert!(
+        failed.to_string().contains("Failed to produce"),
+        "the trace says the records were not produced: {failed}"
+    );
+}

@@ -1,0 +1,804 @@
+//! A Java Kafka client's security settings, as a Java worker's properties carry them, in
+//! librdkafka's names (security-metrics spec §1.3–§1.6): `security.protocol`,
+//! `sasl.mechanism`, `sasl.jaas.config` (parsed as Kafka's `JaasConfig` does), the
+//! `ssl.truststore.*` / `ssl.keystore.*` stores of type PEM and PKCS12, and the Java-only
+//! settings librdkafka has no use for. Settings that are already librdkafka's pass unchanged,
+//! so a worker written for either works.
+//!
+//! Errors name the key and never quote a value: most of these are secrets.
+
+use std::collections::BTreeMap;
+
+/// A client security setting that cannot be used; names the key (with the caller's prefix).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value for {key}: {message}")]
+pub struct ClientConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn error(key: &str, message: impl Into<String>) -> ClientConfigError {
+    ClientConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Java settings with no librdkafka counterpart that change nothing here (Java SPI classes,
+/// login refresh timings, the JVM's TLS protocol choice).
+const IGNORED: &[&str] = &[
+    // The REST server's, not a client's.
+    "ssl.client.auth",
+    "ssl.protocol",
+    "ssl.enabled.protocols",
+    "ssl.provider",
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.secure.random.implementation",
+    "ssl.engine.factory.class",
+    "ssl.truststore.password",
+    "sasl.kerberos.kinit.cmd",
+    "sasl.kerberos.ticket.renew.window.factor",
+    "sasl.kerberos.ticket.renew.jitter",
+    "sasl.kerberos.min.time.before.relogin",
+    "sasl.oauthbearer.scope.claim.name",
+    "sasl.oauthbearer.sub.claim.name",
+    "sasl.oauthbearer.header.urlencode",
+    "sasl.login.refresh.window.factor",
+    "sasl.login.refresh.window.jitter",
+    "sasl.login.refresh.min.period.seconds",
+    "sasl.login.refresh.buffer.seconds",
+    "sasl.login.connect.timeout.ms",
+    "sasl.login.read.timeout.ms",
+    "sasl.login.retry.backoff.ms",
+    "sasl.login.retry.backoff.max.ms",
+];
+
+/// The login callback handlers of Kafka's OIDC client-credentials login (KIP-768).
+const OIDC_HANDLERS: &[&str] = &[
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+    "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
+];
+
+const MECHANISMS: &[&str] = &[
+    "PLAIN",
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-512",
+    "OAUTHBEARER",
+    "GSSAPI",
+];
+
+/// The kind of a key or trust store file, from its first bytes (Java's `JKS` type also opens
+/// PKCS12 files, so the declared type is not trusted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreKind {
+    Pem,
+    Jks,
+    Pkcs12,
+}
+
+fn sniff(path: &str) -> Option<StoreKind> {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let head = &head[..n];
+    if head.starts_with(&[0xFE, 0xED, 0xFE, 0xED]) {
+        Some(StoreKind::Jks)
+    } else if head.first() == Some(&0x30) {
+        Some(StoreKind::Pkcs12)
+    } else if head.windows(10).any(|w| w == b"-----BEGIN") {
+        Some(StoreKind::Pem)
+    } else {
+        None
+    }
+}
+
+fn declared_kind(
+    key: &str,
+    value: Option<&String>,
+) -> Result<Option<StoreKind>, ClientConfigError> {
+    match value.map(|v| v.trim().to_ascii_uppercase()).as_deref() {
+        None | Some("") => Ok(None),
+        Some("PEM") => Ok(Some(StoreKind::Pem)),
+        Some("JKS") => Ok(Some(StoreKind::Jks)),
+        Some("PKCS12") => Ok(Some(StoreKind::Pkcs12)),
+        Some(other) => Err(error(
+            key,
+            format!("unknown store type {other}; expected JKS, PKCS12 or PEM"),
+        )),
+    }
+}
+
+/// Rewrites the Java client settings among `settings` (keys without any `producer.` etc.
+/// prefix; `prefix` is only for error messages) into librdkafka's; every other setting passes
+/// unchanged.
+pub fn to_librdkafka(
+    settings: &[(String, String)],
+    prefix: &str,
+) -> Result<Vec<(String, String)>, ClientConfigError> {
+    let named = |k: &str| format!("{prefix}{k}");
+    let mut java: BTreeMap<&str, &String> = BTreeMap::new();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in settings {
+        let is_java = k == "sasl.mechanism"
+            || k == "sasl.jaas.config"
+            || k.starts_with("ssl.truststore.")
+            || k.starts_with("ssl.keystore.")
+            || k == "ssl.endpoint.identification.algorithm"
+            || k == "security.protocol"
+            || k == "sasl.login.callback.handler.class"
+            || k == "sasl.client.callback.handler.class"
+            || k == "sasl.login.class"
+            || IGNORED.contains(&k.as_str());
+        if is_java {
+            java.insert(k, v);
+        } else {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+    let endpoint = out
+        .iter()
+        .any(|(k, v)| k == "sasl.oauthbearer.token.endpoint.url" && !v.trim().is_empty());
+    let mut set = |k: &str, v: &str| {
+        out.retain(|(ok, _)| ok != k);
+        out.push((k.to_owned(), v.to_owned()));
+    };
+
+    if let Some(p) = java.get("security.protocol") {
+        let p = p.trim().to_ascii_lowercase();
+        if !["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"].contains(&p.as_str()) {
+            return Err(error(
+                &named("security.protocol"),
+                "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+            ));
+        }
+        set("security.protocol", &p);
+    }
+    if let Some(m) = java.get("sasl.mechanism") {
+        {
+            let m = m.trim().to_ascii_uppercase();
+            if !MECHANISMS.contains(&m.as_str()) {
+                return Err(error(
+                    &named("sasl.mechanism"),
+                    format!(
+                        "unsupported SASL mechanism {m}; expected PLAIN, SCRAM-SHA-256, \
+                         SCRAM-SHA-512, OAUTHBEARER or GSSAPI"
+                    ),
+                ));
+            }
+            set("sasl.mechanisms", &m);
+        }
+    }
+    for key in ["sasl.client.callback.handler.class", "sasl.login.class"] {
+        if java.get(key).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(error(
+                &named(key),
+                "Java callback and login classes cannot be loaded by Tributary",
+            ));
+        }
+    }
+    let oidc = match java.get("sasl.login.callback.handler.class") {
+        Some(c) if OIDC_HANDLERS.contains(&c.trim()) => true,
+        Some(c) if c.trim().is_empty() => false,
+        Some(_) => {
+            return Err(error(
+                &named("sasl.login.callback.handler.class"),
+                "only Kafka's OAuthBearerLoginCallbackHandler (OIDC) is supported",
+            ))
+        }
+        None => false,
+    };
+    if endpoint {
+        set("sasl.oauthbearer.method", "oidc");
+    }
+    if let Some(jaas) = java.get("sasl.jaas.config") {
+        let key = named("sasl.jaas.config");
+        let entry = parse_jaas(jaas).map_err(|m| error(&key, m))?;
+        for (k, v) in jaas_to_librdkafka(&entry, oidc).map_err(|m| error(&key, m))? {
+            set(&k, &v);
+        }
+    }
+
+    // Trust store.
+    let truststore_type = declared_kind(
+        &named("ssl.truststore.type"),
+        java.get("ssl.truststore.type").copied(),
+    )?;
+    if let Some(pem) = java.get("ssl.truststore.certificates") {
+        set("ssl.ca.pem", pem);
+    }
+    if let Some(location) = java
+        .get("ssl.truststore.location")
+        .filter(|l| !l.trim().is_empty())
+    {
+        let key = named("ssl.truststore.location");
+        let kind = sniff(location).or(truststore_type);
+        match kind {
+            Some(StoreKind::Pem) | None => set("ssl.ca.location", location),
+            Some(StoreKind::Jks) => {
+                return Err(error(
+                    &key,
+                    format!(
+                        "JKS trust stores are not read yet; convert it to PEM: keytool \
+                         -exportcert -rfc -keystore {location} -alias <alias> > ca.pem, and set \
+                         ssl.truststore.type=PEM"
+                    ),
+                ))
+            }
+            Some(StoreKind::Pkcs12) => {
+                return Err(error(
+                    &key,
+                    format!(
+                        "PKCS12 trust stores are not read yet; convert it to PEM: openssl \
+                         pkcs12 -in {location} -nokeys -out ca.pem, and set \
+                         ssl.truststore.type=PEM"
+                    ),
+                ))
+            }
+        }
+    }
+
+    // Key store.
+    let keystore_type = declared_kind(
+        &named("ssl.keystore.type"),
+        java.get("ssl.keystore.type").copied(),
+    )?;
+    if let Some(chain) = java.get("ssl.keystore.certificate.chain") {
+        set("ssl.certificate.pem", chain);
+    }
+    if let Some(key_pem) = java.get("ssl.keystore.key") {
+        set("ssl.key.pem", key_pem);
+    }
+    if let Some(location) = java
+        .get("ssl.keystore.location")
+        .filter(|l| !l.trim().is_empty())
+    {
+        let key = named("ssl.keystore.location");
+        match sniff(location).or(keystore_type) {
+            Some(StoreKind::Pem) => {
+                // One PEM file with the certificate chain and the private key.
+                set("ssl.certificate.location", location);
+                set("ssl.key.location", location);
+            }
+            Some(StoreKind::Pkcs12) => {
+                set("ssl.keystore.location", location);
+                if let Some(p) = java.get("ssl.keystore.password") {
+                    set("ssl.keystore.password", p);
+                }
+            }
+            Some(StoreKind::Jks) | None => {
+                return Err(error(
+                    &key,
+                    format!(
+                        "JKS key stores cannot be read; convert it to PKCS12: keytool \
+                         -importkeystore -srckeystore {location} -destkeystore keystore.p12 \
+                         -deststoretype PKCS12, and set ssl.keystore.type=PKCS12"
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some(a) = java.get("ssl.endpoint.identification.algorithm") {
+        let a = a.trim().to_ascii_lowercase();
+        set(
+            "ssl.endpoint.identification.algorithm",
+            if a.is_empty() { "none" } else { &a },
+        );
+    }
+    Ok(out)
+}
+
+/// One `sasl.jaas.config` entry: the login module, and its options (the last of a repeated
+/// key wins).
+#[derive(Debug, PartialEq)]
+struct JaasEntry {
+    module: String,
+    options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Token {
+    Word(String),
+    Quoted(String),
+    /// A token that starts with a digit, `.` or `-`.
+    Number,
+    Char(char),
+}
+
+fn is_word_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || c == '$' || ('\u{a0}'..='\u{ff}').contains(&c)
+}
+
+fn is_word_part(c: char) -> bool {
+    is_word_start(c) || c.is_ascii_digit() || c == '.' || c == '-'
+}
+
+/// Kafka's `JaasConfig` tokenizer (`java.io.StreamTokenizer` with its defaults).
+fn tokens(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c <= ' ' {
+            i += 1;
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            i += 2;
+            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                i += 1;
+            }
+            i += 2;
+        } else if c == '/' {
+            // `//` and a lone `/` both comment out the rest of the line.
+            while i < chars.len() && chars[i] != '\n' && chars[i] != '\r' {
+                i += 1;
+            }
+        } else if c == '"' || c == '\'' {
+            let quote = c;
+            let mut s = String::new();
+            i += 1;
+            while i < chars.len() && chars[i] != quote && chars[i] != '\n' && chars[i] != '\r' {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                    let e = chars[i];
+                    match e {
+                        'n' => s.push('\n'),
+                        't' => s.push('\t'),
+                        'r' => s.push('\r'),
+                        'b' => s.push('\u{8}'),
+                        'f' => s.push('\u{c}'),
+                        'a' => s.push('\u{7}'),
+                        'v' => s.push('\u{b}'),
+                        '0'..='7' => {
+                            // Up to three octal digits, at most \377.
+                            let mut n = e as u32 - '0' as u32;
+                            let max_digits = if e <= '3' { 3 } else { 2 };
+                            let mut digits = 1;
+                            while digits < max_digits
+                                && chars.get(i + 1).is_some_and(|d| ('0'..='7').contains(d))
+                            {
+                                i += 1;
+                                n = n * 8 + (chars[i] as u32 - '0' as u32);
+                                digits += 1;
+                            }
+                            s.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                        }
+                        other => s.push(other),
+                    }
+                } else {
+                    s.push(chars[i]);
+                }
+                i += 1;
+            }
+            if i < chars.len() && chars[i] == quote {
+                i += 1;
+            }
+            out.push(Token::Quoted(s));
+        } else if is_word_start(c) {
+            let start = i;
+            while i < chars.len() && is_word_part(chars[i]) {
+                i += 1;
+            }
+            out.push(Token::Word(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit() || c == '.' || c == '-' {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '-')
+            {
+                i += 1;
+            }
+            out.push(Token::Number);
+        } else {
+            out.push(Token::Char(c));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Parses the one login module entry a client's `sasl.jaas.config` must hold.
+fn parse_jaas(text: &str) -> Result<JaasEntry, String> {
+    let tokens = tokens(text);
+    let mut entries = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let Token::Word(module) = &tokens[i] else {
+            return Err("JAAS config entry must start with a login module class name".into());
+        };
+        i += 1;
+        match tokens.get(i) {
+            Some(Token::Word(flag))
+                if ["required", "requisite", "sufficient", "optional"]
+                    .contains(&flag.to_ascii_lowercase().as_str()) => {}
+            _ => {
+                return Err(format!(
+                    "Invalid control flag in JAAS config entry for {module}: expected required, \
+                     requisite, sufficient or optional"
+                ))
+            }
+        }
+        i += 1;
+        let mut options = BTreeMap::new();
+        loop {
+            match tokens.get(i) {
+                Some(Token::Char(';')) => {
+                    i += 1;
+                    break;
+                }
+                Some(Token::Word(key)) => {
+                    if tokens.get(i + 1) != Some(&Token::Char('=')) {
+                        return Err(format!(
+                            "Value not specified for key '{key}' in JAAS config"
+                        ));
+                    }
+                    let value = match tokens.get(i + 2) {
+                        Some(Token::Word(v)) | Some(Token::Quoted(v)) => v.clone(),
+                        _ => {
+                            return Err(format!(
+                                "Value not specified for key '{key}' in JAAS config"
+                            ))
+                        }
+                    };
+                    options.insert(key.clone(), value);
+                    i += 3;
+                }
+                None => return Err("JAAS config entry not terminated by semi-colon".into()),
+                Some(_) => {
+                    return Err(format!(
+                        "Unexpected token in JAAS config entry for {module}: options are \
+                         key=value pairs; quote values that hold other characters"
+                    ))
+                }
+            }
+        }
+        entries.push(JaasEntry {
+            module: module.clone(),
+            options,
+        });
+    }
+    if entries.len() != 1 {
+        return Err(format!(
+            "JAAS config property contains {} login modules, should be 1 module",
+            entries.len()
+        ));
+    }
+    Ok(entries.remove(0))
+}
+
+/// The librdkafka settings of a parsed JAAS entry.
+fn jaas_to_librdkafka(entry: &JaasEntry, oidc: bool) -> Result<Vec<(String, String)>, String> {
+    let opt = |k: &str| entry.options.get(k).cloned();
+    let simple = entry.module.rsplit('.').next().unwrap_or(&entry.module);
+    let mut out = Vec::new();
+    match simple {
+        "PlainLoginModule" | "ScramLoginModule" => {
+            if simple == "ScramLoginModule" && opt("tokenauth").is_some_and(|t| t == "true") {
+                return Err("delegation tokens (tokenauth=true) are not supported".into());
+            }
+            for (java, ours) in [("username", "sasl.username"), ("password", "sasl.password")] {
+                match opt(java) {
+                    Some(v) => out.push((ours.to_owned(), v)),
+                    None => return Err(format!("{simple} needs the option {java}")),
+                }
+            }
+        }
+        "OAuthBearerLoginModule" => {
+            let extensions: Vec<String> = entry
+                .options
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("extension_")
+                        .or_else(|| k.strip_prefix("unsecuredLoginExtension_"))
+                        .map(|n| format!("{n}={v}"))
+                })
+                .collect();
+            if !extensions.is_empty() {
+                out.push((
+                    "sasl.oauthbearer.extensions".to_owned(),
+                    extensions.join(","),
+                ));
+            }
+            if oidc {
+                for (java, ours) in [
+                    ("clientId", "sasl.oauthbearer.client.id"),
+                    ("clientSecret", "sasl.oauthbearer.client.secret"),
+                ] {
+                    match opt(java) {
+                        Some(v) => out.push((ours.to_owned(), v)),
+                        None => return Err(format!("OIDC login needs the option {java}")),
+                    }
+                }
+                if let Some(scope) = opt("scope") {
+                    out.push(("sasl.oauthbearer.scope".to_owned(), scope));
+                }
+                out.push(("sasl.oauthbearer.method".to_owned(), "oidc".to_owned()));
+            } else {
+                // Kafka's unsecured JWTs, for tests and development.
+                let mut config = vec![format!(
+                    "principal={}",
+                    opt("unsecuredLoginStringClaim_sub").unwrap_or_default()
+                )];
+                if let Some(life) = opt("unsecuredLoginLifetimeSeconds") {
+                    config.push(format!("lifeSeconds={life}"));
+                }
+                out.push((
+                    "enable.sasl.oauthbearer.unsecure.jwt".to_owned(),
+                    "true".to_owned(),
+                ));
+                out.push(("sasl.oauthbearer.config".to_owned(), config.join(" ")));
+            }
+        }
+        "Krb5LoginModule" => {
+            if let Some(k) = opt("keyTab") {
+                out.push(("sasl.kerberos.keytab".to_owned(), k));
+            }
+            if let Some(p) = opt("principal") {
+                out.push(("sasl.kerberos.principal".to_owned(), p));
+            }
+        }
+        _ => {
+            return Err(format!(
+                "unsupported login module {}; expected Kafka's PlainLoginModule, \
+                 ScramLoginModule or OAuthBearerLoginModule, or Krb5LoginModule",
+                entry.module
+            ))
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn map(v: Vec<(String, String)>) -> BTreeMap<String, String> {
+        v.into_iter().collect()
+    }
+
+    #[test]
+    fn a_java_sasl_ssl_plain_config_becomes_librdkafkas() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let got = map(to_librdkafka(
+            &kv(&[
+                ("bootstrap.servers", "b:9093"),
+                ("security.protocol", "sasl_ssl"),
+                ("sasl.mechanism", "plain"),
+                (
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                         username=\"alice\" password=\"s3cr\\\"et\";",
+                ),
+                ("ssl.truststore.type", "JKS"),
+                ("ssl.truststore.location", ca.to_str().unwrap()),
+                ("ssl.truststore.password", "changeit"),
+                ("ssl.endpoint.identification.algorithm", ""),
+                ("ssl.enabled.protocols", "TLSv1.2,TLSv1.3"),
+            ]),
+            "",
+        )
+        .unwrap());
+        let want = map(kv(&[
+            ("bootstrap.servers", "b:9093"),
+            ("security.protocol", "sasl_ssl"),
+            ("sasl.mechanisms", "PLAIN"),
+            ("sasl.username", "alice"),
+            ("sasl.password", "s3cr\"et"),
+            // The file is PEM whatever the declared type says.
+            ("ssl.ca.location", ca.to_str().unwrap()),
+            ("ssl.endpoint.identification.algorithm", "none"),
+        ]));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn librdkafka_names_pass_unchanged() {
+        let settings = kv(&[
+            ("security.protocol", "SSL"),
+            ("ssl.ca.location", "/ca.pem"),
+            ("sasl.username", "u"),
+            ("linger.ms", "5"),
+        ]);
+        let got = map(to_librdkafka(&settings, "").unwrap());
+        assert_eq!(got["ssl.ca.location"], "/ca.pem");
+        assert_eq!(got["security.protocol"], "ssl");
+        assert_eq!(got["linger.ms"], "5");
+    }
+
+    #[test]
+    fn scram_oidc_unsecured_and_kerberos_logins_map() {
+        let scram = map(to_librdkafka(
+            &kv(&[
+                ("sasl.mechanism", "SCRAM-SHA-512"),
+                (
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required \
+                         username=bob password='pw';",
+                ),
+            ]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(scram["sasl.mechanisms"], "SCRAM-SHA-512");
+        assert_eq!(
+            (
+                scram["sasl.username"].as_str(),
+                scram["sasl.password"].as_str()
+            ),
+            ("bob", "pw")
+        );
+
+        let oidc = map(to_librdkafka(
+            &kv(&[
+                ("sasl.mechanism", "OAUTHBEARER"),
+                ("sasl.oauthbearer.token.endpoint.url", "https://idp/token"),
+                (
+                    "sasl.login.callback.handler.class",
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+                ),
+                (
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule \
+                         required clientId=\"c\" clientSecret=\"s\" scope=\"kafka\" \
+                         extension_logicalCluster=\"lkc-1\";",
+                ),
+            ]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(oidc["sasl.oauthbearer.method"], "oidc");
+        assert_eq!(
+            oidc["sasl.oauthbearer.token.endpoint.url"],
+            "https://idp/token"
+        );
+        assert_eq!(oidc["sasl.oauthbearer.client.id"], "c");
+        assert_eq!(oidc["sasl.oauthbearer.client.secret"], "s");
+        assert_eq!(oidc["sasl.oauthbearer.scope"], "kafka");
+        assert_eq!(oidc["sasl.oauthbearer.extensions"], "logicalCluster=lkc-1");
+
+        let unsecured = map(to_librdkafka(
+            &kv(&[(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule \
+                     required unsecuredLoginStringClaim_sub=\"admin\";",
+            )]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(unsecured["enable.sasl.oauthbearer.unsecure.jwt"], "true");
+        assert_eq!(unsecured["sasl.oauthbearer.config"], "principal=admin");
+
+        let krb = map(to_librdkafka(
+            &kv(&[(
+                "sasl.jaas.config",
+                "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true \
+                     keyTab=\"/etc/k/c.keytab\" principal=\"connect@EX.COM\";",
+            )]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(krb["sasl.kerberos.keytab"], "/etc/k/c.keytab");
+        assert_eq!(krb["sasl.kerberos.principal"], "connect@EX.COM");
+    }
+
+    #[test]
+    fn bad_settings_name_the_key_and_never_quote_a_secret() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("security.protocol", "CARRIER_PIGEON")],
+                "producer.security.protocol",
+            ),
+            (
+                &[("sasl.mechanism", "AWS_MSK_IAM")],
+                "producer.sasl.mechanism",
+            ),
+            (
+                &[(
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                     username=\"a\" password=\"hunter2\"",
+                )],
+                "producer.sasl.jaas.config",
+            ),
+            (
+                &[(
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                     password=123hunter2;",
+                )],
+                "producer.sasl.jaas.config",
+            ),
+            (
+                &[(
+                    "sasl.jaas.config",
+                    "a.B required x=\"1\"; c.D required y=\"2\";",
+                )],
+                "producer.sasl.jaas.config",
+            ),
+            (
+                &[("sasl.login.class", "com.example.Login")],
+                "producer.sasl.login.class",
+            ),
+            (
+                &[("ssl.keystore.type", "BKS")],
+                "producer.ssl.keystore.type",
+            ),
+        ];
+        for (settings, key) in cases {
+            let e = to_librdkafka(&kv(settings), "producer.").unwrap_err();
+            assert_eq!(e.key, *key, "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn stores_are_told_apart_by_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let jks = dir.path().join("store.jks");
+        std::fs::write(&jks, [0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2]).unwrap();
+        let p12 = dir.path().join("store.p12");
+        std::fs::write(&p12, [0x30, 0x82, 0x0A, 0x01]).unwrap();
+        let pem = dir.path().join("client.pem");
+        std::fs::write(&pem, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+
+        let e = to_librdkafka(&kv(&[("ssl.keystore.location", &path(&jks))]), "").unwrap_err();
+        assert!(e.message.contains("keytool -importkeystore"), "{e}");
+        let e = to_librdkafka(&kv(&[("ssl.truststore.location", &path(&jks))]), "").unwrap_err();
+        assert!(e.message.contains("keytool -exportcert"), "{e}");
+
+        // The JKS type opens PKCS12 files, as in the JDK.
+        let got = map(to_librdkafka(
+            &kv(&[
+                ("ssl.keystore.type", "JKS"),
+                ("ssl.keystore.location", &path(&p12)),
+                ("ssl.keystore.password", "pw"),
+                ("ssl.key.password", "kpw"),
+            ]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(got["ssl.keystore.location"], path(&p12));
+        assert_eq!(got["ssl.keystore.password"], "pw");
+        assert_eq!(got["ssl.key.password"], "kpw");
+
+        let got = map(to_librdkafka(&kv(&[("ssl.keystore.location", &path(&pem))]), "").unwrap());
+        assert_eq!(got["ssl.certificate.location"], path(&pem));
+        assert_eq!(got["ssl.key.location"], path(&pem));
+        let got = map(to_librdkafka(
+            &kv(&[
+                ("ssl.truststore.certificates", "-----BEGIN CERTIFICATE-----"),
+                ("ssl.keystore.certificate.chain", "CHAIN"),
+                ("ssl.keystore.key", "KEY"),
+            ]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(got["ssl.ca.pem"], "-----BEGIN CERTIFICATE-----");
+        assert_eq!(got["ssl.certificate.pem"], "CHAIN");
+        assert_eq!(got["ssl.key.pem"], "KEY");
+    }
+
+    #[test]
+    fn the_jaas_tokenizer_follows_javas() {
+        let e = parse_jaas("/* c */ org.x.M REQUIRED a = \"x\\ty\" b='\\101' // comment\n c=word;")
+            .unwrap();
+        assert_eq!(e.module, "org.x.M");
+        assert_eq!(e.options["a"], "x\ty");
+        assert_eq!(e.options["b"], "A");
+        assert_eq!(e.options["c"], "word");
+        assert!(parse_jaas("org.x.M maybe a=\"1\";").is_err());
+        assert!(parse_jaas("").unwrap_err().contains("0 login modules"));
+    }
+}
