@@ -7,6 +7,8 @@ mod support;
 
 use std::time::Duration;
 
+use serde_json::json;
+use support::cluster::ClusterSpec;
 use support::*;
 
 /// The TLS broker's address and the CA that signed its certificate.
@@ -120,4 +122,63 @@ fn a_pipeline_runs_over_tls_and_fails_without_the_ca() {
         failed.to_string().contains("Failed to produce"),
         "the trace says the records were not produced: {failed}"
     );
+}
+
+#[test]
+fn a_distributed_cluster_runs_over_tls() {
+    let (bootstrap, ca) = tls_broker();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_file"]);
+    let mut spec = ClusterSpec::new(dir.path(), &plugins);
+    // The group member, the internal topics' clients and the task clients all go through
+    // the TLS terminator, with a Java worker's settings.
+    spec.extra = vec![
+        ("bootstrap.servers", bootstrap),
+        ("security.protocol", "SSL".into()),
+        ("ssl.truststore.type", "PEM".into()),
+        ("ssl.truststore.location", ca),
+        ("consumer.session.timeout.ms", "6000".into()),
+        // The sink may subscribe before the source's first record creates the topic: find
+        // it within a second rather than at the next 5-minute metadata refresh.
+        ("consumer.topic.metadata.refresh.interval.ms", "1000".into()),
+    ];
+    let workers = spec.start(2);
+    let lines = mixed_lines(1_000);
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, file_text(&lines)).unwrap();
+    let topic = unique("tls-dist");
+    workers[0].create(
+        "tls-dist-src",
+        json!({"connector.class": "FileStreamSource", "file": input.display().to_string(),
+               "topic": topic}),
+    );
+    workers[1].create(
+        "tls-dist-sink",
+        json!({"connector.class": "FileStreamSink", "file": output.display().to_string(),
+               "topics": topic}),
+    );
+    let got = std::panic::catch_unwind(|| {
+        wait_for(
+            "1,000 lines in the sink file, through a cluster on the TLS broker",
+            Duration::from_secs(120),
+            || {
+                let text = std::fs::read_to_string(&output).unwrap_or_default();
+                let got: Vec<String> = text.lines().map(str::to_owned).collect();
+                (got.len() >= lines.len()).then_some(got)
+            },
+        )
+    })
+    .unwrap_or_else(|e| {
+        for w in &workers {
+            eprintln!("--- worker {} ---\n{}", w.id(), w.log_text());
+            eprintln!("{:?}", w.status("tls-dist-src"));
+            eprintln!("{:?}", w.status("tls-dist-sink"));
+        }
+        std::panic::resume_unwind(e)
+    });
+    let (mut got, mut want) = (got, lines);
+    got.sort();
+    want.sort();
+    assert_same_lines(&got, &want, "sink file: every line once");
 }

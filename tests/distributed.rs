@@ -318,3 +318,35 @@ fn a_joining_worker_takes_a_fair_share_and_a_rolling_restart_moves_little() {
         "{moved_back} tasks moved when the worker returned"
     );
 }
+
+#[test]
+fn source_and_sink_offsets_are_read_over_rest_on_any_worker() {
+    let root = tempfile::tempdir().unwrap();
+    let spec = ClusterSpec::new(root.path(), &plugins(root.path()));
+    let workers = spec.start(2);
+    let topic = unique("offsets");
+    create_topic(&topic);
+    let input = root.path().join("in.txt");
+    let lines: Vec<String> = (0..50).map(|i| format!("line {i:02}")).collect();
+    std::fs::write(&input, file_text(&lines)).unwrap();
+    let size = std::fs::metadata(&input).unwrap().len();
+    workers[0].create(
+        "src",
+        json!({"connector.class": "FileStreamSource", "file": input.display().to_string(),
+               "topic": topic}),
+    );
+    // Every worker answers, the leader and the follower alike (the reads go to the offsets
+    // topic); the committed position reaches the end of the file.
+    for w in &workers {
+        let offsets = wait_for("the source's committed offset", SETTLE, || {
+            let (code, body) = w.get("/connectors/src/offsets");
+            assert!(code == 200 || code == 409, "{code}: {body}");
+            let position = body["offsets"][0]["offset"]["position"].as_u64();
+            (code == 200 && position == Some(size)).then_some(body)
+        });
+        assert_eq!(
+            offsets["offsets"][0]["partition"]["filename"],
+            json!(input.display().to_string())
+        );
+    }
+}

@@ -334,3 +334,117 @@ fn plugins_and_validation() {
     );
     assert_eq!(w.send("PUT", "/admin/loggers/x", Some(json!({}))).0, 400);
 }
+
+#[test]
+fn client_overrides_follow_the_workers_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_file"]);
+    let props = Worker::props(
+        dir.path(),
+        free_port(),
+        &plugins,
+        &[("connector.client.config.override.policy", "Principal")],
+    );
+    let w = Worker::start(dir.path(), &props, &[]);
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\n").unwrap();
+    let config = |extra: serde_json::Value| {
+        let mut c = json!({"connector.class": "FileStreamSource",
+                           "file": input.display().to_string(), "topic": unique("ovr")});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    // Principal allows the principal's keys...
+    let allowed = config(json!({"producer.override.security.protocol": "PLAINTEXT"}));
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "ok", "config": allowed})),
+    );
+    assert_eq!(code, 201, "{body}");
+    // ...and nothing else: a 400 naming the key, and nothing is created.
+    let refused = config(json!({"producer.override.linger.ms": "5"}));
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "refused", "config": refused.clone()})),
+    );
+    assert_eq!(code, 400, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("producer.override.linger.ms")
+            && message.contains("The 'Principal' policy does not allow 'linger.ms'"),
+        "{message}"
+    );
+    assert_eq!(w.get("/connectors/refused").0, 404);
+    let (code, validation, _) = w.send(
+        "PUT",
+        "/connector-plugins/FileStreamSource/config/validate",
+        Some(refused),
+    );
+    assert_eq!(code, 200);
+    let entry = validation["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == "producer.override.linger.ms")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        entry["value"]["errors"].as_array().map(Vec::len),
+        Some(1),
+        "{validation}"
+    );
+    // An allowed key whose value no Kafka client can use is a 400 naming it too, and a
+    // secret in it is never echoed.
+    let bad = config(json!({
+        "producer.override.sasl.jaas.config":
+            "org.apache.kafka.common.security.plain.PlainLoginModule required password=\"hunter2\""
+    }));
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "bad", "config": bad})),
+    );
+    assert_eq!(code, 400, "{body}");
+    let message = body.to_string();
+    assert!(
+        message.contains("producer.override.sasl.jaas.config"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn bodies_that_are_not_declared_json_are_415_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start_worker(dir.path());
+    let body = json!({"name": "posted", "config": {"connector.class": "FileStreamSource",
+                      "topic": unique("t")}})
+    .to_string();
+    let client = reqwest::blocking::Client::new();
+    let post = |content_type: Option<&str>| {
+        let mut req = client.post(w.url("/connectors")).body(body.clone());
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        let r = req.send().unwrap();
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    };
+    // What a web page can send without a CORS preflight, and no type at all.
+    for ct in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let (code, reply) = post(ct);
+        assert_eq!(code, 415, "{ct:?}: {reply}");
+        assert!(reply.contains("\"error_code\":415"), "{reply}");
+    }
+    assert_eq!(w.get("/connectors").1, json!([]));
+    let (code, reply) = post(Some("application/json; charset=utf-8"));
+    assert_eq!(code, 201, "{reply}");
+}

@@ -130,13 +130,19 @@ pub fn decimal_from_str(text: &str, scale: i32) -> Result<Vec<u8>, DataError> {
         return Err(bad());
     }
     let digits = format!("{int_part}{frac_part}");
-    // value = digits * 10^(exp - frac_len); unscaled = value * 10^scale
-    let shift = scale + exp - frac_part.len() as i32;
+    // value = digits * 10^(exp - frac_len); unscaled = value * 10^scale. In i64, so that no
+    // scale or exponent, however absurd, overflows the shift.
+    let shift = i64::from(scale) + i64::from(exp) - frac_part.len() as i64;
     let mut unscaled: i128 = if digits.is_empty() {
         0
     } else {
         digits.parse().map_err(|_| bad())?
     };
+    // Zero at any scale is zero, without 2^31 steps for an absurd one. Otherwise at most 39
+    // steps run either way: an i128 holds under 10^39.
+    if unscaled == 0 {
+        return Ok(decimal_bytes(0));
+    }
     if shift >= 0 {
         for _ in 0..shift {
             unscaled = unscaled.checked_mul(10).ok_or_else(bad)?;
@@ -170,6 +176,26 @@ pub fn decimal_value(text: &str, scale: i32) -> Result<Value, DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_scales_and_exponents_fail_or_finish_at_once() {
+        // Before: `scale + exp` overflowed (a panic), and zero at scale 2^31-1 looped 2^31 times.
+        for (text, scale) in [
+            ("0", i32::MAX),
+            ("0.000", i32::MIN),
+            ("1", i32::MAX),
+            ("1", i32::MIN),
+            ("12.5", i32::MAX),
+            ("1e2147483647", i32::MAX),
+            ("1e-2147483648", i32::MIN),
+        ] {
+            let _ = decimal_from_str(text, scale);
+        }
+        assert_eq!(decimal_from_str("0", i32::MAX).unwrap(), decimal_bytes(0));
+        assert!(decimal_from_str("1", i32::MAX).is_err());
+        assert!(decimal_from_str("1", i32::MIN).is_err());
+        assert!(decimal_from_str("1e2147483647", i32::MAX).is_err());
+    }
 
     #[test]
     fn decimal_bytes_match_java_biginteger() {

@@ -15,6 +15,8 @@ pub struct ClusterSpec {
     pub root: PathBuf,
     pub plugins: PathBuf,
     pub group: String,
+    /// Worker properties added to (or replacing) the defaults, e.g. broker security.
+    pub extra: Vec<(&'static str, String)>,
 }
 
 impl ClusterSpec {
@@ -23,13 +25,14 @@ impl ClusterSpec {
             root: root.to_owned(),
             plugins: plugins.to_owned(),
             group: unique("cluster"),
+            extra: Vec::new(),
         }
     }
 
     /// Worker properties for the worker on `port`. Everything else is the distributed
     /// defaults (session 3 s, heartbeat 1 s, no scheduled rebalance delay).
     pub fn props(&self, port: u16) -> Vec<(&'static str, String)> {
-        vec![
+        let mut props = vec![
             ("bootstrap.servers", bootstrap()),
             ("group.id", self.group.clone()),
             (
@@ -51,7 +54,12 @@ impl ClusterSpec {
             ("offset.flush.interval.ms", "500".into()),
             ("listeners", format!("http://127.0.0.1:{port}")),
             ("plugin.path", self.plugins.display().to_string()),
-        ]
+        ];
+        for (k, v) in &self.extra {
+            props.retain(|(pk, _)| pk != k);
+            props.push((k, v.clone()));
+        }
+        props
     }
 
     /// Starts a worker on `port` (its own directory, so restarts reuse it).

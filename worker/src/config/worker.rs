@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::client_security;
+use super::override_policy::{self, OverridePolicy};
 
 use tributary_connector_api::Props;
 
@@ -83,6 +84,8 @@ pub struct WorkerConfig {
     pub config_providers: Arc<ConfigProviders>,
     /// The top-level Kafka client settings every client gets, in librdkafka's names.
     pub client_settings: Vec<(String, String)>,
+    /// `connector.client.config.override.policy`.
+    pub override_policy: OverridePolicy,
 }
 
 /// `plugin.path`: the directories and files plugins are loaded from.
@@ -217,6 +220,7 @@ impl WorkerConfig {
             offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
             config_providers: Arc::new(providers),
             client_settings: shared_client_settings(&props)?,
+            override_policy: OverridePolicy::parse(get(&props, override_policy::KEY))?,
             props,
         })
     }

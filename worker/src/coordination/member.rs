@@ -19,7 +19,7 @@
 //!
 //! The member never leaves the group on drop (that needs I/O): call [`GroupMember::leave`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -48,7 +48,8 @@ use tokio::net::TcpStream;
 use tracing::debug;
 
 use super::protocol::CONNECT_PROTOCOL_TYPE;
-use crate::config::worker::WorkerConfigError;
+pub use super::security::Security;
+use super::security::Stream;
 
 // Highest version of each API this client speaks.
 const API_VERSIONS_MAX: i16 = 3;
@@ -89,252 +90,6 @@ pub struct MemberConfig {
     /// Timeout of ordinary requests; JoinGroup waits `rebalance_timeout_ms` + this.
     pub request_timeout: Duration,
     pub security: Security,
-}
-
-/// How the member authenticates to the brokers.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Security {
-    Plaintext,
-    /// `SASL_PLAINTEXT`; only the `PLAIN` mechanism is supported.
-    SaslPlaintext {
-        mechanism: String,
-        username: String,
-        password: String,
-    },
-}
-
-// Hand-written so that logging a config never prints the password.
-impl fmt::Debug for Security {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Security::Plaintext => f.write_str("Plaintext"),
-            Security::SaslPlaintext {
-                mechanism,
-                username,
-                ..
-            } => f
-                .debug_struct("SaslPlaintext")
-                .field("mechanism", mechanism)
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-        }
-    }
-}
-
-fn config_error(key: &str, message: impl Into<String>) -> WorkerConfigError {
-    WorkerConfigError {
-        key: key.to_owned(),
-        message: message.into(),
-    }
-}
-
-fn prop<'a>(props: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
-    props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
-}
-
-impl Security {
-    /// Reads the worker properties (Java names):
-    ///
-    /// * `security.protocol`: `PLAINTEXT` (default) or `SASL_PLAINTEXT`; `SSL` and `SASL_SSL`
-    ///   are rejected (not supported by the group member yet).
-    /// * `sasl.mechanism` (librdkafka's `sasl.mechanisms` is accepted too): must be `PLAIN`; Java's
-    ///   default `GSSAPI` applies when unset, and is rejected.
-    /// * credentials: librdkafka-style `sasl.username` / `sasl.password`, or Java's
-    ///   `sasl.jaas.config`
-    ///   (`org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`).
-    pub fn from_props(props: &BTreeMap<String, String>) -> Result<Security, WorkerConfigError> {
-        const PROTOCOL: &str = "security.protocol";
-        let protocol = prop(props, PROTOCOL)
-            .unwrap_or("PLAINTEXT")
-            .to_ascii_uppercase();
-        match protocol.as_str() {
-            "PLAINTEXT" => return Ok(Security::Plaintext),
-            "SASL_PLAINTEXT" => {}
-            "SSL" | "SASL_SSL" => {
-                return Err(config_error(
-                    PROTOCOL,
-                    format!("{protocol} is not supported by the group member yet"),
-                ))
-            }
-            other => {
-                return Err(config_error(
-                    PROTOCOL,
-                    format!(
-                        "unknown security protocol {other}; expected PLAINTEXT, SASL_PLAINTEXT, \
-                         SSL or SASL_SSL"
-                    ),
-                ))
-            }
-        }
-
-        const MECHANISM: &str = "sasl.mechanism";
-        let mechanism = prop(props, MECHANISM).or_else(|| prop(props, "sasl.mechanisms"));
-        match mechanism {
-            Some("PLAIN") => {}
-            Some(other) => {
-                return Err(config_error(
-                    MECHANISM,
-                    format!(
-                        "SASL mechanism {other} is not supported by the group member yet; \
-                         only PLAIN is"
-                    ),
-                ))
-            }
-            None => {
-                return Err(config_error(
-                    MECHANISM,
-                    "not set, so the Java default GSSAPI applies, which the group member does \
-                     not support; set sasl.mechanism=PLAIN",
-                ))
-            }
-        }
-
-        let username = props.get("sasl.username").filter(|v| !v.is_empty());
-        let password = props.get("sasl.password");
-        let (username, password) = match (username, password) {
-            (Some(u), Some(p)) => (u.clone(), p.clone()),
-            (Some(_), None) => {
-                return Err(config_error(
-                    "sasl.password",
-                    "required when sasl.username is set",
-                ))
-            }
-            (None, _) => {
-                const JAAS: &str = "sasl.jaas.config";
-                let jaas = prop(props, JAAS).ok_or_else(|| {
-                    config_error(
-                        JAAS,
-                        "SASL_PLAINTEXT needs credentials: set sasl.jaas.config (or \
-                         sasl.username and sasl.password)",
-                    )
-                })?;
-                let options = parse_jaas(jaas).map_err(|m| config_error(JAAS, m))?;
-                let username = options
-                    .get("username")
-                    .cloned()
-                    .ok_or_else(|| config_error(JAAS, "has no username option"))?;
-                let password = options
-                    .get("password")
-                    .cloned()
-                    .ok_or_else(|| config_error(JAAS, "has no password option"))?;
-                (username, password)
-            }
-        };
-        Ok(Security::SaslPlaintext {
-            mechanism: "PLAIN".to_owned(),
-            username,
-            password,
-        })
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum JaasToken {
-    Word(String),
-    Quoted(String),
-    Equals,
-    Semicolon,
-}
-
-/// Splits a JAAS config into tokens. Quoted values use `"` or `'`, with `\` escaping the next
-/// character. Error messages never contain option values (they may be passwords).
-fn jaas_tokens(text: &str) -> Result<Vec<JaasToken>, String> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        match c {
-            c if c.is_whitespace() => {
-                chars.next();
-            }
-            '=' => {
-                chars.next();
-                tokens.push(JaasToken::Equals);
-            }
-            ';' => {
-                chars.next();
-                tokens.push(JaasToken::Semicolon);
-            }
-            '"' | '\'' => {
-                let quote = c;
-                chars.next();
-                let mut value = String::new();
-                let mut closed = false;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => match chars.next() {
-                            Some(escaped) => value.push(escaped),
-                            None => break,
-                        },
-                        c if c == quote => {
-                            closed = true;
-                            break;
-                        }
-                        c => value.push(c),
-                    }
-                }
-                if !closed {
-                    return Err("has an unterminated quoted value".to_owned());
-                }
-                tokens.push(JaasToken::Quoted(value));
-            }
-            _ => {
-                let mut word = String::new();
-                while let Some(&c) = chars.peek() {
-                    if c.is_whitespace() || matches!(c, '=' | ';' | '"' | '\'') {
-                        break;
-                    }
-                    word.push(c);
-                    chars.next();
-                }
-                tokens.push(JaasToken::Word(word));
-            }
-        }
-    }
-    Ok(tokens)
-}
-
-/// Parses `LoginModule flag key=value ...;` (exactly one login module) into its options.
-fn parse_jaas(text: &str) -> Result<HashMap<String, String>, String> {
-    let tokens = jaas_tokens(text)?;
-    let mut it = tokens.into_iter();
-    match it.next() {
-        Some(JaasToken::Word(_module)) => {}
-        _ => return Err("must start with a login module class name".to_owned()),
-    }
-    match it.next() {
-        Some(JaasToken::Word(flag))
-            if ["required", "requisite", "sufficient", "optional"]
-                .contains(&flag.to_ascii_lowercase().as_str()) => {}
-        _ => {
-            return Err(
-                "the login module must be followed by a control flag (e.g. required)".to_owned(),
-            )
-        }
-    }
-    let mut options = HashMap::new();
-    loop {
-        match it.next() {
-            Some(JaasToken::Semicolon) => break,
-            Some(JaasToken::Word(key)) => {
-                if it.next() != Some(JaasToken::Equals) {
-                    return Err(format!("option {key} must be followed by ="));
-                }
-                match it.next() {
-                    Some(JaasToken::Word(v)) | Some(JaasToken::Quoted(v)) => {
-                        options.insert(key, v);
-                    }
-                    _ => return Err(format!("option {key} has no value")),
-                }
-            }
-            Some(_) => return Err("has a malformed option".to_owned()),
-            None => return Err("must end with ;".to_owned()),
-        }
-    }
-    if it.next().is_some() {
-        return Err("must contain exactly one login module".to_owned());
-    }
-    Ok(options)
 }
 
 /// The result of a completed JoinGroup.
@@ -384,7 +139,7 @@ fn error_name(code: i16) -> String {
 /// One broker connection: framing, correlation ids and version negotiation.
 struct Connection {
     addr: String,
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     client_id: StrBytes,
     next_correlation_id: i32,
     /// The broker's (min, max) version per API key.
@@ -396,7 +151,7 @@ impl Connection {
     /// `Protocol` or `Auth`.
     async fn open(addr: &str, config: &MemberConfig) -> Result<Connection, MemberError> {
         let timeout = config.request_timeout;
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => return Err(MemberError::Io(format!("cannot connect to {addr}: {e}"))),
             Err(_) => {
@@ -405,9 +160,20 @@ impl Connection {
                 )))
             }
         };
-        if let Err(e) = stream.set_nodelay(true) {
+        if let Err(e) = tcp.set_nodelay(true) {
             debug!(%addr, error = %e, "cannot set TCP_NODELAY");
         }
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let stream = match tokio::time::timeout(timeout, config.security.wrap(host, tcp)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(MemberError::Io(format!("cannot connect to {addr}: {e}"))),
+            Err(_) => {
+                return Err(MemberError::Io(format!(
+                    "the TLS handshake with {addr} timed out after {timeout:?}"
+                )))
+            }
+        };
         let mut conn = Connection {
             addr: addr.to_owned(),
             stream,
@@ -416,13 +182,8 @@ impl Connection {
             versions: HashMap::new(),
         };
         conn.negotiate_versions(timeout).await?;
-        if let Security::SaslPlaintext {
-            mechanism,
-            username,
-            password,
-        } = &config.security
-        {
-            conn.authenticate(mechanism, username, password, timeout)
+        if let Some(sasl) = &config.security.sasl {
+            conn.authenticate("PLAIN", &sasl.username, &sasl.password, timeout)
                 .await?;
         }
         debug!(%addr, "connected to broker");
@@ -1127,144 +888,14 @@ mod tests {
 
     use tokio::net::TcpListener;
 
-    // ---------------------------------------------------------------------------------------
-    // Security::from_props
-    // ---------------------------------------------------------------------------------------
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     fn sasl(username: &str, password: &str) -> Security {
-        Security::SaslPlaintext {
-            mechanism: "PLAIN".to_owned(),
-            username: username.to_owned(),
-            password: password.to_owned(),
+        Security {
+            tls: None,
+            sasl: Some(super::super::security::SaslPlain {
+                username: username.to_owned(),
+                password: password.to_owned(),
+            }),
         }
-    }
-
-    #[test]
-    fn security_defaults_to_plaintext() {
-        assert_eq!(Security::from_props(&props(&[])), Ok(Security::Plaintext));
-        assert_eq!(
-            Security::from_props(&props(&[("security.protocol", " plaintext ")])),
-            Ok(Security::Plaintext)
-        );
-    }
-
-    #[test]
-    fn security_reads_jaas_config_in_either_order() {
-        let jaas = r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="s3cr=t;x";"#;
-        let p = props(&[
-            ("security.protocol", "SASL_PLAINTEXT"),
-            ("sasl.mechanism", "PLAIN"),
-            ("sasl.jaas.config", jaas),
-        ]);
-        assert_eq!(Security::from_props(&p), Ok(sasl("alice", "s3cr=t;x")));
-
-        let jaas = "org.apache.kafka.common.security.plain.PlainLoginModule  Required\n  \
-                    password='p \\'q\\'' username=bob ;";
-        let p = props(&[
-            ("security.protocol", "SASL_PLAINTEXT"),
-            ("sasl.mechanism", "PLAIN"),
-            ("sasl.jaas.config", jaas),
-        ]);
-        assert_eq!(Security::from_props(&p), Ok(sasl("bob", "p 'q'")));
-    }
-
-    #[test]
-    fn security_prefers_librdkafka_credentials() {
-        let p = props(&[
-            ("security.protocol", "SASL_PLAINTEXT"),
-            ("sasl.mechanisms", "PLAIN"),
-            ("sasl.username", "carol"),
-            ("sasl.password", "pw"),
-            (
-                "sasl.jaas.config",
-                r#"x.PlainLoginModule required username="other" password="other";"#,
-            ),
-        ]);
-        assert_eq!(Security::from_props(&p), Ok(sasl("carol", "pw")));
-    }
-
-    fn error_key(pairs: &[(&str, &str)]) -> (String, String) {
-        match Security::from_props(&props(pairs)) {
-            Ok(s) => panic!("expected an error, got {s:?}"),
-            Err(e) => (e.key, e.message),
-        }
-    }
-
-    #[test]
-    fn security_errors_name_the_key() {
-        for protocol in ["SSL", "SASL_SSL"] {
-            let (key, message) = error_key(&[("security.protocol", protocol)]);
-            assert_eq!(key, "security.protocol");
-            assert!(
-                message.contains("not supported by the group member yet"),
-                "{message}"
-            );
-        }
-        let (key, _) = error_key(&[("security.protocol", "CARRIER_PIGEON")]);
-        assert_eq!(key, "security.protocol");
-
-        // Java's default mechanism is GSSAPI.
-        let (key, message) = error_key(&[("security.protocol", "SASL_PLAINTEXT")]);
-        assert_eq!(key, "sasl.mechanism");
-        assert!(message.contains("GSSAPI"), "{message}");
-        let (key, message) = error_key(&[
-            ("security.protocol", "SASL_PLAINTEXT"),
-            ("sasl.mechanism", "SCRAM-SHA-512"),
-        ]);
-        assert_eq!(key, "sasl.mechanism");
-        assert!(message.contains("SCRAM-SHA-512"), "{message}");
-
-        let base = [
-            ("security.protocol", "SASL_PLAINTEXT"),
-            ("sasl.mechanism", "PLAIN"),
-        ];
-        let (key, _) = error_key(&base);
-        assert_eq!(key, "sasl.jaas.config");
-        let (key, _) = error_key(&[base[0], base[1], ("sasl.username", "u")]);
-        assert_eq!(key, "sasl.password");
-
-        for (jaas, needle) in [
-            (r#"x.PlainLoginModule required username="u";"#, "password"),
-            (
-                r#"x.PlainLoginModule required password="hunter2";"#,
-                "username",
-            ),
-            (
-                r#"x.PlainLoginModule required username="u" password="hunter2""#,
-                ";",
-            ),
-            (
-                r#"x.PlainLoginModule username="u" password="hunter2";"#,
-                "flag",
-            ),
-            (
-                r#"x.PlainLoginModule required username="u" password="hunter2"#,
-                "unterminated",
-            ),
-            (
-                r#"a.M required username="u" password="hunter2"; b.M required;"#,
-                "exactly one",
-            ),
-        ] {
-            let (key, message) = error_key(&[base[0], base[1], ("sasl.jaas.config", jaas)]);
-            assert_eq!(key, "sasl.jaas.config", "{jaas}");
-            assert!(message.contains(needle), "{jaas}: {message}");
-            assert!(!message.contains("hunter2"), "password leaked: {message}");
-        }
-    }
-
-    #[test]
-    fn security_debug_hides_the_password() {
-        let text = format!("{:?}", sasl("alice", "hunter2"));
-        assert!(text.contains("alice"), "{text}");
-        assert!(!text.contains("hunter2"), "{text}");
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1430,7 +1061,7 @@ mod tests {
             .unwrap()
             .to_string();
         let mut config = sasl_config(addr, "x");
-        config.security = Security::Plaintext;
+        config.security = Security::default();
         let mut member = GroupMember::new(config);
         match member.join(&[("p".to_owned(), vec![1])]).await {
             Err(MemberError::Io(_)) => {}
@@ -1485,7 +1116,7 @@ mod tests {
             session_timeout_ms: 4000,
             rebalance_timeout_ms: 10000,
             request_timeout: Duration::from_secs(10),
-            security: Security::Plaintext,
+            security: Security::default(),
         }
     }
 

@@ -3,3 +3,4 @@
 pub mod assignor;
 pub mod member;
 pub mod protocol;
+pub mod security;

@@ -8,6 +8,7 @@ use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorRes
 use tributary_connector_api::{ComponentKind, ConfigKeyInfo, ConfigValueInfo, Props};
 
 use crate::config::connector as cc;
+use crate::config::override_policy;
 use crate::config::providers::{has_placeholder, Secrets};
 use crate::config::WorkerConfig;
 use crate::plugins::components::PluginClasses;
@@ -87,6 +88,25 @@ pub fn validate(
         if has_placeholder(raw_value) && value.value.as_deref() != Some("[hidden]") {
             value.value = Some(raw_value.clone());
         }
+    }
+    for (key, message) in override_policy::errors(worker.override_policy, &resolved) {
+        let hidden = ["password", "jaas", "secret", ".key"]
+            .iter()
+            .any(|s| key.contains(s));
+        infos.configs.push(ConfigInfo {
+            definition: None,
+            value: Some(ConfigValueInfo {
+                value: if hidden {
+                    Some("[hidden]".to_owned())
+                } else {
+                    raw.get(&key).cloned()
+                },
+                name: key,
+                recommended_values: Vec::new(),
+                errors: vec![secrets.scrub(&message)],
+                visible: true,
+            }),
+        });
     }
     infos.error_count = infos
         .configs

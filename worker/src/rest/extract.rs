@@ -11,18 +11,54 @@ use tributary_connector_api::Props;
 
 use super::error::ApiError;
 
-/// A JSON request body. Any content type is accepted; an unparsable body is a 400 naming the
-/// problem. An empty body reads as JSON `null`, so `JsonBody<Option<T>>` makes it optional.
+/// A JSON request body. A body in any other content type is a 415, as Kafka Connect's
+/// (Jersey's `@Consumes(application/json)`): so a web page cannot post a form or `text/plain`
+/// to a worker on `localhost`. An unparsable body is a 400 naming the problem. An empty body
+/// reads as JSON `null`, so `JsonBody<Option<T>>` makes it optional.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = is_json(&req);
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        require_json(json, &bytes)?;
         parse_body(&bytes).map(JsonBody)
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`,
+/// parameters such as `charset` allowed).
+fn is_json(req: &Request) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A non-empty body must be declared JSON.
+fn require_json(json: bool, bytes: &[u8]) -> Result<(), ApiError> {
+    if json || bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "HTTP 415 Unsupported Media Type",
+        ))
     }
 }
 
@@ -34,9 +70,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonWithBytes<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json = is_json(&req);
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        require_json(json, &bytes)?;
         parse_body(&bytes).map(|value| JsonWithBytes(value, bytes))
     }
 }

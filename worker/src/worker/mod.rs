@@ -18,6 +18,7 @@ use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest};
 use tributary_connector_api::Props;
 
 use crate::config::connector as cc;
+use crate::config::override_policy;
 use crate::config::WorkerConfig;
 use crate::metrics::{
     ConnectorInfo, ConnectorSnapshot, Metrics, TaskMetrics, TaskSnapshot, WorkerSnapshot,
@@ -325,6 +326,16 @@ impl Worker {
             Err(e) => return fail("Failed to start task", e),
         };
         secrets.extend(task_secrets);
+        // Checked again here, as Java does: the worker's policy may have changed since the
+        // config was written.
+        let refused = override_policy::errors(self.config.override_policy, &resolved_connector);
+        if !refused.is_empty() {
+            let list: Vec<String> = refused.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+            return fail(
+                "Failed to start task",
+                format!("Client Config Overrides not allowed: {}", list.join("; ")),
+            );
+        }
         let clients = match clients::task_clients(&self.config, &resolved_connector, name, task) {
             Ok(c) => c,
             Err(e) => return fail("Failed to create the task's Kafka clients", e.to_string()),

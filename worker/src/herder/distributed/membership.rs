@@ -40,7 +40,7 @@ pub fn member_config(herder: &DistributedHerder) -> Result<MemberConfig, anyhow:
         session_timeout_ms: dist.session_timeout_ms as i32,
         rebalance_timeout_ms: dist.rebalance_timeout_ms as i32,
         request_timeout: Duration::from_secs(30),
-        security: Security::from_props(&worker.props)?,
+        security: Security::from_settings(&worker.client_settings)?,
     })
 }
 

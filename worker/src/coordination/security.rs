@@ -1,0 +1,330 @@
+//! How the group member reaches the brokers: TLS (OpenSSL through `native-tls`, the library
+//! librdkafka uses too) and SASL credentials, read from the worker's client settings already
+//! in librdkafka's names ([`crate::config::client_security`] translates a Java worker's).
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::config::worker::WorkerConfigError;
+
+/// TLS and SASL settings of the group member's connections.
+#[derive(Clone, Default)]
+pub struct Security {
+    /// Set for `SSL` and `SASL_SSL`.
+    pub tls: Option<Arc<tokio_native_tls::TlsConnector>>,
+    /// Set for `SASL_PLAINTEXT` and `SASL_SSL`.
+    pub sasl: Option<SaslPlain>,
+}
+
+/// SASL/PLAIN credentials (the only mechanism the member speaks yet).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SaslPlain {
+    pub username: String,
+    pub password: String,
+}
+
+// Hand-written so that logging a config never prints the password.
+impl fmt::Debug for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Security")
+            .field("tls", &self.tls.is_some())
+            .field("sasl_username", &self.sasl.as_ref().map(|s| &s.username))
+            .finish()
+    }
+}
+
+/// A connection's byte stream, plain or TLS.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
+
+fn config_error(key: &str, message: impl Into<String>) -> WorkerConfigError {
+    WorkerConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The PEM blocks of certificates in `text`, each as its own PEM text.
+fn pem_certificates(text: &str) -> Vec<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            break;
+        };
+        let end = start + len + END.len();
+        out.push(rest[start..end].to_owned());
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn read(key: &str, path: &str) -> Result<Vec<u8>, WorkerConfigError> {
+    std::fs::read(path).map_err(|e| config_error(key, format!("cannot read {path}: {e}")))
+}
+
+fn read_text(key: &str, path: &str) -> Result<String, WorkerConfigError> {
+    String::from_utf8(read(key, path)?)
+        .map_err(|_| config_error(key, format!("{path} is not a PEM text file")))
+}
+
+impl Security {
+    /// From the worker's client settings (librdkafka's names).
+    pub fn from_settings(settings: &[(String, String)]) -> Result<Security, WorkerConfigError> {
+        let get = |k: &str| {
+            settings
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.trim())
+                .filter(|v| !v.is_empty())
+        };
+        const PROTOCOL: &str = "security.protocol";
+        let protocol = get(PROTOCOL).unwrap_or("plaintext").to_ascii_lowercase();
+        let (tls, sasl) = match protocol.as_str() {
+            "plaintext" => (false, false),
+            "ssl" => (true, false),
+            "sasl_plaintext" => (false, true),
+            "sasl_ssl" => (true, true),
+            other => {
+                return Err(config_error(
+                    PROTOCOL,
+                    format!(
+                        "unknown security protocol {other}; expected PLAINTEXT, SSL, \
+                         SASL_PLAINTEXT or SASL_SSL"
+                    ),
+                ))
+            }
+        };
+        let sasl = if sasl {
+            const MECHANISM: &str = "sasl.mechanism";
+            match get("sasl.mechanisms") {
+                Some("PLAIN") => {}
+                Some(other) => {
+                    return Err(config_error(
+                        MECHANISM,
+                        format!(
+                            "SASL mechanism {other} is not supported by the group member yet; \
+                             only PLAIN is"
+                        ),
+                    ))
+                }
+                None => {
+                    return Err(config_error(
+                        MECHANISM,
+                        "not set, so the Java default GSSAPI applies, which the group member \
+                         does not support; set sasl.mechanism=PLAIN",
+                    ))
+                }
+            }
+            let username = get("sasl.username").ok_or_else(|| {
+                config_error(
+                    "sasl.jaas.config",
+                    "SASL needs credentials: set sasl.jaas.config (or sasl.username and \
+                     sasl.password)",
+                )
+            })?;
+            let password = settings
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "sasl.password")
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    config_error("sasl.password", "required when sasl.username is set")
+                })?;
+            Some(SaslPlain {
+                username: username.to_owned(),
+                password,
+            })
+        } else {
+            None
+        };
+        let tls = if tls {
+            Some(Arc::new(tls_connector(&get)?))
+        } else {
+            None
+        };
+        Ok(Security { tls, sasl })
+    }
+
+    /// Opens TLS over `tcp` when configured; `host` is the name the certificate must carry.
+    pub async fn wrap(&self, host: &str, tcp: TcpStream) -> std::io::Result<Box<dyn Stream>> {
+        match &self.tls {
+            None => Ok(Box::new(tcp)),
+            Some(connector) => {
+                let stream = connector
+                    .connect(host, tcp)
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("TLS handshake failed: {e}")))?;
+                Ok(Box::new(stream))
+            }
+        }
+    }
+}
+
+/// The TLS connector: trusted CAs (the system's when none is configured), the client
+/// identity for mutual TLS, and hostname checking.
+fn tls_connector<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<tokio_native_tls::TlsConnector, WorkerConfigError> {
+    let mut builder = native_tls::TlsConnector::builder();
+    let mut cas = Vec::new();
+    if let Some(path) = get("ssl.ca.location") {
+        let key = "ssl.truststore.location";
+        let text = read_text(key, path)?;
+        cas.extend(pem_certificates(&text).into_iter().map(|c| (key, c)));
+    }
+    if let Some(pem) = get("ssl.ca.pem") {
+        cas.extend(
+            pem_certificates(pem)
+                .into_iter()
+                .map(|c| ("ssl.truststore.certificates", c)),
+        );
+    }
+    for (key, pem) in cas {
+        let cert = native_tls::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| config_error(key, format!("not a PEM certificate: {e}")))?;
+        builder.add_root_certificate(cert);
+    }
+    let identity = match (
+        get("ssl.keystore.location"),
+        get("ssl.certificate.location"),
+        get("ssl.certificate.pem"),
+    ) {
+        (Some(path), _, _) => {
+            let key = "ssl.keystore.location";
+            let der = read(key, path)?;
+            let password = get("ssl.keystore.password").unwrap_or("");
+            Some(
+                native_tls::Identity::from_pkcs12(&der, password).map_err(|e| {
+                    config_error(key, format!("cannot open the PKCS12 key store: {e}"))
+                })?,
+            )
+        }
+        (None, Some(path), _) => {
+            let key = "ssl.keystore.location";
+            let chain = read(key, path)?;
+            let private = match get("ssl.key.location") {
+                Some(p) => read(key, p)?,
+                None => chain.clone(),
+            };
+            Some(pkcs8_identity(key, &chain, &private)?)
+        }
+        (None, None, Some(chain)) => {
+            let key = "ssl.keystore.key";
+            let private = get("ssl.key.pem")
+                .ok_or_else(|| config_error(key, "required with ssl.keystore.certificate.chain"))?;
+            Some(pkcs8_identity(key, chain.as_bytes(), private.as_bytes())?)
+        }
+        (None, None, None) => None,
+    };
+    if let Some(identity) = identity {
+        builder.identity(identity);
+    }
+    if get("ssl.endpoint.identification.algorithm") == Some("none") {
+        builder.danger_accept_invalid_hostnames(true);
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| config_error("security.protocol", format!("cannot set up TLS: {e}")))?;
+    Ok(tokio_native_tls::TlsConnector::from(connector))
+}
+
+fn pkcs8_identity(
+    key: &str,
+    chain: &[u8],
+    private: &[u8],
+) -> Result<native_tls::Identity, WorkerConfigError> {
+    native_tls::Identity::from_pkcs8(chain, private).map_err(|e| {
+        config_error(
+            key,
+            format!(
+                "cannot read the certificate chain and PKCS#8 private key (an encrypted key is \
+                 not supported for the group member): {e}"
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn error_key(pairs: &[(&str, &str)]) -> (String, String) {
+        match Security::from_settings(&settings(pairs)) {
+            Ok(s) => panic!("expected an error, got {s:?}"),
+            Err(e) => (e.key, e.message),
+        }
+    }
+
+    #[test]
+    fn plaintext_by_default_sasl_plain_and_tls_when_asked() {
+        let s = Security::from_settings(&[]).unwrap();
+        assert!(s.tls.is_none() && s.sasl.is_none());
+        let s = Security::from_settings(&settings(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "PLAIN"),
+            ("sasl.username", "alice"),
+            ("sasl.password", "pw"),
+        ]))
+        .unwrap();
+        assert!(s.tls.is_none());
+        let sasl = s.sasl.clone().unwrap();
+        assert_eq!(
+            (sasl.username.as_str(), sasl.password.as_str()),
+            ("alice", "pw")
+        );
+        assert!(!format!("{s:?}").contains("pw"), "{s:?}");
+        let s = Security::from_settings(&settings(&[("security.protocol", "ssl")])).unwrap();
+        assert!(s.tls.is_some() && s.sasl.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let (key, _) = error_key(&[("security.protocol", "carrier_pigeon")]);
+        assert_eq!(key, "security.protocol");
+        let (key, message) = error_key(&[("security.protocol", "sasl_ssl")]);
+        assert_eq!(key, "sasl.mechanism");
+        assert!(message.contains("GSSAPI"), "{message}");
+        let (key, message) = error_key(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+        ]);
+        assert_eq!(key, "sasl.mechanism");
+        assert!(message.contains("SCRAM-SHA-512"), "{message}");
+        let (key, _) = error_key(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "PLAIN"),
+        ]);
+        assert_eq!(key, "sasl.jaas.config");
+        let (key, _) = error_key(&[
+            ("security.protocol", "ssl"),
+            ("ssl.ca.location", "/nonexistent/ca.pem"),
+        ]);
+        assert_eq!(key, "ssl.truststore.location");
+    }
+
+    #[test]
+    fn pem_bundles_split_into_certificates() {
+        let one = "-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----";
+        let text = format!("comment\n{one}\n{one}\ntrailing");
+        assert_eq!(
+            pem_certificates(&text),
+            vec![one.to_owned(), one.to_owned()]
+        );
+        assert!(pem_certificates("no certificates").is_empty());
+    }
+}
