@@ -320,7 +320,7 @@ fn a_joining_worker_takes_a_fair_share_and_a_rolling_restart_moves_little() {
 }
 
 #[test]
-fn source_and_sink_offsets_are_read_over_rest_on_any_worker() {
+fn source_offsets_are_read_over_rest_on_any_worker() {
     let root = tempfile::tempdir().unwrap();
     let spec = ClusterSpec::new(root.path(), &plugins(root.path()));
     let workers = spec.start(2);
