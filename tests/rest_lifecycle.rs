@@ -448,3 +448,41 @@ fn bodies_that_are_not_declared_json_are_415_and_change_nothing() {
     let (code, reply) = post(Some("application/json; charset=utf-8"));
     assert_eq!(code, 201, "{reply}");
 }
+
+#[test]
+fn secrets_in_client_overrides_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start_worker(dir.path());
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\n").unwrap();
+    let jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                username=\"connect\" password=\"hunter2-jaas\";";
+    let config = json!({
+        "connector.class": "FileStreamSource",
+        "file": input.display().to_string(),
+        "topic": unique("secret"),
+        "producer.override.sasl.jaas.config": jaas,
+        "consumer.override.ssl.key.password": "hunter2-key",
+    });
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "secretive", "config": config})),
+    );
+    assert_eq!(code, 201, "{body}");
+    wait_for(
+        "the connector's config in the log",
+        Duration::from_secs(30),
+        || {
+            w.log_text()
+                .contains("starting connector with config")
+                .then_some(())
+        },
+    );
+    let log = w.log_text();
+    assert!(!log.contains("hunter2"), "a secret reached the log:\n{log}");
+    assert!(
+        log.contains("producer.override.sasl.jaas.config = [hidden]"),
+        "{log}"
+    );
+}

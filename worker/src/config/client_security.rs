@@ -24,6 +24,19 @@ fn error(key: &str, message: impl Into<String>) -> ClientConfigError {
     }
 }
 
+/// Whether a config key holds a secret by its name, prefixed or not (`producer.override.`,
+/// `consumer.`…): passwords, JAAS configs, client secrets, private keys. Such values are never
+/// logged nor shown; PASSWORD-typed keys of a `ConfigDef` are hidden too, by their type.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.ends_with("password")
+        || key.ends_with("secret")
+        || key.ends_with("sasl.jaas.config")
+        || key.ends_with("ssl.keystore.key")
+        || key.ends_with("ssl.key.pem")
+        || key.ends_with("sasl.oauthbearer.config")
+}
+
 /// Java settings with no librdkafka counterpart that change nothing here (Java SPI classes,
 /// login refresh timings, the JVM's TLS protocol choice).
 const IGNORED: &[&str] = &[
@@ -788,6 +801,29 @@ mod tests {
         assert_eq!(got["ssl.ca.pem"], "-----BEGIN CERTIFICATE-----");
         assert_eq!(got["ssl.certificate.pem"], "CHAIN");
         assert_eq!(got["ssl.key.pem"], "KEY");
+    }
+
+    #[test]
+    fn secret_keys_are_known_by_name_with_any_prefix() {
+        for key in [
+            "sasl.jaas.config",
+            "producer.override.sasl.jaas.config",
+            "consumer.ssl.keystore.password",
+            "connection.password",
+            "sasl.oauthbearer.client.secret",
+            "admin.override.ssl.key.password",
+            "ssl.keystore.key",
+        ] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in [
+            "topic",
+            "ssl.truststore.location",
+            "sasl.username",
+            "password.policy.name",
+        ] {
+            assert!(!is_secret_key(key), "{key}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorResponse};
 use tributary_connector_api::{ComponentKind, ConfigKeyInfo, ConfigValueInfo, Props};
 
+use crate::config::client_security;
 use crate::config::connector as cc;
 use crate::config::override_policy;
 use crate::config::providers::{has_placeholder, Secrets};
@@ -90,9 +91,7 @@ pub fn validate(
         }
     }
     for (key, message) in override_policy::errors(worker.override_policy, &resolved) {
-        let hidden = ["password", "jaas", "secret", ".key"]
-            .iter()
-            .any(|s| key.contains(s));
+        let hidden = client_security::is_secret_key(&key);
         infos.configs.push(ConfigInfo {
             definition: None,
             value: Some(ConfigValueInfo {

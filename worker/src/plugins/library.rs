@@ -29,6 +29,10 @@ pub enum LoadError {
     },
     #[error("plugin {path} did not describe itself: {message}")]
     Manifest { path: PathBuf, message: String },
+    /// An ordinary shared library (no Tributary entry point): `plugin.path` may hold those
+    /// next to plugins, as a Java plugin directory holds dependency jars.
+    #[error("{path} is not a Tributary plugin (no entry symbol tributary_plugin_entry)")]
+    NotAPlugin { path: PathBuf },
 }
 
 /// A call across the boundary failed.
@@ -81,10 +85,8 @@ impl Library {
         let lib = unsafe { libloading::Library::new(path) }.map_err(|e| open_err(e.to_string()))?;
         // Safety: the symbol's type is fixed by the ABI.
         let entry: libloading::Symbol<Entry> =
-            unsafe { lib.get(abi::ENTRY_SYMBOL) }.map_err(|e| {
-                open_err(format!(
-                    "no entry symbol tributary_plugin_entry (is this a Tributary plugin?): {e}"
-                ))
+            unsafe { lib.get(abi::ENTRY_SYMBOL) }.map_err(|_| LoadError::NotAPlugin {
+                path: path.to_owned(),
             })?;
         // Safety: the entry returns a pointer to a static table.
         let table_ptr = unsafe { entry() };

@@ -99,6 +99,10 @@ impl PluginRegistry {
         }
         match Library::open(&canonical) {
             Ok(lib) => self.add(canonical, lib),
+            Err(e @ LoadError::NotAPlugin { .. }) => {
+                tracing::debug!(error = %e, "skipped");
+                Vec::new()
+            }
             Err(e) => {
                 self.fail(&canonical, &e);
                 Vec::new()
@@ -250,5 +254,26 @@ impl PluginRegistry {
     /// Plugin files that failed to load.
     pub fn failures(&self) -> Vec<LoadFailure> {
         self.read().failures.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ordinary_shared_library_is_skipped_not_a_failure() {
+        // zlib is on every machine that builds the worker (librdkafka links it).
+        let path = Path::new("/usr/lib/x86_64-linux-gnu/libz.so.1");
+        assert!(path.exists(), "{} is missing", path.display());
+        let registry = PluginRegistry::new();
+        assert!(registry.load(path).is_empty());
+        assert!(registry.failures().is_empty(), "{:?}", registry.failures());
+        // A file that is no library at all is still a failure worth an error.
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("libjunk.so");
+        std::fs::write(&junk, b"not an ELF file").unwrap();
+        assert!(registry.load(&junk).is_empty());
+        assert_eq!(registry.failures().len(), 1);
     }
 }

@@ -5,6 +5,7 @@
 use tributary_connector_api::abi::{ConnectorRequest, ConnectorResponse};
 use tributary_connector_api::Props;
 
+use crate::config::client_security;
 use crate::config::connector as cc;
 use crate::config::providers::Secrets;
 use crate::config::WorkerConfig;
@@ -22,7 +23,7 @@ pub fn resolved(worker: &WorkerConfig, raw: &Props) -> Result<(Props, Secrets), 
 }
 
 /// Logs a connector's config as stored (placeholders, not secrets), with the values of
-/// PASSWORD keys hidden.
+/// PASSWORD keys and of keys named as secrets (`*.password`, `sasl.jaas.config`, …) hidden.
 fn log_config(plugin: &ConnectorPlugin, name: &str, raw: &Props) {
     let framework = cc::framework_def(plugin.manifest.kind);
     let hidden = |k: &str| {
@@ -32,6 +33,7 @@ fn log_config(plugin: &ConnectorPlugin, name: &str, raw: &Props) {
             .key(k)
             .or_else(|| framework.key(k))
             .is_some_and(|key| key.type_ == tributary_connector_api::ConfigType::Password)
+            || client_security::is_secret_key(k)
     };
     let shown: Vec<String> = raw
         .iter()
