@@ -107,11 +107,12 @@ impl<T: PluginTask> Shared<T> {
             dlq.flush(timeout)
                 .map_err(|e| (trace("Failed to write to the dead letter queue", e), false))?;
         }
-        let safe = match self.task.call(&TaskRequest::PreCommit(offsets)) {
+        let safe = match self.task.call(&TaskRequest::PreCommit(offsets.clone())) {
             Ok(TaskResponse::Committable(safe)) => safe,
             Ok(_) => return Ok(()),
             Err(e) => return Err(call_error("Offset commit failed during preCommit/flush", e)),
         };
+        let safe = valid_task_offsets(safe, &offsets);
         if safe.is_empty() {
             return Ok(());
         }
@@ -134,6 +135,36 @@ impl<T: PluginTask> Shared<T> {
         }
         Ok(())
     }
+}
+
+/// The offsets a task's `preCommit` returned, without those Java's `WorkerSinkTask` ignores
+/// too (each with a warning): partitions not assigned (or not up for this commit), and offsets
+/// past what was consumed.
+fn valid_task_offsets(task: SinkOffsets, current: &SinkOffsets) -> SinkOffsets {
+    task.into_iter()
+        .filter(|(tp, offset)| match current.get(tp) {
+            None => {
+                tracing::warn!(
+                    topic = %tp.topic,
+                    partition = tp.partition,
+                    offset,
+                    "ignoring invalid task provided offset: partition not assigned"
+                );
+                false
+            }
+            Some(consumed) if offset > consumed => {
+                tracing::warn!(
+                    topic = %tp.topic,
+                    partition = tp.partition,
+                    task_offset = offset,
+                    current_offset = consumed,
+                    "ignoring invalid task provided offset: not yet consumed"
+                );
+                false
+            }
+            Some(_) => true,
+        })
+        .collect()
 }
 
 impl<T: PluginTask + Send> RebalanceListener for SinkState<T> {

@@ -156,6 +156,36 @@ fn what_pre_commit_answers_is_what_gets_committed() {
 }
 
 #[test]
+fn pre_commit_offsets_of_unassigned_partitions_or_past_the_consumed_are_ignored() {
+    let h = Harness::new(10);
+    let consumer = FakeConsumer::new(&h.journal);
+    consumer.assign(&[t0(), t1()]);
+    consumer.push_all(&t0(), &["a", "b", "c"]);
+    consumer.push_all(&t1(), &["x", "y"]);
+    let stranger = TopicPartition::new("elsewhere", 0);
+    let stranger_in_task = stranger.clone();
+    let task = FakeTask::new(&h.journal, move |r| match r {
+        // t0 as consumed; t1 beyond what was consumed; a partition never assigned.
+        TaskRequest::PreCommit(_) => Ok(TaskResponse::Committable(offsets(&[
+            (t0(), 3),
+            (t1(), 9),
+            (stranger_in_task.clone(), 1),
+        ]))),
+        other => Ok(default_response(other)),
+    });
+    let run = h.spawn_sink(Props::new(), task, consumer.clone());
+    wait_until("a commit", || !h.journal.commits().is_empty());
+    run.stop().unwrap();
+    let commits = h.journal.commits();
+    assert!(
+        commits.iter().all(|c| *c == offsets(&[(t0(), 3)])),
+        "{commits:?}"
+    );
+    assert_eq!(consumer.committed_at(&t1()), None);
+    assert_eq!(consumer.committed_at(&stranger), None);
+}
+
+#[test]
 fn nothing_is_committed_when_pre_commit_answers_nothing() {
     let h = Harness::new(10);
     let consumer = FakeConsumer::new(&h.journal);
