@@ -486,3 +486,32 @@ fn secrets_in_client_overrides_never_reach_the_log() {
         "{log}"
     );
 }
+
+#[test]
+fn a_name_the_group_protocol_cannot_carry_is_a_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = start_worker(dir.path());
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\n").unwrap();
+    let config = json!({"connector.class": "FileStreamSource",
+                        "file": input.display().to_string(), "topic": unique("long")});
+    let name = "n".repeat(40_000);
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": name, "config": config.clone()})),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or_default().contains("40000 bytes"),
+        "{body}"
+    );
+    assert_eq!(w.get("/connectors").1, json!([]));
+    // The longest name that fits is fine.
+    let (code, body, _) = w.send(
+        "POST",
+        "/connectors",
+        Some(json!({"name": "n".repeat(32_767), "config": config})),
+    );
+    assert_eq!(code, 201, "{}", body.to_string().len());
+}

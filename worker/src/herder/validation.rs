@@ -23,8 +23,18 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
+/// The longest connector name, in UTF-8 bytes, that the Connect group protocol can carry (an
+/// assignment writes it as a string with a 16-bit length).
+pub const MAX_CONNECTOR_NAME_BYTES: usize = i16::MAX as usize;
+
 /// 400 unless `name` is a usable connector name.
 pub fn check_name(name: &str) -> Result<(), HerderError> {
+    if name.len() > MAX_CONNECTOR_NAME_BYTES {
+        return Err(HerderError::BadRequest(format!(
+            "Connector name is invalid: it is {} bytes long, and at most {MAX_CONNECTOR_NAME_BYTES}              fit in the group protocol",
+            name.len()
+        )));
+    }
     if name.trim().is_empty() || name.chars().any(char::is_control) {
         return Err(HerderError::BadRequest(format!(
             "Connector name {name:?} is invalid: it must be non-empty and contain no control characters"

@@ -13,6 +13,7 @@ use crate::coordination::member::{GroupMember, MemberConfig, MemberError, Securi
 use crate::coordination::protocol::{
     Assignment, ConnectProtocol, ConnectorAssignment, MemberMetadata, CONNECTOR_TASK_ID, ERROR_NONE,
 };
+use crate::herder::validation::MAX_CONNECTOR_NAME_BYTES;
 use crate::model::ConnectorTaskId;
 
 /// Pause between failed join attempts.
@@ -102,6 +103,18 @@ async fn assign(
         connectors: snapshot
             .connectors()
             .into_iter()
+            // A name the group protocol cannot carry (over 32,767 bytes, only possible in a
+            // config topic written by something else) is left out, never the whole round.
+            .filter(|c| {
+                let fits = c.len() <= MAX_CONNECTOR_NAME_BYTES;
+                if !fits {
+                    tracing::error!(
+                        name_bytes = c.len(),
+                        "connector with a name the group protocol cannot carry is not assigned"
+                    );
+                }
+                fits
+            })
             .map(|c| {
                 let n = snapshot.task_configs(&c).len() as u32;
                 (c, n)
