@@ -503,7 +503,10 @@ fn a_name_the_group_protocol_cannot_carry_is_a_400() {
     );
     assert_eq!(code, 400, "{body}");
     assert!(
-        body["message"].as_str().unwrap_or_default().contains("40000 bytes"),
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("40000 bytes"),
         "{body}"
     );
     assert_eq!(w.get("/connectors").1, json!([]));

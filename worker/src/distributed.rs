@@ -39,9 +39,14 @@ async fn open_log(
     producer: Vec<(String, String)>,
 ) -> anyhow::Result<KafkaLog> {
     let base = worker.base_client_config();
-    ensure_topic(&base, &spec(topic))
+    let property = match what {
+        "configs" => "config.storage.topic",
+        "offsets" => "offset.storage.topic",
+        _ => "status.storage.topic",
+    };
+    ensure_topic(&base, &spec(topic), property)
         .await
-        .with_context(|| format!("cannot create the {what} topic {}", topic.name))?;
+        .with_context(|| format!("cannot use the {what} topic {}", topic.name))?;
     let client_id = match worker.props.get("client.id").map(|s| s.trim()) {
         Some(id) if !id.is_empty() => format!("{}-{id}-{what}", dist.group_id),
         _ => format!("{}-{what}", dist.group_id),

@@ -61,6 +61,19 @@ pub enum LogError {
     /// DescribeConfigs failed.
     #[error("cannot describe the configs of topic {topic}: {message}")]
     DescribeConfigs { topic: String, message: String },
+    /// An existing internal topic is not compacted (Java refuses to start too).
+    #[error(
+        "topic '{topic}' given by {property} has cleanup.policy={policy}, but the worker's \
+         internal topics must have exactly cleanup.policy=compact, or records the worker needs \
+         (configs, offsets, statuses) are eventually deleted and the cluster cannot restart \
+         cleanly; set {property} to a compacted topic, or change this topic's cleanup.policy \
+         to compact"
+    )]
+    NotCompacted {
+        topic: String,
+        property: String,
+        policy: String,
+    },
     /// The topic's partitions could not be found in the cluster metadata in time.
     #[error("topic {topic}: no partition metadata after {waited:?}: {message}")]
     Metadata {
@@ -215,10 +228,14 @@ fn admin_client(
 }
 
 /// Creates `spec.name` if it does not exist, with `cleanup.policy=compact` and the extra
-/// configs. An existing topic is accepted; if its cleanup policy can be described and is not
-/// exactly `compact`, a warning is logged (Java refuses to start in that case; callers that
-/// want to refuse can use [`topic_cleanup_policy`]).
-pub async fn ensure_topic(admin_config: &ClientConfig, spec: &TopicSpec) -> Result<(), LogError> {
+/// configs. An existing topic whose cleanup policy the broker reports as anything but exactly
+/// `compact` is refused, as Java refuses it; `property` (e.g. `config.storage.topic`) names
+/// the setting in the error.
+pub async fn ensure_topic(
+    admin_config: &ClientConfig,
+    spec: &TopicSpec,
+    property: &str,
+) -> Result<(), LogError> {
     let admin = admin_client(admin_config, &spec.name)?;
     let mut new_topic = NewTopic::new(
         &spec.name,
@@ -249,12 +266,13 @@ pub async fn ensure_topic(admin_config: &ClientConfig, spec: &TopicSpec) -> Resu
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
                 match topic_cleanup_policy_with(&admin, &spec.name).await {
                     Ok(Some(policy)) if policy == COMPACT => {}
-                    Ok(Some(policy)) => tracing::warn!(
-                        topic = %spec.name,
-                        %policy,
-                        "topic exists with cleanup.policy={policy}; it must be exactly \
-                         'compact' or records the worker needs may be deleted"
-                    ),
+                    Ok(Some(policy)) => {
+                        return Err(LogError::NotCompacted {
+                            topic: spec.name.clone(),
+                            property: property.to_owned(),
+                            policy,
+                        })
+                    }
                     Ok(None) => tracing::debug!(
                         topic = %spec.name,
                         "existing topic: broker did not report cleanup.policy"
@@ -839,7 +857,9 @@ mod tests {
             replication_factor: 1,
             configs: Vec::new(),
         };
-        ensure_topic(&base_config(), &spec).await.unwrap();
+        ensure_topic(&base_config(), &spec, "test.topic")
+            .await
+            .unwrap();
         name
     }
 
@@ -966,7 +986,7 @@ mod tests {
                 ("retention.ms".to_owned(), "604800000".to_owned()),
             ],
         };
-        ensure_topic(&admin, &spec).await.unwrap();
+        ensure_topic(&admin, &spec, "test.topic").await.unwrap();
         assert_eq!(
             topic_cleanup_policy(&admin, &name)
                 .await
@@ -979,13 +999,14 @@ mod tests {
         drop(log);
 
         // Again, even with other settings: the existing topic is accepted unchanged.
-        ensure_topic(&admin, &spec).await.unwrap();
+        ensure_topic(&admin, &spec, "test.topic").await.unwrap();
         ensure_topic(
             &admin,
             &TopicSpec {
                 partitions: 7,
                 ..spec.clone()
             },
+            "test.topic",
         )
         .await
         .unwrap();
@@ -1006,7 +1027,7 @@ mod tests {
             replication_factor: -1,
             configs: Vec::new(),
         };
-        ensure_topic(&admin, &defaults).await.unwrap();
+        ensure_topic(&admin, &defaults, "test.topic").await.unwrap();
         let log = open(&defaults.name, KafkaLogOptions::default());
         assert!(!log.partitions().is_empty());
         assert_eq!(
@@ -1019,7 +1040,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn ensure_topic_accepts_an_existing_topic_with_another_policy() {
+    async fn ensure_topic_refuses_an_existing_topic_that_is_not_compacted() {
         let admin_config = base_config();
         let name = unique_topic("ensure-delete");
         let admin: AdminClient<DefaultClientContext> = admin_config.create().unwrap();
@@ -1031,14 +1052,21 @@ mod tests {
             .unwrap();
         assert!(created.iter().all(Result::is_ok), "{created:?}");
 
-        // Java refuses such a topic; here it is accepted with a warning, left unchanged.
+        // Refused, as Java refuses it, naming the property; the topic is left unchanged.
         let spec = TopicSpec {
             name: name.clone(),
             partitions: 2,
             replication_factor: 1,
             configs: Vec::new(),
         };
-        ensure_topic(&admin_config, &spec).await.unwrap();
+        let e = ensure_topic(&admin_config, &spec, "config.storage.topic")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, LogError::NotCompacted { property, policy, .. }
+                if property == "config.storage.topic" && policy == "delete"),
+            "{e}"
+        );
         assert_eq!(
             topic_cleanup_policy(&admin_config, &name)
                 .await
