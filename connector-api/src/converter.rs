@@ -90,11 +90,7 @@ pub trait Converter: Send + Sync {
         schema: Option<&SchemaRef>,
         value: ValueRef<'a>,
     ) -> Result<Option<Cow<'a, [u8]>>, ConverterError> {
-        let bytes = match value {
-            ValueRef::Value(v) => self.from_connect(topic, schema, v)?,
-            other => self.from_connect(topic, schema, &other.to_value())?,
-        };
-        Ok(bytes.map(Cow::Owned))
+        from_connect_owned(self, topic, schema, value)
     }
 
     /// [`Converter::from_connect_ref`] for each record of a batch, results in order.
@@ -116,6 +112,22 @@ pub trait Converter: Send + Sync {
             .map(|d| self.to_connect(d.topic, d.bytes))
             .collect()
     }
+}
+
+/// [`Converter::from_connect`] of a borrowed value, made owned first when it is not a
+/// [`Value`]: the default [`Converter::from_connect_ref`], and the fallback of converters that
+/// override it for the values they write as they are.
+pub fn from_connect_owned<'a, C: Converter + ?Sized>(
+    converter: &C,
+    topic: &str,
+    schema: Option<&SchemaRef>,
+    value: ValueRef<'a>,
+) -> Result<Option<Cow<'a, [u8]>>, ConverterError> {
+    let bytes = match value {
+        ValueRef::Value(v) => converter.from_connect(topic, schema, v)?,
+        other => converter.from_connect(topic, schema, &other.to_value())?,
+    };
+    Ok(bytes.map(Cow::Owned))
 }
 
 /// Converts record header values.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use tributary_connector_api::{Schema, SchemaRef, Type, Value, ValueRef};
 
 use crate::converters::{value_kind, ConfigReader, Converter, ConverterError};
+use tributary_connector_api::converter::from_connect_owned;
 
 /// Kafka's ByteArrayConverter.
 #[derive(Debug, Clone, Default)]
@@ -61,10 +62,7 @@ impl Converter for ByteArrayConverter {
             ValueRef::Value(Value::Bytes(b)) if schema.is_none_or(|s| s.type_ == Type::Bytes) => {
                 Ok(Some(Cow::Borrowed(b)))
             }
-            ValueRef::Value(v) => Ok(self.from_connect(topic, schema, v)?.map(Cow::Owned)),
-            other => Ok(self
-                .from_connect(topic, schema, &other.to_value())?
-                .map(Cow::Owned)),
+            other => from_connect_owned(self, topic, schema, other),
         }
     }
 

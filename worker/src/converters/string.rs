@@ -19,6 +19,7 @@ use tributary_connector_api::{
 };
 
 use crate::converters::{ConfigReader, Converter, ConverterError};
+use tributary_connector_api::converter::from_connect_owned;
 
 pub const ENCODING: &str = "converter.encoding";
 pub const SERIALIZER_ENCODING: &str = "serializer.encoding";
@@ -239,13 +240,7 @@ impl Converter for StringConverter {
         match (self.write, value.as_str()) {
             (TextEncoding::Utf8, Some(s)) => Ok(Some(Cow::Borrowed(s.as_bytes()))),
             _ if value.is_null() => Ok(None),
-            _ => {
-                let bytes = match value {
-                    ValueRef::Value(v) => self.from_connect(topic, schema, v)?,
-                    other => self.from_connect(topic, schema, &other.to_value())?,
-                };
-                Ok(bytes.map(Cow::Owned))
-            }
+            _ => from_connect_owned(self, topic, schema, value),
         }
     }
 
