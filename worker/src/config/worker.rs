@@ -220,7 +220,12 @@ impl WorkerConfig {
             offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
             config_providers: Arc::new(providers),
             client_settings: shared_client_settings(&props)?,
-            override_policy: OverridePolicy::parse(get(&props, override_policy::KEY))?,
+            override_policy: OverridePolicy::parse(get(&props, override_policy::KEY)).map_err(
+                |message| WorkerConfigError {
+                    key: override_policy::KEY.to_owned(),
+                    message,
+                },
+            )?,
             props,
         })
     }
