@@ -80,23 +80,19 @@ impl TopicPartition {
 }
 
 /// A record produced by a source task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
     /// Where the record came from (e.g. `{"filename": "/data/in.txt"}`); `None` for sources
     /// that track nothing (stdin). Shared: a task keeps one `Arc` per partition and clones it
     /// into each record.
-    #[serde(default, with = "crate::abi::intern::source_partition")]
     pub source_partition: Option<Arc<OffsetMap>>,
     /// The position just after this record within its source partition.
-    #[serde(default, with = "crate::abi::intern::opt_offset_map")]
     pub source_offset: Option<OffsetMap>,
     pub topic: String,
     /// `None` lets the producer pick the partition.
     pub kafka_partition: Option<i32>,
-    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub key_schema: Option<SchemaRef>,
     pub key: Value,
-    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub value_schema: Option<SchemaRef>,
     pub value: Value,
     /// Milliseconds since the epoch; `None` lets the producer stamp it.
@@ -137,15 +133,13 @@ pub enum TimestampType {
 }
 
 /// A record delivered to a sink task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SinkRecord {
     pub topic: String,
     pub kafka_partition: i32,
     pub kafka_offset: i64,
-    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub key_schema: Option<SchemaRef>,
     pub key: Value,
-    #[serde(default, with = "crate::abi::intern::opt_schema_ref")]
     pub value_schema: Option<SchemaRef>,
     pub value: Value,
     pub timestamp: Option<i64>,
@@ -153,7 +147,6 @@ pub struct SinkRecord {
     pub headers: Headers,
     /// The topic the record was consumed from, when a transformation renamed it (Kafka's
     /// `SinkRecord.originalTopic()`). Transformations never change the partition or offset.
-    #[serde(default)]
     pub original_topic: Option<String>,
 }
 

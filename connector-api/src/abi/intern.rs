@@ -1,6 +1,6 @@
 //! Interning on the wire: inside one plugin message, each schema is written once and later
-//! uses refer back to it, and a source partition equal to the previous record's is written as
-//! a back-reference. Decoded records share one `Arc` per schema. Outside [`super::encode`] /
+//! uses refer back to it, and offset maps are written as typed entries. Decoded values share
+//! one `Arc` per schema. (Records themselves travel as [`super::batch`] record batches.) Outside [`super::encode`] /
 //! [`super::decode`] (e.g. plain serde use of the types) everything is written inline.
 
 use std::cell::RefCell;
@@ -17,13 +17,11 @@ use crate::schema::{Schema, SchemaRef};
 struct Encoder {
     /// Address of each schema written so far → its id.
     schemas: HashMap<usize, u32>,
-    last_partition: Option<Arc<OffsetMap>>,
 }
 
 #[derive(Default)]
 struct Decoder {
     schemas: Vec<Option<SchemaRef>>,
-    last_partition: Option<Arc<OffsetMap>>,
 }
 
 thread_local! {
@@ -261,19 +259,6 @@ impl<'de> Deserialize<'de> for JsonIn {
     }
 }
 
-/// `#[serde(with)]` for `Option<OffsetMap>` fields.
-pub mod opt_offset_map {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(map: &Option<OffsetMap>, ser: S) -> Result<S::Ok, S::Error> {
-        map.as_ref().map(JsonOut).serialize(ser)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<OffsetMap>, D::Error> {
-        Option::<JsonIn>::deserialize(de).map(|m| m.map(|JsonIn(m)| m))
-    }
-}
-
 /// `#[serde(with)]` for committed offsets: `(partition, offset)` pairs.
 pub mod offset_pairs {
     use super::*;
@@ -319,147 +304,46 @@ pub mod offset_updates {
     }
 }
 
-#[derive(Serialize)]
-enum PartitionOut<'a> {
-    Null,
-    Same,
-    New(JsonOut<'a>),
-}
-
-#[derive(Deserialize)]
-enum PartitionIn {
-    Null,
-    Same,
-    New(JsonIn),
-}
-
-/// `#[serde(with)]` for a source record's partition: one equal to the previous record's is
-/// written as `Same`.
-pub mod source_partition {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(p: &Option<Arc<OffsetMap>>, ser: S) -> Result<S::Ok, S::Error> {
-        let Some(map) = p else {
-            return match ENCODER.with(|e| e.borrow().is_some()) {
-                true => PartitionOut::Null.serialize(ser),
-                false => p.serialize(ser),
-            };
-        };
-        let same = ENCODER.with(|e| {
-            e.borrow_mut().as_mut().map(|enc| {
-                let same = enc
-                    .last_partition
-                    .as_ref()
-                    .is_some_and(|last| Arc::ptr_eq(last, map) || **last == **map);
-                if !same {
-                    enc.last_partition = Some(map.clone());
-                }
-                same
-            })
-        });
-        match same {
-            None => p.serialize(ser),
-            Some(true) => PartitionOut::Same.serialize(ser),
-            Some(false) => PartitionOut::New(JsonOut(map)).serialize(ser),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        de: D,
-    ) -> Result<Option<Arc<OffsetMap>>, D::Error> {
-        let active = DECODER.with(|d| d.borrow().is_some());
-        if !active {
-            return Option::<Arc<OffsetMap>>::deserialize(de);
-        }
-        match PartitionIn::deserialize(de)? {
-            PartitionIn::Null => Ok(None),
-            PartitionIn::New(JsonIn(map)) => {
-                let map = Arc::new(map);
-                DECODER.with(|d| {
-                    if let Some(dec) = d.borrow_mut().as_mut() {
-                        dec.last_partition = Some(map.clone());
-                    }
-                });
-                Ok(Some(map))
-            }
-            PartitionIn::Same => DECODER
-                .with(|d| {
-                    d.borrow()
-                        .as_ref()
-                        .and_then(|dec| dec.last_partition.clone())
-                })
-                .map(Some)
-                .ok_or_else(|| D::Error::custom("partition back-reference without a partition")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::abi::{decode, encode};
-    use crate::record::{OffsetMap, SourceRecord};
-    use crate::schema::{Schema, Type};
+    use crate::record::OffsetMap;
+    use crate::schema::Schema;
     use crate::value::{Struct, Value};
     use std::sync::Arc;
 
-    fn partition(name: &str) -> Arc<OffsetMap> {
-        let mut m = OffsetMap::new();
-        m.insert("filename".into(), name.into());
-        Arc::new(m)
-    }
-
     #[test]
-    fn interned_batches_round_trip_and_share_schemas() {
+    fn interned_messages_round_trip_and_share_schemas() {
         let inner = Schema::struct_([("n", Schema::int32())]).into_ref();
         let outer = Schema::struct_([("inner", inner.clone()), ("s", Schema::optional_string())])
             .with_name("outer")
             .into_ref();
-        let mut records = Vec::new();
-        for (i, file) in ["a", "a", "b", "a"].iter().enumerate() {
+        let mut values = Vec::new();
+        for i in 0..4 {
             let mut in_struct = Struct::new(inner.clone()).unwrap();
-            in_struct.put("n", Value::Int32(i as i32)).unwrap();
+            in_struct.put("n", Value::Int32(i)).unwrap();
             let mut value = Struct::new(outer.clone()).unwrap();
             value.put("inner", Value::Struct(in_struct)).unwrap();
-            let mut r = SourceRecord::new(
-                Some(partition(file)),
-                None,
-                "t",
-                Some(outer.clone()),
-                Value::Struct(value),
-            );
-            if i == 3 {
-                r.source_partition = None;
-            }
-            records.push(r);
+            values.push(Value::Struct(value));
         }
-        let msg = records.clone();
-        let bytes = encode(&msg).unwrap();
-        let got: Vec<SourceRecord> = decode(&bytes).unwrap();
-        assert_eq!(got, msg);
-        let (a, b) = (
-            got[0].value_schema.as_ref().unwrap(),
-            got[2].value_schema.as_ref().unwrap(),
+        let bytes = encode(&values).unwrap();
+        let got: Vec<Value> = decode(&bytes).unwrap();
+        assert_eq!(got, values);
+        let schema_of = |v: &Value| match v {
+            Value::Struct(s) => s.schema().clone(),
+            other => panic!("not a struct: {other:?}"),
+        };
+        assert!(
+            Arc::ptr_eq(&schema_of(&got[0]), &schema_of(&got[2])),
+            "decoded values share one schema"
         );
-        assert!(Arc::ptr_eq(a, b), "decoded records share one schema");
         // Each schema is written once: far smaller than the same message written inline.
-        let inline = postcard::to_allocvec(&msg).unwrap().len();
+        let inline = postcard::to_allocvec(&values).unwrap().len();
         assert!(
             bytes.len() * 2 < inline,
             "interned {} vs inline {inline}",
             bytes.len()
         );
-        assert_eq!(got[1].source_partition, Some(partition("a")));
-        let (p0, p1) = (
-            got[0].source_partition.as_ref().unwrap(),
-            got[1].source_partition.as_ref().unwrap(),
-        );
-        assert!(
-            Arc::ptr_eq(p0, p1),
-            "a repeated partition is shared, not copied"
-        );
-        assert_eq!(got[2].source_partition, Some(partition("b")));
-        assert_eq!(got[3].source_partition, None);
-        assert_eq!(Schema::new(Type::Int8), Schema::new(Type::Int8));
     }
 
     #[test]
@@ -479,24 +363,14 @@ mod tests {
         .as_object()
         .cloned()
         .unwrap();
+        let mut partition = OffsetMap::new();
+        partition.insert("filename".into(), "p".into());
         let request = TaskRequest::StartSource {
             props: Default::default(),
-            offsets: vec![(partition("p").as_ref().clone(), offset.clone())],
+            offsets: vec![(partition, offset)],
         };
         let back: TaskRequest = decode(&encode(&request).unwrap()).unwrap();
         assert_eq!(back, request);
-
-        let mut record = SourceRecord::new(
-            Some(partition("p")),
-            Some(offset),
-            "t",
-            None,
-            Value::String("x".into()),
-        );
-        record.kafka_partition = Some(1);
-        let response = vec![record];
-        let back: Vec<SourceRecord> = decode(&encode(&response).unwrap()).unwrap();
-        assert_eq!(back, response);
     }
 }
 

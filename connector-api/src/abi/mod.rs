@@ -226,8 +226,8 @@ pub struct CallFailure {
 }
 
 /// Encodes a wire message: postcard (compact, not self-describing: both sides share these
-/// types through the ABI version), with schemas and repeated source partitions interned and
-/// offset maps as JSON text (see [`intern`]).
+/// types through the ABI version), with schemas interned and
+/// offset maps as typed entries (see [`intern`]).
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
     let _scope = intern::EncodeScope::start();
     postcard::to_allocvec(value).map_err(|e| format!("cannot encode plugin message: {e}"))
