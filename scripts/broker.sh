@@ -8,7 +8,8 @@
 #   scripts/broker.sh start-tls PORT INNER
 #                                    a TLS broker on PORT: Tansu on INNER (advertising PORT) behind
 #                                    socat, with a test CA and server certificate (127.0.0.1,
-#                                    localhost) in .tributary/tls (ca.pem is what clients trust)
+#                                    localhost) in .tributary/tls (ca.pem is what clients trust;
+#                                    server.p12, password changeit, holds the same key)
 #   scripts/broker.sh stop-tls PORT INNER
 #
 # Tansu keeps topics in memory only: a restart loses every topic.
@@ -77,7 +78,15 @@ stop() {
 # A test CA and a server certificate for 127.0.0.1 and localhost, made once.
 certs() {
   local dir="$state/tls"
-  [ -f "$dir/server.pem" ] && return 0
+  [ -f "$dir/server.pem" ] || make_certs "$dir"
+  # The same key and certificate as a PKCS12 key store (password changeit), for the HTTPS
+  # REST tests.
+  [ -f "$dir/server.p12" ] || openssl pkcs12 -export -in "$dir/server.pem" \
+    -inkey "$dir/server.key" -name worker -passout pass:changeit -out "$dir/server.p12"
+}
+
+make_certs() {
+  local dir=$1
   mkdir -p "$dir"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Tributary test CA" \
     -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null

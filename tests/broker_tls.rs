@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::cluster::ClusterSpec;
+use support::RestAccess;
 use support::*;
 
 /// The TLS broker's address and the CA that signed its certificate.
@@ -125,24 +126,64 @@ fn a_pipeline_runs_over_tls_and_fails_without_the_ca() {
 }
 
 #[test]
-fn a_distributed_cluster_runs_over_tls() {
+fn a_three_worker_cluster_runs_over_tls_with_https_rest_and_basic_auth() {
     let (bootstrap, ca) = tls_broker();
+    let pki = std::path::Path::new(&ca).parent().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let plugins = plugin_dir(dir.path(), &["tributary_connector_file"]);
+    let creds = dir.path().join("connect.password");
+    std::fs::write(&creds, "alice=alice-secret\n").unwrap();
+    let jaas = dir.path().join("connect_jaas.conf");
+    std::fs::write(
+        &jaas,
+        format!(
+            "KafkaConnect {{ org.apache.kafka.connect.rest.basic.auth.extension.\
+             PropertyFileLoginModule required file=\"{}\"; }};",
+            creds.display()
+        ),
+    )
+    .unwrap();
     let mut spec = ClusterSpec::new(dir.path(), &plugins);
     // The group member, the internal topics' clients and the task clients all go through
-    // the TLS terminator, with a Java worker's settings.
+    // the TLS terminator, with a Java worker's settings. The REST API is HTTPS with client
+    // certificates required and basic authentication, so forwarding to the leader and task
+    // configs sent between workers go through both.
     spec.extra = vec![
         ("bootstrap.servers", bootstrap),
         ("security.protocol", "SSL".into()),
         ("ssl.truststore.type", "PEM".into()),
-        ("ssl.truststore.location", ca),
+        ("ssl.truststore.location", ca.clone()),
         ("consumer.session.timeout.ms", "6000".into()),
         // The sink may subscribe before the source's first record creates the topic: find
         // it within a second rather than at the next 5-minute metadata refresh.
         ("consumer.topic.metadata.refresh.interval.ms", "1000".into()),
+        (
+            "listeners.https.ssl.keystore.location",
+            pki.join("server.p12").display().to_string(),
+        ),
+        ("listeners.https.ssl.keystore.password", "changeit".into()),
+        ("listeners.https.ssl.truststore.location", ca.clone()),
+        ("listeners.https.ssl.client.auth", "required".into()),
+        (
+            "rest.extension.classes",
+            "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+                .into(),
+        ),
+        (
+            "java.security.auth.login.config",
+            jaas.display().to_string(),
+        ),
     ];
-    let workers = spec.start(2);
+    spec.rest = RestAccess {
+        https: true,
+        ca_pem: Some(std::fs::read(&ca).unwrap()),
+        identity: Some((
+            std::fs::read(pki.join("server.pem")).unwrap(),
+            std::fs::read(pki.join("server.key")).unwrap(),
+        )),
+        basic: Some(("alice".into(), "alice-secret".into())),
+    };
+    let workers = spec.start(3);
     let lines = mixed_lines(1_000);
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
@@ -153,7 +194,7 @@ fn a_distributed_cluster_runs_over_tls() {
         json!({"connector.class": "FileStreamSource", "file": input.display().to_string(),
                "topic": topic}),
     );
-    workers[1].create(
+    workers[2].create(
         "tls-dist-sink",
         json!({"connector.class": "FileStreamSink", "file": output.display().to_string(),
                "topics": topic}),
@@ -181,4 +222,19 @@ fn a_distributed_cluster_runs_over_tls() {
     got.sort();
     want.sort();
     assert_same_lines(&got, &want, "sink file: every line once");
+
+    // Every worker answers with the same view, and only to authenticated clients.
+    for w in &workers {
+        assert!(w.status("tls-dist-src").is_some(), "{}", w.id());
+        let anonymous = RestAccess {
+            basic: None,
+            ..w.rest.clone()
+        };
+        assert_eq!(
+            anonymous.code("GET", &w.url("/connectors")),
+            401,
+            "{}",
+            w.id()
+        );
+    }
 }

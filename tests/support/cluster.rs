@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{bootstrap, free_port, unique, wait_for, Worker};
+use super::{bootstrap, free_port, unique, wait_for, RestAccess, Worker};
 
 /// The settings shared by every worker of one test cluster.
 #[derive(Clone)]
@@ -17,6 +17,8 @@ pub struct ClusterSpec {
     pub group: String,
     /// Worker properties added to (or replacing) the defaults, e.g. broker security.
     pub extra: Vec<(&'static str, String)>,
+    /// How the tests reach the workers (`https` also makes the listeners HTTPS).
+    pub rest: RestAccess,
 }
 
 impl ClusterSpec {
@@ -26,6 +28,7 @@ impl ClusterSpec {
             plugins: plugins.to_owned(),
             group: unique("cluster"),
             extra: Vec::new(),
+            rest: RestAccess::default(),
         }
     }
 
@@ -52,7 +55,13 @@ impl ClusterSpec {
             ("offset.storage.partitions", "5".into()),
             ("status.storage.partitions", "3".into()),
             ("offset.flush.interval.ms", "500".into()),
-            ("listeners", format!("http://127.0.0.1:{port}")),
+            (
+                "listeners",
+                format!(
+                    "{}://127.0.0.1:{port}",
+                    if self.rest.https { "https" } else { "http" }
+                ),
+            ),
             ("plugin.path", self.plugins.display().to_string()),
         ];
         for (k, v) in &self.extra {
@@ -66,7 +75,14 @@ impl ClusterSpec {
     pub fn start_on(&self, port: u16) -> Worker {
         let dir = self.root.join(format!("worker-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
-        Worker::start_mode("distributed", &dir, &self.props(port), &[])
+        Worker::start_with(
+            "distributed",
+            &dir,
+            &self.props(port),
+            &[],
+            self.rest.clone(),
+            &[],
+        )
     }
 
     /// Starts `n` workers on free ports.

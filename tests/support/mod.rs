@@ -98,11 +98,55 @@ pub fn write_props(path: &Path, props: &[(&str, String)]) {
     }
 }
 
+/// How tests reach a worker's REST API: plain HTTP by default; HTTPS trusting a CA, with a
+/// client certificate, with basic authentication.
+#[derive(Clone, Default)]
+pub struct RestAccess {
+    pub https: bool,
+    /// PEM of the CA the worker's certificate is signed by.
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM certificate chain and PKCS8 PEM key of a client certificate.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// User and password for `Authorization: Basic`.
+    pub basic: Option<(String, String)>,
+}
+
+impl RestAccess {
+    fn client(&self) -> reqwest::blocking::Client {
+        let mut b = reqwest::blocking::Client::builder().no_proxy();
+        if let Some(ca) = &self.ca_pem {
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(ca).unwrap());
+        }
+        if let Some((chain, key)) = &self.identity {
+            b = b.identity(reqwest::Identity::from_pkcs8_pem(chain, key).unwrap());
+        }
+        b.build().unwrap()
+    }
+
+    /// The status code of `method url` without a body.
+    pub fn code(&self, method: &str, url: &str) -> u16 {
+        self.request(method.parse().unwrap(), url)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
+        let req = self.client().request(method, url);
+        match &self.basic {
+            Some((user, password)) => req.basic_auth(user, Some(password)),
+            None => req,
+        }
+    }
+}
+
 /// A running worker process.
 pub struct Worker {
     child: Child,
     pub port: u16,
     pub log: PathBuf,
+    pub rest: RestAccess,
 }
 
 impl Worker {
@@ -155,6 +199,25 @@ impl Worker {
         worker_props: &[(&str, String)],
         connectors: &[PathBuf],
     ) -> Worker {
+        Worker::start_with(
+            mode,
+            dir,
+            worker_props,
+            connectors,
+            RestAccess::default(),
+            &[],
+        )
+    }
+
+    /// [`Worker::start_mode`] reached through `rest`, with extra environment variables.
+    pub fn start_with(
+        mode: &str,
+        dir: &Path,
+        worker_props: &[(&str, String)],
+        connectors: &[PathBuf],
+        rest: RestAccess,
+        env: &[(&str, String)],
+    ) -> Worker {
         let port: u16 = worker_props
             .iter()
             .find(|(k, _)| *k == "listeners")
@@ -178,9 +241,15 @@ impl Worker {
             .stdout(Stdio::null())
             .stderr(log_file)
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .spawn()
             .unwrap();
-        let mut worker = Worker { child, port, log };
+        let mut worker = Worker {
+            child,
+            port,
+            log,
+            rest,
+        };
         worker.wait_healthy();
         worker
     }
@@ -192,7 +261,7 @@ impl Worker {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("worker exited with {status}; log:\n{}", self.log_text());
             }
-            if let Ok(r) = reqwest::blocking::get(&url) {
+            if let Ok(r) = self.rest.request(reqwest::Method::GET, &url).send() {
                 if r.status().is_success() {
                     return;
                 }
@@ -207,7 +276,8 @@ impl Worker {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.rest.https { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
     /// The worker's log, without terminal colour codes.
@@ -231,7 +301,11 @@ impl Worker {
     }
 
     pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let r = reqwest::blocking::get(self.url(path)).unwrap();
+        let r = self
+            .rest
+            .request(reqwest::Method::GET, &self.url(path))
+            .send()
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(serde_json::Value::Null))
     }
@@ -242,8 +316,7 @@ impl Worker {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
-        let client = reqwest::blocking::Client::new();
-        let mut req = client.request(method.parse().unwrap(), self.url(path));
+        let mut req = self.rest.request(method.parse().unwrap(), &self.url(path));
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -72,6 +72,7 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
     let (plugins, _watcher) = process::load_plugins(&plugin_path(&props));
     let worker = Arc::new(process::worker_config(props, &plugins)?);
     let listener = process::listen(&worker).await?;
+    let http = process::inter_worker_client(&worker)?;
     let cluster_id = process::cluster_id(worker.clone()).await;
 
     let config_log = open_log(&worker, &dist, &dist.config_topic, "configs", Vec::new()).await?;
@@ -125,21 +126,22 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
         status,
         status_tail,
         cluster_id,
+        http: http.clone(),
     });
     herder.discard_old_requests();
     tokio::spawn(Arc::clone(&herder).watch_config(changes));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let membership = tokio::spawn(membership::run(Arc::clone(&herder), shutdown_rx));
 
-    let app = crate::rest::router(herder.clone(), logs);
+    let app = crate::rest::app(herder.clone(), logs, &worker.rest, http);
     tracing::info!(
         url = herder.url(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "distributed worker started; joining the group"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(process::shutdown_signal())
-        .await?;
+    listener
+        .serve(app.main, app.admin, process::shutdown_signal())
+        .await;
     tracing::info!("shutting down");
     let _ = shutdown_tx.send(true);
     let _ = membership.await;

@@ -1,5 +1,5 @@
 //! What both worker modes do around the herder: load plugins (and watch for new ones), ask
-//! the broker for its cluster id, bind the REST listener, and wait for SIGINT/SIGTERM.
+//! the broker for its cluster id, bind the REST listeners, and wait for SIGINT/SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use rdkafka::producer::{BaseProducer, Producer};
 
 use crate::config::WorkerConfig;
 use crate::plugins::{watcher, PluginRegistry};
+use crate::rest::server::{Limits, RestServer};
 
 /// Scans `plugin.path` and keeps watching it; the watcher lives as long as the returned value.
 pub fn load_plugins(paths: &[std::path::PathBuf]) -> (Arc<PluginRegistry>, Option<impl Sized>) {
@@ -51,14 +52,16 @@ pub async fn cluster_id(worker: Arc<WorkerConfig>) -> Option<String> {
     id
 }
 
-/// Binds the REST listener.
-pub async fn listen(worker: &WorkerConfig) -> anyhow::Result<tokio::net::TcpListener> {
-    let (host, port) = worker.rest_bind.clone();
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .with_context(|| format!("cannot listen on {host}:{port}"))?;
-    tracing::info!(listen = %format!("{host}:{port}"), "REST server listening");
-    Ok(listener)
+/// Binds the REST listeners (with their TLS stores loaded).
+pub async fn listen(worker: &WorkerConfig) -> anyhow::Result<RestServer> {
+    Ok(RestServer::bind(&worker.rest, Limits::default()).await?)
+}
+
+/// The client for requests to other workers, with the TLS settings of the main listeners.
+pub fn inter_worker_client(worker: &WorkerConfig) -> anyhow::Result<reqwest::Client> {
+    crate::rest::tls::client(&worker.rest.https)?
+        .build()
+        .context("cannot build the client for requests to other workers")
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -30,12 +30,13 @@ pub async fn run(
     let listener = process::listen(&worker).await?;
     let cluster = process::cluster_id(worker.clone()).await;
     let herder = StandaloneHerder::new(worker.clone(), plugins, offsets, cluster);
-    let app = crate::rest::router(herder.clone(), logs);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(process::shutdown_signal())
-            .await
-    });
+    let app = crate::rest::app(
+        herder.clone(),
+        logs,
+        &worker.rest,
+        process::inter_worker_client(&worker)?,
+    );
+    let server = tokio::spawn(listener.serve(app.main, app.admin, process::shutdown_signal()));
 
     for file in connector_files {
         let config = load_properties(&file)?;

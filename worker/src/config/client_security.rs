@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use super::jaas;
+
 /// A client security setting that cannot be used; names the key (with the caller's prefix).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid value for {key}: {message}")]
@@ -84,13 +86,13 @@ const MECHANISMS: &[&str] = &[
 /// The kind of a key or trust store file, from its first bytes (Java's `JKS` type also opens
 /// PKCS12 files, so the declared type is not trusted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StoreKind {
+pub enum StoreKind {
     Pem,
     Jks,
     Pkcs12,
 }
 
-fn sniff(path: &str) -> Option<StoreKind> {
+pub(crate) fn sniff(path: &str) -> Option<StoreKind> {
     use std::io::Read;
     let mut head = [0u8; 64];
     let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
@@ -206,7 +208,7 @@ pub fn to_librdkafka(
     }
     if let Some(jaas) = java.get("sasl.jaas.config") {
         let key = named("sasl.jaas.config");
-        let entry = parse_jaas(jaas).map_err(|m| error(&key, m))?;
+        let entry = jaas::parse_one(jaas).map_err(|m| error(&key, m))?;
         for (k, v) in jaas_to_librdkafka(&entry, oidc).map_err(|m| error(&key, m))? {
             set(&k, &v);
         }
@@ -301,184 +303,11 @@ pub fn to_librdkafka(
     Ok(out)
 }
 
-/// One `sasl.jaas.config` entry: the login module, and its options (the last of a repeated
-/// key wins).
-#[derive(Debug, PartialEq)]
-struct JaasEntry {
-    module: String,
-    options: BTreeMap<String, String>,
-}
-
-#[derive(Debug, PartialEq)]
-enum Token {
-    Word(String),
-    Quoted(String),
-    /// A token that starts with a digit, `.` or `-`.
-    Number,
-    Char(char),
-}
-
-fn is_word_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_' || c == '$' || ('\u{a0}'..='\u{ff}').contains(&c)
-}
-
-fn is_word_part(c: char) -> bool {
-    is_word_start(c) || c.is_ascii_digit() || c == '.' || c == '-'
-}
-
-/// Kafka's `JaasConfig` tokenizer (`java.io.StreamTokenizer` with its defaults).
-fn tokens(text: &str) -> Vec<Token> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c <= ' ' {
-            i += 1;
-        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
-            i += 2;
-            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                i += 1;
-            }
-            i += 2;
-        } else if c == '/' {
-            // `//` and a lone `/` both comment out the rest of the line.
-            while i < chars.len() && chars[i] != '\n' && chars[i] != '\r' {
-                i += 1;
-            }
-        } else if c == '"' || c == '\'' {
-            let quote = c;
-            let mut s = String::new();
-            i += 1;
-            while i < chars.len() && chars[i] != quote && chars[i] != '\n' && chars[i] != '\r' {
-                if chars[i] == '\\' && i + 1 < chars.len() {
-                    i += 1;
-                    let e = chars[i];
-                    match e {
-                        'n' => s.push('\n'),
-                        't' => s.push('\t'),
-                        'r' => s.push('\r'),
-                        'b' => s.push('\u{8}'),
-                        'f' => s.push('\u{c}'),
-                        'a' => s.push('\u{7}'),
-                        'v' => s.push('\u{b}'),
-                        '0'..='7' => {
-                            // Up to three octal digits, at most \377.
-                            let mut n = e as u32 - '0' as u32;
-                            let max_digits = if e <= '3' { 3 } else { 2 };
-                            let mut digits = 1;
-                            while digits < max_digits
-                                && chars.get(i + 1).is_some_and(|d| ('0'..='7').contains(d))
-                            {
-                                i += 1;
-                                n = n * 8 + (chars[i] as u32 - '0' as u32);
-                                digits += 1;
-                            }
-                            s.push(char::from_u32(n).unwrap_or('\u{fffd}'));
-                        }
-                        other => s.push(other),
-                    }
-                } else {
-                    s.push(chars[i]);
-                }
-                i += 1;
-            }
-            if i < chars.len() && chars[i] == quote {
-                i += 1;
-            }
-            out.push(Token::Quoted(s));
-        } else if is_word_start(c) {
-            let start = i;
-            while i < chars.len() && is_word_part(chars[i]) {
-                i += 1;
-            }
-            out.push(Token::Word(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit() || c == '.' || c == '-' {
-            while i < chars.len()
-                && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == '-')
-            {
-                i += 1;
-            }
-            out.push(Token::Number);
-        } else {
-            out.push(Token::Char(c));
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Parses the one login module entry a client's `sasl.jaas.config` must hold.
-fn parse_jaas(text: &str) -> Result<JaasEntry, String> {
-    let tokens = tokens(text);
-    let mut entries = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        let Token::Word(module) = &tokens[i] else {
-            return Err("JAAS config entry must start with a login module class name".into());
-        };
-        i += 1;
-        match tokens.get(i) {
-            Some(Token::Word(flag))
-                if ["required", "requisite", "sufficient", "optional"]
-                    .contains(&flag.to_ascii_lowercase().as_str()) => {}
-            _ => {
-                return Err(format!(
-                    "Invalid control flag in JAAS config entry for {module}: expected required, \
-                     requisite, sufficient or optional"
-                ))
-            }
-        }
-        i += 1;
-        let mut options = BTreeMap::new();
-        loop {
-            match tokens.get(i) {
-                Some(Token::Char(';')) => {
-                    i += 1;
-                    break;
-                }
-                Some(Token::Word(key)) => {
-                    if tokens.get(i + 1) != Some(&Token::Char('=')) {
-                        return Err(format!(
-                            "Value not specified for key '{key}' in JAAS config"
-                        ));
-                    }
-                    let value = match tokens.get(i + 2) {
-                        Some(Token::Word(v)) | Some(Token::Quoted(v)) => v.clone(),
-                        _ => {
-                            return Err(format!(
-                                "Value not specified for key '{key}' in JAAS config"
-                            ))
-                        }
-                    };
-                    options.insert(key.clone(), value);
-                    i += 3;
-                }
-                None => return Err("JAAS config entry not terminated by semi-colon".into()),
-                Some(_) => {
-                    return Err(format!(
-                        "Unexpected token in JAAS config entry for {module}: options are \
-                         key=value pairs; quote values that hold other characters"
-                    ))
-                }
-            }
-        }
-        entries.push(JaasEntry {
-            module: module.clone(),
-            options,
-        });
-    }
-    if entries.len() != 1 {
-        return Err(format!(
-            "JAAS config property contains {} login modules, should be 1 module",
-            entries.len()
-        ));
-    }
-    Ok(entries.remove(0))
-}
-
 /// The librdkafka settings of a parsed JAAS entry.
-fn jaas_to_librdkafka(entry: &JaasEntry, oidc: bool) -> Result<Vec<(String, String)>, String> {
+fn jaas_to_librdkafka(
+    entry: &jaas::JaasEntry,
+    oidc: bool,
+) -> Result<Vec<(String, String)>, String> {
     let opt = |k: &str| entry.options.get(k).cloned();
     let simple = entry.module.rsplit('.').next().unwrap_or(&entry.module);
     let mut out = Vec::new();
@@ -824,17 +653,5 @@ mod tests {
         ] {
             assert!(!is_secret_key(key), "{key}");
         }
-    }
-
-    #[test]
-    fn the_jaas_tokenizer_follows_javas() {
-        let e = parse_jaas("/* c */ org.x.M REQUIRED a = \"x\\ty\" b='\\101' // comment\n c=word;")
-            .unwrap();
-        assert_eq!(e.module, "org.x.M");
-        assert_eq!(e.options["a"], "x\ty");
-        assert_eq!(e.options["b"], "A");
-        assert_eq!(e.options["c"], "word");
-        assert!(parse_jaas("org.x.M maybe a=\"1\";").is_err());
-        assert!(parse_jaas("").unwrap_err().contains("0 login modules"));
     }
 }

@@ -4,9 +4,11 @@
 pub mod client_security;
 pub mod connector;
 pub mod distributed;
+pub mod jaas;
 pub mod override_policy;
 pub mod properties;
 pub mod providers;
+pub mod rest_server;
 pub mod worker;
 
 pub use properties::load_properties;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::client_security;
 use super::override_policy::{self, OverridePolicy};
+use super::rest_server::RestServerConfig;
 
 use tributary_connector_api::Props;
 
@@ -74,8 +75,8 @@ pub struct WorkerConfig {
     pub offset_flush_interval_ms: u64,
     pub offset_flush_timeout_ms: u64,
     pub task_shutdown_graceful_timeout_ms: u64,
-    /// Host and port the REST server binds.
-    pub rest_bind: (String, u16),
+    /// The REST server's listeners, TLS and authentication.
+    pub rest: RestServerConfig,
     /// `<host>:<port>` reported as `worker_id`.
     pub worker_id: String,
     pub plugin_path: Vec<PathBuf>,
@@ -124,34 +125,6 @@ fn required(props: &Props, key: &str) -> Result<String, WorkerConfigError> {
         })
 }
 
-/// Parses `http://host:port` (the first entry of `listeners`).
-fn parse_listener(listeners: &str) -> Result<(String, u16), WorkerConfigError> {
-    let bad = |m: &str| WorkerConfigError {
-        key: "listeners".into(),
-        message: format!("{listeners}: {m}"),
-    };
-    let first = listeners.split(',').next().unwrap_or("").trim();
-    let rest = first
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("only http:// listeners are supported"))?;
-    let (host, port) = rest
-        .rsplit_once(':')
-        .ok_or_else(|| bad("expected host:port"))?;
-    let port = port
-        .trim_end_matches('/')
-        .parse()
-        .map_err(|_| bad("port is not a number"))?;
-    Ok((host.to_owned(), port))
-}
-
-fn local_hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
 impl WorkerConfig {
     /// Parses worker properties. Placeholders of the declared config providers are resolved
     /// in the worker's own values too (`props` keeps them resolved).
@@ -173,31 +146,8 @@ impl WorkerConfig {
             key: e.key,
             message: e.message,
         })?;
-        let listeners = get(&props, "listeners")
-            .unwrap_or("http://:8083")
-            .to_owned();
-        let (bind_host, port) = parse_listener(&listeners)?;
-        let advertised_host = get(&props, "rest.advertised.host.name")
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                if bind_host.is_empty() || bind_host == "0.0.0.0" {
-                    local_hostname()
-                } else {
-                    bind_host.clone()
-                }
-            });
-        let advertised_port = match get(&props, "rest.advertised.port") {
-            Some(p) => p.parse().map_err(|_| WorkerConfigError {
-                key: "rest.advertised.port".into(),
-                message: format!("{p} is not a port"),
-            })?,
-            None => port,
-        };
-        let bind = if bind_host.is_empty() {
-            "0.0.0.0".to_owned()
-        } else {
-            bind_host
-        };
+        let kafka_opts = std::env::var("KAFKA_OPTS").ok();
+        let rest = RestServerConfig::from_props(&props, kafka_opts.as_deref())?;
         Ok(WorkerConfig {
             bootstrap_servers: get(&props, "bootstrap.servers")
                 .unwrap_or("localhost:9092")
@@ -214,8 +164,8 @@ impl WorkerConfig {
                 "task.shutdown.graceful.timeout.ms",
                 5_000,
             )?,
-            rest_bind: (bind, port),
-            worker_id: format!("{advertised_host}:{advertised_port}"),
+            worker_id: rest.worker_id.clone(),
+            rest,
             plugin_path: plugin_path(&props),
             offset_storage_file: get(&props, "offset.storage.file.filename").map(PathBuf::from),
             config_providers: Arc::new(providers),
@@ -278,7 +228,8 @@ mod tests {
     #[test]
     fn defaults_and_listener() {
         let c = WorkerConfig::from_props(base()).unwrap();
-        assert_eq!(c.rest_bind, ("127.0.0.1".to_owned(), 18083));
+        assert_eq!(c.rest.listeners[0].bind_host(), "127.0.0.1");
+        assert_eq!(c.rest.listeners[0].port, 18083);
         assert_eq!(c.worker_id, "127.0.0.1:18083");
         assert_eq!(c.offset_flush_interval_ms, 60_000);
         assert_eq!(c.bootstrap_servers, "localhost:9092");

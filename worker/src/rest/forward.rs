@@ -36,9 +36,11 @@ pub const NO_KNOWN_LEADER: &str = "Cannot complete request momentarily due to no
 /// 409 when a request that was already forwarded twice would need a third hop.
 pub const CONFLICTING_OPERATION: &str =
     "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
-/// The largest request body the middleware buffers (413 beyond). Handlers keep their own
-/// (smaller) limit.
+/// The largest request body the middleware buffers (413 beyond, before anything is read when
+/// `Content-Length` says so). Handlers keep their own (smaller) limit.
 pub const MAX_BODY_BYTES: usize = 32 << 20;
+/// How long a request body may take to arrive (408 after).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Response extension set by [`ApiError::forward`]: the worker that must serve the request
 /// (`None`: no leader known).
@@ -58,14 +60,19 @@ impl Default for Forwarder {
 }
 
 impl Forwarder {
-    /// A client that follows no redirects and ignores proxy environment variables (workers talk
-    /// to each other directly, as Connect's Jetty client does).
+    /// A plain-HTTP client that follows no redirects and ignores proxy environment variables
+    /// (workers talk to each other directly, as Connect's Jetty client does).
     pub fn new() -> Forwarder {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()
             .unwrap_or_default();
+        Forwarder { client }
+    }
+
+    /// A forwarder using `client` (see [`crate::rest::tls::client`]).
+    pub fn with_client(client: reqwest::Client) -> Forwarder {
         Forwarder { client }
     }
 }
@@ -86,9 +93,27 @@ pub async fn middleware(
     next: Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match buffer(body).await {
-        Ok(body) => body,
-        Err(e) => return e.into_response(),
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large().into_response();
+    }
+    let body = match tokio::time::timeout(BODY_TIMEOUT, buffer(body)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => return e.into_response(),
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            )
+            .into_response()
+        }
     };
     let original = Original {
         method: parts.method.clone(),
@@ -133,14 +158,18 @@ async fn buffer(body: Body) -> Result<Bytes, ApiError> {
         let chunk = chunk
             .map_err(|e| ApiError::bad_request(format!("Failed to read the request body: {e}")))?;
         if out.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
-            ));
+            return Err(too_large());
         }
         out.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(out))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("Request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
 }
 
 /// The `forward` flag (absent, or Java `Boolean.valueOf`: `true` in any case, else false) and

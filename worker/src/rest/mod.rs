@@ -26,6 +26,11 @@
 //!   mode) answers 500, as Connect's standalone worker does;
 //! * `Location` is the path `/connectors/<name>` (Jersey makes it absolute);
 //! * topic tracking is not implemented: `/topics` lists no topics, `/topics/reset` is accepted;
+//! * [`app`] puts the security of spec §2 around the routes: basic authentication
+//!   ([`auth`]) on the main listeners, CORS and `response.http.headers.config` ([`headers`]),
+//!   and the admin endpoints on the main listeners, on `admin.listeners` only (without those
+//!   three, as in Connect), or nowhere; [`server`] binds the listeners, with TLS ([`tls`]) and
+//!   limits;
 //! * as with Jersey, the collection paths also answer with a trailing `/` (`/connectors/`,
 //!   `/connector-plugins/`, `/admin/loggers/`).
 
@@ -40,21 +45,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::config::rest_server::{AdminListeners, RestServerConfig};
 use crate::logging::LogLevels;
 use api::{Herder, HerderError};
 use entities::WorkerStatus;
 
 pub mod api;
+pub mod auth;
 mod connectors;
 pub mod entities;
 mod error;
 mod extract;
 pub mod forward;
+mod headers;
 mod loggers;
 mod plugins;
+pub mod server;
 pub mod signing;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 pub use error::ApiError;
 
@@ -78,22 +88,80 @@ impl<H> Clone for Ctx<H> {
     }
 }
 
-/// The REST API of one worker, forwarding what the herder says another worker must serve.
+/// The REST API of one worker, every endpoint on one router and no security (tests), forwarding
+/// what the herder says another worker must serve.
 pub fn router<H: Herder>(herder: Arc<H>, logs: Arc<LogLevels>) -> Router {
+    let routes = api_routes::<H>().merge(loggers::routes::<H>());
+    finish(routes, Ctx { herder, logs }, forward::Forwarder::new())
+}
+
+/// The routers of one worker's listeners.
+pub struct App {
+    /// For `listeners`.
+    pub main: Router,
+    /// For `admin.listeners`, when they are separate.
+    pub admin: Option<Router>,
+}
+
+/// The REST API of one worker with the security of `rest`; `http` is the client for requests
+/// to other workers (see [`tls::client`]).
+pub fn app<H: Herder>(
+    herder: Arc<H>,
+    logs: Arc<LogLevels>,
+    rest: &RestServerConfig,
+    http: reqwest::Client,
+) -> App {
+    let ctx = Ctx { herder, logs };
+    let forwarder = forward::Forwarder::with_client(http);
+    let mut main = api_routes::<H>();
+    let mut admin = None;
+    match rest.admin_listeners {
+        AdminListeners::Main => main = main.merge(loggers::routes::<H>()),
+        AdminListeners::Disabled => {}
+        AdminListeners::Separate(_) => {
+            admin = Some(finish(
+                loggers::routes::<H>(),
+                ctx.clone(),
+                forwarder.clone(),
+            ))
+        }
+    }
+    if let Some(users) = &rest.basic_auth {
+        main = main.route_layer(from_fn_with_state(
+            Arc::new(users.clone()),
+            auth::basic_auth,
+        ));
+    }
+    let mut main = finish(main, ctx, forwarder);
+    if !rest.response_headers.is_empty() {
+        main = main.layer(from_fn_with_state(
+            Arc::new(rest.response_headers.clone()),
+            headers::response_headers,
+        ));
+    }
+    if let Some(cors) = &rest.cors {
+        main = main.layer(headers::cors_layer(cors));
+    }
+    App { main, admin }
+}
+
+/// Every endpoint but the admin ones.
+fn api_routes<H: Herder>() -> Router<Ctx<H>> {
     Router::new()
         .route("/", get(server_info::<H>))
         .route("/health", get(health::<H>))
         .route("/metrics", get(metrics::<H>))
         .merge(connectors::routes::<H>())
         .merge(plugins::routes::<H>())
-        .merge(loggers::routes::<H>())
+}
+
+/// `routes` with the JSON 404/405 answers and forwarding.
+fn finish<H: Herder>(routes: Router<Ctx<H>>, ctx: Ctx<H>, forwarder: forward::Forwarder) -> Router {
+    routes
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .with_state(Ctx { herder, logs })
-        .layer(from_fn_with_state(
-            forward::Forwarder::new(),
-            forward::middleware,
-        ))
+        .with_state(ctx)
+        .layer(from_fn_with_state(forwarder, forward::middleware))
 }
 
 /// Waits for a herder answer at most [`REQUEST_TIMEOUT`].

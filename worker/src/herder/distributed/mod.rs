@@ -100,11 +100,13 @@ pub struct Parts {
     pub status: Arc<StatusStore>,
     pub status_tail: LogTail,
     pub cluster_id: Option<String>,
+    /// The client for requests to other workers (TLS per `listeners.https.*`).
+    pub http: reqwest::Client,
 }
 
 impl DistributedHerder {
     pub fn new(parts: Parts) -> Arc<DistributedHerder> {
-        let url = format!("http://{}/", parts.worker.worker_id);
+        let url = parts.worker.rest.advertised_url.clone();
         let protocol = match parts.dist.protocol {
             crate::config::distributed::ProtocolChoice::Eager => ConnectProtocol::Eager,
             crate::config::distributed::ProtocolChoice::Compatible => ConnectProtocol::Compatible,
@@ -136,10 +138,7 @@ impl DistributedHerder {
             }),
             rejoin: Notify::new(),
             ready: AtomicBool::new(false),
-            http: reqwest::Client::builder()
-                .timeout(crate::rest::REQUEST_TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            http: parts.http,
         })
     }
 
@@ -319,6 +318,7 @@ impl DistributedHerder {
         let mut request = self
             .http
             .post(url)
+            .timeout(crate::rest::REQUEST_TIMEOUT)
             .header("Content-Type", "application/json");
         if g.protocol == ConnectProtocol::Sessioned {
             let key = self

@@ -1545,3 +1545,5 @@ async fn standalone_refuses_internal_endpoints() {
         .await;
     assert_eq!(created.status, 201);
 }
+
+mod security;
