@@ -440,3 +440,102 @@ fn log_retry(stage: &str, e: &MemberError) {
         _ => tracing::warn!(stage, error = %e, "group coordination failed; retrying"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(group: &str, client: &str) -> GroupMember {
+        let bootstrap = std::env::var("TRIBUTARY_TEST_BOOTSTRAP")
+            .unwrap_or_else(|_| "127.0.0.1:19092".to_owned());
+        GroupMember::new(MemberConfig {
+            bootstrap_servers: vec![bootstrap],
+            group_id: group.to_owned(),
+            client_id: client.to_owned(),
+            session_timeout_ms: 3000,
+            rebalance_timeout_ms: 10000,
+            request_timeout: Duration::from_secs(10),
+            security: Security::default(),
+        })
+    }
+
+    /// Joins and syncs until the member is in a generation; the leader assigns every member
+    /// its own id.
+    async fn join(member: &mut GroupMember) -> i32 {
+        let protocols = vec![("sessioned".to_owned(), b"metadata".to_vec())];
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(Instant::now() < deadline, "cannot join the group");
+            let Ok(outcome) = member.join(&protocols).await else {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            let assignments: Vec<(String, Vec<u8>)> = outcome
+                .members
+                .iter()
+                .map(|(id, _)| (id.clone(), id.clone().into_bytes()))
+                .collect();
+            if member.sync(&assignments).await.is_ok() {
+                return outcome.generation;
+            }
+        }
+    }
+
+    /// Heartbeats for `span`; the first error, if any.
+    async fn keep_alive(member: &mut GroupMember, span: Duration) -> Result<(), MemberError> {
+        let end = Instant::now() + span;
+        while Instant::now() < end {
+            member.heartbeat().await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(())
+    }
+
+    /// Against the real broker (TRIBUTARY_TEST_BOOTSTRAP): a reconcile that takes twice the
+    /// session timeout (a task whose stop takes 6 s) keeps the worker in its group, because
+    /// the membership loop heartbeats while it runs. The same wait without heartbeats gets
+    /// the worker evicted (the test broker checks sessions when another member heartbeats),
+    /// which shows the first part could fail.
+    #[tokio::test]
+    async fn a_slow_reconcile_keeps_the_worker_in_its_group() {
+        let group = format!(
+            "slow-reconcile-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        );
+        let (mut slow, mut other) = (member(&group, "slow"), member(&group, "other"));
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            assert!(Instant::now() < deadline, "the two members never settled");
+            let (a, b) = tokio::join!(join(&mut slow), join(&mut other));
+            if a == b && slow.heartbeat().await.is_ok() && other.heartbeat().await.is_ok() {
+                break;
+            }
+        }
+
+        let slow_stop = tokio::time::sleep(Duration::from_secs(6));
+        let (rebalance, others) = tokio::join!(
+            heartbeat_during(&mut slow, Duration::from_millis(500), slow_stop),
+            keep_alive(&mut other, Duration::from_secs(7)),
+        );
+        assert!(!rebalance, "no rebalance during the slow reconcile");
+        others.expect("the other member saw no rebalance either");
+        slow.heartbeat()
+            .await
+            .expect("still a member after a 6 s reconcile");
+
+        let (_, _) = tokio::join!(
+            tokio::time::sleep(Duration::from_secs(6)),
+            keep_alive(&mut other, Duration::from_secs(7)),
+        );
+        assert!(
+            slow.heartbeat().await.is_err(),
+            "a member silent for twice its session is out of the group"
+        );
+        let _ = slow.leave().await;
+        let _ = other.leave().await;
+    }
+}
