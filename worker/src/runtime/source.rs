@@ -283,6 +283,42 @@ fn poll_ahead<T: PluginTask>(
     }
 }
 
+/// How often a source task tries to read its committed offsets before it fails.
+pub const OFFSET_READ_ATTEMPTS: u32 = 3;
+
+/// The connector's committed offsets, read again after a short pause when the store cannot
+/// answer; after [`OFFSET_READ_ATTEMPTS`] failures the task fails rather than start from
+/// offsets that may be stale (Java's task fails the same way when its offset reader throws).
+fn committed_offsets(
+    ctx: &TaskContext,
+    control: &TaskControl,
+) -> Result<Vec<(OffsetMap, OffsetMap)>, String> {
+    let mut attempt = 1;
+    loop {
+        match ctx.offsets.offsets(&ctx.connector) {
+            Ok(offsets) => return Ok(offsets),
+            Err(e) if attempt < OFFSET_READ_ATTEMPTS && !control.stopping() => {
+                tracing::warn!(
+                    connector = %ctx.connector,
+                    attempt,
+                    error = %e,
+                    "cannot read the committed offsets; trying again"
+                );
+                // A pause before the next attempt, cut short by a stop.
+                control.wait(Duration::from_millis(200 * u64::from(attempt)));
+                attempt += 1;
+            }
+            Err(e) => {
+                return Err(trace(
+                    "Failed to read the committed source offsets; the task does not start \
+                     from offsets that may be stale",
+                    e,
+                ))
+            }
+        }
+    }
+}
+
 impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     /// Starts the plugin task with its config and the committed offsets.
     pub fn start(
@@ -294,7 +330,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         task_config: &tributary_connector_api::Props,
     ) -> Result<Self, String> {
         pipeline.errors.set_metrics(ctx.metrics.clone());
-        let offsets = ctx.offsets.offsets(&ctx.connector);
+        let offsets = committed_offsets(ctx, control)?;
         task.call(&TaskRequest::StartSource {
             props: task_config.clone(),
             offsets,

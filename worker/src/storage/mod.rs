@@ -23,8 +23,9 @@ pub enum StorageError {
 
 /// Source offsets per connector: `(partition, offset)` pairs; a `None` offset deletes.
 pub trait OffsetStore: Send + Sync {
-    /// Every committed `(partition, offset)` of a connector.
-    fn offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
+    /// Every committed `(partition, offset)` of a connector; an error when the store cannot
+    /// say (then a task must not start from what it may have missed).
+    fn offsets(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StorageError>;
     /// Writes offsets durably before returning.
     fn put(
         &self,

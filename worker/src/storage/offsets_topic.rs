@@ -96,15 +96,15 @@ impl KafkaOffsetStore {
 }
 
 impl OffsetStore for KafkaOffsetStore {
-    fn offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
-        if let Err(e) = self.tail.read_to_end_blocking(READ_TIMEOUT) {
-            tracing::warn!(topic = %self.topic, error = %e, "offsets may be stale");
-        }
-        lock(&self.offsets)
+    fn offsets(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StorageError> {
+        self.tail
+            .read_to_end_blocking(READ_TIMEOUT)
+            .map_err(|e| self.io(format!("cannot read to the end: {e}")))?;
+        Ok(lock(&self.offsets)
             .iter()
             .filter(|((c, _), _)| c == connector)
             .map(|(_, e)| (e.partition.clone(), e.offset.clone()))
-            .collect()
+            .collect())
     }
 
     fn put(

@@ -75,6 +75,7 @@ impl Worker {
                 offsets: self
                     .offsets
                     .offsets(name)
+                    .map_err(|e| WorkerError::Internal(e.to_string()))?
                     .into_iter()
                     .map(|(partition, offset)| ConnectorOffset {
                         partition,
@@ -238,6 +239,7 @@ impl Worker {
                 let entries: Vec<_> = self
                     .offsets
                     .offsets(name)
+                    .map_err(|e| WorkerError::Internal(e.to_string()))?
                     .into_iter()
                     .map(|(p, _)| (p, None))
                     .collect();

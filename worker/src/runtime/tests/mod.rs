@@ -814,6 +814,9 @@ impl SinkConsumer for FakeConsumer {
 struct OffsetsInner {
     committed: BTreeMap<String, Vec<(OffsetMap, OffsetMap)>>,
     puts: Vec<Vec<(OffsetMap, Option<OffsetMap>)>>,
+    /// How many of the next reads fail.
+    failing_reads: u32,
+    reads: u32,
 }
 
 /// Source offsets in memory, with the history of writes.
@@ -848,6 +851,16 @@ impl MemoryOffsets {
             .collect()
     }
 
+    /// Makes the next `n` reads fail, as an offsets topic that cannot be read to its end.
+    pub fn fail_reads(&self, n: u32) {
+        lock(&self.0).failing_reads = n;
+    }
+
+    /// How many reads were asked for.
+    pub fn reads(&self) -> u32 {
+        lock(&self.0).reads
+    }
+
     pub fn preload(&self, file: &str, pos: i64) {
         lock(&self.0)
             .committed
@@ -858,12 +871,17 @@ impl MemoryOffsets {
 }
 
 impl OffsetStore for MemoryOffsets {
-    fn offsets(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
-        lock(&self.0)
-            .committed
-            .get(connector)
-            .cloned()
-            .unwrap_or_default()
+    fn offsets(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StorageError> {
+        let mut inner = lock(&self.0);
+        inner.reads += 1;
+        if inner.failing_reads > 0 {
+            inner.failing_reads -= 1;
+            return Err(StorageError::Io {
+                path: "offsets".into(),
+                message: "cannot read to the end: timed out".into(),
+            });
+        }
+        Ok(inner.committed.get(connector).cloned().unwrap_or_default())
     }
 
     fn put(

@@ -362,6 +362,55 @@ fn start_gets_the_committed_offsets() {
 }
 
 #[test]
+fn offsets_that_cannot_be_read_are_read_again_then_fail_the_task() {
+    // Two failed reads, then the store answers: the task starts with the committed offsets.
+    let h = Harness::new(10);
+    h.offsets.preload("a", 41);
+    h.offsets.fail_reads(2);
+    let run = h.spawn_source(
+        Props::new(),
+        FakeTask::source(&h.journal, &SourceFeed::default()),
+        FakeProducer::auto(),
+    );
+    h.wait_for_state(State::Running);
+    assert_eq!(h.offsets.reads(), 3);
+    let TaskRequest::StartSource { offsets, .. } = &h.journal.requests()[0] else {
+        panic!("the first request starts the task");
+    };
+    assert_eq!(offsets, &[((*source_partition("a")).clone(), position(41))]);
+    run.stop().unwrap();
+
+    // The store never answers: the task fails with a trace, and the plugin task is never
+    // started from offsets that may be stale.
+    let h = Harness::new(10);
+    h.offsets.preload("a", 41);
+    h.offsets.fail_reads(u32::MAX);
+    let run = h.spawn_source(
+        Props::new(),
+        FakeTask::source(&h.journal, &SourceFeed::default()),
+        FakeProducer::auto(),
+    );
+    let trace = run.join().unwrap_err();
+    assert!(
+        trace.contains("Failed to read the committed source offsets")
+            && trace.contains("cannot read to the end"),
+        "{trace}"
+    );
+    assert_eq!(
+        h.offsets.reads(),
+        crate::runtime::source::OFFSET_READ_ATTEMPTS
+    );
+    assert!(
+        !h.journal
+            .requests()
+            .iter()
+            .any(|r| matches!(r, TaskRequest::StartSource { .. })),
+        "the plugin task was not started"
+    );
+    assert_eq!(h.task_status().unwrap().state, State::Failed);
+}
+
+#[test]
 fn shutdown_waits_for_deliveries_and_commits_the_final_offsets() {
     // No periodic commit: only the shutdown commits.
     let h = Harness::new(60_000);
