@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod sink;
 pub mod source;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -37,6 +38,10 @@ struct ControlState {
 pub struct TaskControl {
     state: Mutex<ControlState>,
     changed: Condvar,
+    /// Set when the herder gave up waiting for the task to stop: the thread, which finishes
+    /// on its own, may no longer commit offsets or write statuses (a new instance of the
+    /// task may be running by then, here or on another worker).
+    cancelled: Arc<AtomicBool>,
 }
 
 impl TaskControl {
@@ -56,6 +61,22 @@ impl TaskControl {
 
     pub fn stopping(&self) -> bool {
         self.lock().stop
+    }
+
+    /// Abandons the task (see [`TaskControl::cancelled`]); also asks it to stop.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.request_stop();
+    }
+
+    /// Whether the task was abandoned.
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// The flag behind [`TaskControl::cancelled`], for state shared outside the loop.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancelled)
     }
 
     pub fn paused(&self) -> bool {
@@ -210,7 +231,11 @@ impl TaskHandle {
             });
             if let Err(trace) = outcome {
                 metrics.record_state(State::Failed);
-                status.put_task(&connector, task, State::Failed, Some(secrets.scrub(&trace)));
+                if thread_control.cancelled() {
+                    tracing::warn!(trace = %secrets.scrub(&trace), "abandoned task failed");
+                } else {
+                    status.put_task(&connector, task, State::Failed, Some(secrets.scrub(&trace)));
+                }
             }
             let _ = done_tx.send(());
         })?;
@@ -244,7 +269,11 @@ impl TaskHandle {
                 let _ = t.join();
             }
         } else {
-            tracing::warn!("task did not stop within the graceful shutdown timeout");
+            self.control.cancel();
+            tracing::warn!(
+                "task did not stop within the graceful shutdown timeout; abandoned, it can no \
+                 longer commit offsets or write statuses"
+            );
         }
         finished
     }

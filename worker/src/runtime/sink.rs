@@ -53,6 +53,8 @@ struct Shared<T> {
     dlq: Option<Arc<DeadLetterQueue>>,
     /// Set by the loop.
     metrics: Option<Arc<TaskMetrics>>,
+    /// Set by the loop: the task was abandoned ([`TaskControl::cancelled`]).
+    cancelled: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The sink task's state, as the rebalance listener of its consumer.
@@ -114,6 +116,14 @@ impl<T: PluginTask> Shared<T> {
         };
         let safe = valid_task_offsets(safe, &offsets);
         if safe.is_empty() {
+            return Ok(());
+        }
+        if self
+            .cancelled
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            tracing::warn!("the task was abandoned after its stop timeout; offsets not committed");
             return Ok(());
         }
         let started = Instant::now();
@@ -281,6 +291,7 @@ impl<T: PluginTask> SinkState<T> {
             errant: Vec::new(),
             dlq,
             metrics: None,
+            cancelled: None,
         };
         if let TaskResponse::SinkContext(c) = started {
             absorb(&mut shared, c);
@@ -347,7 +358,11 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         mut pipeline: Pipeline,
     ) -> Self {
         pipeline.errors.set_metrics(ctx.metrics.clone());
-        state.lock().metrics = Some(ctx.metrics.clone());
+        {
+            let mut shared = state.lock();
+            shared.metrics = Some(ctx.metrics.clone());
+            shared.cancelled = Some(control.cancel_flag());
+        }
         SinkLoop {
             ctx,
             control,
@@ -361,7 +376,7 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
 
     /// Writes the task's state (once per change) to the status store and the metrics.
     fn report_state(&mut self, state: State) {
-        if self.reported != Some(state) {
+        if self.reported != Some(state) && !self.control.cancelled() {
             self.ctx
                 .status
                 .put_task(&self.ctx.connector, self.ctx.task, state, None);

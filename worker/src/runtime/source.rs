@@ -398,7 +398,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             } else {
                 State::Running
             };
-            if reported != Some(state) {
+            if reported != Some(state) && !self.control.cancelled() {
                 self.ctx
                     .status
                     .put_task(&self.ctx.connector, self.ctx.task, state, None);
@@ -575,6 +575,10 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     fn commit_offsets(&mut self) -> Result<(), (String, bool)> {
         self.last_commit = Instant::now();
         if self.tracker.committable.is_empty() {
+            return Ok(());
+        }
+        if self.control.cancelled() {
+            tracing::warn!("the task was abandoned after its stop timeout; offsets not committed");
             return Ok(());
         }
         self.tracker.settle()?;

@@ -126,6 +126,21 @@ fn records_are_put_in_order_and_committed_after_the_put() {
 }
 
 #[test]
+fn an_abandoned_sink_task_commits_nothing() {
+    // No periodic commit: only the shutdown would commit.
+    let h = Harness::new(60_000);
+    let consumer = FakeConsumer::new(&h.journal);
+    consumer.assign(&[t0()]);
+    consumer.push_all(&t0(), &["a", "b"]);
+    let run = h.spawn_sink(Props::new(), FakeTask::plain(&h.journal), consumer.clone());
+    wait_until("both are put", || put_texts(&h).len() == 2);
+    h.wait_for_state(State::Running);
+    h.control.cancel();
+    run.join().unwrap();
+    assert_eq!(consumer.committed_at(&t0()), None, "no offsets committed");
+}
+
+#[test]
 fn what_pre_commit_answers_is_what_gets_committed() {
     let h = Harness::new(10);
     let consumer = FakeConsumer::new(&h.journal);

@@ -411,6 +411,26 @@ fn offsets_that_cannot_be_read_are_read_again_then_fail_the_task() {
 }
 
 #[test]
+fn an_abandoned_source_task_commits_nothing() {
+    // No periodic commit: only the shutdown would commit.
+    let h = Harness::new(60_000);
+    let feed = SourceFeed::new(vec![vec![text("a", 1, "v1")]]);
+    let producer = FakeProducer::auto();
+    let run = h.spawn_source(
+        Props::new(),
+        FakeTask::source(&h.journal, &feed),
+        producer.clone(),
+    );
+    wait_until("the record is sent", || producer.sent().len() == 1);
+    h.wait_for_state(State::Running);
+    // The herder gave up waiting for the stop: the thread finishes on its own, as a new
+    // instance of the task may already run somewhere.
+    h.control.cancel();
+    run.join().unwrap();
+    assert_eq!(h.offsets.position_of("a"), None, "no offsets committed");
+}
+
+#[test]
 fn shutdown_waits_for_deliveries_and_commits_the_final_offsets() {
     // No periodic commit: only the shutdown commits.
     let h = Harness::new(60_000);
