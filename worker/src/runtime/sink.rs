@@ -347,6 +347,7 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         mut pipeline: Pipeline,
     ) -> Self {
         pipeline.errors.set_metrics(ctx.metrics.clone());
+        pipeline.topics = ctx.topic_tracker();
         state.lock().metrics = Some(ctx.metrics.clone());
         SinkLoop {
             ctx,
