@@ -488,7 +488,7 @@ pub fn read_records(topic: &str, expected: usize, timeout: Duration) -> Vec<Cons
 /// Reads every partition of `topic` from the beginning until `done` says so or `timeout`
 /// passes. Asserts on records received, never on the high watermark (Tansu under-reports it,
 /// see broker-notes.md).
-fn consume_until(
+pub fn consume_until(
     topic: &str,
     timeout: Duration,
     mut done: impl FnMut(&[Consumed]) -> bool,

@@ -23,11 +23,14 @@ use std::fs::File;
 use std::hint::black_box;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tributary::converters::{Converter, StringConverter};
 use tributary::plugins::{Library, RemoteTask};
+use tributary::runtime::topics::TaskTopics;
 use tributary::runtime::PluginTask;
+use tributary::storage::StatusStore;
 use tributary_connector_api::abi::batch::{RecordBatch, RecordBatchWriter};
 use tributary_connector_api::abi::component::ByteBuf;
 use tributary_connector_api::abi::{self, TaskRequest, TaskResponse};
@@ -78,13 +81,15 @@ fn start_sink(lib: &std::sync::Arc<Library>, out: &Path) -> RemoteTask {
     task
 }
 
-/// What `sink.rs` builds per consumed record before `put` (convert + `poll_batch` bookkeeping).
+/// What `sink.rs` builds per consumed record before `put` (convert, topic tracking, and the
+/// `poll_batch` bookkeeping).
 fn build_batch(
     converter: &StringConverter,
     raw: &[Vec<u8>],
     first_offset: i64,
     advanced: &mut BTreeMap<TopicPartition, i64>,
     origins: &mut Vec<(TopicPartition, i64)>,
+    topics: &mut TaskTopics,
 ) -> Vec<SinkRecord> {
     let mut records = Vec::new();
     for (i, bytes) in raw.iter().enumerate() {
@@ -98,6 +103,7 @@ fn build_batch(
         }
         let (key_schema, key) = converter.to_connect(TOPIC, None).expect("key");
         let (value_schema, value) = converter.to_connect(TOPIC, Some(bytes)).expect("value");
+        topics.record(TOPIC);
         records.push(SinkRecord {
             topic: TOPIC.to_owned(),
             kafka_partition: 0,
@@ -172,6 +178,8 @@ fn main() {
     let lib = Library::open(&plugin)
         .unwrap_or_else(|e| panic!("{e} (build it with scripts/build-plugins.sh --release)"));
     let converter = StringConverter::utf8();
+    // Topic tracking is on by default.
+    let mut topics = TaskTopics::new(Arc::new(StatusStore::new("bench:8083")), "bench", 0);
 
     let mut baseline = Vec::new();
     let mut worker = Vec::new();
@@ -208,6 +216,7 @@ fn main() {
                 (b * BATCH) as i64,
                 &mut advanced,
                 &mut origins,
+                &mut topics,
             );
             black_box(put(&mut task, records));
         }
@@ -233,6 +242,7 @@ fn main() {
                     (b * BATCH) as i64,
                     &mut advanced,
                     &mut origins,
+                    &mut topics,
                 )
             })
             .collect();

@@ -33,6 +33,8 @@ use std::time::{Duration, Instant};
 use rdkafka::producer::BaseRecord;
 use tributary::converters::{create_converter, Converter};
 use tributary::plugins::Library;
+use tributary::runtime::topics::{TaskTopics, TopicIndex};
+use tributary::storage::StatusStore;
 use tributary_connector_api::abi::batch::{FieldRef, RecordBatch};
 use tributary_connector_api::abi::guest::Factory;
 use tributary_connector_api::abi::TaskRequest;
@@ -186,6 +188,8 @@ struct InFlight {
     seq: u64,
     partition: Option<Arc<OffsetMap>>,
     offset: Option<OffsetAt>,
+    /// Its topic in the task's topic table (KIP-558 topic tracking).
+    topic: TopicIndex,
     acked: bool,
 }
 
@@ -206,6 +210,9 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
     let mut committable: Vec<(Arc<OffsetMap>, OffsetAt)> = Vec::new();
     let acks: std::sync::Mutex<Vec<tributary::runtime::kafka::Ack>> = Default::default();
     let mut next_seq = 0u64;
+    // Topic tracking is on by default: the topic is looked up when the record is tracked and
+    // recorded (once) when it is acknowledged.
+    let mut topics = TaskTopics::new(Arc::new(StatusStore::new("bench:8083")), "bench", 0);
     let mut seen = 0;
     while seen < n {
         let m = mark();
@@ -223,10 +230,12 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
             m = Tally::add(&mut convert, &m);
             let seq = next_seq;
             next_seq += 1;
+            let topic_index = topics.intern(topic);
             in_flight.push_back(InFlight {
                 seq,
                 partition: record.source_partition().cloned(),
                 offset: record.has_source_offset().then(|| (batch.clone(), i)),
+                topic: topic_index,
                 acked: false,
             });
             m = Tally::add(&mut track, &m);
@@ -256,6 +265,7 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
             let front = in_flight.front().map_or(0, |f| f.seq);
             if let Some(e) = in_flight.get_mut((seq - front) as usize) {
                 e.acked = true;
+                topics.record_index(e.topic);
             }
             while in_flight.front().is_some_and(|f| f.acked) {
                 let done = in_flight.pop_front().expect("front");
@@ -276,10 +286,10 @@ fn worker_side(plugin: &Path, input: &Path, n: usize) -> Vec<(&'static str, Tall
     vec![
         ("RemoteTask::poll: copy, index the batch", call),
         ("StringConverter key + value (in place)", convert),
-        ("offset tracker entry", track),
+        ("offset tracker entry, topic lookup", track),
         ("BaseRecord", hand_off),
         ("delivery report (no metadata)", deliver),
-        ("serve_acks: tracker pop, committable", ack),
+        ("serve_acks: tracker pop, committable, topic", ack),
     ]
 }
 

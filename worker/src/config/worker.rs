@@ -87,6 +87,11 @@ pub struct WorkerConfig {
     pub client_settings: Vec<(String, String)>,
     /// `connector.client.config.override.policy`.
     pub override_policy: OverridePolicy,
+    /// `topic.tracking.enable` (KIP-558): tasks record the topics they use, and
+    /// `GET /connectors/<name>/topics` lists them.
+    pub topic_tracking_enable: bool,
+    /// `topic.tracking.allow.reset`: `PUT /connectors/<name>/topics/reset` is permitted.
+    pub topic_tracking_allow_reset: bool,
 }
 
 /// `plugin.path`: the directories and files plugins are loaded from.
@@ -113,6 +118,25 @@ fn number(props: &Props, key: &str, default: u64) -> Result<u64, WorkerConfigErr
             key: key.into(),
             message: format!("{v} is not a non-negative number"),
         }),
+    }
+}
+
+/// A boolean as Java's `ConfigDef` reads one: `true` or `false` in any case, surrounding
+/// whitespace ignored; anything else (an empty value too) is an error naming the key.
+fn boolean(props: &Props, key: &str, default: bool) -> Result<bool, WorkerConfigError> {
+    let Some(raw) = props.get(key) else {
+        return Ok(default);
+    };
+    let v = raw.trim();
+    if v.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(WorkerConfigError {
+            key: key.into(),
+            message: format!("Invalid value {v} for configuration {key}: Expected value to be either true or false"),
+        })
     }
 }
 
@@ -176,6 +200,8 @@ impl WorkerConfig {
                     message,
                 },
             )?,
+            topic_tracking_enable: boolean(&props, "topic.tracking.enable", true)?,
+            topic_tracking_allow_reset: boolean(&props, "topic.tracking.allow.reset", true)?,
             props,
         })
     }
@@ -233,6 +259,35 @@ mod tests {
         assert_eq!(c.worker_id, "127.0.0.1:18083");
         assert_eq!(c.offset_flush_interval_ms, 60_000);
         assert_eq!(c.bootstrap_servers, "localhost:9092");
+        assert!(c.topic_tracking_enable);
+        assert!(c.topic_tracking_allow_reset);
+    }
+
+    #[test]
+    fn topic_tracking_booleans_parse_as_java_does() {
+        let with = |key: &str, value: &str| {
+            let mut p = base();
+            p.insert(key.into(), value.into());
+            WorkerConfig::from_props(p)
+        };
+        let c = with("topic.tracking.enable", " FALSE ").unwrap();
+        assert!(!c.topic_tracking_enable);
+        assert!(c.topic_tracking_allow_reset);
+        let c = with("topic.tracking.allow.reset", "False").unwrap();
+        assert!(c.topic_tracking_enable);
+        assert!(!c.topic_tracking_allow_reset);
+        assert!(
+            with("topic.tracking.enable", "TRUE")
+                .unwrap()
+                .topic_tracking_enable
+        );
+        for bad in ["yes", "1", "", "truee"] {
+            for key in ["topic.tracking.enable", "topic.tracking.allow.reset"] {
+                let e = with(key, bad).unwrap_err();
+                assert_eq!(e.key, key, "{bad:?}");
+                assert!(e.message.contains("either true or false"), "{e}");
+            }
+        }
     }
 
     #[test]

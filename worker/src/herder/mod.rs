@@ -7,4 +7,5 @@
 
 pub mod distributed;
 pub mod standalone;
+pub mod topics;
 pub mod validation;

@@ -331,7 +331,16 @@ impl Herder for StandaloneHerder {
         map.remove(name).ok_or_else(|| not_found(name))?;
         self.stop_all(name);
         self.status.remove_connector(name);
+        super::topics::forget_deleted(self.worker.config(), &self.status, name);
         Ok(())
+    }
+
+    async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        super::topics::active_topics(self.worker.config(), &self.status, name)
+    }
+
+    async fn reset_connector_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        super::topics::reset_active_topics(self.worker.config(), &self.status, name)
     }
 
     async fn restart_connector(

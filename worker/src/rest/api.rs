@@ -129,6 +129,20 @@ pub trait Herder: Send + Sync + 'static {
     /// `DELETE /offsets`; returns the response message.
     fn reset_offsets(&self, name: &str)
         -> impl Future<Output = Result<String, HerderError>> + Send;
+    /// `GET /connectors/<name>/topics` (KIP-558): the topics this worker knows the connector
+    /// used, from its own status store (never forwarded); an unknown connector has none.
+    /// `Forbidden` when `topic.tracking.enable=false`.
+    fn connector_active_topics(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<String>, HerderError>> + Send;
+    /// `PUT /connectors/<name>/topics/reset`: forgets those topics (tombstones in distributed
+    /// mode); nothing happens for an unknown connector. `Forbidden` when tracking is disabled
+    /// (checked first) or `topic.tracking.allow.reset=false`.
+    fn reset_connector_active_topics(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<(), HerderError>> + Send;
     /// `GET /connector-plugins`.
     fn plugins(&self, connectors_only: bool) -> impl Future<Output = Vec<PluginInfo>> + Send;
     /// `GET /connector-plugins/<plugin>/config` (any class name or alias).

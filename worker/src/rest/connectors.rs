@@ -51,8 +51,8 @@ pub(super) fn routes<H: Herder>() -> Router<Ctx<H>> {
         .route(&c("/resume"), put(resume::<H>))
         .route(&c("/stop"), put(stop::<H>))
         .route(&c("/fence"), put(fence_zombies::<H>))
-        .route(&c("/topics"), get(topics))
-        .route(&c("/topics/reset"), put(reset_topics))
+        .route(&c("/topics"), get(topics::<H>))
+        .route(&c("/topics/reset"), put(reset_topics::<H>))
         .route(
             &c("/offsets"),
             get(offsets::<H>)
@@ -281,15 +281,19 @@ async fn stop<H: Herder>(State(ctx): St<H>, PathParams(name): Name) -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Topic tracking is not implemented: no topics are known for any connector.
-async fn topics(PathParams(name): Name) -> Response {
+/// KIP-558: `{"<name>":{"topics":[…]}}` from this worker's view (never forwarded); an unknown
+/// connector has no topics.
+async fn topics<H: Herder>(State(ctx): St<H>, PathParams(name): Name) -> Reply {
+    let topics = ask(ctx.herder.connector_active_topics(&name)).await?;
     let mut body = serde_json::Map::new();
-    body.insert(name, serde_json::json!({ "topics": [] }));
-    Json(body).into_response()
+    body.insert(name, serde_json::json!({ "topics": topics }));
+    Ok(Json(body).into_response())
 }
 
-async fn reset_topics(PathParams(_name): Name) -> StatusCode {
-    StatusCode::ACCEPTED
+/// 202 with an empty body, for an unknown connector too.
+async fn reset_topics<H: Herder>(State(ctx): St<H>, PathParams(name): Name) -> Reply {
+    ask(ctx.herder.reset_connector_active_topics(&name)).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 async fn offsets<H: Herder>(State(ctx): St<H>, PathParams(name): Name) -> Reply {

@@ -25,7 +25,10 @@
 //!   herder verifies them with [`signing::verify`]. A herder without these operations (standalone
 //!   mode) answers 500, as Connect's standalone worker does;
 //! * `Location` is the path `/connectors/<name>` (Jersey makes it absolute);
-//! * topic tracking is not implemented: `/topics` lists no topics, `/topics/reset` is accepted;
+//! * topic tracking (KIP-558): `GET /connectors/<name>/topics` and
+//!   `PUT /connectors/<name>/topics/reset` are answered by this worker from its own status store,
+//!   never forwarded (as in Connect); an unknown connector has no topics (200, reset 202), and
+//!   `topic.tracking.enable=false` / `topic.tracking.allow.reset=false` make them 403;
 //! * [`app`] puts the security of spec §2 around the routes: basic authentication
 //!   ([`auth`]) on the main listeners, CORS and `response.http.headers.config` ([`headers`]),
 //!   and the admin endpoints on the main listeners, on `admin.listeners` only (without those

@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod pipeline;
 pub mod sink;
 pub mod source;
+pub mod topics;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -176,9 +177,17 @@ pub struct TaskContext {
     /// `offset.flush.timeout.ms`.
     pub flush_timeout: Duration,
     pub metrics: Arc<TaskMetrics>,
+    /// `topic.tracking.enable`: record the topics the task uses (KIP-558).
+    pub track_topics: bool,
 }
 
 impl TaskContext {
+    /// The task's topic tracker, when topic tracking is enabled.
+    pub fn topic_tracker(&self) -> Option<topics::TaskTopics> {
+        self.track_topics
+            .then(|| topics::TaskTopics::new(self.status.clone(), &self.connector, self.task))
+    }
+
     pub fn of(spec: &TaskSpec) -> TaskContext {
         TaskContext {
             connector: spec.connector.clone(),
@@ -188,6 +197,7 @@ impl TaskContext {
             flush_interval: Duration::from_millis(spec.worker.offset_flush_interval_ms),
             flush_timeout: Duration::from_millis(spec.worker.offset_flush_timeout_ms),
             metrics: spec.metrics.clone(),
+            track_topics: spec.worker.topic_tracking_enable,
         }
     }
 }

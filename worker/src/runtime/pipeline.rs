@@ -16,6 +16,7 @@ use super::convert::{transform_chain, TaskConverters};
 use super::dead_letter::{DeadLetterQueue, RawRecord};
 use super::errors::{ErrorHandler, ErrorPolicy, Failure, OpError, RunError, Stage};
 use super::kafka::KafkaMessage;
+use super::topics::TaskTopics;
 use super::{trace, TaskControl};
 use crate::config::WorkerConfig;
 use crate::plugins::PluginRegistry;
@@ -157,6 +158,10 @@ pub struct Pipeline {
     pub errors: ErrorHandler,
     /// Sink tasks only, and only when `errors.deadletterqueue.topic.name` is set.
     pub dlq: Option<Arc<DeadLetterQueue>>,
+    /// KIP-558 topic tracking, when `topic.tracking.enable` is set: a sink task records a
+    /// consumed record's topic once it is converted (before transformations); a source task
+    /// records the transformed record's topic when the producer acknowledges it.
+    pub topics: Option<TaskTopics>,
 }
 
 fn converter_error(e: crate::converters::ConverterError) -> OpError {
@@ -182,6 +187,7 @@ impl Pipeline {
             chain,
             errors: ErrorHandler::new(ErrorPolicy::from_props(connector), name, task),
             dlq,
+            topics: None,
         })
     }
 
@@ -469,6 +475,11 @@ impl Pipeline {
             Err(RunError::Failed(failure)) => return self.skip_sink(failure, m),
             Err(RunError::Stopping) => return Ok(Processed::Stopping),
         };
+        // As Java: after conversion and before transformations, so records the chain filters
+        // out count too.
+        if let Some(topics) = &mut self.topics {
+            topics.record(m.topic());
+        }
         for stage in self.chain.stages_mut() {
             let class = stage.class;
             let outcome = self.errors.run(control, Stage::Transformation, class, || {

@@ -358,6 +358,7 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
         mut pipeline: Pipeline,
     ) -> Self {
         pipeline.errors.set_metrics(ctx.metrics.clone());
+        pipeline.topics = ctx.topic_tracker();
         {
             let mut shared = state.lock();
             shared.metrics = Some(ctx.metrics.clone());

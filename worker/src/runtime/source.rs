@@ -19,6 +19,7 @@ use tributary_connector_api::{OffsetMap, RecordMetadata};
 use super::errors::{Failure, OpError, Stage};
 use super::kafka::{Ack, KafkaSender, OutRecord, RecordSender, SendError};
 use super::pipeline::{Converted, Pipeline, Processed, SourceScratch};
+use super::topics::{TaskTopics, TopicIndex};
 use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
 use crate::model::State;
 use crate::plugins::CallError;
@@ -58,6 +59,8 @@ struct InFlight {
     plugin_seq: Option<u64>,
     partition: Option<Arc<OffsetMap>>,
     offset: Option<OffsetAt>,
+    /// The record's topic in the task's topic table (topic tracking), or `TaskTopics::NONE`.
+    topic: TopicIndex,
     acked: bool,
 }
 
@@ -79,6 +82,7 @@ impl OffsetTracker {
         plugin_seq: Option<u64>,
         partition: Option<Arc<OffsetMap>>,
         offset: Option<OffsetAt>,
+        topic: TopicIndex,
     ) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -87,18 +91,22 @@ impl OffsetTracker {
             plugin_seq,
             partition,
             offset,
+            topic,
             acked: false,
         });
         seq
     }
 
-    fn ack(&mut self, seq: u64, metadata: Option<RecordMetadata>) {
+    /// Marks a record done; returns its topic index (`TaskTopics::NONE` if unknown).
+    fn ack(&mut self, seq: u64, metadata: Option<RecordMetadata>) -> TopicIndex {
         let Some(front) = self.in_flight.front() else {
-            return;
+            return TaskTopics::NONE;
         };
         let index = (seq - front.seq) as usize;
+        let mut topic = TaskTopics::NONE;
         if let Some(entry) = self.in_flight.get_mut(index) {
             entry.acked = true;
+            topic = entry.topic;
             if let Some(ps) = entry.plugin_seq {
                 self.acked_for_plugin.push((ps, metadata));
             }
@@ -115,6 +123,7 @@ impl OffsetTracker {
                 }
             }
         }
+        topic
     }
 
     /// Decodes the committable offsets still in their batches.
@@ -330,6 +339,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         task_config: &tributary_connector_api::Props,
     ) -> Result<Self, String> {
         pipeline.errors.set_metrics(ctx.metrics.clone());
+        pipeline.topics = ctx.topic_tracker();
         let offsets = committed_offsets(ctx, control)?;
         task.call(&TaskRequest::StartSource {
             props: task_config.clone(),
@@ -441,8 +451,9 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         }
     }
 
-    /// Starts tracking record `i` of `batch`; returns its sequence number.
-    fn track(&mut self, batch: &Arc<RecordBatch>, i: usize) -> u64 {
+    /// Starts tracking record `i` of `batch` (going to the topic at `topic` in the task's topic
+    /// table); returns its sequence number.
+    fn track(&mut self, batch: &Arc<RecordBatch>, i: usize, topic: TopicIndex) -> u64 {
         let record = batch.record(i);
         let plugin_seq = batch
             .wants_commit_record()
@@ -454,7 +465,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 batch: batch.clone(),
                 index: i,
             });
-        self.tracker.add(plugin_seq, partition, offset)
+        self.tracker.add(plugin_seq, partition, offset, topic)
     }
 
     /// Hands record `i` of `batch`, transformed and converted, to the producer (or finishes
@@ -469,7 +480,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         let converted = match processed {
             Ok(Processed::Ready(c)) => c,
             Ok(Processed::Done) => {
-                let seq = self.track(batch, i);
+                let seq = self.track(batch, i, TaskTopics::NONE);
                 self.tracker.ack(seq, None);
                 self.skipped += 1;
                 return Ok(());
@@ -479,7 +490,11 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             Ok(Processed::Stopping) => return Ok(()),
             Err(t) => return Err((t, false)),
         };
-        let seq = self.track(batch, i);
+        let topic = match &mut self.pipeline.topics {
+            Some(topics) => topics.intern(converted.topic),
+            None => TaskTopics::NONE,
+        };
+        let seq = self.track(batch, i, topic);
         let out = OutRecord {
             topic: converted.topic,
             partition: converted.partition,
@@ -533,7 +548,11 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         for (seq, outcome) in self.acks.drain(..) {
             match outcome {
                 Ok(metadata) => {
-                    self.tracker.ack(seq, metadata);
+                    let topic = self.tracker.ack(seq, metadata);
+                    // KIP-558: the transformed record's topic, once the broker has it.
+                    if let Some(topics) = &mut self.pipeline.topics {
+                        topics.record_index(topic);
+                    }
                     self.written += 1;
                 }
                 Err(e) => {
@@ -680,16 +699,16 @@ mod tests {
             }
         };
         let mut t = OffsetTracker::default();
-        let a = t.add(None, p.clone(), at(0));
-        let b = t.add(None, p.clone(), at(1));
-        let c = t.add(None, p.clone(), at(2));
-        t.ack(b, None);
+        let a = t.add(None, p.clone(), at(0), 7);
+        let b = t.add(None, p.clone(), at(1), TaskTopics::NONE);
+        let c = t.add(None, p.clone(), at(2), 8);
+        assert_eq!(t.ack(b, None), TaskTopics::NONE);
         assert!(t.committable.is_empty(), "record a is still in flight");
-        t.ack(a, None);
+        assert_eq!(t.ack(a, None), 7);
         assert_eq!(t.committable.len(), 1);
         assert_eq!(*t.committable[0].0, *p.clone().unwrap());
         assert_eq!(offset(&mut t, 0), m(json!({"position": 2})).unwrap());
-        t.ack(c, None);
+        assert_eq!(t.ack(c, None), 8);
         assert_eq!(t.committable.len(), 1);
         assert_eq!(offset(&mut t, 0), m(json!({"position": 3})).unwrap());
         assert_eq!(t.pending(), 0);

@@ -792,7 +792,8 @@ impl ConfigState {
 
 const STATUS_CONNECTOR_PREFIX: &str = "status-connector-";
 const STATUS_TASK_PREFIX: &str = "status-task-";
-const STATUS_TOPIC_PREFIX: &str = "status-topic-";
+/// The prefix of topic-tracking (KIP-558) keys in the status topic.
+pub const STATUS_TOPIC_PREFIX: &str = "status-topic-";
 const STATUS_TOPIC_SEPARATOR: &str = ":connector-";
 
 /// A status-topic key.
@@ -821,7 +822,13 @@ impl StatusKey {
     }
 
     /// Parses a key; `None` for keys Java discards (unknown prefix, empty connector name,
-    /// bad task number, topic key without `:connector-`).
+    /// bad task number, topic key without `:` or with an empty topic or connector).
+    ///
+    /// A topic key is read as Java reads it: the topic is the text between `status-topic-` and
+    /// the first `:` (topic names cannot contain one, connector names can), and the connector
+    /// is what follows that `:` once `connector-`'s length is skipped; the skipped text itself
+    /// is not checked. Where the skip would end inside a multi-byte character (Java counts
+    /// UTF-16 units there) the key is discarded.
     pub fn parse(key: &str) -> Option<StatusKey> {
         if let Some(name) = key.strip_prefix(STATUS_CONNECTOR_PREFIX) {
             if name.is_empty() {
@@ -834,10 +841,9 @@ impl StatusKey {
             return Some(StatusKey::Task { connector, task });
         }
         if let Some(rest) = key.strip_prefix(STATUS_TOPIC_PREFIX) {
-            // Topic names cannot contain ':', connector names can: split at the first ':'.
             let colon = rest.find(':')?;
             let topic = &rest[..colon];
-            let connector = rest[colon..].strip_prefix(STATUS_TOPIC_SEPARATOR)?;
+            let connector = rest[colon..].get(STATUS_TOPIC_SEPARATOR.len()..)?;
             if topic.is_empty() || connector.is_empty() {
                 return None;
             }
@@ -933,7 +939,9 @@ pub fn should_apply_task_status(existing: Option<&StatusValue>, incoming: &Statu
 pub struct TopicStatusValue {
     pub topic: String,
     pub connector: String,
-    pub task: u32,
+    /// The task that first saw the topic. Read as Java reads it: any JSON integer that fits a
+    /// long, narrowed to an int.
+    pub task: i32,
     /// Milliseconds since the epoch.
     pub discover_timestamp: i64,
 }
@@ -968,7 +976,7 @@ impl TopicStatusValue {
         Ok(Some(TopicStatusValue {
             topic: str_field(WHAT, inner, "name")?,
             connector: str_field(WHAT, inner, "connector")?,
-            task: int_field(WHAT, inner, "task")?,
+            task: int_field::<i64>(WHAT, inner, "task")? as i32,
             discover_timestamp: int_field(WHAT, inner, "discoverTimestamp")?,
         }))
     }
@@ -2027,6 +2035,11 @@ mod tests {
             "status-topic-:connector-c",
             "status-topic-orders:connector-",
             "status-topic-orders:conn-c",
+            "status-topic-orders:",
+            "status-topic-:",
+            "status-topic-",
+            "status-topic-orders:connector\u{e9}",
+            "status-topic-orders:connector\u{e9}x",
             "connector-c",
             "status-c",
         ] {
@@ -2145,6 +2158,74 @@ mod tests {
         assert_eq!(TopicStatusValue::decode(Some(&v.encode())), Ok(Some(v)));
         assert_eq!(TopicStatusValue::decode(None), Ok(None));
         assert!(TopicStatusValue::decode(Some(br#"{"name":"orders"}"#)).is_err());
+    }
+
+    #[test]
+    fn topic_status_key_is_read_as_java_reads_it() {
+        let topic = |t: &str, c: &str| {
+            Some(StatusKey::Topic {
+                topic: t.into(),
+                connector: c.into(),
+            })
+        };
+        // The ten characters after the first ':' are skipped unchecked.
+        assert_eq!(
+            StatusKey::parse("status-topic-t:XXXXXXXXXXc"),
+            topic("t", "c")
+        );
+        // The connector may hold ':' and anything else; the topic ends at the first ':'.
+        assert_eq!(
+            StatusKey::parse("status-topic-a:connector-::b:connector-c"),
+            topic("a", "::b:connector-c")
+        );
+        assert_eq!(
+            StatusKey::parse("status-topic-t:connector-\u{1F600}\u{e9}"),
+            topic("t", "\u{1F600}\u{e9}")
+        );
+        // A huge key is fine.
+        let long = "x".repeat(1 << 20);
+        assert_eq!(
+            StatusKey::parse(&format!("status-topic-{long}:connector-{long}")),
+            topic(&long, &long)
+        );
+    }
+
+    #[test]
+    fn topic_status_values_from_outside() {
+        let decode = |s: &str| TopicStatusValue::decode(Some(s.as_bytes()));
+        // Integers of any width that fit a long; the task is narrowed as Java narrows it.
+        let v = decode(
+            r#"{"topic":{"name":"n","connector":"c","task":4294967297,"discoverTimestamp":-5},"x":1}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((v.task, v.discover_timestamp), (1, -5));
+        assert_eq!(decode("null"), Ok(None));
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "\"topic\"",
+            r#"{"topic":null}"#,
+            r#"{"topic":"orders"}"#,
+            r#"{"topic":{"name":"n","connector":"c","task":0}}"#,
+            r#"{"topic":{"name":"n","connector":"c","task":"0","discoverTimestamp":1}}"#,
+            r#"{"topic":{"name":1,"connector":"c","task":0,"discoverTimestamp":1}}"#,
+            r#"{"topic":{"name":"n","connector":"c","task":0,"discoverTimestamp":1e3}}"#,
+            r#"{"topic":{"name":"n","connector":"c","task":0,"discoverTimestamp":99999999999999999999}}"#,
+        ] {
+            assert!(decode(bad).is_err(), "{bad}");
+        }
+        assert!(TopicStatusValue::decode(Some(&[0xff, 0xfe])).is_err());
+        // A huge value decodes (its size is bounded by the broker's record size only).
+        let name = "n".repeat(1 << 20);
+        let v = TopicStatusValue {
+            topic: name.clone(),
+            connector: name,
+            task: -1,
+            discover_timestamp: i64::MAX,
+        };
+        assert_eq!(TopicStatusValue::decode(Some(&v.encode())), Ok(Some(v)));
     }
 
     // ----- offsets topic -----

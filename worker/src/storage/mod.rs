@@ -8,6 +8,7 @@ pub mod log_tail;
 pub mod offsets_file;
 pub mod offsets_topic;
 pub mod status;
+pub mod topic_status;
 
 use tributary_connector_api::OffsetMap;
 

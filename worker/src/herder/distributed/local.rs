@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tributary_connector_api::Props;
 
+use crate::herder::topics;
 use crate::herder::validation::blocking;
 use crate::model::{ConnectorTaskId, State, TargetState};
 use crate::storage::internal_records::ConfigState;
@@ -107,11 +108,14 @@ impl LocalWork {
         // Tasks to stop: no longer owned (released to another worker), deleted, changed.
         let mut release = Vec::new();
         let mut drop_quietly = Vec::new();
+        // Connectors deleted from the config whose work stops here.
+        let mut deleted = BTreeSet::new();
         for id in self.worker.tasks() {
             let name = id.connector.as_str();
             let current = state.task_configs(name).get(id.task as usize).cloned();
             let stopped = state.target_state(name) == Some(TargetState::Stopped);
             if !state.contains(name) {
+                deleted.insert(id.connector.clone());
                 drop_quietly.push(id);
             } else if !self.owned_tasks.contains(&id) {
                 release.push(id);
@@ -140,7 +144,15 @@ impl LocalWork {
                         .status()
                         .put_connector(&name, State::Unassigned, None);
                 }
+                if config.is_none() {
+                    deleted.insert(name);
+                }
             }
+        }
+        // As Java after stopping revoked work of deleted connectors: their topics are reset
+        // (tombstoned), now that no task of theirs runs here to record them again.
+        for name in &deleted {
+            topics::forget_deleted(self.worker.config(), self.worker.status(), name);
         }
 
         // Target-state changes of what runs here.

@@ -670,6 +670,14 @@ impl Herder for DistributedHerder {
         Ok(())
     }
 
+    async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        super::topics::active_topics(&self.config, &self.status, name)
+    }
+
+    async fn reset_connector_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        super::topics::reset_active_topics(&self.config, &self.status, name)
+    }
+
     async fn restart_connector(
         &self,
         name: &str,

@@ -44,6 +44,12 @@ struct FakeHerder {
     session_key: Option<Option<Vec<u8>>>,
     /// Internal requests served.
     internal: Mutex<Vec<Served>>,
+    /// Topic tracking: the topics known per connector (any name, configured or not).
+    topics: Mutex<BTreeMap<String, Vec<String>>>,
+    /// `topic.tracking.enable=false`.
+    tracking_off: bool,
+    /// `topic.tracking.allow.reset=false`.
+    reset_off: bool,
 }
 
 /// An internal request a [`FakeHerder`] served: connector, task configs (`None` for a fence),
@@ -351,6 +357,27 @@ impl Herder for FakeHerder {
         Ok("reset".into())
     }
 
+    async fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        if self.tracking_off {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        let topics = self.topics.lock().unwrap();
+        Ok(topics.get(name).cloned().unwrap_or_default())
+    }
+
+    async fn reset_connector_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        if self.tracking_off {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if self.reset_off {
+            return Err(HerderError::Forbidden(
+                "Topic tracking reset is disabled.".into(),
+            ));
+        }
+        self.topics.lock().unwrap().remove(name);
+        Ok(())
+    }
+
     async fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
         let plugin = |class: &str, type_: &str, version: Option<&str>| PluginInfo {
             class: class.into(),
@@ -468,6 +495,8 @@ impl Herder for Standalone {
         fn offsets(&self, name: &str) -> Result<ConnectorOffsets, HerderError>;
         fn alter_offsets(&self, name: &str, offsets: ConnectorOffsets) -> Result<String, HerderError>;
         fn reset_offsets(&self, name: &str) -> Result<String, HerderError>;
+        fn connector_active_topics(&self, name: &str) -> Result<Vec<String>, HerderError>;
+        fn reset_connector_active_topics(&self, name: &str) -> Result<(), HerderError>;
         fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo>;
         fn plugin_config(&self, plugin: &str) -> Result<Vec<ConfigKeyInfo>, HerderError>;
         fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError>;
@@ -1014,12 +1043,104 @@ async fn routing_errors_and_topics() {
     api.call(Method::POST, "/connectors/a/pause", None)
         .await
         .error(405);
+}
 
-    assert_eq!(
-        api.get("/connectors/any/topics").await.body,
-        json!({"any": {"topics": []}})
-    );
+#[tokio::test]
+async fn topic_tracking() {
+    let herder = FakeHerder::healthy();
+    herder
+        .topics
+        .lock()
+        .unwrap()
+        .insert("src".into(), vec!["orders".into(), "audit".into()]);
+    let api = Api::start(herder).await;
+    let listed = api.get("/connectors/src/topics").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body, json!({"src": {"topics": ["orders", "audit"]}}));
+    // An unknown connector has no topics: 200, not 404; its reset is accepted.
+    let unknown = api.get("/connectors/any/topics").await;
+    assert_eq!(unknown.status, 200);
+    assert_eq!(unknown.body, json!({"any": {"topics": []}}));
     api.call(Method::PUT, "/connectors/any/topics/reset", None)
+        .await
+        .empty(202);
+    // The name is the path segment, decoded.
+    assert_eq!(
+        api.get("/connectors/a%20b/topics").await.body,
+        json!({"a b": {"topics": []}})
+    );
+    api.call(Method::PUT, "/connectors/src/topics/reset", None)
+        .await
+        .empty(202);
+    assert_eq!(
+        api.get("/connectors/src/topics").await.body,
+        json!({"src": {"topics": []}})
+    );
+    api.call(Method::POST, "/connectors/src/topics/reset", None)
+        .await
+        .error(405);
+    api.call(Method::GET, "/connectors/src/topics/reset", None)
+        .await
+        .error(405);
+    api.call(Method::PUT, "/connectors/src/topics", None)
+        .await
+        .error(405);
+}
+
+#[tokio::test]
+async fn topic_tracking_disabled_is_403() {
+    let api = Api::start(FakeHerder {
+        tracking_off: true,
+        // Tracking being off is checked first.
+        reset_off: true,
+        ..FakeHerder::healthy()
+    })
+    .await;
+    for (method, path) in [
+        (Method::GET, "/connectors/src/topics"),
+        (Method::PUT, "/connectors/src/topics/reset"),
+    ] {
+        let msg = api.call(method, path, None).await.error(403);
+        assert_eq!(msg, "Topic tracking is disabled.");
+    }
+
+    let herder = FakeHerder {
+        reset_off: true,
+        ..FakeHerder::healthy()
+    };
+    herder
+        .topics
+        .lock()
+        .unwrap()
+        .insert("src".into(), vec!["orders".into()]);
+    let api = Api::start(herder).await;
+    let msg = api
+        .call(Method::PUT, "/connectors/src/topics/reset", None)
+        .await
+        .error(403);
+    assert_eq!(msg, "Topic tracking reset is disabled.");
+    assert_eq!(
+        api.get("/connectors/src/topics").await.body,
+        json!({"src": {"topics": ["orders"]}}),
+        "a refused reset changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn topic_tracking_is_never_forwarded() {
+    // A follower that would forward every write still answers topic requests itself.
+    let herder = FakeHerder::forwarding(Some("http://127.0.0.1:9/".into()));
+    herder
+        .topics
+        .lock()
+        .unwrap()
+        .insert("src".into(), vec!["orders".into()]);
+    let api = Api::start(herder).await;
+    assert_eq!(
+        api.get("/connectors/src/topics").await.body,
+        json!({"src": {"topics": ["orders"]}})
+    );
+    api.call(Method::PUT, "/connectors/src/topics/reset", None)
         .await
         .empty(202);
 }

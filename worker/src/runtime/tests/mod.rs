@@ -984,6 +984,7 @@ impl Harness {
             flush_timeout: Duration::from_millis(worker.offset_flush_timeout_ms),
             metrics: crate::metrics::Metrics::new(Duration::from_secs(30), 2)
                 .register_source_task(CONNECTOR, 0, false),
+            track_topics: worker.topic_tracking_enable,
         });
         Harness {
             worker,

@@ -703,3 +703,77 @@ fn a_commit_requested_by_the_task_happens_at_once() {
     wait_until("a is committed", || consumer.committed_at(&t0()) == Some(1));
     run.stop().unwrap();
 }
+
+#[test]
+fn topics_are_recorded_once_converted_before_transformations() {
+    let h = Harness::new(10);
+    let consumer = FakeConsumer::new(&h.journal);
+    let (dropped, bad, ok) = (tp("dropped", 0), tp("bad", 0), tp("ok", 0));
+    consumer.assign(&[dropped.clone(), bad.clone(), ok.clone()]);
+    consumer.push_all(&bad, &["not json"]);
+    consumer.push_all(&dropped, &[r#"{"v":1}"#]);
+    consumer.push_all(&ok, &[r#"{"v":2}"#, r#"{"v":3}"#]);
+    let mut connector = json_connector("all");
+    connector.extend(props(&[
+        ("transforms", "drop,route"),
+        (
+            "transforms.drop.type",
+            "org.apache.kafka.connect.transforms.Filter",
+        ),
+        ("transforms.drop.predicate", "isDropped"),
+        ("predicates", "isDropped"),
+        (
+            "predicates.isDropped.type",
+            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+        ),
+        ("predicates.isDropped.pattern", "dropped"),
+        (
+            "transforms.route.type",
+            "org.apache.kafka.connect.transforms.RegexRouter",
+        ),
+        ("transforms.route.regex", "ok"),
+        ("transforms.route.replacement", "renamed"),
+    ]));
+    let run = h.spawn_sink(connector, FakeTask::plain(&h.journal), consumer.clone());
+    wait_until("every partition is committed", || {
+        consumer.committed_at(&ok) == Some(2)
+            && consumer.committed_at(&dropped) == Some(1)
+            && consumer.committed_at(&bad) == Some(1)
+    });
+    let put: Vec<String> = h
+        .journal
+        .puts()
+        .iter()
+        .flatten()
+        .map(|r| r.topic.clone())
+        .collect();
+    assert_eq!(put, ["renamed", "renamed"]);
+    // The consumed topic, filtered records too; not a record that failed conversion.
+    assert_eq!(h.status.active_topics(CONNECTOR), ["dropped", "ok"]);
+
+    // Reset: the running task records the topics it uses again.
+    h.status.reset_topics(CONNECTOR);
+    assert!(h.status.active_topics(CONNECTOR).is_empty());
+    consumer.push_all(&ok, &[r#"{"v":4}"#]);
+    wait_until("ok is recorded again", || {
+        h.status.active_topics(CONNECTOR) == ["ok"]
+    });
+    run.stop().unwrap();
+}
+
+#[test]
+fn no_topics_are_recorded_with_tracking_disabled() {
+    let mut h = Harness::new(10);
+    Arc::get_mut(&mut h.ctx)
+        .expect("not shared yet")
+        .track_topics = false;
+    let consumer = FakeConsumer::new(&h.journal);
+    consumer.assign(&[t0()]);
+    consumer.push_all(&t0(), &["a", "b"]);
+    let run = h.spawn_sink(Props::new(), FakeTask::plain(&h.journal), consumer.clone());
+    wait_until("both are committed", || {
+        consumer.committed_at(&t0()) == Some(2)
+    });
+    assert!(h.status.active_topics(CONNECTOR).is_empty());
+    run.stop().unwrap();
+}

@@ -594,3 +594,81 @@ fn a_commit_hook_error_is_only_logged() {
         Some(TaskRequest::StartSource { .. })
     ));
 }
+
+#[test]
+fn topics_are_recorded_on_acknowledgement_after_transformations() {
+    let h = Harness::new(10);
+    let to = |topic: &str, pos: i64| {
+        SourceRecord::new(
+            Some(source_partition("a")),
+            Some(position(pos)),
+            topic,
+            None,
+            Value::String(format!("v{pos}")),
+        )
+    };
+    let feed = SourceFeed::new(vec![vec![
+        to("t1", 1),
+        to("t2", 2),
+        to("t3", 3),
+        to("t1", 4),
+    ]]);
+    let producer = FakeProducer::manual(100);
+    let connector = props(&[
+        ("errors.tolerance", "all"),
+        ("transforms", "route"),
+        (
+            "transforms.route.type",
+            "org.apache.kafka.connect.transforms.RegexRouter",
+        ),
+        ("transforms.route.regex", "t(.*)"),
+        ("transforms.route.replacement", "routed-$1"),
+    ]);
+    let run = h.spawn_source(
+        connector,
+        FakeTask::source(&h.journal, &feed),
+        producer.clone(),
+    );
+    wait_until("the records are sent", || producer.sent().len() == 4);
+    let topics: Vec<String> = producer.sent().iter().map(|s| s.topic.clone()).collect();
+    assert_eq!(topics, ["routed-1", "routed-2", "routed-3", "routed-1"]);
+    producer.settle(interval(&h));
+    assert!(
+        h.status.active_topics(CONNECTOR).is_empty(),
+        "nothing is acknowledged yet"
+    );
+
+    producer.ack(2);
+    wait_until("routed-3 is recorded", || {
+        h.status.active_topics(CONNECTOR) == ["routed-3"]
+    });
+    // A failed send is not recorded (tolerated here, so the task goes on).
+    producer.fail(1, "broker said no");
+    producer.ack(0);
+    producer.ack(3);
+    wait_until("the last offset is committed", || {
+        h.offsets.position_of("a") == Some(4)
+    });
+    assert_eq!(h.status.active_topics(CONNECTOR), ["routed-1", "routed-3"]);
+    run.stop().unwrap();
+}
+
+#[test]
+fn source_topics_are_not_recorded_with_tracking_disabled() {
+    let mut h = Harness::new(10);
+    Arc::get_mut(&mut h.ctx)
+        .expect("not shared yet")
+        .track_topics = false;
+    let feed = SourceFeed::new(vec![vec![text("a", 1, "a1")]]);
+    let producer = FakeProducer::auto();
+    let run = h.spawn_source(
+        Props::new(),
+        FakeTask::source(&h.journal, &feed),
+        producer.clone(),
+    );
+    wait_until("the offset is committed", || {
+        h.offsets.position_of("a") == Some(1)
+    });
+    assert!(h.status.active_topics(CONNECTOR).is_empty());
+    run.stop().unwrap();
+}
