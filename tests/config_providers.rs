@@ -20,9 +20,14 @@ fn secrets_are_resolved_for_the_task_and_absent_from_rest_and_logs() {
     // A sink path in a directory that does not exist: the task fails, and its trace must show
     // the placeholder rather than the path.
     let hidden_dir = format!("/nonexistent-{}", unique("dir"));
+    // A transformation and a predicate class from the provider that do not exist: the
+    // validation errors name them by placeholder.
+    let hidden_class = format!("com.example.Hidden{}", unique("c").replace('-', ""));
     std::fs::write(
         &secrets,
-        format!("api.token={secret}\nsink.path={hidden_dir}/out.txt\n"),
+        format!(
+            "api.token={secret}\nsink.path={hidden_dir}/out.txt\nsmt.class={hidden_class}\n"
+        ),
     )
     .unwrap();
     let input = dir.path().join("in.txt");
@@ -104,6 +109,25 @@ fn secrets_are_resolved_for_the_task_and_absent_from_rest_and_logs() {
     );
     assert_eq!(code, 200);
     responses.push(("validate".into(), validated.to_string()));
+    let class_ref = format!("${{file:{}:smt.class}}", secrets.display());
+    let mut bad_chain = config.clone();
+    bad_chain["name"] = json!("with-secrets");
+    bad_chain["transforms.tag.type"] = json!(class_ref);
+    bad_chain["transforms.tag.predicate"] = json!("p");
+    bad_chain["predicates"] = json!("p");
+    bad_chain["predicates.p.type"] = json!(class_ref);
+    let (code, validated, _) = w.send(
+        "PUT",
+        "/connector-plugins/FileStreamSource/config/validate",
+        Some(bad_chain),
+    );
+    assert_eq!(code, 200);
+    assert!(validated["error_count"].as_u64() >= Some(2), "{validated}");
+    assert!(
+        !validated.to_string().contains(&hidden_class),
+        "validation leaks the transformation class: {validated}"
+    );
+    assert!(validated.to_string().contains("smt.class"), "{validated}");
     let (code, info, _) = w.send(
         "PUT",
         "/connectors/with-secrets/config",
