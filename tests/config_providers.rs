@@ -25,9 +25,7 @@ fn secrets_are_resolved_for_the_task_and_absent_from_rest_and_logs() {
     let hidden_class = format!("com.example.Hidden{}", unique("c").replace('-', ""));
     std::fs::write(
         &secrets,
-        format!(
-            "api.token={secret}\nsink.path={hidden_dir}/out.txt\nsmt.class={hidden_class}\n"
-        ),
+        format!("api.token={secret}\nsink.path={hidden_dir}/out.txt\nsmt.class={hidden_class}\n"),
     )
     .unwrap();
     let input = dir.path().join("in.txt");

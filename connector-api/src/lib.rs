@@ -17,6 +17,7 @@ pub mod converter;
 pub mod error;
 pub mod java_text;
 pub mod logical;
+pub mod nesting;
 pub mod provider;
 pub mod record;
 pub mod schema;

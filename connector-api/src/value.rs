@@ -22,9 +22,9 @@ pub enum Value {
     Float64(f64),
     String(String),
     Bytes(Vec<u8>),
-    Array(Vec<Value>),
+    Array(#[serde(deserialize_with = "crate::nesting::nested")] Vec<Value>),
     /// Entries in insertion order; keys are strings for schemaless data.
-    Map(Vec<(Value, Value)>),
+    Map(#[serde(deserialize_with = "crate::nesting::nested")] Vec<(Value, Value)>),
     Struct(Struct),
 }
 
@@ -139,10 +139,42 @@ fn validate(schema: &SchemaRef, value: &Value, path: &str) -> Result<(), DataErr
 
 /// A struct value: field values in schema order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StructWire")]
 pub struct Struct {
     #[serde(with = "crate::abi::intern::schema_ref")]
     schema: SchemaRef,
     values: Vec<Value>,
+}
+
+/// A struct as it arrives from the wire, checked before it becomes a [`Struct`]: a struct
+/// schema whose fields are numbered in order, and one value per field (a forged message
+/// cannot make a later field lookup index out of bounds).
+#[derive(Deserialize)]
+struct StructWire {
+    #[serde(with = "crate::abi::intern::schema_ref")]
+    schema: SchemaRef,
+    #[serde(deserialize_with = "crate::nesting::nested")]
+    values: Vec<Value>,
+}
+
+impl TryFrom<StructWire> for Struct {
+    type Error = DataError;
+
+    fn try_from(wire: StructWire) -> Result<Struct, DataError> {
+        if let Some((i, f)) = wire
+            .schema
+            .fields
+            .iter()
+            .enumerate()
+            .find(|(i, f)| f.index != *i)
+        {
+            return Err(DataError::new(format!(
+                "field {} of a struct schema has index {} at position {i}",
+                f.name, f.index
+            )));
+        }
+        Struct::from_values(wire.schema, wire.values)
+    }
 }
 
 impl Struct {

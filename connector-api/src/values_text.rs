@@ -36,7 +36,7 @@ use crate::schema::{Schema, SchemaRef, Type};
 use crate::value::Value;
 
 /// Lists and maps nested deeper than this are read as plain strings.
-pub const MAX_DEPTH: usize = 1000;
+pub use crate::nesting::MAX_DEPTH;
 
 /// Appends the text of a value (a top-level string as it is; null as `null`).
 pub fn push_text(out: &mut String, schema: Option<&SchemaRef>, value: &Value) {

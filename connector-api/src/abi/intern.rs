@@ -67,6 +67,10 @@ enum SchemaOut<'a> {
     Ref(u32),
 }
 
+/// Schema ids a message may define: every id below (a message defines each schema once, in
+/// a few bytes at least; the bound keeps a forged id from allocating a huge table).
+pub const MAX_SCHEMA_ID: u32 = 1 << 20;
+
 #[derive(Deserialize)]
 enum SchemaIn {
     Def(u32, Schema),
@@ -99,12 +103,28 @@ pub mod schema_ref {
         }
     }
 
+    /// A schema one level deeper (schemas nest as values do; see [`crate::nesting`]).
     pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<SchemaRef, D::Error> {
+        crate::nesting::nested_schema::<D, Nested>(de).map(|Nested(s)| s)
+    }
+
+    struct Nested(SchemaRef);
+
+    impl<'de> Deserialize<'de> for Nested {
+        fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Nested, D::Error> {
+            decode(de).map(Nested)
+        }
+    }
+
+    fn decode<'de, D: Deserializer<'de>>(de: D) -> Result<SchemaRef, D::Error> {
         let active = DECODER.with(|d| d.borrow().is_some());
         if !active {
             return Schema::deserialize(de).map(Arc::new);
         }
         match SchemaIn::deserialize(de)? {
+            SchemaIn::Def(id, _) if id >= MAX_SCHEMA_ID => Err(D::Error::custom(format!(
+                "schema id {id} is beyond what a message can define"
+            ))),
             SchemaIn::Def(id, schema) => {
                 let schema = Arc::new(schema);
                 DECODER.with(|d| {
@@ -344,6 +364,33 @@ mod tests {
             "interned {} vs inline {inline}",
             bytes.len()
         );
+    }
+
+    #[test]
+    fn forged_schema_ids_and_field_counts_are_errors() {
+        let schema = Schema::struct_([("n", Schema::int32())]).into_ref();
+        let mut s = Struct::new(schema).unwrap();
+        s.put("n", Value::Int32(5)).unwrap();
+        let bytes = encode(&vec![Value::Struct(s)]).unwrap();
+        // One value, variant Struct (12), schema Def (0) with id 0.
+        assert_eq!(&bytes[..4], &[1, 12, 0, 0]);
+        // The id as u32::MAX: an error, not a 32 GiB table.
+        let mut forged = bytes[..3].to_vec();
+        forged.extend([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]);
+        forged.extend(&bytes[4..]);
+        let e = decode::<Vec<Value>>(&forged).unwrap_err();
+        assert!(e.starts_with("cannot decode plugin message"), "{e}");
+        // Two values for a one-field schema: the value count is the message's last varint
+        // before the values (1), made 2 with a second value appended.
+        let values_at = bytes.len() - 3; // [count 1, Int32 variant 4, zigzag 5]
+        let mut forged = bytes.clone();
+        let tail = forged.split_off(values_at);
+        assert_eq!(tail[0], 1, "{bytes:?}");
+        forged.push(2);
+        forged.extend(&tail[1..]);
+        forged.extend(&tail[1..]);
+        assert!(decode::<Vec<Value>>(&forged).is_err());
+        assert_eq!(decode::<Vec<Value>>(&bytes).unwrap().len(), 1);
     }
 
     #[test]

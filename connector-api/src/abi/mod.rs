@@ -256,7 +256,12 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
 /// Decodes a wire message.
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     let _scope = intern::DecodeScope::start();
-    postcard::from_bytes(bytes).map_err(|e| format!("cannot decode plugin message: {e}"))
+    crate::nesting::clear_refusal();
+    postcard::from_bytes(bytes).map_err(|e| {
+        // postcard drops custom messages; the nesting limit says why it refused.
+        let why = crate::nesting::take_refusal().unwrap_or_else(|| e.to_string());
+        format!("cannot decode plugin message: {why}")
+    })
 }
 
 pub mod batch;

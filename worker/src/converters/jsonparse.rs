@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use tributary_connector_api::Value;
 
-/// Nesting limit, as Jackson's default.
-pub(crate) const MAX_DEPTH: usize = 1000;
+/// Nesting limit, as Jackson's default (the same limit the plugin boundary has).
+pub(crate) use tributary_connector_api::nesting::MAX_DEPTH;
 
 /// A parsed JSON value.
 #[derive(Debug, Default, Clone, PartialEq)]

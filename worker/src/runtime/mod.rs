@@ -219,36 +219,47 @@ impl TaskHandle {
         let thread_control = control.clone();
         let name = format!("task-{}-{}", spec.connector, spec.task);
         let owner = spec.connector.clone();
-        let thread = std::thread::Builder::new().name(name).spawn(move || {
-            let span = tracing::info_span!("task", connector = %spec.connector, task = spec.task);
-            let _enter = span.enter();
-            let status = spec.status.clone();
-            let metrics = spec.metrics.clone();
-            let secrets = spec.secrets.clone();
-            let (connector, task) = (spec.connector.clone(), spec.task);
-            let kind = spec.kind;
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
-                ConnectorKind::Source => source::run(spec, &thread_control),
-                ConnectorKind::Sink => sink::run(spec, &thread_control),
-            }))
-            .unwrap_or_else(|payload| {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-                Err(trace("The worker panicked while running the task", message))
-            });
-            if let Err(trace) = outcome {
-                metrics.record_state(State::Failed);
-                if thread_control.cancelled() {
-                    tracing::warn!(trace = %secrets.scrub(&trace), "abandoned task failed");
-                } else {
-                    status.put_task(&connector, task, State::Failed, Some(secrets.scrub(&trace)));
+        // Plugin tasks run on this thread: a stack for values nested as deep as allowed.
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .stack_size(tributary_connector_api::nesting::TASK_STACK_BYTES)
+            .spawn(move || {
+                let span =
+                    tracing::info_span!("task", connector = %spec.connector, task = spec.task);
+                let _enter = span.enter();
+                let status = spec.status.clone();
+                let metrics = spec.metrics.clone();
+                let secrets = spec.secrets.clone();
+                let (connector, task) = (spec.connector.clone(), spec.task);
+                let kind = spec.kind;
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match kind {
+                        ConnectorKind::Source => source::run(spec, &thread_control),
+                        ConnectorKind::Sink => sink::run(spec, &thread_control),
+                    }))
+                    .unwrap_or_else(|payload| {
+                        let message = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".to_owned());
+                        Err(trace("The worker panicked while running the task", message))
+                    });
+                if let Err(trace) = outcome {
+                    metrics.record_state(State::Failed);
+                    if thread_control.cancelled() {
+                        tracing::warn!(trace = %secrets.scrub(&trace), "abandoned task failed");
+                    } else {
+                        status.put_task(
+                            &connector,
+                            task,
+                            State::Failed,
+                            Some(secrets.scrub(&trace)),
+                        );
+                    }
                 }
-            }
-            let _ = done_tx.send(());
-        })?;
+                let _ = done_tx.send(());
+            })?;
         Ok(TaskHandle {
             control,
             connector: owner,

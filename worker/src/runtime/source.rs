@@ -381,6 +381,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         std::thread::scope(|scope| {
             let poller = std::thread::Builder::new()
                 .name(format!("poll-{}-{}", ctx.connector, ctx.task))
+                .stack_size(tributary_connector_api::nesting::TASK_STACK_BYTES)
                 .spawn_scoped(scope, move || poll_ahead(&task, ctx, control, batches))
                 .map_err(|e| (trace("Failed to start the poller thread", e), false))?;
             let result = self.send_loop(&polled);
