@@ -10,8 +10,8 @@
 //!   client's maximum and the broker's maximum (see the `*_MAX` constants).
 //! * Framing: 4-byte big-endian length prefix; one request in flight at a time; correlation ids
 //!   are checked.
-//! * Security: `PLAINTEXT`, or `SASL_PLAINTEXT` with mechanism `PLAIN` (SaslHandshake v1 followed
-//!   by SaslAuthenticate). TLS is not supported yet.
+//! * Security: `PLAINTEXT`, `SSL`, and `SASL_PLAINTEXT` / `SASL_SSL` with `PLAIN`,
+//!   `SCRAM-SHA-256` or `SCRAM-SHA-512` (SaslHandshake v1, then SaslAuthenticate rounds).
 //! * Failures on the coordinator connection (I/O errors, timeouts, `NOT_COORDINATOR`,
 //!   `COORDINATOR_NOT_AVAILABLE`, `COORDINATOR_LOAD_IN_PROGRESS`) drop the connection and yield
 //!   [`MemberError::CoordinatorUnavailable`]; the next call re-discovers the coordinator.
@@ -48,8 +48,9 @@ use tokio::net::TcpStream;
 use tracing::debug;
 
 use super::protocol::CONNECT_PROTOCOL_TYPE;
+use super::scram::{Next, Scram};
 pub use super::security::Security;
-use super::security::Stream;
+use super::security::{SaslCredentials, SaslMechanism, Stream};
 
 // Highest version of each API this client speaks.
 const API_VERSIONS_MAX: i16 = 3;
@@ -183,8 +184,7 @@ impl Connection {
         };
         conn.negotiate_versions(timeout).await?;
         if let Some(sasl) = &config.security.sasl {
-            conn.authenticate("PLAIN", &sasl.username, &sasl.password, timeout)
-                .await?;
+            conn.authenticate(sasl, timeout).await?;
         }
         debug!(%addr, "connected to broker");
         Ok(conn)
@@ -259,19 +259,16 @@ impl Connection {
         Ok(version)
     }
 
-    /// SASL/PLAIN: SaslHandshake v1, then SaslAuthenticate carrying `\0user\0password`.
+    /// SASL: SaslHandshake v1 naming the mechanism, then SaslAuthenticate rounds: one carrying
+    /// `\0user\0password` for PLAIN; for SCRAM, the client-first and client-final messages,
+    /// the broker's final message checked by [`Scram`](super::scram::Scram).
     async fn authenticate(
         &mut self,
-        mechanism: &str,
-        username: &str,
-        password: &str,
+        sasl: &SaslCredentials,
         timeout: Duration,
     ) -> Result<(), MemberError> {
-        if mechanism != "PLAIN" {
-            return Err(MemberError::Auth(format!(
-                "SASL mechanism {mechanism} is not supported; only PLAIN is"
-            )));
-        }
+        let mechanism = sasl.mechanism.name();
+        let username = sasl.username.as_str();
         // v0 handshakes carry raw SASL tokens instead of SaslAuthenticate; not supported.
         let handshake_version = self.pick(ApiKey::SaslHandshake, SASL_HANDSHAKE_MAX)?;
         if handshake_version < 1 {
@@ -314,13 +311,50 @@ impl Connection {
             }
         }
 
+        let failed = |addr: &str, detail: String| {
+            MemberError::Auth(format!(
+                "SASL/{mechanism} authentication of {username} with {addr} failed: {detail}"
+            ))
+        };
+        if sasl.mechanism == SaslMechanism::Plain {
+            let mut token = BytesMut::with_capacity(2 + username.len() + sasl.password.len());
+            token.put_u8(0);
+            token.put_slice(username.as_bytes());
+            token.put_u8(0);
+            token.put_slice(sasl.password.as_bytes());
+            self.sasl_round(token.freeze(), timeout).await?;
+        } else {
+            let mut scram = Scram::start(sasl.mechanism, username, &sasl.password)
+                .map_err(|e| failed(&self.addr, e))?;
+            let mut answer: Option<Bytes> = None;
+            // Client-first, client-final, then the broker's final message to check.
+            for _ in 0..3 {
+                match scram
+                    .step(answer.as_deref())
+                    .map_err(|e| failed(&self.addr, e))?
+                {
+                    Next::Send(bytes) => {
+                        answer = Some(self.sasl_round(Bytes::from(bytes), timeout).await?);
+                    }
+                    Next::Done => {
+                        debug!(addr = %self.addr, %username, mechanism, "authenticated");
+                        return Ok(());
+                    }
+                }
+            }
+            return Err(failed(
+                &self.addr,
+                "the exchange did not end after the broker's final message".into(),
+            ));
+        }
+        debug!(addr = %self.addr, %username, mechanism, "authenticated");
+        Ok(())
+    }
+
+    /// One SaslAuthenticate round: sends `token`, returns the broker's answer bytes.
+    async fn sasl_round(&mut self, token: Bytes, timeout: Duration) -> Result<Bytes, MemberError> {
         let version = self.pick(ApiKey::SaslAuthenticate, SASL_AUTHENTICATE_MAX)?;
-        let mut token = BytesMut::with_capacity(2 + username.len() + password.len());
-        token.put_u8(0);
-        token.put_slice(username.as_bytes());
-        token.put_u8(0);
-        token.put_slice(password.as_bytes());
-        let request = SaslAuthenticateRequest::default().with_auth_bytes(token.freeze());
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(token);
         let response: SaslAuthenticateResponse = self
             .call(ApiKey::SaslAuthenticate, version, &request, timeout)
             .await?;
@@ -331,13 +365,12 @@ impl Connection {
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default();
             return Err(MemberError::Auth(format!(
-                "SASL/PLAIN authentication of {username} with {} failed: {}{detail}",
+                "SASL authentication with {} failed: {}{detail}",
                 self.addr,
                 error_name(response.error_code)
             )));
         }
-        debug!(addr = %self.addr, %username, "authenticated with SASL/PLAIN");
-        Ok(())
+        Ok(response.auth_bytes)
     }
 
     /// Sends one request and decodes its response.
@@ -891,7 +924,8 @@ mod tests {
     fn sasl(username: &str, password: &str) -> Security {
         Security {
             tls: None,
-            sasl: Some(super::super::security::SaslPlain {
+            sasl: Some(super::super::security::SaslCredentials {
+                mechanism: super::super::security::SaslMechanism::Plain,
                 username: username.to_owned(),
                 password: password.to_owned(),
             }),
@@ -926,16 +960,102 @@ mod tests {
         s
     }
 
+    /// How the fake broker authenticates.
+    #[derive(Clone, Copy)]
+    enum FakeAuth {
+        /// SASL/PLAIN, accepting this password.
+        Plain(&'static str),
+        /// SCRAM with this mechanism and password (salt `salt-of-alice`, 4096 iterations);
+        /// `forge` sends a wrong final signature, as a broker that does not know the password.
+        Scram(SaslMechanism, &'static str, bool),
+    }
+
+    /// The SCRAM client proof and server signature for `auth_message` (RFC 5802 §3), computed
+    /// here with the hash primitives to check the client independently of its library.
+    fn scram_proof<D>(
+        password: &str,
+        salt: &[u8],
+        iterations: u32,
+        auth_message: &str,
+    ) -> (Vec<u8>, Vec<u8>)
+    where
+        D: sha2::Digest + hmac::digest::core_api::BlockSizeUser + Clone + Sync,
+    {
+        use hmac::{Mac, SimpleHmac};
+        let mut salted = vec![0u8; <D as sha2::Digest>::output_size()];
+        pbkdf2::pbkdf2::<SimpleHmac<D>>(password.as_bytes(), salt, iterations, &mut salted)
+            .unwrap();
+        let hmac = |key: &[u8], data: &[u8]| {
+            let mut mac = <SimpleHmac<D> as Mac>::new_from_slice(key).unwrap();
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        };
+        let client_key = hmac(&salted, b"Client Key");
+        let stored_key = D::digest(&client_key).to_vec();
+        let client_signature = hmac(&stored_key, auth_message.as_bytes());
+        let proof = client_key
+            .iter()
+            .zip(&client_signature)
+            .map(|(a, b)| a ^ b)
+            .collect();
+        let server_key = hmac(&salted, b"Server Key");
+        (proof, hmac(&server_key, auth_message.as_bytes()))
+    }
+
+    fn scram_proof_for(
+        mechanism: SaslMechanism,
+        password: &str,
+        salt: &[u8],
+        iterations: u32,
+        auth_message: &str,
+    ) -> (Vec<u8>, Vec<u8>) {
+        match mechanism {
+            SaslMechanism::ScramSha512 => {
+                scram_proof::<sha2::Sha512>(password, salt, iterations, auth_message)
+            }
+            _ => scram_proof::<sha2::Sha256>(password, salt, iterations, auth_message),
+        }
+    }
+
+    #[test]
+    fn the_test_scram_verifier_reproduces_rfc_7677() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        // RFC 7677 §3: user "user", password "pencil".
+        let client_first_bare = "n=user,r=rOprNGfwEbeRWgbNEkqO";
+        let server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,\
+                            s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+        let client_final_bare = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+        let auth = format!("{client_first_bare},{server_first},{client_final_bare}");
+        let salt = b64.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap();
+        let (proof, signature) = scram_proof::<sha2::Sha256>("pencil", &salt, 4096, &auth);
+        assert_eq!(
+            b64.encode(proof),
+            "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        assert_eq!(
+            b64.encode(signature),
+            "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+        );
+    }
+
     /// Serves one connection: ApiVersions (answers v3 with UNSUPPORTED_VERSION), SaslHandshake
     /// v1, SaslAuthenticate v0 (accepting only `good_password`), FindCoordinator v0 (pointing
     /// at itself).
     async fn fake_broker(good_password: &'static str) -> (String, Arc<Mutex<FakeLog>>) {
+        fake_broker_with(FakeAuth::Plain(good_password)).await
+    }
+
+    /// [`fake_broker`] with the given authentication; SCRAM takes two SaslAuthenticate rounds.
+    async fn fake_broker_with(auth: FakeAuth) -> (String, Arc<Mutex<FakeLog>>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(FakeLog::default()));
         let served = log.clone();
         tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.unwrap();
+            // SCRAM: the client-first-bare and server-first messages of the exchange.
+            let mut scram_first: Option<(String, String)> = None;
             loop {
                 let Ok(len) = stream.read_i32().await else {
                     return;
@@ -973,22 +1093,86 @@ mod tests {
                         served.lock().unwrap().mechanism = Some(take_string(&mut frame));
                         out.put_i16(0);
                         out.put_i32(1);
-                        put_string(&mut out, "PLAIN");
+                        let name = match auth {
+                            FakeAuth::Plain(_) => "PLAIN",
+                            FakeAuth::Scram(m, _, _) => m.name(),
+                        };
+                        put_string(&mut out, name);
                     }
                     (36, 0) => {
                         let len = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
                         let token = frame[4..4 + len as usize].to_vec();
-                        let ok = token.ends_with(format!("\0{good_password}").as_bytes());
-                        served.lock().unwrap().auth_bytes = Some(token);
-                        if ok {
-                            out.put_i16(0);
-                            out.put_i16(-1);
-                        } else {
-                            out.put_i16(58);
-                            put_string(&mut out, "Invalid username or password");
-                            close = true;
+                        served.lock().unwrap().auth_bytes = Some(token.clone());
+                        let answer: Result<Vec<u8>, ()> = match auth {
+                            FakeAuth::Plain(good) => {
+                                if token.ends_with(format!("\0{good}").as_bytes()) {
+                                    Ok(Vec::new())
+                                } else {
+                                    Err(())
+                                }
+                            }
+                            FakeAuth::Scram(mechanism, password, forge) => {
+                                let text = String::from_utf8(token).unwrap();
+                                match scram_first.take() {
+                                    None => {
+                                        // Client-first: "n,,n=alice,r=<nonce>".
+                                        let bare = text.strip_prefix("n,,").unwrap().to_owned();
+                                        let nonce = bare.split(",r=").nth(1).unwrap();
+                                        let server_first = format!(
+                                            "r={nonce}srv-nonce,s={},i=4096",
+                                            base64::Engine::encode(
+                                                &base64::engine::general_purpose::STANDARD,
+                                                b"salt-of-alice"
+                                            )
+                                        );
+                                        scram_first = Some((bare, server_first.clone()));
+                                        Ok(server_first.into_bytes())
+                                    }
+                                    Some((bare, server_first)) => {
+                                        // Client-final: "c=biws,r=<nonce>,p=<proof>".
+                                        let (without_proof, proof) =
+                                            text.rsplit_once(",p=").unwrap();
+                                        let auth_message =
+                                            format!("{bare},{server_first},{without_proof}");
+                                        let (want, signature) = scram_proof_for(
+                                            mechanism,
+                                            password,
+                                            b"salt-of-alice",
+                                            4096,
+                                            &auth_message,
+                                        );
+                                        let b64 = base64::engine::general_purpose::STANDARD;
+                                        if base64::Engine::encode(&b64, want) != proof {
+                                            Err(())
+                                        } else {
+                                            let mut signature = signature;
+                                            if forge {
+                                                signature[0] ^= 1;
+                                            }
+                                            Ok(format!(
+                                                "v={}",
+                                                base64::Engine::encode(&b64, signature)
+                                            )
+                                            .into_bytes())
+                                        }
+                                    }
+                                }
+                            }
+                        };
+                        match answer {
+                            Ok(bytes) => {
+                                out.put_i16(0);
+                                out.put_i16(-1);
+                                out.put_i32(bytes.len() as i32);
+                                out.put_slice(&bytes);
+                            }
+                            Err(()) => {
+                                out.put_i16(58);
+                                put_string(&mut out, "Invalid username or password");
+                                out.put_i32(0);
+                                close = true;
+                            }
                         }
-                        out.put_i32(0);
                     }
                     (10, 0) => {
                         out.put_i16(0);
@@ -1049,6 +1233,47 @@ mod tests {
             other => panic!("expected an auth error, got {:?}", other.map(|c| c.addr)),
         }
         assert_eq!(log.lock().unwrap().requests.last(), Some(&(36, 0)));
+    }
+
+    fn scram_config(addr: String, mechanism: SaslMechanism, password: &str) -> MemberConfig {
+        let mut config = sasl_config(addr, password);
+        if let Some(sasl) = config.security.sasl.as_mut() {
+            sasl.mechanism = mechanism;
+        }
+        config
+    }
+
+    #[tokio::test]
+    async fn sasl_scram_logs_in_and_checks_the_brokers_signature() {
+        for mechanism in [SaslMechanism::ScramSha256, SaslMechanism::ScramSha512] {
+            // The right password: two SaslAuthenticate rounds, then FindCoordinator.
+            let (addr, log) = fake_broker_with(FakeAuth::Scram(mechanism, "good", false)).await;
+            let member = GroupMember::new(scram_config(addr.clone(), mechanism, "good"));
+            let conn = member.discover().await.expect("SCRAM login");
+            assert_eq!(conn.addr, addr);
+            let log = log.lock().unwrap().requests.clone();
+            assert_eq!(
+                log,
+                vec![(18, 3), (18, 0), (17, 1), (36, 0), (36, 0), (10, 0)]
+            );
+
+            // A wrong password: the broker refuses the proof.
+            let (addr, _) = fake_broker_with(FakeAuth::Scram(mechanism, "good", false)).await;
+            let member = GroupMember::new(scram_config(addr, mechanism, "bad"));
+            match member.discover().await {
+                Err(MemberError::Auth(m)) => assert!(m.contains("Invalid username"), "{m}"),
+                other => panic!("expected an auth error, got {:?}", other.map(|c| c.addr)),
+            }
+
+            // A broker whose final signature is wrong (it does not know the password): the
+            // client refuses it.
+            let (addr, _) = fake_broker_with(FakeAuth::Scram(mechanism, "good", true)).await;
+            let member = GroupMember::new(scram_config(addr, mechanism, "good"));
+            match member.discover().await {
+                Err(MemberError::Auth(m)) => assert!(m.contains(mechanism.name()), "{m}"),
+                other => panic!("expected an auth error, got {:?}", other.map(|c| c.addr)),
+            }
+        }
     }
 
     #[tokio::test]

@@ -3,4 +3,5 @@
 pub mod assignor;
 pub mod member;
 pub mod protocol;
+pub mod scram;
 pub mod security;

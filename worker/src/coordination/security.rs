@@ -16,12 +16,32 @@ pub struct Security {
     /// Set for `SSL` and `SASL_SSL`.
     pub tls: Option<Arc<tokio_native_tls::TlsConnector>>,
     /// Set for `SASL_PLAINTEXT` and `SASL_SSL`.
-    pub sasl: Option<SaslPlain>,
+    pub sasl: Option<SaslCredentials>,
 }
 
-/// SASL/PLAIN credentials (the only mechanism the member speaks yet).
+/// The SASL mechanisms the group member speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaslMechanism {
+    Plain,
+    ScramSha256,
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    /// The mechanism's SASL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+/// A SASL mechanism and the credentials it logs in with.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SaslPlain {
+pub struct SaslCredentials {
+    pub mechanism: SaslMechanism,
     pub username: String,
     pub password: String,
 }
@@ -104,14 +124,16 @@ impl Security {
         };
         let sasl = if sasl {
             const MECHANISM: &str = "sasl.mechanism";
-            match get("sasl.mechanisms") {
-                Some("PLAIN") => {}
+            let mechanism = match get("sasl.mechanisms") {
+                Some("PLAIN") => SaslMechanism::Plain,
+                Some("SCRAM-SHA-256") => SaslMechanism::ScramSha256,
+                Some("SCRAM-SHA-512") => SaslMechanism::ScramSha512,
                 Some(other) => {
                     return Err(config_error(
                         MECHANISM,
                         format!(
-                            "SASL mechanism {other} is not supported by the group member yet; \
-                             only PLAIN is"
+                            "SASL mechanism {other} is not supported by the group member; \
+                             PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are"
                         ),
                     ))
                 }
@@ -119,10 +141,11 @@ impl Security {
                     return Err(config_error(
                         MECHANISM,
                         "not set, so the Java default GSSAPI applies, which the group member \
-                         does not support; set sasl.mechanism=PLAIN",
+                         does not support; set sasl.mechanism to PLAIN, SCRAM-SHA-256 or \
+                         SCRAM-SHA-512",
                     ))
                 }
-            }
+            };
             let username = get("sasl.username").ok_or_else(|| {
                 config_error(
                     "sasl.jaas.config",
@@ -138,7 +161,8 @@ impl Security {
                 .ok_or_else(|| {
                     config_error("sasl.password", "required when sasl.username is set")
                 })?;
-            Some(SaslPlain {
+            Some(SaslCredentials {
+                mechanism,
                 username: username.to_owned(),
                 password,
             })
@@ -301,10 +325,18 @@ mod tests {
         assert!(message.contains("GSSAPI"), "{message}");
         let (key, message) = error_key(&[
             ("security.protocol", "sasl_plaintext"),
-            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
         ]);
         assert_eq!(key, "sasl.mechanism");
-        assert!(message.contains("SCRAM-SHA-512"), "{message}");
+        assert!(message.contains("OAUTHBEARER"), "{message}");
+        let s = Security::from_settings(&settings(&[
+            ("security.protocol", "sasl_ssl"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", "alice"),
+            ("sasl.password", "pw"),
+        ]))
+        .unwrap();
+        assert_eq!(s.sasl.unwrap().mechanism, SaslMechanism::ScramSha512);
         let (key, _) = error_key(&[
             ("security.protocol", "sasl_plaintext"),
             ("sasl.mechanisms", "PLAIN"),
