@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need when they are missing (idempotent):
-# OpenSSL headers for librdkafka's TLS and SASL/SCRAM, pkg-config to find them, and socat, the
+# OpenSSL headers for librdkafka's TLS and SASL/SCRAM, libcurl headers for its OIDC token
+# requests (sasl.oauthbearer.method=oidc), pkg-config to find them, and socat, the
 # TLS terminator the broker-TLS tests put in front of the test broker.
 set -euo pipefail
-packages=(libssl-dev pkg-config socat)
+packages=(libssl-dev libcurl4-openssl-dev pkg-config socat)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -654,4 +654,85 @@ mod tests {
             assert!(!is_secret_key(key), "{key}");
         }
     }
+
+    /// librdkafka is built with curl, so a Java OIDC client-credentials login works: the
+    /// client asks the token endpoint (here one in the test process) with the client id and
+    /// secret, the `client_credentials` grant and the scope, as Kafka's login handler does.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_oidc_login_asks_the_token_endpoint_with_the_client_credentials() {
+        use rdkafka::producer::BaseProducer;
+        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+        let tx = std::sync::Arc::new(std::sync::Mutex::new(tx));
+        let app = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                let _ = tx.lock().unwrap().send((auth, body));
+                async {
+                    axum::Json(serde_json::json!({
+                        "access_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0cmlidXRhcnkiLCJleHAiOjQxMDI0NDQ4MDAsImlhdCI6MTcwMDAwMDAwMH0.",
+                        "token_type": "bearer",
+                        "expires_in": 3600
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let settings = to_librdkafka(
+            &kv(&[
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanism", "OAUTHBEARER"),
+                ("sasl.oauthbearer.token.endpoint.url", &url),
+                (
+                    "sasl.login.callback.handler.class",
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+                ),
+                (
+                    "sasl.jaas.config",
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule \
+                     required clientId=\"tributary\" clientSecret=\"s3cret\" scope=\"kafka\";",
+                ),
+            ]),
+            "",
+        )
+        .unwrap();
+        let got = tokio::task::spawn_blocking(move || {
+            let mut config = rdkafka::ClientConfig::new();
+            for (k, v) in &settings {
+                config.set(k, v);
+            }
+            // No broker is needed to see the token request.
+            config.set("bootstrap.servers", "127.0.0.1:1");
+            let producer: BaseProducer = config
+                .create()
+                .expect("librdkafka takes the OIDC settings (built with curl)");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                producer.poll(std::time::Duration::from_millis(100));
+                if let Ok(request) = rx.try_recv() {
+                    return request;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no token request within 30 s"
+                );
+            }
+        })
+        .await
+        .unwrap();
+        let (auth, body) = got;
+        let basic = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "tributary:s3cret",
+        );
+        assert_eq!(auth, format!("Basic {basic}"));
+        assert!(body.contains("grant_type=client_credentials"), "{body}");
+        assert!(body.contains("scope=kafka"), "{body}");
+    }
 }
