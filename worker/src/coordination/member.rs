@@ -47,6 +47,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
 
+use super::oauthbearer;
 use super::protocol::CONNECT_PROTOCOL_TYPE;
 use super::scram::{Next, Scram};
 pub use super::security::Security;
@@ -316,7 +317,18 @@ impl Connection {
                 "SASL/{mechanism} authentication of {username} with {addr} failed: {detail}"
             ))
         };
-        if sasl.mechanism == SaslMechanism::Plain {
+        if sasl.mechanism == SaslMechanism::OAuthBearer {
+            let token = oauthbearer::fetch_token(sasl)
+                .await
+                .map_err(|e| failed(&self.addr, e))?;
+            let login = sasl
+                .oidc
+                .as_ref()
+                .ok_or_else(|| failed(&self.addr, "no token endpoint".into()))?;
+            let message =
+                oauthbearer::initial_response(&token, login).map_err(|e| failed(&self.addr, e))?;
+            self.sasl_round(Bytes::from(message), timeout).await?;
+        } else if sasl.mechanism == SaslMechanism::Plain {
             let mut token = BytesMut::with_capacity(2 + username.len() + sasl.password.len());
             token.put_u8(0);
             token.put_slice(username.as_bytes());
@@ -928,6 +940,7 @@ mod tests {
                 mechanism: super::super::security::SaslMechanism::Plain,
                 username: username.to_owned(),
                 password: password.to_owned(),
+                oidc: None,
             }),
         }
     }
@@ -968,6 +981,8 @@ mod tests {
         /// SCRAM with this mechanism and password (salt `salt-of-alice`, 4096 iterations);
         /// `forge` sends a wrong final signature, as a broker that does not know the password.
         Scram(SaslMechanism, &'static str, bool),
+        /// OAUTHBEARER, accepting this exact initial response (RFC 7628).
+        Bearer(&'static str),
     }
 
     /// The SCRAM client proof and server signature for `auth_message` (RFC 5802 §3), computed
@@ -1096,6 +1111,7 @@ mod tests {
                         let name = match auth {
                             FakeAuth::Plain(_) => "PLAIN",
                             FakeAuth::Scram(m, _, _) => m.name(),
+                            FakeAuth::Bearer(_) => "OAUTHBEARER",
                         };
                         put_string(&mut out, name);
                     }
@@ -1104,6 +1120,13 @@ mod tests {
                         let token = frame[4..4 + len as usize].to_vec();
                         served.lock().unwrap().auth_bytes = Some(token.clone());
                         let answer: Result<Vec<u8>, ()> = match auth {
+                            FakeAuth::Bearer(expected) => {
+                                if token == expected.as_bytes() {
+                                    Ok(Vec::new())
+                                } else {
+                                    Err(())
+                                }
+                            }
                             FakeAuth::Plain(good) => {
                                 if token.ends_with(format!("\0{good}").as_bytes()) {
                                     Ok(Vec::new())
@@ -1274,6 +1297,91 @@ mod tests {
                 other => panic!("expected an auth error, got {:?}", other.map(|c| c.addr)),
             }
         }
+    }
+
+    /// A token endpoint in the test process: answers `token` to the client `tributary` with
+    /// secret `s3cret`, 401 otherwise; records each form body.
+    async fn token_endpoint(token: &'static str) -> (String, Arc<Mutex<Vec<String>>>) {
+        use axum::response::IntoResponse;
+        let forms = Arc::new(Mutex::new(Vec::new()));
+        let seen = forms.clone();
+        let app = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                seen.lock().unwrap().push(body);
+                let expected = format!(
+                    "Basic {}",
+                    base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        "tributary:s3cret"
+                    )
+                );
+                let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+                    == Some(expected.as_str());
+                async move {
+                    if ok {
+                        axum::Json(serde_json::json!({"access_token": token,
+                            "token_type": "bearer", "expires_in": 3600}))
+                        .into_response()
+                    } else {
+                        axum::http::StatusCode::UNAUTHORIZED.into_response()
+                    }
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, forms)
+    }
+
+    fn bearer_config(addr: String, endpoint: &str, secret: &str) -> MemberConfig {
+        let mut config = sasl_config(addr, "unused");
+        config.security.sasl = Some(SaslCredentials {
+            mechanism: SaslMechanism::OAuthBearer,
+            username: "tributary".into(),
+            password: secret.into(),
+            oidc: Some(super::super::security::OidcLogin {
+                token_endpoint: endpoint.into(),
+                scope: Some("kafka".into()),
+                extensions: vec![("logicalCluster".into(), "lkc-1".into())],
+            }),
+        });
+        config
+    }
+
+    #[tokio::test]
+    async fn sasl_oauthbearer_logs_in_with_a_token_from_the_oidc_endpoint() {
+        let (endpoint, forms) = token_endpoint("tok-123").await;
+        // RFC 7628's initial client response: GS2 header, the extension, the bearer token.
+        let (addr, log) = fake_broker_with(FakeAuth::Bearer(
+            "n,,\u{1}logicalCluster=lkc-1\u{1}auth=Bearer tok-123\u{1}\u{1}",
+        ))
+        .await;
+        let member = GroupMember::new(bearer_config(addr.clone(), &endpoint, "s3cret"));
+        let conn = member.discover().await.expect("OAUTHBEARER login");
+        assert_eq!(conn.addr, addr);
+        assert_eq!(
+            log.lock().unwrap().mechanism.as_deref(),
+            Some("OAUTHBEARER")
+        );
+        let forms = forms.lock().unwrap().clone();
+        assert_eq!(forms.len(), 1);
+        assert!(
+            forms[0].contains("grant_type=client_credentials"),
+            "{forms:?}"
+        );
+        assert!(forms[0].contains("scope=kafka"), "{forms:?}");
+
+        // A secret the endpoint refuses: an auth error naming the endpoint, and no SASL
+        // exchange with the broker.
+        let (addr, log) = fake_broker_with(FakeAuth::Bearer("never")).await;
+        let member = GroupMember::new(bearer_config(addr, &endpoint, "wrong"));
+        match member.discover().await {
+            Err(MemberError::Auth(m)) => assert!(m.contains("401"), "{m}"),
+            other => panic!("expected an auth error, got {:?}", other.map(|c| c.addr)),
+        }
+        assert!(!log.lock().unwrap().requests.contains(&(36, 0)));
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 
 pub mod assignor;
 pub mod member;
+pub mod oauthbearer;
 pub mod protocol;
 pub mod scram;
 pub mod security;

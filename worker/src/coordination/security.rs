@@ -25,6 +25,8 @@ pub enum SaslMechanism {
     Plain,
     ScramSha256,
     ScramSha512,
+    /// With a token from an OIDC token endpoint (KIP-768 client credentials).
+    OAuthBearer,
 }
 
 impl SaslMechanism {
@@ -34,16 +36,29 @@ impl SaslMechanism {
             SaslMechanism::Plain => "PLAIN",
             SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
             SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+            SaslMechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
 
-/// A SASL mechanism and the credentials it logs in with.
+/// A SASL mechanism and the credentials it logs in with (for OAUTHBEARER: the OIDC client id
+/// and secret, and [`SaslCredentials::oidc`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SaslCredentials {
     pub mechanism: SaslMechanism,
     pub username: String,
     pub password: String,
+    pub oidc: Option<OidcLogin>,
+}
+
+/// Where and how an OAUTHBEARER login gets its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcLogin {
+    /// `sasl.oauthbearer.token.endpoint.url`.
+    pub token_endpoint: String,
+    pub scope: Option<String>,
+    /// SASL extensions (`extension_<name>` JAAS options).
+    pub extensions: Vec<(String, String)>,
 }
 
 // Hand-written so that logging a config never prints the password.
@@ -128,12 +143,13 @@ impl Security {
                 Some("PLAIN") => SaslMechanism::Plain,
                 Some("SCRAM-SHA-256") => SaslMechanism::ScramSha256,
                 Some("SCRAM-SHA-512") => SaslMechanism::ScramSha512,
+                Some("OAUTHBEARER") => SaslMechanism::OAuthBearer,
                 Some(other) => {
                     return Err(config_error(
                         MECHANISM,
                         format!(
                             "SASL mechanism {other} is not supported by the group member; \
-                             PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 are"
+                             PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER (OIDC) are"
                         ),
                     ))
                 }
@@ -146,6 +162,16 @@ impl Security {
                     ))
                 }
             };
+            if mechanism == SaslMechanism::OAuthBearer {
+                return Ok(Security {
+                    tls: if tls {
+                        Some(Arc::new(tls_connector(&get)?))
+                    } else {
+                        None
+                    },
+                    sasl: Some(oidc_credentials(&get)?),
+                });
+            }
             let username = get("sasl.username").ok_or_else(|| {
                 config_error(
                     "sasl.jaas.config",
@@ -165,6 +191,7 @@ impl Security {
                 mechanism,
                 username: username.to_owned(),
                 password,
+                oidc: None,
             })
         } else {
             None
@@ -190,6 +217,47 @@ impl Security {
             }
         }
     }
+}
+
+/// The OIDC client-credentials login of OAUTHBEARER, from the translated settings (see
+/// [`crate::config::client_security`]).
+fn oidc_credentials<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<SaslCredentials, WorkerConfigError> {
+    if get("sasl.oauthbearer.method") != Some("oidc") {
+        return Err(config_error(
+            "sasl.login.callback.handler.class",
+            "the group member logs in with OAUTHBEARER only through an OIDC token endpoint: \
+             set it to org.apache.kafka.common.security.oauthbearer.\
+             OAuthBearerLoginCallbackHandler with sasl.oauthbearer.token.endpoint.url",
+        ));
+    }
+    let required = |key: &str, java: &str| {
+        get(key)
+            .map(str::to_owned)
+            .ok_or_else(|| config_error(java, format!("required for an OIDC login ({key})")))
+    };
+    let extensions = get("sasl.oauthbearer.extensions")
+        .map(|list| {
+            list.split(',')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(SaslCredentials {
+        mechanism: SaslMechanism::OAuthBearer,
+        username: required("sasl.oauthbearer.client.id", "sasl.jaas.config")?,
+        password: required("sasl.oauthbearer.client.secret", "sasl.jaas.config")?,
+        oidc: Some(OidcLogin {
+            token_endpoint: required(
+                "sasl.oauthbearer.token.endpoint.url",
+                "sasl.oauthbearer.token.endpoint.url",
+            )?,
+            scope: get("sasl.oauthbearer.scope").map(str::to_owned),
+            extensions,
+        }),
+    })
 }
 
 /// The TLS connector: trusted CAs (the system's when none is configured), the client
@@ -325,10 +393,40 @@ mod tests {
         assert!(message.contains("GSSAPI"), "{message}");
         let (key, message) = error_key(&[
             ("security.protocol", "sasl_plaintext"),
-            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("sasl.mechanisms", "GSSAPI"),
         ]);
         assert_eq!(key, "sasl.mechanism");
-        assert!(message.contains("OAUTHBEARER"), "{message}");
+        assert!(message.contains("GSSAPI"), "{message}");
+        // OAUTHBEARER needs the OIDC login (the unsecured JWT one is for tests of Kafka).
+        let (key, _) = error_key(&[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+        ]);
+        assert_eq!(key, "sasl.login.callback.handler.class");
+        let java = [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://idp/token"),
+            (
+                "sasl.login.callback.handler.class",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+            ),
+            (
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+                 clientId=\"c\" clientSecret=\"s\" scope=\"kafka\" extension_a=\"b\";",
+            ),
+        ];
+        let translated =
+            crate::config::client_security::to_librdkafka(&settings(&java), "").unwrap();
+        let s = Security::from_settings(&translated).unwrap();
+        let sasl = s.sasl.unwrap();
+        assert_eq!(sasl.mechanism, SaslMechanism::OAuthBearer);
+        assert_eq!((sasl.username.as_str(), sasl.password.as_str()), ("c", "s"));
+        let oidc = sasl.oidc.unwrap();
+        assert_eq!(oidc.token_endpoint, "https://idp/token");
+        assert_eq!(oidc.scope.as_deref(), Some("kafka"));
+        assert_eq!(oidc.extensions, [("a".to_owned(), "b".to_owned())]);
         let s = Security::from_settings(&settings(&[
             ("security.protocol", "sasl_ssl"),
             ("sasl.mechanisms", "SCRAM-SHA-512"),
