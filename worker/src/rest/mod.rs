@@ -6,8 +6,8 @@
 //! (405), unparsable bodies (400) and herder timeouts (500 after 90 s).
 //!
 //! Choices where Connect's behaviour is Java-specific:
-//! * request bodies are parsed as JSON whatever their `Content-Type`; an empty body counts as
-//!   absent;
+//! * a non-empty request body must be declared `application/json` (else 415, as Jersey's
+//!   `@Consumes`); an empty body counts as absent;
 //! * a task number that is not a `u32` is 404 "HTTP 404 Not Found", as Jersey answers for an
 //!   `Integer` path parameter it cannot convert;
 //! * boolean query parameters follow Java's `Boolean.valueOf`: `true` in any case is true, every
