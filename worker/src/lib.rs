@@ -18,4 +18,6 @@ pub mod rest;
 pub mod runtime;
 pub mod standalone;
 pub mod storage;
+#[cfg(test)]
+mod test_pki;
 pub mod worker;

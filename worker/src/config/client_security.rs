@@ -124,6 +124,33 @@ fn declared_kind(
     }
 }
 
+/// The certificates of a PKCS12 trust store, as one PEM text.
+fn pkcs12_certificates_pem(location: &str, password: Option<&str>) -> Result<String, String> {
+    let bytes = std::fs::read(location).map_err(|e| format!("cannot read {location}: {e}"))?;
+    let parsed = openssl::pkcs12::Pkcs12::from_der(&bytes)
+        .and_then(|p| p.parse2(password.unwrap_or("")))
+        .map_err(|_| {
+            format!(
+                "cannot open the PKCS12 trust store {location} (wrong ssl.truststore.password?)"
+            )
+        })?;
+    let mut pem = String::new();
+    for cert in parsed
+        .cert
+        .into_iter()
+        .chain(parsed.ca.into_iter().flatten())
+    {
+        let text = cert
+            .to_pem()
+            .map_err(|e| format!("bad certificate in {location}: {e}"))?;
+        pem.push_str(&String::from_utf8_lossy(&text));
+    }
+    if pem.is_empty() {
+        return Err(format!("the trust store {location} holds no certificate"));
+    }
+    Ok(pem)
+}
+
 /// Rewrites the Java client settings among `settings` (keys without any `producer.` etc.
 /// prefix; `prefix` is only for error messages) into librdkafka's; every other setting passes
 /// unchanged.
@@ -241,14 +268,11 @@ pub fn to_librdkafka(
                 ))
             }
             Some(StoreKind::Pkcs12) => {
-                return Err(error(
-                    &key,
-                    format!(
-                        "PKCS12 trust stores are not read yet; convert it to PEM: openssl \
-                         pkcs12 -in {location} -nokeys -out ca.pem, and set \
-                         ssl.truststore.type=PEM"
-                    ),
-                ))
+                // librdkafka reads PEM trust stores only: hand it the certificates as PEM.
+                let password = java.get("ssl.truststore.password").map(|p| p.as_str());
+                let pem =
+                    pkcs12_certificates_pem(location, password).map_err(|m| error(&key, m))?;
+                set("ssl.ca.pem", &pem);
             }
         }
     }
@@ -630,6 +654,46 @@ mod tests {
         assert_eq!(got["ssl.ca.pem"], "-----BEGIN CERTIFICATE-----");
         assert_eq!(got["ssl.certificate.pem"], "CHAIN");
         assert_eq!(got["ssl.key.pem"], "KEY");
+    }
+
+    #[test]
+    fn a_pkcs12_trust_store_reaches_librdkafka_as_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = crate::test_pki::key();
+        let ca = crate::test_pki::cert("Trusted CA", &ca_key, None);
+        let mut certs = openssl::stack::Stack::new().unwrap();
+        certs.push(ca.clone()).unwrap();
+        let p12 = openssl::pkcs12::Pkcs12::builder()
+            .ca(certs)
+            .build2("trustpw")
+            .unwrap();
+        let store = dir.path().join("truststore.p12");
+        std::fs::write(&store, p12.to_der().unwrap()).unwrap();
+        let location = store.to_str().unwrap();
+        let got = map(to_librdkafka(
+            &kv(&[
+                ("ssl.truststore.type", "PKCS12"),
+                ("ssl.truststore.location", location),
+                ("ssl.truststore.password", "trustpw"),
+            ]),
+            "",
+        )
+        .unwrap());
+        assert_eq!(
+            got["ssl.ca.pem"],
+            String::from_utf8(ca.to_pem().unwrap()).unwrap()
+        );
+        assert!(!got.contains_key("ssl.ca.location"));
+        let e = to_librdkafka(
+            &kv(&[
+                ("ssl.truststore.location", location),
+                ("ssl.truststore.password", "bad-pass"),
+            ]),
+            "producer.",
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "producer.ssl.truststore.location");
+        assert!(!e.message.contains("bad-pass"), "{e}");
     }
 
     #[test]
