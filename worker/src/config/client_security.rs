@@ -124,22 +124,38 @@ fn declared_kind(
     }
 }
 
-/// The certificates of a PKCS12 trust store, as one PEM text.
-fn pkcs12_certificates_pem(location: &str, password: Option<&str>) -> Result<String, String> {
-    let bytes = std::fs::read(location).map_err(|e| format!("cannot read {location}: {e}"))?;
-    let parsed = openssl::pkcs12::Pkcs12::from_der(&bytes)
+/// Opens a PKCS12 file (a key or trust store) with its password; the error never quotes it.
+pub fn open_pkcs12(
+    location: &std::path::Path,
+    password: Option<&str>,
+    what: &str,
+) -> Result<openssl::pkcs12::ParsedPkcs12_2, String> {
+    let bytes =
+        std::fs::read(location).map_err(|e| format!("cannot read {}: {e}", location.display()))?;
+    openssl::pkcs12::Pkcs12::from_der(&bytes)
         .and_then(|p| p.parse2(password.unwrap_or("")))
         .map_err(|_| {
             format!(
-                "cannot open the PKCS12 trust store {location} (wrong ssl.truststore.password?)"
+                "cannot open the PKCS12 {what} {} (wrong password, or not PKCS12)",
+                location.display()
             )
-        })?;
-    let mut pem = String::new();
-    for cert in parsed
+        })
+}
+
+/// Every certificate of an opened PKCS12 file (its own and the chain).
+pub fn pkcs12_certificates(parsed: openssl::pkcs12::ParsedPkcs12_2) -> Vec<openssl::x509::X509> {
+    parsed
         .cert
         .into_iter()
         .chain(parsed.ca.into_iter().flatten())
-    {
+        .collect()
+}
+
+/// The certificates of a PKCS12 trust store, as one PEM text.
+fn pkcs12_certificates_pem(location: &str, password: Option<&str>) -> Result<String, String> {
+    let parsed = open_pkcs12(std::path::Path::new(location), password, "trust store")?;
+    let mut pem = String::new();
+    for cert in pkcs12_certificates(parsed) {
         let text = cert
             .to_pem()
             .map_err(|e| format!("bad certificate in {location}: {e}"))?;

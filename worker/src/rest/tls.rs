@@ -5,13 +5,12 @@
 //! for client certificates; the inter-worker client is reqwest's native TLS (OpenSSL too). A
 //! store that cannot be opened is an error naming its key; passwords are never quoted.
 
-use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{SslAcceptor, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::X509;
 
-use crate::config::client_security::StoreKind;
+use crate::config::client_security::{open_pkcs12, pkcs12_certificates, StoreKind};
 use crate::config::rest_server::{ClientAuth, Store, TlsSettings};
 
 /// A store or TLS setting that cannot be used; names the key.
@@ -55,14 +54,8 @@ fn identity(settings: &TlsSettings, store: &Store) -> Result<Identity, TlsError>
     let bytes = read(store)?;
     match store.kind {
         StoreKind::Pkcs12 => {
-            let parsed = Pkcs12::from_der(&bytes)
-                .and_then(|p| p.parse2(password(store)))
-                .map_err(|_| {
-                    error(
-                        &store.key,
-                        "cannot open the PKCS12 key store (wrong password, or not PKCS12)",
-                    )
-                })?;
+            let parsed = open_pkcs12(&store.location, Some(password(store)), "key store")
+                .map_err(|m| error(&store.key, m))?;
             let (Some(key), Some(cert)) = (parsed.pkey, parsed.cert) else {
                 return Err(error(
                     &store.key,
@@ -114,21 +107,10 @@ fn trusted(store: &Store) -> Result<Vec<X509>, TlsError> {
     let certs = match store.kind {
         StoreKind::Pem => X509::stack_from_pem(&bytes)
             .map_err(|e| error(&store.key, format!("bad certificate: {e}")))?,
-        StoreKind::Pkcs12 => {
-            let parsed = Pkcs12::from_der(&bytes)
-                .and_then(|p| p.parse2(password(store)))
-                .map_err(|_| {
-                    error(
-                        &store.key,
-                        "cannot open the PKCS12 trust store (wrong password, or not PKCS12)",
-                    )
-                })?;
-            parsed
-                .cert
-                .into_iter()
-                .chain(parsed.ca.into_iter().flatten())
-                .collect()
-        }
+        StoreKind::Pkcs12 => pkcs12_certificates(
+            open_pkcs12(&store.location, Some(password(store)), "trust store")
+                .map_err(|m| error(&store.key, m))?,
+        ),
         StoreKind::Jks => return Err(error(&store.key, "JKS stores cannot be read")),
     };
     if certs.is_empty() {
