@@ -9,7 +9,7 @@
 
 use tributary_connector_api::Props;
 
-use super::worker::WorkerConfigError;
+use super::error::WorkerConfigError;
 
 /// Which group sub-protocols a worker offers (`connect.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 pub mod client_security;
 pub mod connector;
 pub mod distributed;
+pub mod error;
 pub mod jaas;
 pub mod override_policy;
 pub mod properties;

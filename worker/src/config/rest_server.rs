@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use tributary_connector_api::Props;
 
 use super::client_security::{sniff, StoreKind};
+use super::error::WorkerConfigError;
 use super::jaas;
-use super::worker::WorkerConfigError;
 
 /// The class name of Kafka Connect's basic authentication extension.
 pub const BASIC_AUTH_EXTENSION: &str =

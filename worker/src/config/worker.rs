@@ -11,13 +11,7 @@ use tributary_connector_api::Props;
 
 use super::providers::ConfigProviders;
 
-/// An invalid worker config; names the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid worker config {key}: {message}")]
-pub struct WorkerConfigError {
-    pub key: String,
-    pub message: String,
-}
+pub use super::error::WorkerConfigError;
 
 /// Client settings librdkafka understands under the same name as the Java clients; the worker
 /// passes these, and every top-level `security.protocol`, `sasl.*` and `ssl.*` setting (Java's

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::config::worker::WorkerConfigError;
+use crate::config::error::WorkerConfigError;
 
 /// TLS and SASL settings of the group member's connections.
 #[derive(Clone, Default)]
