@@ -18,14 +18,20 @@ pub fn load_properties(path: &Path) -> Result<Props, PropertiesError> {
         path: path.display().to_string(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    if path.extension().and_then(|e| e.to_str()) == Some("json") {
-        let value: serde_json::Value = serde_json::from_reader(std::io::BufReader::new(file))
-            .map_err(|e| err(e.to_string()))?;
-        return json_props(&value).ok_or_else(|| err("expected a JSON object".into()));
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    parse_properties(&bytes, json).map_err(err)
+}
+
+/// Parses the contents of a config file: Java `.properties` text, or with `json` Kafka Connect's
+/// JSON connector form (see [`load_properties`], which reads files through this). The error is
+/// the message only (no path).
+pub fn parse_properties(bytes: &[u8], json: bool) -> Result<Props, String> {
+    if json {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        return json_props(&value).ok_or_else(|| "expected a JSON object".into());
     }
-    let map =
-        java_properties::read(std::io::BufReader::new(file)).map_err(|e| err(e.to_string()))?;
+    let map = java_properties::read(bytes).map_err(|e| e.to_string())?;
     Ok(map.into_iter().collect())
 }
 
