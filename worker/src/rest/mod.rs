@@ -50,6 +50,8 @@ pub mod entities;
 mod error;
 mod extract;
 pub mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 mod loggers;
 mod plugins;
 pub mod signing;
