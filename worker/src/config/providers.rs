@@ -102,9 +102,9 @@ impl Provider for FileProvider {
             return Ok(BTreeMap::new());
         }
         let file = self.allowed.check(path)?;
-        let f = std::fs::File::open(&file)
+        let bytes = std::fs::read(&file)
             .map_err(|e| format!("Could not read properties from file {path}: {e}"))?;
-        let all = java_properties::read(std::io::BufReader::new(f))
+        let all = super::properties::parse_properties(&bytes, false)
             .map_err(|e| format!("Could not read properties from file {path}: {e}"))?;
         Ok(all.into_iter().filter(|(k, _)| keys.contains(k)).collect())
     }
@@ -424,6 +424,18 @@ mod tests {
         );
         assert_eq!(resolved["unknown"], "${vault:secret/x:k}");
         assert_eq!(resolved["plain"], "no placeholders");
+    }
+
+    /// The file provider reads its files as the worker reads `.properties` files, so one that
+    /// ends inside a byte-order mark is read, not a panic (see `properties::parse_properties`).
+    #[test]
+    fn file_ending_inside_a_bom_is_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.properties");
+        std::fs::write(&file, b"\xEF\xBB\xBFpw=s3cret\xC3").unwrap();
+        let raw = props(&[("a", &format!("${{file:{}:pw}}", file.display()))]);
+        let resolved = providers(&[]).resolve(&raw).unwrap();
+        assert_eq!(resolved["a"], "s3cret\u{FFFD}");
     }
 
     #[test]

@@ -113,6 +113,19 @@ async fn create<H: Herder>(
     State(ctx): St<H>,
     JsonBody(req): JsonBody<CreateConnectorRequest>,
 ) -> Reply {
+    let (name, config, initial_state) = create_request(req)?;
+    let upserted = ask(ctx
+        .herder
+        .put_connector_config(&name, config, false, initial_state))
+    .await?;
+    Ok(created(&name, upserted.info))
+}
+
+/// The checked parts of a `POST /connectors` body: the trimmed name, the config (with `name`)
+/// and the initial state.
+pub(super) fn create_request(
+    req: CreateConnectorRequest,
+) -> Result<(String, Props, Option<TargetState>), ApiError> {
     let name = req.name.as_deref().unwrap_or_default().trim().to_owned();
     if name.is_empty() {
         return Err(ApiError::bad_request("Connector name must not be empty"));
@@ -123,11 +136,7 @@ async fn create<H: Herder>(
         .map(initial_state)
         .transpose()?;
     let config = named_config(&name, config_from_json(req.config)?)?;
-    let upserted = ask(ctx
-        .herder
-        .put_connector_config(&name, config, false, initial_state))
-    .await?;
-    Ok(created(&name, upserted.info))
+    Ok((name, config, initial_state))
 }
 
 /// `initial_state`: `RUNNING` | `PAUSED` | `STOPPED`, any case.
@@ -143,7 +152,7 @@ fn initial_state(s: &str) -> Result<TargetState, ApiError> {
 }
 
 /// Adds `name` to the config, or checks that the one given matches.
-fn named_config(name: &str, mut config: Props) -> Result<Props, ApiError> {
+pub(super) fn named_config(name: &str, mut config: Props) -> Result<Props, ApiError> {
     match config.get("name") {
         Some(given) if given != name => Err(ApiError::bad_request(format!(
             "Connector name configuration ({given}) doesn't match connector name in the URL ({name})"
@@ -302,9 +311,9 @@ async fn offsets<H: Herder>(State(ctx): St<H>, PathParams(name): Name) -> Reply 
 
 /// The PATCH body; missing or empty `offsets` is a 400.
 #[derive(Deserialize)]
-struct OffsetsPatch {
+pub(super) struct OffsetsPatch {
     #[serde(default)]
-    offsets: Option<Vec<ConnectorOffset>>,
+    pub(super) offsets: Option<Vec<ConnectorOffset>>,
 }
 
 #[derive(Serialize)]

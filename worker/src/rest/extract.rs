@@ -79,7 +79,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonWithBytes<T> {
     }
 }
 
-fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// A request body as `T`: blank is JSON `null`, unparsable JSON a 400.
+pub(super) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_value(Value::Null)
             .map_err(|_| ApiError::bad_request("Request body is required"));

@@ -60,6 +60,8 @@ pub mod entities;
 mod error;
 mod extract;
 pub mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 mod loggers;
 mod plugins;
