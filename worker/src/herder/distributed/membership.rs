@@ -86,6 +86,31 @@ async fn offered(herder: &DistributedHerder) -> Result<Vec<(String, Vec<u8>)>, a
     Ok(out)
 }
 
+/// The work a leader hands out: every connector with its task count, except one whose name
+/// the group protocol cannot carry (over 32,767 bytes, only possible in a config topic written
+/// by something else): that one is left out, never the whole round.
+fn assignable(
+    config_offset: i64,
+    connectors: impl IntoIterator<Item = (String, u32)>,
+) -> ConfiguredWork {
+    ConfiguredWork {
+        config_offset,
+        connectors: connectors
+            .into_iter()
+            .filter(|(c, _)| {
+                let fits = c.len() <= MAX_CONNECTOR_NAME_BYTES;
+                if !fits {
+                    tracing::error!(
+                        name_bytes = c.len(),
+                        "connector with a name the group protocol cannot carry is not assigned"
+                    );
+                }
+                fits
+            })
+            .collect(),
+    }
+}
+
 /// Leader: every member's assignment bytes.
 async fn assign(
     herder: &DistributedHerder,
@@ -98,29 +123,13 @@ async fn assign(
         tracing::warn!(error = %e, "leader could not read the config topic to the end");
     }
     let snapshot = herder.configs.snapshot();
-    let work = ConfiguredWork {
-        config_offset: snapshot.offset(),
-        connectors: snapshot
-            .connectors()
-            .into_iter()
-            // A name the group protocol cannot carry (over 32,767 bytes, only possible in a
-            // config topic written by something else) is left out, never the whole round.
-            .filter(|c| {
-                let fits = c.len() <= MAX_CONNECTOR_NAME_BYTES;
-                if !fits {
-                    tracing::error!(
-                        name_bytes = c.len(),
-                        "connector with a name the group protocol cannot carry is not assigned"
-                    );
-                }
-                fits
-            })
-            .map(|c| {
-                let n = snapshot.task_configs(&c).len() as u32;
-                (c, n)
-            })
-            .collect(),
-    };
+    let work = assignable(
+        snapshot.offset(),
+        snapshot.connectors().into_iter().map(|c| {
+            let n = snapshot.task_configs(&c).len() as u32;
+            (c, n)
+        }),
+    );
     let infos: Vec<MemberInfo> = members
         .iter()
         .filter_map(|(id, bytes)| match MemberMetadata::decode(bytes) {
@@ -444,6 +453,62 @@ fn log_retry(stage: &str, e: &MemberError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_the_group_protocol_cannot_carry_never_stops_the_round() {
+        let long = "x".repeat(40_000);
+        let member = |id: &str| MemberInfo {
+            member_id: id.to_owned(),
+            metadata: MemberMetadata::new(
+                ConnectProtocol::Sessioned,
+                format!("http://{id}:8083/"),
+                7,
+                None,
+            ),
+        };
+        let members = [member("w1"), member("w2")];
+        let round = |work: &ConfiguredWork| {
+            assignor::assign(
+                "w1",
+                "http://w1:8083/",
+                7,
+                ConnectProtocol::Sessioned,
+                &members,
+                work,
+                0,
+                &mut AssignorState::default(),
+                Instant::now(),
+            )
+        };
+        // As the config topic has it, the round's assignments cannot be encoded: every
+        // worker would be left without work.
+        let raw = ConfiguredWork {
+            config_offset: 7,
+            connectors: [(long.clone(), 1), ("ok".to_owned(), 2)]
+                .into_iter()
+                .collect(),
+        };
+        assert!(round(&raw).values().any(|a| a.encode().is_err()));
+        // What the leader hands out leaves that connector out, and everything else goes.
+        let work = assignable(7, [(long, 1), ("ok".to_owned(), 2)]);
+        assert_eq!(work.connectors.keys().collect::<Vec<_>>(), ["ok"]);
+        let mut assigned = Vec::new();
+        for assignment in round(&work).values() {
+            let back = Assignment::decode(&assignment.encode().expect("encodes")).unwrap();
+            for ca in back.assigned.iter().flatten() {
+                assigned.extend(ca.tasks.iter().map(|t| (ca.connector.clone(), *t)));
+            }
+        }
+        assigned.sort();
+        assert_eq!(
+            assigned,
+            [
+                ("ok".to_owned(), CONNECTOR_TASK_ID),
+                ("ok".to_owned(), 0),
+                ("ok".to_owned(), 1)
+            ]
+        );
+    }
 
     fn member(group: &str, client: &str) -> GroupMember {
         let bootstrap = std::env::var("TRIBUTARY_TEST_BOOTSTRAP")
