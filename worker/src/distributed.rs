@@ -133,7 +133,7 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let membership = tokio::spawn(membership::run(Arc::clone(&herder), shutdown_rx));
 
-    let app = crate::rest::app(herder.clone(), logs, &worker.rest, http);
+    let app = crate::rest::app(herder.clone(), logs, &worker.rest, http, listener.limits());
     tracing::info!(
         url = herder.url(),
         elapsed_ms = started.elapsed().as_millis() as u64,

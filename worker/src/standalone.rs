@@ -35,6 +35,7 @@ pub async fn run(
         logs,
         &worker.rest,
         process::inter_worker_client(&worker)?,
+        listener.limits(),
     );
     let server = tokio::spawn(listener.serve(app.main, app.admin, process::shutdown_signal()));
 

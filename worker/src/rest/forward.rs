@@ -39,7 +39,7 @@ pub const CONFLICTING_OPERATION: &str =
 /// The largest request body the middleware buffers (413 beyond, before anything is read when
 /// `Content-Length` says so). Handlers keep their own (smaller) limit.
 pub const MAX_BODY_BYTES: usize = 32 << 20;
-/// How long a request body may take to arrive (408 after).
+/// How long a request body may take to arrive by default (408 after).
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Response extension set by [`ApiError::forward`]: the worker that must serve the request
@@ -51,6 +51,8 @@ pub struct ForwardTo(pub Option<String>);
 #[derive(Debug, Clone)]
 pub struct Forwarder {
     client: reqwest::Client,
+    /// How long a request body may take to arrive (408 after).
+    body_timeout: std::time::Duration,
 }
 
 impl Default for Forwarder {
@@ -68,12 +70,19 @@ impl Forwarder {
             .no_proxy()
             .build()
             .unwrap_or_default();
-        Forwarder { client }
+        Forwarder {
+            client,
+            body_timeout: BODY_TIMEOUT,
+        }
     }
 
-    /// A forwarder using `client` (see [`crate::rest::tls::client`]).
-    pub fn with_client(client: reqwest::Client) -> Forwarder {
-        Forwarder { client }
+    /// A forwarder using `client` (see [`crate::rest::tls::client`]) that waits at most
+    /// `body_timeout` for a request body.
+    pub fn with_client(client: reqwest::Client, body_timeout: std::time::Duration) -> Forwarder {
+        Forwarder {
+            client,
+            body_timeout,
+        }
     }
 }
 
@@ -101,15 +110,15 @@ pub async fn middleware(
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large().into_response();
     }
-    let body = match tokio::time::timeout(BODY_TIMEOUT, buffer(body)).await {
+    let body = match tokio::time::timeout(forwarder.body_timeout, buffer(body)).await {
         Ok(Ok(body)) => body,
         Ok(Err(e)) => return e.into_response(),
         Err(_) => {
             return ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
-                    "The request body did not arrive within {} s",
-                    BODY_TIMEOUT.as_secs()
+                    "The request body did not arrive within {} ms",
+                    forwarder.body_timeout.as_millis()
                 ),
             )
             .into_response()

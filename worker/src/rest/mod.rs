@@ -109,15 +109,16 @@ pub struct App {
 }
 
 /// The REST API of one worker with the security of `rest`; `http` is the client for requests
-/// to other workers (see [`tls::client`]).
+/// to other workers (see [`tls::client`]); bodies must arrive within `limits.body_timeout`.
 pub fn app<H: Herder>(
     herder: Arc<H>,
     logs: Arc<LogLevels>,
     rest: &RestServerConfig,
     http: reqwest::Client,
+    limits: &server::Limits,
 ) -> App {
     let ctx = Ctx { herder, logs };
-    let forwarder = forward::Forwarder::with_client(http);
+    let forwarder = forward::Forwarder::with_client(http, limits.body_timeout);
     let mut main = api_routes::<H>();
     let mut admin = None;
     match rest.admin_listeners {

@@ -7,8 +7,8 @@
 //! * a request's head must arrive within [`Limits::header_timeout`], which is also how long an
 //!   idle keep-alive connection stays open; heads are capped at [`Limits::max_header_bytes`]
 //!   (431 beyond);
-//! * a body must arrive within [`BODY_TIMEOUT`](super::forward::BODY_TIMEOUT) and is capped
-//!   before it is buffered (413; see [`forward`](super::forward));
+//! * a body must arrive within [`Limits::body_timeout`] (408) and is capped before it is
+//!   buffered (413; see [`forward`](super::forward));
 //! * a client that stops reading its answer is cut off after [`Limits::write_timeout`].
 //!
 //! On shutdown the listeners close at once, requests under way finish (for at most
@@ -36,6 +36,8 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     pub header_timeout: Duration,
     pub max_header_bytes: usize,
+    /// Read by the routers ([`crate::rest::app`]), which buffer bodies.
+    pub body_timeout: Duration,
     pub write_timeout: Duration,
     pub drain_timeout: Duration,
 }
@@ -47,6 +49,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
             max_header_bytes: 64 << 10,
+            body_timeout: super::forward::BODY_TIMEOUT,
             write_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(60),
         }
@@ -133,6 +136,11 @@ impl RestServer {
             }
         }
         Ok(RestServer { bound, limits })
+    }
+
+    /// The limits this server was bound with (the routers need the body timeout).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The local addresses, main listeners first (for tests that bind port 0).

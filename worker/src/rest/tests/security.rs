@@ -99,6 +99,7 @@ async fn run(pairs: &[(&str, String)], limits: Limits) -> Running {
         Arc::new(LogLevels::detached("info")),
         &config,
         http,
+        server.limits(),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let done = tokio::spawn(server.serve(app.main, app.admin, async move {
@@ -389,6 +390,7 @@ async fn slow_and_idle_clients_are_cut_off_and_never_hold_the_server() {
         max_connections: 3,
         handshake_timeout: Duration::from_millis(300),
         header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
         ..Limits::default()
     };
     let server = run(
@@ -472,6 +474,26 @@ async fn slow_and_idle_clients_are_cut_off_and_never_hold_the_server() {
     .unwrap()
     .unwrap();
     assert_eq!(&reply, b"HTTP/1.1 413");
+
+    // A body that stops coming is answered 408 when its time is up.
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(plain).unwrap();
+        stream
+            .write_all(
+                b"POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                  Content-Length: 100\r\n\r\n{\"name\":",
+            )
+            .unwrap();
+        let mut reply = [0u8; 12];
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.read_exact(&mut reply).map(|_| reply.to_vec())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(&reply, b"HTTP/1.1 408");
 
     // Shutdown with an idle keep-alive connection open returns at once (the drain timeout
     // is 60 s).
