@@ -1,0 +1,25 @@
+//! Kafka Connect's JDBC connectors (Confluent's `io.confluent.connect.jdbc`), for Tributary:
+//! PostgreSQL, MySQL/MariaDB and SQLite through sqlx (`../shared/spec/connectors.md` §4–§5).
+//!
+//! This first part is the configuration layer: [`url`] turns a JDBC `connection.url` and the
+//! credentials into the database, its dialect and a sqlx URL; [`source_config`] reads and
+//! checks a JDBC source connector's config, every error naming its key.
+
+pub mod dialect;
+pub mod source_config;
+pub mod url;
+
+/// A config value that cannot be used; names the key and never quotes a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid value for configuration {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+pub(crate) fn config_error(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
