@@ -1,12 +1,16 @@
 //! Kafka Connect's JDBC connectors (Confluent's `io.confluent.connect.jdbc`), for Tributary:
 //! PostgreSQL, MySQL/MariaDB and SQLite through sqlx (`../shared/spec/connectors.md` §4–§5).
 //!
-//! This first part is the configuration layer: [`url`] turns a JDBC `connection.url` and the
-//! credentials into the database, its dialect and a sqlx URL; [`source_config`] reads and
-//! checks a JDBC source connector's config, every error naming its key.
+//! This first part is the layer under the database work: [`url`] turns a JDBC
+//! `connection.url` and the credentials into the database, its dialect and a sqlx URL;
+//! [`source_config`] reads and checks a JDBC source connector's config, every error naming its
+//! key; [`offsets`] writes and reads Confluent's source partitions and offsets; [`task_split`]
+//! spreads tables over tasks.
 
 pub mod dialect;
+pub mod offsets;
 pub mod source_config;
+pub mod task_split;
 pub mod url;
 
 /// A config value that cannot be used; names the key and never quotes a secret.
