@@ -9,6 +9,7 @@
 
 pub mod dialect;
 pub mod offsets;
+pub mod source;
 pub mod source_config;
 pub mod task_split;
 pub mod url;
@@ -27,3 +28,7 @@ pub(crate) fn config_error(key: &str, message: impl Into<String>) -> ConfigError
         message: message.into(),
     }
 }
+
+pub use source::{JdbcSourceConnector, JdbcSourceTask};
+
+tributary_connector_api::export_plugin!(sources: [JdbcSourceConnector], sinks: []);

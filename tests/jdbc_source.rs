@@ -1,0 +1,187 @@
+//! The JDBC source connector in a real worker, with a Confluent config unchanged: a table
+//! copied into a topic in `incrementing` mode, new rows picked up, and a restart that resumes
+//! after the last committed row (each id exactly once). Against SQLite (a file) and the local
+//! PostgreSQL (`scripts/services.sh` starts it; `TRIBUTARY_TEST_PG_URL` points elsewhere).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+/// A database the test writes rows into.
+enum Db {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Db {
+    /// Runs SQL statements.
+    fn sql(&self, statements: &[&str]) {
+        let statements: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            match self {
+                Db::Sqlite(path) => {
+                    let url = format!("sqlite://{}?mode=rwc", path.display());
+                    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                    for s in statements {
+                        sqlx::query(&s).execute(&mut conn).await.unwrap();
+                    }
+                }
+                Db::Postgres(url) => {
+                    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                    for s in statements {
+                        sqlx::query(&s).execute(&mut conn).await.unwrap();
+                    }
+                }
+            }
+        });
+    }
+
+    fn jdbc_url(&self) -> String {
+        match self {
+            Db::Sqlite(path) => format!("jdbc:sqlite:{}", path.display()),
+            // postgres://user@host:port/db → jdbc:postgresql://host:port/db?user=user
+            Db::Postgres(url) => {
+                let rest = url.trim_start_matches("postgres://");
+                let (user, hostdb) = rest.split_once('@').unwrap_or(("postgres", rest));
+                format!("jdbc:postgresql://{hostdb}?user={user}")
+            }
+        }
+    }
+}
+
+/// The ids in the JSON values read so far.
+fn ids(values: &[String]) -> Vec<i64> {
+    values
+        .iter()
+        .map(|v| {
+            let json: Value = serde_json::from_str(v).unwrap_or_else(|e| panic!("{e}: {v}"));
+            json["id"].as_i64().unwrap_or(-1)
+        })
+        .collect()
+}
+
+/// Copies `table` of `db` in incrementing mode through a worker, adds rows while it runs and
+/// while it is down, and checks every row arrives once; `partition` is the table as the
+/// stored offsets must name it.
+fn incrementing_copy(db: &Db, table: &str, partition: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    db.sql(&[
+        &format!(
+            "CREATE TABLE {table} (id INTEGER PRIMARY KEY, item TEXT NOT NULL, qty INTEGER, \
+             price DOUBLE PRECISION, note TEXT)"
+        ),
+        &format!(
+            "INSERT INTO {table} (id, item, qty, price, note) VALUES \
+             (1, 'apple', 3, 0.5, NULL), (2, 'pear', 1, 0.75, 'ripe'), (3, 'fig', 12, 0.2, NULL)"
+        ),
+    ]);
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let prefix = format!("{}-", unique("jdbc"));
+    let topic = format!("{prefix}{table}");
+    // One partition, so the records' order is the rows' (Tansu would create several).
+    create_topic(&topic);
+    let connector = dir.path().join("jdbc.properties");
+    write_props(
+        &connector,
+        &[
+            ("name", "jdbc-orders".into()),
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSourceConnector".into(),
+            ),
+            ("connection.url", db.jdbc_url()),
+            ("mode", "incrementing".into()),
+            ("incrementing.column.name", "id".into()),
+            ("table.whitelist", table.into()),
+            ("topic.prefix", prefix.clone()),
+            ("poll.interval.ms", "200".into()),
+            ("batch.max.rows", "2".into()),
+        ],
+    );
+    let port = free_port();
+    let props = Worker::props(
+        dir.path(),
+        port,
+        &plugins,
+        &[
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "false"),
+        ],
+    );
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    let values = read_topic(&topic, 3, Duration::from_secs(60));
+    if values.len() < 3 {
+        panic!(
+            "{} records; task: {:?}; log:\n{}",
+            values.len(),
+            worker.task_state("jdbc-orders", 0),
+            worker.log_text()
+        );
+    }
+    let first: Value = serde_json::from_str(&values[0]).unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!({"id": 1, "item": "apple", "qty": 3, "price": 0.5, "note": null})
+    );
+    assert_eq!(ids(&values), [1, 2, 3]);
+
+    // New rows are picked up (in batches of batch.max.rows).
+    db.sql(&[&format!(
+        "INSERT INTO {table} (id, item, qty, price) VALUES (4, 'kiwi', 2, 0.3), \
+         (5, 'lime', 6, 0.1), (6, 'plum', 4, 0.4)"
+    )]);
+    let values = read_topic(&topic, 6, Duration::from_secs(60));
+    assert_eq!(ids(&values), [1, 2, 3, 4, 5, 6]);
+    // The offset of every row is committed in Confluent's form, then the worker stops.
+    let offsets_file = dir.path().join("offsets.json");
+    wait_for("offset of id 6 committed", Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&offsets_file).unwrap_or_default();
+        text.contains("\"incrementing\":6").then_some(text)
+    });
+    let text = std::fs::read_to_string(&offsets_file).unwrap();
+    assert!(
+        text.contains(&format!("{{\"protocol\":\"1\",\"table\":\"{partition}\"}}")),
+        "{text}"
+    );
+    worker.terminate();
+
+    // While the worker is down a row arrives; the restarted worker sends it and nothing twice.
+    db.sql(&[&format!(
+        "INSERT INTO {table} (id, item, qty, price) VALUES (7, 'date', 9, 0.9)"
+    )]);
+    let _worker = Worker::start(dir.path(), &props, &[connector]);
+    let values = read_topic_until(&topic, Duration::from_secs(60), |v| ids(v).contains(&7));
+    assert_eq!(
+        ids(&values),
+        [1, 2, 3, 4, 5, 6, 7],
+        "each id once, in order"
+    );
+}
+
+#[test]
+fn sqlite_incrementing_copy_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("shop.db"));
+    incrementing_copy(&db, "orders", "orders");
+}
+
+#[test]
+fn postgresql_incrementing_copy_resumes_after_a_restart() {
+    let url = std::env::var("TRIBUTARY_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let db = Db::Postgres(url);
+    let table = unique("orders").replace('-', "_");
+    incrementing_copy(&db, &table, &format!("public.{table}"));
+    db.sql(&[&format!("DROP TABLE {table}")]);
+}
