@@ -1,7 +1,8 @@
 //! The JDBC source connector in a real worker, with a Confluent config unchanged: a table
 //! copied into a topic in `incrementing` mode, new rows picked up, and a restart that resumes
-//! after the last committed row (each id exactly once). Against SQLite (a file) and the local
-//! PostgreSQL (`scripts/services.sh` starts it; `TRIBUTARY_TEST_PG_URL` points elsewhere).
+//! after the last committed row (each id exactly once). Against SQLite (a file), the local
+//! PostgreSQL and MariaDB (`scripts/services.sh` starts them; `TRIBUTARY_TEST_PG_URL` and
+//! `TRIBUTARY_TEST_MYSQL_URL` point elsewhere); and bulk mode over a query.
 
 mod support;
 
@@ -14,6 +15,7 @@ use support::*;
 enum Db {
     Sqlite(std::path::PathBuf),
     Postgres(String),
+    MySql(String),
 }
 
 impl Db {
@@ -40,6 +42,12 @@ impl Db {
                         sqlx::query(&s).execute(&mut conn).await.unwrap();
                     }
                 }
+                Db::MySql(url) => {
+                    let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
+                    for s in statements {
+                        sqlx::query(&s).execute(&mut conn).await.unwrap();
+                    }
+                }
             }
         });
     }
@@ -53,6 +61,12 @@ impl Db {
                 let (user, hostdb) = rest.split_once('@').unwrap_or(("postgres", rest));
                 format!("jdbc:postgresql://{hostdb}?user={user}")
             }
+            // mysql://user@host:port/db → jdbc:mariadb://host:port/db?user=user
+            Db::MySql(url) => {
+                let rest = url.trim_start_matches("mysql://");
+                let (user, hostdb) = rest.split_once('@').unwrap_or(("root", rest));
+                format!("jdbc:mariadb://{hostdb}?user={user}")
+            }
         }
     }
 }
@@ -63,7 +77,12 @@ fn ids(values: &[String]) -> Vec<i64> {
         .iter()
         .map(|v| {
             let json: Value = serde_json::from_str(v).unwrap_or_else(|e| panic!("{e}: {v}"));
-            json["id"].as_i64().unwrap_or(-1)
+            let row = if json.get("payload").is_some() {
+                &json["payload"]
+            } else {
+                &json
+            };
+            row["id"].as_i64().unwrap_or(-1)
         })
         .collect()
 }
@@ -111,13 +130,10 @@ fn incrementing_copy(db: &Db, table: &str, partition: &str) {
         dir.path(),
         port,
         &plugins,
-        &[
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter",
-            ),
-            ("value.converter.schemas.enable", "false"),
-        ],
+        &[(
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        )],
     );
     let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
     let values = read_topic(&topic, 3, Duration::from_secs(60));
@@ -131,9 +147,26 @@ fn incrementing_copy(db: &Db, table: &str, partition: &str) {
     }
     let first: Value = serde_json::from_str(&values[0]).unwrap();
     assert_eq!(
-        first,
+        first["payload"],
         serde_json::json!({"id": 1, "item": "apple", "qty": 3, "price": 0.5, "note": null})
     );
+    // The schema is the table's, with the catalog's types and nullability.
+    let schema = &first["schema"];
+    assert_eq!(schema["name"], table, "{schema}");
+    let field = |name: &str| {
+        schema["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no field {name}: {schema}"))
+    };
+    assert_eq!(field("item")["type"], "string");
+    assert_eq!(field("item")["optional"], false, "NOT NULL column");
+    assert_eq!(field("qty")["type"], "int32");
+    assert_eq!(field("qty")["optional"], true);
+    assert_eq!(field("price")["type"], "double");
     assert_eq!(ids(&values), [1, 2, 3]);
 
     // New rows are picked up (in batches of batch.max.rows).
@@ -184,4 +217,57 @@ fn postgresql_incrementing_copy_resumes_after_a_restart() {
     let table = unique("orders").replace('-', "_");
     incrementing_copy(&db, &table, &format!("public.{table}"));
     db.sql(&[&format!("DROP TABLE {table}")]);
+}
+
+#[test]
+fn mariadb_incrementing_copy_resumes_after_a_restart() {
+    let url = std::env::var("TRIBUTARY_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned());
+    let db = Db::MySql(url);
+    let table = unique("orders").replace('-', "_");
+    incrementing_copy(&db, &table, &format!("test.{table}"));
+    db.sql(&[&format!("DROP TABLE {table}")]);
+}
+
+#[test]
+fn bulk_mode_copies_a_query_whole_at_every_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("bulk.db"));
+    db.sql(&[
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)",
+        "INSERT INTO items VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+    ]);
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let topic = unique("jdbc-bulk");
+    create_topic(&topic);
+    let connector = dir.path().join("bulk.properties");
+    write_props(
+        &connector,
+        &[
+            ("name", "jdbc-bulk".into()),
+            ("connector.class", "JdbcSource".into()),
+            ("connection.url", db.jdbc_url()),
+            ("mode", "bulk".into()),
+            // A query with its own WHERE works: it is read as a subquery.
+            ("query", "SELECT id, name FROM items WHERE id >= 2".into()),
+            ("topic.prefix", topic.clone()),
+            ("poll.interval.ms", "200".into()),
+        ],
+    );
+    let props = Worker::props(
+        dir.path(),
+        free_port(),
+        &plugins,
+        &[
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "false"),
+        ],
+    );
+    let _worker = Worker::start(dir.path(), &props, &[connector]);
+    // Two polls: the two matching rows, twice.
+    let values = read_topic(&topic, 4, Duration::from_secs(60));
+    assert_eq!(&ids(&values)[..4], [2, 3, 2, 3]);
 }

@@ -158,6 +158,8 @@ struct Querier {
     partition: Arc<OffsetMap>,
     position: Position,
     next_due: Instant,
+    /// The table's columns as the catalog declares them: name, type, nullable.
+    catalog: Vec<(String, String, bool)>,
 }
 
 /// The source task.
@@ -237,6 +239,7 @@ impl SourceTask for JdbcSourceTask {
                 partition: Arc::new(offsets::query_partition()),
                 position: position(context.offset(&offsets::query_partition()))?,
                 next_due: now,
+                catalog: Vec::new(),
             }),
             Source::Tables { .. } => {
                 // Confluent keys offsets by the qualified name: an unqualified table is in the
@@ -279,6 +282,13 @@ impl SourceTask for JdbcSourceTask {
                         }),
                         position: stored.unwrap_or_default(),
                         next_due: now,
+                        catalog: runtime
+                            .block_on(catalog(&pool, config.dialect, &qualified))
+                            .map_err(|e| {
+                                ConnectError::new(format!(
+                                    "cannot read the columns of {table}: {e}"
+                                ))
+                            })?,
                     });
                 }
             }
@@ -370,6 +380,68 @@ impl SourceTask for JdbcSourceTask {
     }
 }
 
+/// Text from a column the Any driver may hand over as bytes (MySQL's `TEXT` is a BLOB to it).
+fn text(row: &AnyRow, i: usize) -> Result<String, sqlx::Error> {
+    match row.try_get::<String, _>(i) {
+        Ok(s) => Ok(s),
+        Err(_) => {
+            let bytes: Vec<u8> = row.try_get(i)?;
+            String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }
+    }
+}
+
+/// The columns of `qualified` (`schema.table`, or `table` for SQLite) from the catalog: name,
+/// declared type, nullable. Types and nullability come from here in table mode, as Confluent
+/// reads them from the JDBC metadata.
+async fn catalog(
+    pool: &AnyPool,
+    dialect: Dialect,
+    qualified: &str,
+) -> Result<Vec<(String, String, bool)>, sqlx::Error> {
+    let (schema, table) = match qualified.rsplit_once('.') {
+        Some((s, t)) => (s, t),
+        None => ("", qualified),
+    };
+    let rows = match dialect {
+        Dialect::PostgreSql => {
+            sqlx::query(
+                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT), \
+                 CAST(is_nullable AS TEXT) FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            )
+            .bind(schema)
+            .bind(table)
+            .fetch_all(pool)
+            .await?
+        }
+        Dialect::MySql => {
+            sqlx::query(
+                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR), \
+                 CAST(IS_NULLABLE AS CHAR) FROM information_schema.columns \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            )
+            .bind(schema)
+            .bind(table)
+            .fetch_all(pool)
+            .await?
+        }
+        Dialect::Sqlite => {
+            let rows = sqlx::query(
+                "SELECT name, type, CASE \"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
+                 FROM pragma_table_info(?)",
+            )
+            .bind(table)
+            .fetch_all(pool)
+            .await?;
+            rows
+        }
+    };
+    rows.iter()
+        .map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)? == "YES")))
+        .collect()
+}
+
 /// Connection notes go to standard error (plugins have no logger of the worker's).
 fn tracing_free_log(message: &str) {
     eprintln!("jdbc source: {message}");
@@ -438,8 +510,10 @@ fn column_type(type_name: &str) -> Option<Type> {
         "REAL" | "FLOAT4" | "FLOAT" => Type::Float32,
         "DOUBLE" | "DOUBLE PRECISION" | "FLOAT8" => Type::Float64,
         "TEXT" | "VARCHAR" | "CHAR" | "CHARACTER" | "CHARACTER VARYING" | "BPCHAR" | "NAME"
-        | "CLOB" | "NVARCHAR" | "NCHAR" => Type::String,
-        "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" => Type::Bytes,
+        | "CLOB" | "NVARCHAR" | "NCHAR" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" => Type::String,
+        "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
+            Type::Bytes
+        }
         _ => return None,
     })
 }
@@ -463,7 +537,16 @@ impl JdbcSourceTask {
             None => {
                 let mut fields = Vec::new();
                 for column in row.columns() {
-                    let type_name = column.type_info().name();
+                    // The catalog's type and nullability when the table has one (the driver's
+                    // type otherwise, and optional).
+                    let declared = querier
+                        .catalog
+                        .iter()
+                        .find(|(name, _, _)| name == column.name());
+                    let (type_name, nullable) = match declared {
+                        Some((_, t, nullable)) => (t.as_str(), *nullable),
+                        None => (column.type_info().name(), true),
+                    };
                     let type_ = column_type(type_name).ok_or_else(|| {
                         ConnectError::new(format!(
                             "column {} of {} has type {type_name}, which this connector does \
@@ -472,10 +555,9 @@ impl JdbcSourceTask {
                             label(querier)
                         ))
                     })?;
-                    fields.push((
-                        column.name().to_owned(),
-                        Schema::new(type_).optional().into_ref(),
-                    ));
+                    let field = Schema::new(type_);
+                    let field = if nullable { field.optional() } else { field };
+                    fields.push((column.name().to_owned(), field.into_ref()));
                 }
                 let mut schema = Schema::struct_(fields);
                 if let Some(name) = &name {
@@ -505,7 +587,7 @@ impl JdbcSourceTask {
                 Type::Int64 => Value::Int64(row.try_get::<i64, _>(i).map_err(read)?),
                 Type::Float32 => Value::Float32(row.try_get::<f32, _>(i).map_err(read)?),
                 Type::Float64 => Value::Float64(row.try_get::<f64, _>(i).map_err(read)?),
-                Type::String => Value::String(row.try_get::<String, _>(i).map_err(read)?),
+                Type::String => Value::String(text(row, i).map_err(read)?),
                 Type::Bytes => Value::Bytes(row.try_get::<Vec<u8>, _>(i).map_err(read)?),
                 _ => Value::Null,
             });
@@ -538,6 +620,7 @@ mod tests {
                 timestamp: None,
             },
             next_due: Instant::now(),
+            catalog: Vec::new(),
         }
     }
 
