@@ -216,7 +216,7 @@ impl SourceTask for JdbcSourceTask {
             match connected {
                 Ok(pool) => break pool,
                 Err(e) if attempt < config.connection_attempts => {
-                    tracing_free_log(&format!(
+                    note(&format!(
                         "cannot connect to {} (attempt {attempt}): {e}",
                         config.url
                     ));
@@ -442,8 +442,9 @@ async fn catalog(
         .collect()
 }
 
-/// Connection notes go to standard error (plugins have no logger of the worker's).
-fn tracing_free_log(message: &str) {
+/// Connection notes go to standard error, which the worker's log takes in (plugins have no
+/// logger of the worker's).
+fn note(message: &str) {
     eprintln!("jdbc source: {message}");
 }
 
