@@ -271,3 +271,43 @@ fn bulk_mode_copies_a_query_whole_at_every_poll() {
     let values = read_topic(&topic, 4, Duration::from_secs(60));
     assert_eq!(&ids(&values)[..4], [2, 3, 2, 3]);
 }
+
+#[test]
+fn a_database_that_cannot_be_reached_fails_the_task_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let connector = dir.path().join("down.properties");
+    // Port 1: nothing listens there.
+    write_props(
+        &connector,
+        &[
+            ("name", "jdbc-down".into()),
+            ("connector.class", "JdbcSourceConnector".into()),
+            (
+                "connection.url",
+                "jdbc:postgresql://127.0.0.1:1/shop?user=app".into(),
+            ),
+            ("connection.password", "pg-secret-4711".into()),
+            ("connection.attempts", "2".into()),
+            ("connection.backoff.ms", "100".into()),
+            ("mode", "incrementing".into()),
+            ("incrementing.column.name", "id".into()),
+            ("table.whitelist", "orders".into()),
+        ],
+    );
+    let props = Worker::props(dir.path(), free_port(), &plugins, &[]);
+    let worker = Worker::start(dir.path(), &props, &[connector]);
+    let failed = worker.wait_task_state("jdbc-down", 0, "FAILED");
+    let trace = failed["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains(
+            "cannot connect to postgres://app:%5Bhidden%5D@127.0.0.1:1/shop after 2 attempts"
+        ),
+        "{trace}"
+    );
+    assert!(!trace.contains("pg-secret-4711"), "{trace}");
+    assert!(
+        !worker.log_text().contains("pg-secret-4711"),
+        "the log shows the password"
+    );
+}

@@ -207,12 +207,17 @@ impl SourceTask for JdbcSourceTask {
         let mut attempt = 0;
         let pool = loop {
             attempt += 1;
-            let connected = runtime.block_on(
+            // One connection first: it fails at once when the database cannot be reached
+            // (a pool would keep retrying until its acquire timeout).
+            let connected = runtime.block_on(async {
+                use sqlx::Connection;
+                let probe = sqlx::AnyConnection::connect(&url).await?;
+                probe.close().await?;
                 AnyPoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
-                    .connect(&url),
-            );
+                    .connect_lazy(&url)
+            });
             match connected {
                 Ok(pool) => break pool,
                 Err(e) if attempt < config.connection_attempts => {
