@@ -140,11 +140,13 @@ fn supported(config: &SourceConfig) -> Result<(), crate::ConfigError> {
             ));
         }
     }
-    if config.mode == Mode::Incrementing && config.incrementing_column.is_none() {
+    if config.mode == Mode::Incrementing
+        && config.incrementing_column.is_none()
+        && matches!(config.source, Source::Query(_))
+    {
         return Err(crate::config_error(
             "incrementing.column.name",
-            "name the incrementing column (finding the auto-increment column is not \
-             implemented yet)",
+            "a query has no catalog to find its auto-increment column in: name the column",
         ));
     }
     Ok(())
@@ -158,8 +160,21 @@ struct Querier {
     partition: Arc<OffsetMap>,
     position: Position,
     next_due: Instant,
-    /// The table's columns as the catalog declares them: name, type, nullable.
-    catalog: Vec<(String, String, bool)>,
+    /// The table's columns as the catalog declares them.
+    catalog: Vec<CatalogColumn>,
+    /// The incrementing column (incrementing mode): the configured one, or the table's
+    /// auto-increment column.
+    incrementing: Option<String>,
+}
+
+/// A column as the catalog declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CatalogColumn {
+    name: String,
+    type_name: String,
+    nullable: bool,
+    /// Filled by the database (a sequence, an identity, `AUTO_INCREMENT`, SQLite's rowid).
+    auto_increment: bool,
 }
 
 /// The source task.
@@ -245,6 +260,7 @@ impl SourceTask for JdbcSourceTask {
                 position: position(context.offset(&offsets::query_partition()))?,
                 next_due: now,
                 catalog: Vec::new(),
+                incrementing: config.incrementing_column.clone(),
             }),
             Source::Tables { .. } => {
                 // Confluent keys offsets by the qualified name: an unqualified table is in the
@@ -277,6 +293,11 @@ impl SourceTask for JdbcSourceTask {
                         context.offset(p).cloned()
                     })
                     .map_err(|e| ConnectError::new(e.to_string()))?;
+                    let columns = runtime
+                        .block_on(catalog(&pool, config.dialect, &qualified))
+                        .map_err(|e| {
+                            ConnectError::new(format!("cannot read the columns of {table}: {e}"))
+                        })?;
                     queriers.push(Querier {
                         table: Some(table.to_owned()),
                         topic: format!("{}{unqualified}", config.topic_prefix),
@@ -287,13 +308,8 @@ impl SourceTask for JdbcSourceTask {
                         }),
                         position: stored.unwrap_or_default(),
                         next_due: now,
-                        catalog: runtime
-                            .block_on(catalog(&pool, config.dialect, &qualified))
-                            .map_err(|e| {
-                                ConnectError::new(format!(
-                                    "cannot read the columns of {table}: {e}"
-                                ))
-                            })?,
+                        incrementing: incrementing_column(&config, table, &columns)?,
+                        catalog: columns,
                     });
                 }
             }
@@ -337,7 +353,7 @@ impl SourceTask for JdbcSourceTask {
                 ConnectError::retriable(format!("query of {} failed: {e}", label(querier)))
             })?;
         let mode = config.mode;
-        let column = config.incrementing_column.clone().unwrap_or_default();
+        let column = querier.incrementing.clone().unwrap_or_default();
         let batch_max_rows = config.batch_max_rows as usize;
         let poll_interval = Duration::from_millis(config.poll_interval_ms);
         let mut records = Vec::with_capacity(rows.len());
@@ -396,14 +412,14 @@ fn text(row: &AnyRow, i: usize) -> Result<String, sqlx::Error> {
     }
 }
 
-/// The columns of `qualified` (`schema.table`, or `table` for SQLite) from the catalog: name,
-/// declared type, nullable. Types and nullability come from here in table mode, as Confluent
-/// reads them from the JDBC metadata.
+/// The columns of `qualified` (`schema.table`, or `table` for SQLite) from the catalog. Types
+/// and nullability come from here in table mode, as Confluent reads them from the JDBC
+/// metadata.
 async fn catalog(
     pool: &AnyPool,
     dialect: Dialect,
     qualified: &str,
-) -> Result<Vec<(String, String, bool)>, sqlx::Error> {
+) -> Result<Vec<CatalogColumn>, sqlx::Error> {
     let (schema, table) = match qualified.rsplit_once('.') {
         Some((s, t)) => (s, t),
         None => ("", qualified),
@@ -412,7 +428,10 @@ async fn catalog(
         Dialect::PostgreSql => {
             sqlx::query(
                 "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT), \
-                 CAST(is_nullable AS TEXT) FROM information_schema.columns \
+                 CAST(is_nullable AS TEXT), \
+                 CASE WHEN column_default LIKE 'nextval(%' OR is_identity = 'YES' \
+                 THEN 'YES' ELSE 'NO' END \
+                 FROM information_schema.columns \
                  WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
             )
             .bind(schema)
@@ -423,7 +442,9 @@ async fn catalog(
         Dialect::MySql => {
             sqlx::query(
                 "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR), \
-                 CAST(IS_NULLABLE AS CHAR) FROM information_schema.columns \
+                 CAST(IS_NULLABLE AS CHAR), \
+                 CASE WHEN EXTRA LIKE '%auto_increment%' THEN 'YES' ELSE 'NO' END \
+                 FROM information_schema.columns \
                  WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
             )
             .bind(schema)
@@ -431,20 +452,71 @@ async fn catalog(
             .fetch_all(pool)
             .await?
         }
+        // An INTEGER PRIMARY KEY is the rowid: filled by SQLite, never null.
         Dialect::Sqlite => {
-            let rows = sqlx::query(
-                "SELECT name, type, CASE \"notnull\" WHEN 0 THEN 'YES' ELSE 'NO' END \
+            sqlx::query(
+                "SELECT name, type, \
+                 CASE WHEN \"notnull\" = 0 AND NOT (pk = 1 AND upper(type) = 'INTEGER') \
+                 THEN 'YES' ELSE 'NO' END, \
+                 CASE WHEN pk = 1 AND upper(type) = 'INTEGER' THEN 'YES' ELSE 'NO' END \
                  FROM pragma_table_info(?)",
             )
             .bind(table)
             .fetch_all(pool)
-            .await?;
-            rows
+            .await?
         }
     };
     rows.iter()
-        .map(|r| Ok((text(r, 0)?, text(r, 1)?, text(r, 2)? == "YES")))
+        .map(|r| {
+            Ok(CatalogColumn {
+                name: text(r, 0)?,
+                type_name: text(r, 1)?,
+                nullable: text(r, 2)? == "YES",
+                auto_increment: text(r, 3)? == "YES",
+            })
+        })
         .collect()
+}
+
+/// The incrementing column of `table` (incrementing mode): the configured one, else the
+/// table's auto-increment column. With `validate.non.null`, a nullable one fails the task, as
+/// Confluent's does.
+fn incrementing_column(
+    config: &SourceConfig,
+    table: &str,
+    columns: &[CatalogColumn],
+) -> ConnectResult<Option<String>> {
+    if config.mode != Mode::Incrementing {
+        return Ok(None);
+    }
+    let column = match &config.incrementing_column {
+        Some(name) => columns
+            .iter()
+            .find(|c| &c.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                ConnectError::new(format!(
+                    "incrementing.column.name {name} is not a column of {table}"
+                ))
+            })?,
+        None => columns
+            .iter()
+            .find(|c| c.auto_increment)
+            .cloned()
+            .ok_or_else(|| {
+                ConnectError::new(format!(
+                    "{table} has no auto-increment column: set incrementing.column.name"
+                ))
+            })?,
+    };
+    if config.validate_non_null && column.nullable {
+        return Err(ConnectError::new(format!(
+            "Cannot make incremental queries using incrementing column {} on {table} because \
+             this column is nullable (validate.non.null=false allows it)",
+            column.name
+        )));
+    }
+    Ok(Some(column.name))
 }
 
 /// Connection notes go to standard error, which the worker's log takes in (plugins have no
@@ -480,7 +552,7 @@ fn statement(config: &SourceConfig, querier: &Querier) -> (String, Option<i64>) 
             let column = quote(
                 config.dialect,
                 config.quote_identifiers,
-                config.incrementing_column.as_deref().unwrap_or_default(),
+                querier.incrementing.as_deref().unwrap_or_default(),
             );
             (
                 format!(
@@ -545,12 +617,9 @@ impl JdbcSourceTask {
                 for column in row.columns() {
                     // The catalog's type and nullability when the table has one (the driver's
                     // type otherwise, and optional).
-                    let declared = querier
-                        .catalog
-                        .iter()
-                        .find(|(name, _, _)| name == column.name());
+                    let declared = querier.catalog.iter().find(|c| c.name == column.name());
                     let (type_name, nullable) = match declared {
-                        Some((_, t, nullable)) => (t.as_str(), *nullable),
+                        Some(c) => (c.type_name.as_str(), c.nullable),
                         None => (column.type_info().name(), true),
                     };
                     let type_ = column_type(type_name).ok_or_else(|| {
@@ -627,6 +696,7 @@ mod tests {
             },
             next_due: Instant::now(),
             catalog: Vec::new(),
+            incrementing: Some("id".into()),
         }
     }
 
@@ -676,6 +746,56 @@ mod tests {
     }
 
     #[test]
+    fn the_incrementing_column_is_named_or_found_and_must_not_be_null() {
+        let col = |name: &str, nullable: bool, auto_increment: bool| CatalogColumn {
+            name: name.into(),
+            type_name: "INTEGER".into(),
+            nullable,
+            auto_increment,
+        };
+        let columns = [col("id", false, true), col("seq", true, false)];
+        let base = [
+            ("connection.url", "jdbc:sqlite:/x.db"),
+            ("mode", "incrementing"),
+            ("table.whitelist", "t"),
+        ];
+        let found = config(&base);
+        assert_eq!(
+            incrementing_column(&found, "t", &columns)
+                .unwrap()
+                .as_deref(),
+            Some("id")
+        );
+        let named = config(&[&base[..], &[("incrementing.column.name", "seq")]].concat());
+        let e = incrementing_column(&named, "t", &columns).unwrap_err();
+        assert!(e.message.contains("nullable"), "{}", e.message);
+        let allowed = config(
+            &[
+                &base[..],
+                &[
+                    ("incrementing.column.name", "seq"),
+                    ("validate.non.null", "false"),
+                ],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            incrementing_column(&allowed, "t", &columns)
+                .unwrap()
+                .as_deref(),
+            Some("seq")
+        );
+        let e = incrementing_column(&found, "t", &[col("seq", false, false)]).unwrap_err();
+        assert!(
+            e.message.contains("no auto-increment column"),
+            "{}",
+            e.message
+        );
+        let missing = config(&[&base[..], &[("incrementing.column.name", "nope")]].concat());
+        assert!(incrementing_column(&missing, "t", &columns).is_err());
+    }
+
+    #[test]
     fn column_types_map_to_connect_types() {
         assert_eq!(column_type("INT4"), Some(Type::Int32));
         assert_eq!(column_type("BIGINT"), Some(Type::Int64));
@@ -699,7 +819,11 @@ mod tests {
             ),
             (vec![("mode", "bulk")], "table.whitelist"),
             (
-                vec![("mode", "incrementing"), ("table.whitelist", "t")],
+                vec![
+                    ("mode", "incrementing"),
+                    ("query", "SELECT 1"),
+                    ("topic.prefix", "q"),
+                ],
                 "incrementing.column.name",
             ),
         ] {
