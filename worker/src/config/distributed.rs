@@ -10,6 +10,7 @@
 use tributary_connector_api::Props;
 
 use super::error::WorkerConfigError;
+use super::values::get;
 
 /// Which group sub-protocols a worker offers (`connect.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +56,6 @@ fn err(key: &str, message: impl Into<String>) -> WorkerConfigError {
         key: key.to_owned(),
         message: message.into(),
     }
-}
-
-fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
-    props.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
 fn number<T: std::str::FromStr>(

@@ -10,6 +10,7 @@ pub mod override_policy;
 pub mod properties;
 pub mod providers;
 pub mod rest_server;
+pub mod values;
 pub mod worker;
 
 pub use properties::load_properties;

@@ -15,6 +15,7 @@ use tributary_connector_api::Props;
 use super::client_security::{sniff, StoreKind};
 use super::error::WorkerConfigError;
 use super::jaas;
+use super::values::{get, list};
 
 /// The class name of Kafka Connect's basic authentication extension.
 pub const BASIC_AUTH_EXTENSION: &str =
@@ -204,19 +205,6 @@ fn bad(key: &str, message: impl Into<String>) -> WorkerConfigError {
         key: key.to_owned(),
         message: message.into(),
     }
-}
-
-fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
-    props.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
-fn list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Parses one `listeners` entry as Connect's regex does:

@@ -10,6 +10,7 @@ use super::rest_server::RestServerConfig;
 use tributary_connector_api::Props;
 
 use super::providers::ConfigProviders;
+use super::values::{get, list};
 
 pub use super::error::WorkerConfigError;
 
@@ -91,18 +92,8 @@ pub struct WorkerConfig {
 /// `plugin.path`: the directories and files plugins are loaded from.
 pub fn plugin_path(props: &Props) -> Vec<PathBuf> {
     get(props, "plugin.path")
-        .map(|p| {
-            p.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect()
-        })
+        .map(|p| list(p).into_iter().map(PathBuf::from).collect())
         .unwrap_or_default()
-}
-
-fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
-    props.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
 fn number(props: &Props, key: &str, default: u64) -> Result<u64, WorkerConfigError> {

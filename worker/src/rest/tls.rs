@@ -51,7 +51,6 @@ fn password(store: &Store) -> &str {
 /// The identity in a key store: a PKCS12 file, or a PEM file holding the private key (in
 /// PKCS8 or traditional form, encrypted with `ssl.key.password` if at all) and the chain.
 fn identity(settings: &TlsSettings, store: &Store) -> Result<Identity, TlsError> {
-    let bytes = read(store)?;
     match store.kind {
         StoreKind::Pkcs12 => {
             let parsed = open_pkcs12(&store.location, Some(password(store)), "key store")
@@ -69,6 +68,7 @@ fn identity(settings: &TlsSettings, store: &Store) -> Result<Identity, TlsError>
             Ok(Identity { key, cert, chain })
         }
         StoreKind::Pem => {
+            let bytes = read(store)?;
             let key_password = settings
                 .key_password
                 .as_ref()
@@ -103,9 +103,8 @@ fn identity(settings: &TlsSettings, store: &Store) -> Result<Identity, TlsError>
 /// The certificates of a trust store: every certificate of a PEM file, or every certificate
 /// of a PKCS12 file.
 fn trusted(store: &Store) -> Result<Vec<X509>, TlsError> {
-    let bytes = read(store)?;
     let certs = match store.kind {
-        StoreKind::Pem => X509::stack_from_pem(&bytes)
+        StoreKind::Pem => X509::stack_from_pem(&read(store)?)
             .map_err(|e| error(&store.key, format!("bad certificate: {e}")))?,
         StoreKind::Pkcs12 => pkcs12_certificates(
             open_pkcs12(&store.location, Some(password(store)), "trust store")
