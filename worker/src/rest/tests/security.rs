@@ -368,6 +368,22 @@ async fn admin_listeners_cors_and_response_headers() {
     assert_eq!(http.get(url).send().await.unwrap().status(), 404);
 }
 
+/// Sends `request` as raw bytes and returns the first 12 bytes of the answer (`HTTP/1.1 NNN`).
+async fn status_line(addr: std::net::SocketAddr, request: Vec<u8>) -> [u8; 12] {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(&request).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reply = [0u8; 12];
+        stream.read_exact(&mut reply).unwrap();
+        reply
+    })
+    .await
+    .unwrap()
+}
+
 /// Reads until the peer closes (or errors); returns how long that took.
 fn wait_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
     let started = Instant::now();
@@ -452,48 +468,19 @@ async fn slow_and_idle_clients_are_cut_off_and_never_hold_the_server() {
     assert!(reply.starts_with("HTTP/1.1 431"), "{reply:.80}");
 
     // A body declared larger than the cap is refused before it is read.
-    let reply = tokio::task::spawn_blocking(move || {
-        let mut stream = TcpStream::connect(plain).unwrap();
-        stream
-            .write_all(
-                format!(
-                    "POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-                     Content-Length: {}\r\n\r\n",
-                    64u64 << 20
-                )
-                .as_bytes(),
-            )
-            .unwrap();
-        let mut reply = [0u8; 12];
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        stream.read_exact(&mut reply).map(|_| reply.to_vec())
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(&reply, b"HTTP/1.1 413");
-
+    let head = format!(
+        "POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        64u64 << 20
+    );
+    assert_eq!(
+        &status_line(plain, head.into_bytes()).await,
+        b"HTTP/1.1 413"
+    );
     // A body that stops coming is answered 408 when its time is up.
-    let reply = tokio::task::spawn_blocking(move || {
-        let mut stream = TcpStream::connect(plain).unwrap();
-        stream
-            .write_all(
-                b"POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-                  Content-Length: 100\r\n\r\n{\"name\":",
-            )
-            .unwrap();
-        let mut reply = [0u8; 12];
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        stream.read_exact(&mut reply).map(|_| reply.to_vec())
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(&reply, b"HTTP/1.1 408");
+    let partial = b"POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                    Content-Length: 100\r\n\r\n{\"name\":";
+    assert_eq!(&status_line(plain, partial.to_vec()).await, b"HTTP/1.1 408");
 
     // Shutdown with an idle keep-alive connection open returns at once (the drain timeout
     // is 60 s).
