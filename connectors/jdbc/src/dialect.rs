@@ -25,6 +25,31 @@ impl Dialect {
         }
     }
 
+    /// `name` (dot-separated parts) quoted for SQL when `quoted` (`quote.sql.identifiers=always`):
+    /// each part in `"…"` (backticks for MySQL), the quote character doubled inside.
+    pub fn quote(self, quoted: bool, name: &str) -> String {
+        if !quoted {
+            return name.to_owned();
+        }
+        let q = if self == Dialect::MySql { '`' } else { '"' };
+        name.split('.')
+            .map(|part| {
+                let escaped = part.replace(q, &format!("{q}{q}"));
+                format!("{q}{escaped}{q}")
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// The `n`th (1-based) statement parameter: `$n` for PostgreSQL, `?` for the others.
+    pub fn placeholder(self, n: usize) -> String {
+        if self == Dialect::PostgreSql {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    }
+
     /// The dialect of a JDBC sub-protocol (`postgresql` in `jdbc:postgresql://…`).
     pub fn of_subprotocol(subprotocol: &str) -> Option<Dialect> {
         match subprotocol.to_ascii_lowercase().as_str() {

@@ -188,28 +188,6 @@ pub struct JdbcSourceTask {
     schemas: Vec<(String, Vec<String>, SchemaRef)>,
 }
 
-fn quote(dialect: Dialect, quoted: bool, name: &str) -> String {
-    if !quoted {
-        return name.to_owned();
-    }
-    let q = if dialect == Dialect::MySql { '`' } else { '"' };
-    name.split('.')
-        .map(|part| {
-            let escaped = part.replace(q, &format!("{q}{q}"));
-            format!("{q}{escaped}{q}")
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-fn placeholder(dialect: Dialect) -> &'static str {
-    if dialect == Dialect::PostgreSql {
-        "$1"
-    } else {
-        "?"
-    }
-}
-
 impl SourceTask for JdbcSourceTask {
     fn start(&mut self, props: &Props, context: &SourceTaskContext) -> ConnectResult<()> {
         let config = SourceConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
@@ -537,7 +515,7 @@ fn statement(config: &SourceConfig, querier: &Querier) -> (String, Option<i64>) 
     let from = match (&querier.table, &config.source) {
         (Some(table), _) => format!(
             "SELECT * FROM {}",
-            quote(config.dialect, config.quote_identifiers, table)
+            config.dialect.quote(config.quote_identifiers, table)
         ),
         (None, Source::Query(query)) => format!("SELECT * FROM ({query}) tributary_query"),
         (None, _) => String::new(),
@@ -549,15 +527,14 @@ fn statement(config: &SourceConfig, querier: &Querier) -> (String, Option<i64>) 
     };
     match config.mode {
         Mode::Incrementing => {
-            let column = quote(
-                config.dialect,
+            let column = config.dialect.quote(
                 config.quote_identifiers,
                 querier.incrementing.as_deref().unwrap_or_default(),
             );
             (
                 format!(
                     "{from} WHERE {column} > {} ORDER BY {column} ASC LIMIT {}{suffix}",
-                    placeholder(config.dialect),
+                    config.dialect.placeholder(1),
                     config.batch_max_rows
                 ),
                 Some(querier.position.incrementing.unwrap_or(-1)),
