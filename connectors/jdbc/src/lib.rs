@@ -7,8 +7,13 @@
 //! key; [`offsets`] writes and reads Confluent's source partitions and offsets; [`task_split`]
 //! spreads tables over tasks.
 
+pub mod column_mapping;
+pub mod db;
 pub mod dialect;
 pub mod offsets;
+pub mod query;
+pub mod row_reader;
+pub mod row_stream;
 pub mod source;
 pub mod source_config;
 pub mod task_split;

@@ -81,6 +81,17 @@ impl Position {
         })
     }
 
+    /// The stored timestamp as an instant.
+    pub fn instant(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let (ms, nanos) = self.timestamp?;
+        chrono::DateTime::from_timestamp(ms.div_euclid(1000), nanos)
+    }
+
+    /// The timestamp part of an offset for `instant`.
+    pub fn timestamp_of(instant: chrono::DateTime<chrono::Utc>) -> (i64, u32) {
+        (instant.timestamp_millis(), instant.timestamp_subsec_nanos())
+    }
+
     /// The offset to store.
     pub fn to_offset(self) -> OffsetMap {
         let mut map = OffsetMap::new();

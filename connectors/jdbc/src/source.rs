@@ -1,43 +1,84 @@
 //! `io.confluent.connect.jdbc.JdbcSourceConnector`: copies tables (or one query's rows) into
-//! topics. This part does `bulk` and `incrementing` mode over `table.whitelist` or `query`,
-//! with Confluent's offsets; the other modes and table discovery come next (issue 11).
+//! topics, in `bulk`, `incrementing`, `timestamp` or `timestamp+incrementing` mode, with
+//! Confluent's offsets (spec §4).
 //!
-//! Each task reads its tables in turn, each at most every `poll.interval.ms`: bulk re-reads the
-//! whole table; incrementing reads `batch.max.rows` rows past the last id, in id order, so a
-//! restart resumes after the last committed row and memory stays bounded by the batch.
-//! Rows become Struct values named after the table (key null, as Confluent's), one optional
-//! field per column; a column of a type this part does not map yet fails the task naming it.
+//! The connector lists the database's tables at start (`table.types`, `schema.pattern` /
+//! `catalog.pattern`), keeps those `table.whitelist`/`table.blacklist` or
+//! `table.include.list`/`table.exclude.list` select, and spreads them over tasks. Each task
+//! reads its tables in turn, each at most every `poll.interval.ms`: a read streams the rows
+//! of one statement ([`crate::query`]) and hands them out `batch.max.rows` at a time, so
+//! memory stays bounded whatever the table's size. A table's columns are read from the
+//! catalog before each read, so an added column appears in the next read's schema.
+//!
+//! Offsets: incrementing and timestamp+incrementing rows carry their own (unique) position;
+//! in timestamp mode a row's offset moves to its timestamp only once a later timestamp is seen
+//! (or the read ends), so a restart inside a group of equal timestamps replays the group
+//! instead of losing its rest — Confluent's rule.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Column, Row, TypeInfo, ValueRef};
+use chrono::TimeDelta;
 use tributary_connector_api::config::{
     ConfigKey, ConfigType, Default as ConfigDefault, Importance,
 };
 use tributary_connector_api::{
-    ConfigDef, ConfigValueInfo, ConnectError, ConnectResult, Connector, OffsetMap, Props, Schema,
-    SchemaRef, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Struct, Type, Value,
+    ConfigDef, ConfigValueInfo, ConnectError, ConnectResult, Connector, OffsetMap, Props,
+    SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Struct, Value,
 };
 
-use crate::dialect::Dialect;
+use crate::column_mapping::{self, ColumnInfo, Mapping};
+use crate::db::Db;
 use crate::offsets::{self, Position};
+use crate::query::Target;
+use crate::row_reader::ReadContext;
+use crate::row_stream::{Item, RowData, RowStream, Shape};
 use crate::source_config::{Mode, Source, SourceConfig};
 use crate::task_split::split_tables;
 
-/// The task-config key listing a task's tables (comma-separated), as Confluent's `tables`.
+/// The task-config key listing a task's tables (comma-separated, qualified), as Confluent's
+/// `tables`.
 const TABLES: &str = "tables";
+
+/// The longest a poll waits for rows of a running read before handing out what it has.
+const POLL_WAIT: Duration = Duration::from_millis(500);
 
 /// The source connector.
 #[derive(Default)]
 pub struct JdbcSourceConnector {
     props: Props,
     config: Option<SourceConfig>,
+    /// The selected tables (table mode), qualified.
+    tables: Vec<String>,
 }
 
 fn key(name: &str, type_: ConfigType, default: ConfigDefault, doc: &str) -> ConfigKey {
     ConfigKey::new(name, type_, default, Importance::High, doc)
+}
+
+fn runtime() -> ConnectResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConnectError::new(format!("cannot start the database runtime: {e}")))
+}
+
+fn connect(runtime: &tokio::runtime::Runtime, config: &SourceConfig) -> ConnectResult<Db> {
+    runtime
+        .block_on(Db::connect(
+            &config.url,
+            config.connection_attempts,
+            Duration::from_millis(config.connection_backoff_ms),
+            note,
+        ))
+        .map_err(|e| ConnectError::new(e.to_string()))
+}
+
+/// Connection and read notes go to standard error, which the worker's log takes in (plugins
+/// have no logger of the worker's).
+fn note(message: &str) {
+    eprintln!("jdbc source: {message}");
 }
 
 impl Connector for JdbcSourceConnector {
@@ -70,11 +111,26 @@ impl Connector for JdbcSourceConnector {
             .define(key("batch.max.rows", ConfigType::Int, s("1000"), "Most rows in one poll."))
             .define(key("dialect.name", ConfigType::String, s(""), "Force a dialect."))
             .define(key("quote.sql.identifiers", ConfigType::String, s("always"), "always or never."))
+            .define(key("table.include.list", ConfigType::List, s(""), "Regular expressions of tables to copy."))
+            .define(key("table.exclude.list", ConfigType::List, s(""), "Regular expressions of tables not to copy."))
+            .define(key("table.types", ConfigType::List, s("TABLE"), "TABLE and/or VIEW."))
+            .define(key("schema.pattern", ConfigType::String, ConfigDefault::Null, "LIKE pattern of the schemas to list tables in."))
+            .define(key("catalog.pattern", ConfigType::String, ConfigDefault::Null, "LIKE pattern of the catalogs (MySQL databases) to list tables in."))
+            .define(key("query.suffix", ConfigType::String, s(""), "Text appended to each generated query."))
+            .define(key("table.poll.interval.ms", ConfigType::Long, s("60000"), "How often the table list is read."))
+            .define(key("timestamp.delay.interval.ms", ConfigType::Long, s("0"), "How long a timestamp must be in the past to be read."))
+            .define(key("timestamp.initial", ConfigType::Long, ConfigDefault::Null, "First lower bound (epoch ms; -1 = now)."))
+            .define(key("db.timezone", ConfigType::String, s("UTC"), "The zone of wall-time columns."))
+            .define(key("validate.non.null", ConfigType::Boolean, s("true"), "Refuse nullable offset columns."))
+            .define(key("numeric.mapping", ConfigType::String, ConfigDefault::Null, "none, precision_only, best_fit or best_fit_eager_double."))
+            .define(key("numeric.precision.mapping", ConfigType::Boolean, s("false"), "Deprecated: precision_only."))
+            .define(key("timestamp.granularity", ConfigType::String, s("connect_logical"), "How timestamps are written."))
+            .define(key("query.retry.attempts", ConfigType::Int, s("-1"), "Failed reads before the task fails (-1: never)."))
     }
 
     fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
         let mut values = Self::config_def().validate(props);
-        if let Err(e) = SourceConfig::parse(props).and_then(|c| supported(&c)) {
+        if let Err(e) = SourceConfig::parse(props) {
             match values.iter_mut().find(|v| v.name == e.key) {
                 Some(v) => v.errors.push(e.message),
                 None => values.push(ConfigValueInfo {
@@ -90,9 +146,29 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        let config = SourceConfig::parse(props)
-            .and_then(|c| supported(&c).map(|_| c))
-            .map_err(|e| ConnectError::new(e.to_string()))?;
+        let config = SourceConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
+        if matches!(config.source, Source::Tables { .. }) {
+            let runtime = runtime()?;
+            let db = connect(&runtime, &config)?;
+            let listed = runtime.block_on(async {
+                let current = db.current_schema().await?;
+                let tables = db
+                    .tables(
+                        config.source.table_types(),
+                        config.schema_pattern.as_deref(),
+                    )
+                    .await?;
+                db.close().await;
+                Ok::<_, sqlx::Error>((current, tables))
+            });
+            let (current, listed) = listed.map_err(|e| {
+                ConnectError::new(format!("cannot list the tables of {}: {e}", config.url))
+            })?;
+            self.tables = config
+                .source
+                .select(&listed, current.as_deref())
+                .map_err(|e| ConnectError::new(e.to_string()))?;
+        }
         self.props = props.clone();
         self.config = Some(config);
         Ok(())
@@ -104,7 +180,7 @@ impl Connector for JdbcSourceConnector {
         };
         Ok(match &config.source {
             Source::Query(_) => vec![self.props.clone()],
-            Source::Tables { whitelist, .. } => split_tables(whitelist, max_tasks)
+            Source::Tables { .. } => split_tables(&self.tables, max_tasks)
                 .into_iter()
                 .map(|tables| {
                     let mut p = self.props.clone();
@@ -124,57 +200,33 @@ impl SourceConnector for JdbcSourceConnector {
     type Task = JdbcSourceTask;
 }
 
-/// What this part of the connector does; the rest is refused naming the key.
-fn supported(config: &SourceConfig) -> Result<(), crate::ConfigError> {
-    if config.mode.uses_timestamp() {
-        return Err(crate::config_error(
-            "mode",
-            "timestamp modes are not implemented yet; use bulk or incrementing",
-        ));
-    }
-    if let Source::Tables { whitelist, .. } = &config.source {
-        if whitelist.is_empty() {
-            return Err(crate::config_error(
-                "table.whitelist",
-                "name the tables to copy (table discovery is not implemented yet)",
-            ));
-        }
-    }
-    if config.mode == Mode::Incrementing
-        && config.incrementing_column.is_none()
-        && matches!(config.source, Source::Query(_))
-    {
-        return Err(crate::config_error(
-            "incrementing.column.name",
-            "a query has no catalog to find its auto-increment column in: name the column",
-        ));
-    }
-    Ok(())
-}
-
 /// One table (or the query) a task reads.
 struct Querier {
-    /// The table as written in the config (`schema.table` or `table`); `None` for the query.
+    /// The qualified table; `None` for the query.
     table: Option<String>,
     topic: String,
     partition: Arc<OffsetMap>,
+    /// The position of the last row handed out (the next read starts after it).
     position: Position,
     next_due: Instant,
-    /// The table's columns as the catalog declares them.
-    catalog: Vec<CatalogColumn>,
-    /// The incrementing column (incrementing mode): the configured one, or the table's
-    /// auto-increment column.
-    incrementing: Option<String>,
+    target: Target,
+    /// The query's columns (described once); tables' are read before each read.
+    described: Vec<ColumnInfo>,
+    /// The shape of the last read, with the columns it was built from.
+    shape: Option<(Vec<ColumnInfo>, Arc<Shape>)>,
+    /// The running read.
+    stream: Option<(RowStream, Arc<Shape>)>,
+    /// Timestamp mode: the last row read, handed out once the next row (or the end) shows
+    /// whether its timestamp group is complete.
+    held: Option<RowData>,
+    /// Failed reads in a row (`query.retry.attempts`).
+    failures: u32,
 }
 
-/// A column as the catalog declares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct CatalogColumn {
-    name: String,
-    type_name: String,
-    nullable: bool,
-    /// Filled by the database (a sequence, an identity, `AUTO_INCREMENT`, SQLite's rowid).
-    auto_increment: bool,
+impl Querier {
+    fn label(&self) -> &str {
+        self.table.as_deref().unwrap_or("the query")
+    }
 }
 
 /// The source task.
@@ -182,289 +234,425 @@ struct CatalogColumn {
 pub struct JdbcSourceTask {
     config: Option<SourceConfig>,
     runtime: Option<tokio::runtime::Runtime>,
-    pool: Option<AnyPool>,
+    db: Option<Db>,
     queriers: Vec<Querier>,
-    /// Table schemas, by the columns seen.
-    schemas: Vec<(String, Vec<String>, SchemaRef)>,
+    /// The querier whose read is running (it is read to its end before the next one).
+    active: Option<usize>,
+    /// Column notes already given (each skipped column is noted once).
+    noted: BTreeSet<String>,
 }
 
 impl SourceTask for JdbcSourceTask {
     fn start(&mut self, props: &Props, context: &SourceTaskContext) -> ConnectResult<()> {
         let config = SourceConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ConnectError::new(format!("cannot start the database runtime: {e}")))?;
-        sqlx::any::install_default_drivers();
-        let url = config.url.sqlx_url().to_owned();
-        let mut attempt = 0;
-        let pool = loop {
-            attempt += 1;
-            // One connection first: it fails at once when the database cannot be reached
-            // (a pool would keep retrying until its acquire timeout).
-            let connected = runtime.block_on(async {
-                use sqlx::Connection;
-                let probe = sqlx::AnyConnection::connect(&url).await?;
-                probe.close().await?;
-                AnyPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_lazy(&url)
-            });
-            match connected {
-                Ok(pool) => break pool,
-                Err(e) if attempt < config.connection_attempts => {
-                    note(&format!(
-                        "cannot connect to {} (attempt {attempt}): {e}",
-                        config.url
-                    ));
-                    std::thread::sleep(Duration::from_millis(config.connection_backoff_ms));
-                }
-                Err(e) => {
-                    return Err(ConnectError::new(format!(
-                        "cannot connect to {} after {attempt} attempts: {e}",
-                        config.url
-                    )))
-                }
-            }
+        let runtime = runtime()?;
+        let db = connect(&runtime, &config)?;
+        let base = |from: String| Target {
+            dialect: config.dialect,
+            mode: config.mode,
+            quote: config.quote_identifiers,
+            from,
+            incrementing: None,
+            timestamps: config.timestamp_columns.clone(),
+            timestamp_mapping: Mapping::Timestamp { zoned: false },
+            zone: config.db_timezone,
+            suffix: config.query_suffix.clone(),
         };
-        let now = Instant::now();
         let mut queriers = Vec::new();
         match &config.source {
-            Source::Query(_) => queriers.push(Querier {
-                table: None,
-                topic: config.topic_prefix.clone(),
-                partition: Arc::new(offsets::query_partition()),
-                position: position(context.offset(&offsets::query_partition()))?,
-                next_due: now,
-                catalog: Vec::new(),
-                incrementing: config.incrementing_column.clone(),
-            }),
+            Source::Query(query) => {
+                let from = Target::query_from(query);
+                let described = runtime
+                    .block_on(db.describe(&from))
+                    .map_err(|e| ConnectError::new(format!("the query cannot be run: {e}")))?;
+                let partition = offsets::query_partition();
+                let stored = context
+                    .offset(&partition)
+                    .map(Position::from_offset)
+                    .transpose()
+                    .map_err(|e| ConnectError::new(e.to_string()))?;
+                let mut target = base(from);
+                target.incrementing = config.incrementing_column.clone();
+                if config.mode.uses_incrementing() && target.incrementing.is_none() {
+                    return Err(ConnectError::new(
+                        "Invalid value for configuration incrementing.column.name: a query has \
+                         no catalog to find its auto-increment column in: name the column",
+                    ));
+                }
+                queriers.push(Querier {
+                    table: None,
+                    topic: config.topic_prefix.clone(),
+                    partition: Arc::new(partition),
+                    position: stored.unwrap_or_default(),
+                    next_due: Instant::now(),
+                    target,
+                    described,
+                    shape: None,
+                    stream: None,
+                    held: None,
+                    failures: 0,
+                });
+            }
             Source::Tables { .. } => {
-                // Confluent keys offsets by the qualified name: an unqualified table is in the
-                // connection's current schema (PostgreSQL) or database (MySQL).
-                let current = match config.dialect {
-                    Dialect::PostgreSql => Some("SELECT CAST(current_schema() AS TEXT)"),
-                    Dialect::MySql => Some("SELECT DATABASE()"),
-                    Dialect::Sqlite => None,
-                };
-                let current: Option<String> = match current {
-                    Some(q) => runtime
-                        .block_on(sqlx::query_scalar::<_, String>(q).fetch_one(&pool))
-                        .map(Some)
-                        .map_err(|e| {
-                            ConnectError::new(format!(
-                                "cannot read the current schema of {}: {e}",
-                                config.url
-                            ))
-                        })?,
-                    None => None,
-                };
+                let current = runtime.block_on(db.current_schema()).map_err(|e| {
+                    ConnectError::new(format!("cannot read the current schema: {e}"))
+                })?;
                 let tables = props.get(TABLES).cloned().unwrap_or_default();
                 for table in tables.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-                    let unqualified = table.rsplit('.').next().unwrap_or(table);
+                    // Confluent keys offsets by the qualified name: an unqualified table is in
+                    // the connection's current schema (PostgreSQL) or database (MySQL).
                     let qualified = match &current {
                         Some(schema) if !table.contains('.') => format!("{schema}.{table}"),
                         _ => table.to_owned(),
                     };
+                    let unqualified = qualified.rsplit('.').next().unwrap_or(&qualified);
+                    let columns = runtime.block_on(db.columns(&qualified)).map_err(|e| {
+                        ConnectError::new(format!("cannot read the columns of {qualified}: {e}"))
+                    })?;
+                    if columns.is_empty() {
+                        return Err(ConnectError::new(format!(
+                            "{qualified} is not a table of {} (or has no columns)",
+                            config.url
+                        )));
+                    }
                     let stored = offsets::table_position(&qualified, unqualified, |p| {
                         context.offset(p).cloned()
                     })
                     .map_err(|e| ConnectError::new(e.to_string()))?;
-                    let columns = runtime
-                        .block_on(catalog(&pool, config.dialect, &qualified))
-                        .map_err(|e| {
-                            ConnectError::new(format!("cannot read the columns of {table}: {e}"))
-                        })?;
+                    let mut target = base(Target::table_from(
+                        config.dialect,
+                        config.quote_identifiers,
+                        &qualified,
+                    ));
+                    target.incrementing = incrementing_column(&config, &qualified, &columns)?;
+                    check_timestamp_columns(&config, &qualified, &columns)?;
                     queriers.push(Querier {
-                        table: Some(table.to_owned()),
                         topic: format!("{}{unqualified}", config.topic_prefix),
                         partition: Arc::new(if config.mode == Mode::Bulk {
                             offsets::legacy_table_partition(unqualified)
                         } else {
                             offsets::table_partition(&qualified)
                         }),
+                        table: Some(qualified.clone()),
                         position: stored.unwrap_or_default(),
-                        next_due: now,
-                        incrementing: incrementing_column(&config, table, &columns)?,
-                        catalog: columns,
+                        next_due: Instant::now(),
+                        target,
+                        described: Vec::new(),
+                        shape: None,
+                        stream: None,
+                        held: None,
+                        failures: 0,
                     });
+                }
+            }
+        }
+        // Where timestamp modes start without an offset: `timestamp.initial` (-1: the
+        // database's now), else the epoch.
+        if config.mode.uses_timestamp() {
+            let initial = match config.timestamp_initial {
+                Some(-1) => runtime.block_on(db.now()).map_err(|e| {
+                    ConnectError::new(format!("cannot read the database's time: {e}"))
+                })?,
+                Some(ms) => chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+                None => chrono::DateTime::UNIX_EPOCH,
+            };
+            for q in &mut queriers {
+                if q.position.timestamp.is_none() {
+                    q.position.timestamp = Some(Position::timestamp_of(initial));
                 }
             }
         }
         self.config = Some(config);
         self.runtime = Some(runtime);
-        self.pool = Some(pool);
+        self.db = Some(db);
         self.queriers = queriers;
         Ok(())
     }
 
     fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
-        let (Some(config), Some(runtime), Some(pool)) = (&self.config, &self.runtime, &self.pool)
-        else {
+        let index = match self.active {
+            Some(index) => index,
+            None => {
+                let Some(index) =
+                    (0..self.queriers.len()).min_by_key(|i| self.queriers[*i].next_due)
+                else {
+                    std::thread::sleep(Duration::from_millis(200));
+                    return Ok(Vec::new());
+                };
+                // Wait for it briefly, so a stop is noticed.
+                let wait = self.queriers[index]
+                    .next_due
+                    .saturating_duration_since(Instant::now());
+                if !wait.is_zero() {
+                    std::thread::sleep(wait.min(Duration::from_millis(200)));
+                    return Ok(Vec::new());
+                }
+                if let Err(e) = self.begin_read(index) {
+                    return self.read_failed(index, Vec::new(), e);
+                }
+                index
+            }
+        };
+        let (Some(config), Some(runtime)) = (&self.config, &self.runtime) else {
             return Err(ConnectError::new("the task is not started"));
         };
-        // The querier due first; wait for it (briefly, so a stop is noticed).
-        let Some(index) = (0..self.queriers.len()).min_by_key(|i| self.queriers[*i].next_due)
-        else {
-            std::thread::sleep(Duration::from_millis(200));
-            return Ok(Vec::new());
-        };
-        let wait = self.queriers[index]
-            .next_due
-            .saturating_duration_since(Instant::now());
-        if !wait.is_zero() {
-            std::thread::sleep(wait.min(Duration::from_millis(200)));
-            return Ok(Vec::new());
-        }
-        let querier = &self.queriers[index];
-        let (sql, after) = statement(config, querier);
-        let rows: Vec<AnyRow> = runtime
-            .block_on(async {
-                let mut query = sqlx::query(&sql);
-                if let Some(after) = after {
-                    query = query.bind(after);
-                }
-                query.fetch_all(pool).await
-            })
-            .map_err(|e| {
-                ConnectError::retriable(format!("query of {} failed: {e}", label(querier)))
-            })?;
-        let mode = config.mode;
-        let column = querier.incrementing.clone().unwrap_or_default();
-        let batch_max_rows = config.batch_max_rows as usize;
-        let poll_interval = Duration::from_millis(config.poll_interval_ms);
-        let mut records = Vec::with_capacity(rows.len());
-        let mut position = querier.position;
-        for row in &rows {
-            let (schema, value) = self.row_struct(index, row)?;
-            let offset = if mode == Mode::Incrementing {
-                let id: i64 = row.try_get(column.as_str()).map_err(|e| {
-                    ConnectError::new(format!(
-                        "incrementing column {column} of {} is not an integer: {e}",
-                        label(&self.queriers[index])
-                    ))
-                })?;
-                position.incrementing = Some(id);
-                Some(position.to_offset())
-            } else {
-                None
-            };
-            let querier = &self.queriers[index];
-            records.push(SourceRecord::new(
-                Some(querier.partition.clone()),
-                offset,
-                querier.topic.clone(),
-                Some(schema),
-                value,
-            ));
-        }
+        let batch = config.batch_max_rows as usize;
         let querier = &mut self.queriers[index];
-        querier.position = position;
-        // A full batch means more rows are waiting: read again at once.
-        let full = mode == Mode::Incrementing && rows.len() >= batch_max_rows;
-        querier.next_due = if full {
-            Instant::now()
-        } else {
-            Instant::now() + poll_interval
+        let Some((stream, shape)) = &mut querier.stream else {
+            self.active = None;
+            return Ok(Vec::new());
         };
+        let shape = shape.clone();
+        let (items, ended) = runtime.block_on(async {
+            let deadline = tokio::time::Instant::now() + POLL_WAIT;
+            let mut items = Vec::new();
+            while items.len() < batch {
+                match tokio::time::timeout_at(deadline, stream.next()).await {
+                    Ok(Some(item)) => {
+                        let last = !matches!(item, Item::Row(_));
+                        items.push(item);
+                        if last {
+                            return (items, false);
+                        }
+                    }
+                    Ok(None) => return (items, true),
+                    Err(_) => break,
+                }
+            }
+            (items, false)
+        });
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Item::Row(row) => {
+                    if let Some(record) = self.take_row(index, &shape, row)? {
+                        records.push(record);
+                    }
+                }
+                Item::BadRow(e) => {
+                    return Err(ConnectError::new(format!(
+                        "a row of {} cannot be read: {e}",
+                        self.queriers[index].label()
+                    )))
+                }
+                Item::QueryFailed(e) => {
+                    let e = ConnectError::retriable(format!(
+                        "the read of {} failed: {e}",
+                        self.queriers[index].label()
+                    ));
+                    return self.read_failed(index, records, e);
+                }
+            }
+        }
+        if ended {
+            let querier = &mut self.queriers[index];
+            if let Some(last) = querier.held.take() {
+                if let Some(ts) = last.timestamp {
+                    querier.position.timestamp = Some(Position::timestamp_of(ts));
+                }
+                records.push(self.record(index, &shape, last)?);
+            }
+            self.end_read(index);
+            self.queriers[index].failures = 0;
+        }
         Ok(records)
     }
 
     fn stop(&mut self) -> ConnectResult<()> {
-        if let (Some(runtime), Some(pool)) = (&self.runtime, self.pool.take()) {
-            runtime.block_on(pool.close());
+        self.active = None;
+        for q in &mut self.queriers {
+            q.stream = None;
+        }
+        if let (Some(runtime), Some(db)) = (&self.runtime, self.db.take()) {
+            runtime.block_on(db.close());
         }
         Ok(())
     }
 }
 
-/// Text from a column the Any driver may hand over as bytes (MySQL's `TEXT` is a BLOB to it).
-fn text(row: &AnyRow, i: usize) -> Result<String, sqlx::Error> {
-    match row.try_get::<String, _>(i) {
-        Ok(s) => Ok(s),
-        Err(_) => {
-            let bytes: Vec<u8> = row.try_get(i)?;
-            String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+impl JdbcSourceTask {
+    /// Reads the querier's columns and starts its next read.
+    fn begin_read(&mut self, index: usize) -> ConnectResult<()> {
+        let (Some(config), Some(runtime), Some(db)) = (&self.config, &self.runtime, &self.db)
+        else {
+            return Err(ConnectError::new("the task is not started"));
+        };
+        let querier = &mut self.queriers[index];
+        let columns = match &querier.table {
+            Some(table) => {
+                let columns = runtime.block_on(db.columns(table)).map_err(|e| {
+                    ConnectError::retriable(format!("cannot read the columns of {table}: {e}"))
+                })?;
+                if columns.is_empty() {
+                    return Err(ConnectError::retriable(format!("{table} no longer exists")));
+                }
+                columns
+            }
+            None => querier.described.clone(),
+        };
+        let shape = match &querier.shape {
+            Some((seen, shape)) if *seen == columns => shape.clone(),
+            _ => {
+                let name = querier
+                    .table
+                    .as_deref()
+                    .map(|t| t.rsplit('.').next().unwrap_or(t));
+                let (shape, skipped) = Shape::new(
+                    &columns,
+                    |c| column_mapping::mapping(config.dialect, c, config.numeric_mapping),
+                    name,
+                    querier.target.incrementing.as_deref(),
+                    &querier.target.timestamps,
+                    ReadContext {
+                        zone: config.db_timezone,
+                        granularity: config.timestamp_granularity,
+                    },
+                )
+                .map_err(|e| ConnectError::new(e.to_string()))?;
+                for column in skipped {
+                    let what = format!("{}: {column}", querier.label());
+                    if self.noted.insert(what.clone()) {
+                        note(&format!(
+                            "column {what} has a type this connector does not map; it is left \
+                             out of the records"
+                        ));
+                    }
+                }
+                let shape = Arc::new(shape);
+                querier.shape = Some((columns, shape.clone()));
+                shape
+            }
+        };
+        if let Some(mapping) = shape.timestamp_mapping() {
+            querier.target.timestamp_mapping = mapping.clone();
         }
+        let upper = if config.mode.uses_timestamp() {
+            let now = runtime.block_on(db.now()).map_err(|e| {
+                ConnectError::retriable(format!("cannot read the database's time: {e}"))
+            })?;
+            now - TimeDelta::milliseconds(
+                i64::try_from(config.timestamp_delay_interval_ms).unwrap_or(i64::MAX),
+            )
+        } else {
+            chrono::DateTime::UNIX_EPOCH
+        };
+        let statement = querier.target.statement(&querier.position, upper);
+        let stream = RowStream::start(
+            runtime,
+            db,
+            statement,
+            shape.clone(),
+            config.batch_max_rows as usize,
+        );
+        querier.stream = Some((stream, shape));
+        querier.held = None;
+        self.active = Some(index);
+        Ok(())
+    }
+
+    fn end_read(&mut self, index: usize) {
+        let Some(config) = &self.config else { return };
+        let querier = &mut self.queriers[index];
+        querier.stream = None;
+        querier.held = None;
+        querier.next_due = Instant::now() + Duration::from_millis(config.poll_interval_ms);
+        self.active = None;
+    }
+
+    /// A read failed: the rows handed out so far stand (the position is theirs), the read is
+    /// tried again after `poll.interval.ms`, and after `query.retry.attempts` failures in a
+    /// row (when positive) the task fails.
+    fn read_failed(
+        &mut self,
+        index: usize,
+        records: Vec<SourceRecord>,
+        error: ConnectError,
+    ) -> ConnectResult<Vec<SourceRecord>> {
+        self.end_read(index);
+        let attempts = self.config.as_ref().map_or(-1, |c| c.query_retry_attempts);
+        let querier = &mut self.queriers[index];
+        querier.failures += 1;
+        if !error.is_retriable()
+            || (attempts > 0 && i64::from(querier.failures) > i64::from(attempts))
+        {
+            return Err(ConnectError::new(error.message));
+        }
+        note(&error.message);
+        if records.is_empty() {
+            Err(error)
+        } else {
+            Ok(records)
+        }
+    }
+
+    /// A row read: its record, with the offset the mode gives it (timestamp mode holds each
+    /// row back until the next one is seen).
+    fn take_row(
+        &mut self,
+        index: usize,
+        shape: &Arc<Shape>,
+        row: RowData,
+    ) -> ConnectResult<Option<SourceRecord>> {
+        let Some(config) = &self.config else {
+            return Err(ConnectError::new("the task is not started"));
+        };
+        let mode = config.mode;
+        let querier = &mut self.queriers[index];
+        match mode {
+            Mode::Bulk => {}
+            Mode::Incrementing => querier.position.incrementing = row.incrementing,
+            Mode::TimestampIncrementing => {
+                querier.position.incrementing = row.incrementing;
+                querier.position.timestamp = row.timestamp.map(Position::timestamp_of);
+            }
+            Mode::Timestamp => {
+                let Some(previous) = querier.held.replace(row) else {
+                    return Ok(None);
+                };
+                let next = querier.held.as_ref().and_then(|r| r.timestamp);
+                if let (Some(ts), Some(next)) = (previous.timestamp, next) {
+                    if next > ts {
+                        querier.position.timestamp = Some(Position::timestamp_of(ts));
+                    }
+                }
+                return self.record(index, shape, previous).map(Some);
+            }
+        }
+        self.record(index, shape, row).map(Some)
+    }
+
+    fn record(
+        &self,
+        index: usize,
+        shape: &Arc<Shape>,
+        row: RowData,
+    ) -> ConnectResult<SourceRecord> {
+        let querier = &self.queriers[index];
+        let offset = match self.config.as_ref().map(|c| c.mode) {
+            Some(Mode::Bulk) | None => None,
+            Some(_) => Some(querier.position.to_offset()),
+        };
+        let value = Struct::from_values(shape.schema.clone(), row.values)
+            .map_err(|e| ConnectError::new(e.message))?;
+        Ok(SourceRecord::new(
+            Some(querier.partition.clone()),
+            offset,
+            querier.topic.clone(),
+            Some(shape.schema.clone()),
+            Value::Struct(value),
+        ))
     }
 }
 
-/// The columns of `qualified` (`schema.table`, or `table` for SQLite) from the catalog. Types
-/// and nullability come from here in table mode, as Confluent reads them from the JDBC
-/// metadata.
-async fn catalog(
-    pool: &AnyPool,
-    dialect: Dialect,
-    qualified: &str,
-) -> Result<Vec<CatalogColumn>, sqlx::Error> {
-    let (schema, table) = match qualified.rsplit_once('.') {
-        Some((s, t)) => (s, t),
-        None => ("", qualified),
-    };
-    let rows = match dialect {
-        Dialect::PostgreSql => {
-            sqlx::query(
-                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT), \
-                 CAST(is_nullable AS TEXT), \
-                 CASE WHEN column_default LIKE 'nextval(%' OR is_identity = 'YES' \
-                 THEN 'YES' ELSE 'NO' END \
-                 FROM information_schema.columns \
-                 WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-            )
-            .bind(schema)
-            .bind(table)
-            .fetch_all(pool)
-            .await?
-        }
-        Dialect::MySql => {
-            sqlx::query(
-                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR), \
-                 CAST(IS_NULLABLE AS CHAR), \
-                 CASE WHEN EXTRA LIKE '%auto_increment%' THEN 'YES' ELSE 'NO' END \
-                 FROM information_schema.columns \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-            )
-            .bind(schema)
-            .bind(table)
-            .fetch_all(pool)
-            .await?
-        }
-        // An INTEGER PRIMARY KEY is the rowid: filled by SQLite, never null.
-        Dialect::Sqlite => {
-            sqlx::query(
-                "SELECT name, type, \
-                 CASE WHEN \"notnull\" = 0 AND NOT (pk = 1 AND upper(type) = 'INTEGER') \
-                 THEN 'YES' ELSE 'NO' END, \
-                 CASE WHEN pk = 1 AND upper(type) = 'INTEGER' THEN 'YES' ELSE 'NO' END \
-                 FROM pragma_table_info(?)",
-            )
-            .bind(table)
-            .fetch_all(pool)
-            .await?
-        }
-    };
-    rows.iter()
-        .map(|r| {
-            Ok(CatalogColumn {
-                name: text(r, 0)?,
-                type_name: text(r, 1)?,
-                nullable: text(r, 2)? == "YES",
-                auto_increment: text(r, 3)? == "YES",
-            })
-        })
-        .collect()
-}
-
-/// The incrementing column of `table` (incrementing mode): the configured one, else the
+/// The incrementing column of `table` (incrementing modes): the configured one, else the
 /// table's auto-increment column. With `validate.non.null`, a nullable one fails the task, as
 /// Confluent's does.
 fn incrementing_column(
     config: &SourceConfig,
     table: &str,
-    columns: &[CatalogColumn],
+    columns: &[ColumnInfo],
 ) -> ConnectResult<Option<String>> {
-    if config.mode != Mode::Incrementing {
+    if !config.mode.uses_incrementing() {
         return Ok(None);
     }
     let column = match &config.incrementing_column {
@@ -497,157 +685,33 @@ fn incrementing_column(
     Ok(Some(column.name))
 }
 
-/// Connection notes go to standard error, which the worker's log takes in (plugins have no
-/// logger of the worker's).
-fn note(message: &str) {
-    eprintln!("jdbc source: {message}");
-}
-
-fn label(querier: &Querier) -> String {
-    querier
-        .table
-        .clone()
-        .unwrap_or_else(|| "the query".to_owned())
-}
-
-/// The statement of one read, and the incrementing value it reads past.
-fn statement(config: &SourceConfig, querier: &Querier) -> (String, Option<i64>) {
-    let from = match (&querier.table, &config.source) {
-        (Some(table), _) => format!(
-            "SELECT * FROM {}",
-            config.dialect.quote(config.quote_identifiers, table)
-        ),
-        (None, Source::Query(query)) => format!("SELECT * FROM ({query}) tributary_query"),
-        (None, _) => String::new(),
-    };
-    let suffix = if config.query_suffix.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", config.query_suffix)
-    };
-    match config.mode {
-        Mode::Incrementing => {
-            let column = config.dialect.quote(
-                config.quote_identifiers,
-                querier.incrementing.as_deref().unwrap_or_default(),
-            );
-            (
-                format!(
-                    "{from} WHERE {column} > {} ORDER BY {column} ASC LIMIT {}{suffix}",
-                    config.dialect.placeholder(1),
-                    config.batch_max_rows
-                ),
-                Some(querier.position.incrementing.unwrap_or(-1)),
-            )
-        }
-        _ => (format!("{from}{suffix}"), None),
+/// The timestamp columns must be columns of the table, and (with `validate.non.null`) not all
+/// nullable, as Confluent checks.
+fn check_timestamp_columns(
+    config: &SourceConfig,
+    table: &str,
+    columns: &[ColumnInfo],
+) -> ConnectResult<()> {
+    if !config.mode.uses_timestamp() {
+        return Ok(());
     }
-}
-
-fn position(stored: Option<&OffsetMap>) -> ConnectResult<Position> {
-    stored
-        .map(Position::from_offset)
-        .transpose()
-        .map(Option::unwrap_or_default)
-        .map_err(|e| ConnectError::new(e.to_string()))
-}
-
-/// The Connect type of a column, by the database's type name.
-fn column_type(type_name: &str) -> Option<Type> {
-    let t = type_name.to_ascii_uppercase();
-    let t = t.split('(').next().unwrap_or("").trim();
-    Some(match t {
-        "BOOLEAN" | "BOOL" => Type::Boolean,
-        "TINYINT" => Type::Int8,
-        "SMALLINT" | "INT2" => Type::Int16,
-        "INTEGER" | "INT" | "INT4" | "MEDIUMINT" => Type::Int32,
-        "BIGINT" | "INT8" => Type::Int64,
-        "REAL" | "FLOAT4" | "FLOAT" => Type::Float32,
-        "DOUBLE" | "DOUBLE PRECISION" | "FLOAT8" => Type::Float64,
-        "TEXT" | "VARCHAR" | "CHAR" | "CHARACTER" | "CHARACTER VARYING" | "BPCHAR" | "NAME"
-        | "CLOB" | "NVARCHAR" | "NCHAR" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" => Type::String,
-        "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
-            Type::Bytes
-        }
-        _ => return None,
-    })
-}
-
-impl JdbcSourceTask {
-    /// A row as a Struct of the table's schema (built once per set of columns).
-    fn row_struct(&mut self, index: usize, row: &AnyRow) -> ConnectResult<(SchemaRef, Value)> {
-        let querier = &self.queriers[index];
-        let name = querier
-            .table
-            .as_deref()
-            .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned());
-        let columns: Vec<String> = row.columns().iter().map(|c| c.name().to_owned()).collect();
-        let cached = self
-            .schemas
-            .iter()
-            .find(|(table, cols, _)| Some(table) == name.as_ref() && cols == &columns)
-            .map(|(_, _, s)| s.clone());
-        let schema = match cached {
-            Some(schema) => schema,
-            None => {
-                let mut fields = Vec::new();
-                for column in row.columns() {
-                    // The catalog's type and nullability when the table has one (the driver's
-                    // type otherwise, and optional).
-                    let declared = querier.catalog.iter().find(|c| c.name == column.name());
-                    let (type_name, nullable) = match declared {
-                        Some(c) => (c.type_name.as_str(), c.nullable),
-                        None => (column.type_info().name(), true),
-                    };
-                    let type_ = column_type(type_name).ok_or_else(|| {
-                        ConnectError::new(format!(
-                            "column {} of {} has type {type_name}, which this connector does \
-                             not map yet",
-                            column.name(),
-                            label(querier)
-                        ))
-                    })?;
-                    let field = Schema::new(type_);
-                    let field = if nullable { field.optional() } else { field };
-                    fields.push((column.name().to_owned(), field.into_ref()));
-                }
-                let mut schema = Schema::struct_(fields);
-                if let Some(name) = &name {
-                    schema = schema.with_name(name.clone());
-                }
-                let schema = schema.into_ref();
-                self.schemas
-                    .push((name.clone().unwrap_or_default(), columns, schema.clone()));
-                schema
-            }
-        };
-        let mut values = Vec::with_capacity(schema.fields.len());
-        for (i, field) in schema.fields.iter().enumerate() {
-            let raw = row
-                .try_get_raw(i)
-                .map_err(|e| ConnectError::new(format!("column {}: {e}", field.name)))?;
-            if raw.is_null() {
-                values.push(Value::Null);
-                continue;
-            }
-            let read = |e: sqlx::Error| ConnectError::new(format!("column {}: {e}", field.name));
-            values.push(match field.schema.type_ {
-                Type::Boolean => Value::Boolean(row.try_get::<bool, _>(i).map_err(read)?),
-                Type::Int8 => Value::Int8(row.try_get::<i16, _>(i).map_err(read)? as i8),
-                Type::Int16 => Value::Int16(row.try_get::<i16, _>(i).map_err(read)?),
-                Type::Int32 => Value::Int32(row.try_get::<i32, _>(i).map_err(read)?),
-                Type::Int64 => Value::Int64(row.try_get::<i64, _>(i).map_err(read)?),
-                Type::Float32 => Value::Float32(row.try_get::<f32, _>(i).map_err(read)?),
-                Type::Float64 => Value::Float64(row.try_get::<f64, _>(i).map_err(read)?),
-                Type::String => Value::String(text(row, i).map_err(read)?),
-                Type::Bytes => Value::Bytes(row.try_get::<Vec<u8>, _>(i).map_err(read)?),
-                _ => Value::Null,
-            });
-        }
-        let value = Struct::from_values(schema.clone(), values)
-            .map_err(|e| ConnectError::new(e.message))?;
-        Ok((schema, Value::Struct(value)))
+    let mut all_nullable = true;
+    for name in &config.timestamp_columns {
+        let column = columns.iter().find(|c| &c.name == name).ok_or_else(|| {
+            ConnectError::new(format!(
+                "timestamp.column.name {name} is not a column of {table}"
+            ))
+        })?;
+        all_nullable &= column.nullable;
     }
+    if config.validate_non_null && all_nullable {
+        return Err(ConnectError::new(format!(
+            "Cannot make incremental queries using timestamp columns {} on {table} because all \
+             of these columns are nullable (validate.non.null=false allows it)",
+            config.timestamp_columns.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -662,74 +726,16 @@ mod tests {
         SourceConfig::parse(&props).unwrap()
     }
 
-    fn querier(table: Option<&str>, incrementing: Option<i64>) -> Querier {
-        Querier {
-            table: table.map(str::to_owned),
-            topic: "t".into(),
-            partition: Arc::new(OffsetMap::new()),
-            position: Position {
-                incrementing,
-                timestamp: None,
-            },
-            next_due: Instant::now(),
-            catalog: Vec::new(),
-            incrementing: Some("id".into()),
+    fn col(name: &str, nullable: bool, auto_increment: bool) -> ColumnInfo {
+        ColumnInfo {
+            nullable,
+            auto_increment,
+            ..ColumnInfo::of_type(name, "INTEGER")
         }
     }
 
     #[test]
-    fn statements_per_dialect_and_mode() {
-        let pg = config(&[
-            ("connection.url", "jdbc:postgresql://h/db"),
-            ("mode", "incrementing"),
-            ("incrementing.column.name", "id"),
-            ("table.whitelist", "public.orders"),
-            ("batch.max.rows", "50"),
-        ]);
-        assert_eq!(
-            statement(&pg, &querier(Some("public.orders"), None)),
-            (
-                "SELECT * FROM \"public\".\"orders\" WHERE \"id\" > $1 ORDER BY \"id\" ASC LIMIT 50"
-                    .to_owned(),
-                Some(-1)
-            )
-        );
-        let my = config(&[
-            ("connection.url", "jdbc:mysql://h/db"),
-            ("mode", "incrementing"),
-            ("incrementing.column.name", "id"),
-            ("table.whitelist", "orders"),
-            ("quote.sql.identifiers", "always"),
-        ]);
-        assert_eq!(
-            statement(&my, &querier(Some("we`ird"), Some(9))).0,
-            "SELECT * FROM `we``ird` WHERE `id` > ? ORDER BY `id` ASC LIMIT 1000"
-        );
-        let bulk = config(&[
-            ("connection.url", "jdbc:sqlite:/x.db"),
-            ("mode", "bulk"),
-            ("query", "SELECT a, b FROM t WHERE a > 1"),
-            ("topic.prefix", "rows"),
-            ("query.suffix", "LIMIT 10"),
-        ]);
-        assert_eq!(
-            statement(&bulk, &querier(None, None)),
-            (
-                "SELECT * FROM (SELECT a, b FROM t WHERE a > 1) tributary_query LIMIT 10"
-                    .to_owned(),
-                None
-            )
-        );
-    }
-
-    #[test]
     fn the_incrementing_column_is_named_or_found_and_must_not_be_null() {
-        let col = |name: &str, nullable: bool, auto_increment: bool| CatalogColumn {
-            name: name.into(),
-            type_name: "INTEGER".into(),
-            nullable,
-            auto_increment,
-        };
         let columns = [col("id", false, true), col("seq", true, false)];
         let base = [
             ("connection.url", "jdbc:sqlite:/x.db"),
@@ -773,45 +779,26 @@ mod tests {
     }
 
     #[test]
-    fn column_types_map_to_connect_types() {
-        assert_eq!(column_type("INT4"), Some(Type::Int32));
-        assert_eq!(column_type("BIGINT"), Some(Type::Int64));
-        assert_eq!(column_type("varchar(20)"), Some(Type::String));
-        assert_eq!(column_type("DOUBLE PRECISION"), Some(Type::Float64));
-        assert_eq!(column_type("BYTEA"), Some(Type::Bytes));
-        assert_eq!(column_type("NUMERIC"), None);
-    }
-
-    #[test]
-    fn what_is_not_implemented_yet_is_refused_naming_the_key() {
-        let c = JdbcSourceConnector::default();
-        for (pairs, key) in [
-            (
-                vec![
-                    ("mode", "timestamp"),
-                    ("timestamp.column.name", "ts"),
-                    ("table.whitelist", "t"),
-                ],
-                "mode",
-            ),
-            (vec![("mode", "bulk")], "table.whitelist"),
-            (
-                vec![
-                    ("mode", "incrementing"),
-                    ("query", "SELECT 1"),
-                    ("topic.prefix", "q"),
-                ],
-                "incrementing.column.name",
-            ),
-        ] {
-            let mut props: Props = pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            props.insert("connection.url".into(), "jdbc:sqlite:/x.db".into());
-            let values = c.validate(&props);
-            let v = values.iter().find(|v| v.name == key).unwrap();
-            assert!(!v.errors.is_empty(), "{key}: {values:?}");
-        }
+    fn timestamp_columns_must_exist_and_not_all_be_nullable() {
+        let base = [
+            ("connection.url", "jdbc:sqlite:/x.db"),
+            ("mode", "timestamp"),
+            ("timestamp.column.name", "updated,created"),
+            ("table.whitelist", "t"),
+        ];
+        let both_nullable = [col("updated", true, false), col("created", true, false)];
+        let one_not_null = [col("updated", true, false), col("created", false, false)];
+        let e = check_timestamp_columns(&config(&base), "t", &both_nullable).unwrap_err();
+        assert!(e.message.contains("nullable"), "{}", e.message);
+        assert!(check_timestamp_columns(&config(&base), "t", &one_not_null).is_ok());
+        let lax = config(&[&base[..], &[("validate.non.null", "false")]].concat());
+        assert!(check_timestamp_columns(&lax, "t", &both_nullable).is_ok());
+        let e = check_timestamp_columns(&config(&base), "t", &[col("updated", false, false)])
+            .unwrap_err();
+        assert!(
+            e.message.contains("created is not a column"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -4,6 +4,7 @@
 use regex::Regex;
 use tributary_connector_api::Props;
 
+use crate::column_mapping::Granularity;
 use crate::dialect::{self, Dialect};
 use crate::url::{self, JdbcUrl};
 use crate::{config_error, ConfigError};
@@ -52,6 +53,114 @@ pub enum Source {
     Query(String),
 }
 
+impl Source {
+    /// `table.types` (empty for a query).
+    pub fn table_types(&self) -> &[String] {
+        match self {
+            Source::Tables { types, .. } => types,
+            Source::Query(_) => &[],
+        }
+    }
+
+    /// The tables to copy among `listed` (qualified names; `current` is the schema or database
+    /// unqualified names are in). A whitelisted table that is not there, or a selection that
+    /// is empty, is an error naming the key to change.
+    pub fn select(
+        &self,
+        listed: &[String],
+        current: Option<&str>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Source::Tables {
+            whitelist,
+            blacklist,
+            include,
+            exclude,
+            ..
+        } = self
+        else {
+            return Ok(Vec::new());
+        };
+        let unqualified = |t: &str| t.rsplit('.').next().unwrap_or(t).to_owned();
+        // A name matches a table by its qualified or its bare name; a bare name found in
+        // several schemas means the one in the current schema.
+        let matches = |name: &str| -> Vec<String> {
+            let exact: Vec<String> = listed.iter().filter(|t| *t == name).cloned().collect();
+            if !exact.is_empty() {
+                return exact;
+            }
+            let bare: Vec<String> = listed
+                .iter()
+                .filter(|t| unqualified(t) == name)
+                .cloned()
+                .collect();
+            match current.map(|c| format!("{c}.{name}")) {
+                Some(here) if bare.contains(&here) => vec![here],
+                _ => bare,
+            }
+        };
+        let found = |re: &Regex, t: &String| re.is_match(t) || re.is_match(&unqualified(t));
+        let (selected, key): (Vec<String>, &str) = if !whitelist.is_empty() {
+            let mut selected = Vec::new();
+            for name in whitelist {
+                let m = matches(name);
+                if m.is_empty() {
+                    return Err(config_error(
+                        "table.whitelist",
+                        format!("{name} is not a table of the database (of the listed types)"),
+                    ));
+                }
+                for t in m {
+                    if !selected.contains(&t) {
+                        selected.push(t);
+                    }
+                }
+            }
+            (selected, "table.whitelist")
+        } else if !blacklist.is_empty() {
+            let excluded: Vec<String> = blacklist.iter().flat_map(|n| matches(n)).collect();
+            (
+                listed
+                    .iter()
+                    .filter(|t| !excluded.contains(t))
+                    .cloned()
+                    .collect(),
+                "table.blacklist",
+            )
+        } else {
+            (
+                listed
+                    .iter()
+                    .filter(|t| include.is_empty() || include.iter().any(|re| found(re, t)))
+                    .filter(|t| !exclude.iter().any(|re| found(re, t)))
+                    .cloned()
+                    .collect(),
+                if include.is_empty() {
+                    "table.exclude.list"
+                } else {
+                    "table.include.list"
+                },
+            )
+        };
+        if selected.is_empty() {
+            let key = if listed.is_empty() {
+                "table.types"
+            } else {
+                key
+            };
+            return Err(config_error(
+                key,
+                format!(
+                    "no table to copy: the database lists {} table(s) of types {}, and none \
+                     is selected",
+                    listed.len(),
+                    self.table_types().join(", ")
+                ),
+            ));
+        }
+        Ok(selected)
+    }
+}
+
 /// The checked config.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
@@ -73,8 +182,15 @@ pub struct SourceConfig {
     pub timestamp_delay_interval_ms: u64,
     /// `None`: from the epoch; `Some(-1)`: the database's current time.
     pub timestamp_initial: Option<i64>,
-    pub db_timezone: String,
+    /// `db.timezone`: the zone wall-time columns are read and bound in.
+    pub db_timezone: chrono_tz::Tz,
     pub validate_non_null: bool,
+    pub timestamp_granularity: Granularity,
+    /// `schema.pattern` (PostgreSQL schemas) or `catalog.pattern` (MySQL databases): a SQL
+    /// `LIKE` pattern on where tables are listed from.
+    pub schema_pattern: Option<String>,
+    /// `query.retry.attempts`: failed reads of a table before the task fails (≤ 0: never).
+    pub query_retry_attempts: i32,
     pub numeric_mapping: NumericMapping,
     pub quote_identifiers: bool,
 }
@@ -287,6 +403,28 @@ impl SourceConfig {
                 )
             })?),
         };
+        let db_timezone = match get(props, "db.timezone") {
+            None => chrono_tz::Tz::UTC,
+            Some(zone) => zone.parse().map_err(|_| {
+                config_error(
+                    "db.timezone",
+                    format!("{zone} is not a time zone (e.g. UTC, Europe/Berlin)"),
+                )
+            })?,
+        };
+        let timestamp_granularity = match get(props, "timestamp.granularity") {
+            None => Granularity::ConnectLogical,
+            Some(g) => Granularity::parse(g).ok_or_else(|| {
+                config_error(
+                    "timestamp.granularity",
+                    format!(
+                        "{g}: expected connect_logical, micros_long, micros_string, \
+                         micros_iso_datetime_string, nanos_long, nanos_string or \
+                         nanos_iso_datetime_string"
+                    ),
+                )
+            })?,
+        };
         Ok(SourceConfig {
             url,
             dialect,
@@ -306,8 +444,14 @@ impl SourceConfig {
             table_poll_interval_ms: number(props, "table.poll.interval.ms", 60_000, 1)?,
             timestamp_delay_interval_ms: number(props, "timestamp.delay.interval.ms", 0, 0)?,
             timestamp_initial,
-            db_timezone: get(props, "db.timezone").unwrap_or("UTC").to_owned(),
+            db_timezone,
             validate_non_null: boolean(props, "validate.non.null", true)?,
+            timestamp_granularity,
+            schema_pattern: match dialect {
+                Dialect::MySql => props.get("catalog.pattern").cloned(),
+                _ => props.get("schema.pattern").cloned(),
+            },
+            query_retry_attempts: number(props, "query.retry.attempts", -1, i32::MIN)?,
             numeric_mapping,
             quote_identifiers,
         })
@@ -359,7 +503,7 @@ mod tests {
         );
         assert_eq!(c.numeric_mapping, NumericMapping::None);
         assert!(c.quote_identifiers && c.validate_non_null);
-        assert_eq!(c.db_timezone, "UTC");
+        assert_eq!(c.db_timezone, chrono_tz::Tz::UTC);
 
         let c = SourceConfig::parse(&with(&[
             ("mode", "timestamp+incrementing"),
@@ -382,6 +526,55 @@ mod tests {
             SourceConfig::parse(&q).unwrap().source,
             Source::Query(_)
         ));
+    }
+
+    #[test]
+    fn tables_are_selected_by_name_or_pattern() {
+        let listed: Vec<String> = [
+            "public.orders",
+            "public.items",
+            "audit.orders",
+            "public.tmp_x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let select = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs: Vec<_> = base()
+                .into_iter()
+                .filter(|(k, _)| *k != "table.whitelist")
+                .collect();
+            pairs.extend_from_slice(extra);
+            SourceConfig::parse(&props(&pairs))
+                .unwrap()
+                .source
+                .select(&listed, Some("public"))
+        };
+        assert_eq!(
+            select(&[("table.whitelist", "orders,audit.orders")]).unwrap(),
+            ["public.orders", "audit.orders"]
+        );
+        assert_eq!(
+            select(&[("table.blacklist", "orders,tmp_x")]).unwrap(),
+            ["public.items", "audit.orders"]
+        );
+        assert_eq!(
+            select(&[
+                ("table.include.list", "public\\..*"),
+                ("table.exclude.list", "tmp_.*")
+            ])
+            .unwrap(),
+            ["public.orders", "public.items"]
+        );
+        assert_eq!(select(&[]).unwrap().len(), 4);
+        assert_eq!(
+            select(&[("table.whitelist", "nope")]).unwrap_err().key,
+            "table.whitelist"
+        );
+        assert_eq!(
+            select(&[("table.include.list", "zzz")]).unwrap_err().key,
+            "table.include.list"
+        );
     }
 
     #[test]
@@ -425,6 +618,15 @@ mod tests {
             ),
             (vec![("validate.non.null", "yes")], "validate.non.null"),
             (vec![("timestamp.initial", "-2")], "timestamp.initial"),
+            (vec![("db.timezone", "Mars/Olympus")], "db.timezone"),
+            (
+                vec![("timestamp.granularity", "millis")],
+                "timestamp.granularity",
+            ),
+            (
+                vec![("query.retry.attempts", "often")],
+                "query.retry.attempts",
+            ),
         ] {
             let e = SourceConfig::parse(&with(&extra)).unwrap_err();
             assert_eq!(e.key, key, "{extra:?}: {e}");
