@@ -329,3 +329,455 @@ fn a_database_that_cannot_be_reached_fails_the_connector_without_showing_the_pas
         "the log shows the password"
     );
 }
+
+fn pg() -> Db {
+    Db::Postgres(
+        std::env::var("TRIBUTARY_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
+    )
+}
+
+fn mariadb() -> Db {
+    Db::MySql(
+        std::env::var("TRIBUTARY_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned()),
+    )
+}
+
+/// A JDBC source connector in a worker writing JSON (with schemas, decimals as numbers).
+struct Running {
+    worker: Worker,
+    props: Vec<(&'static str, String)>,
+    connector: std::path::PathBuf,
+    offsets: std::path::PathBuf,
+}
+
+fn run_source(dir: &std::path::Path, name: &str, settings: &[(&str, String)]) -> Running {
+    let plugins = plugin_dir(dir, &["tributary_connector_jdbc"]);
+    let connector = dir.join(format!("{name}.properties"));
+    let mut all = vec![
+        ("name", name.to_owned()),
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSourceConnector".to_owned(),
+        ),
+        ("poll.interval.ms", "200".to_owned()),
+    ];
+    all.extend(settings.iter().cloned());
+    write_props(&connector, &all);
+    let props = Worker::props(
+        dir,
+        free_port(),
+        &plugins,
+        &[
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.decimal.format", "NUMERIC"),
+        ],
+    );
+    let worker = Worker::start(dir, &props, std::slice::from_ref(&connector));
+    Running {
+        worker,
+        props,
+        connector,
+        offsets: dir.join("offsets.json"),
+    }
+}
+
+impl Running {
+    fn restart(self, dir: &std::path::Path) -> Running {
+        self.worker.terminate();
+        let worker = Worker::start(dir, &self.props, std::slice::from_ref(&self.connector));
+        Running { worker, ..self }
+    }
+
+    /// Reads `topic` until `done`, showing the task's state and the log when it does not come.
+    fn read(&self, topic: &str, name: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let values = read_topic_until(topic, Duration::from_secs(60), &done);
+        if !done(&values) {
+            panic!(
+                "{} records: {values:?}; task: {:?}; log:\n{}",
+                values.len(),
+                self.worker.task_state(name, 0),
+                self.worker.log_text()
+            );
+        }
+        values
+    }
+
+    fn wait_offset(&self, fragment: &str) {
+        wait_for(
+            &format!("an offset with {fragment}"),
+            Duration::from_secs(30),
+            || {
+                std::fs::read_to_string(&self.offsets)
+                    .ok()
+                    .filter(|t| t.contains(fragment))
+            },
+        );
+    }
+}
+
+fn payloads(values: &[String]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| serde_json::from_str::<Value>(v).unwrap()["payload"].clone())
+        .collect()
+}
+
+/// timestamp+incrementing mode: rows in (timestamp, id) order, an updated row sent again, and
+/// a restart that resumes after the last committed (timestamp, id) — no row twice.
+fn timestamp_incrementing_copy(db: &Db, table: &str, time_type: &str, partition: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    db.sql(&[
+        &format!(
+            "CREATE TABLE {table} (id INTEGER PRIMARY KEY, item VARCHAR(20) NOT NULL, \
+             updated_at {time_type} NOT NULL)"
+        ),
+        // Two rows share a timestamp; the third is earlier than both.
+        &format!(
+            "INSERT INTO {table} (id, item, updated_at) VALUES \
+             (1, 'apple', '2024-01-01 10:00:00'), (2, 'pear', '2024-01-01 10:00:00'), \
+             (3, 'fig', '2024-01-01 09:30:00.250')"
+        ),
+    ]);
+    let prefix = format!("{}-", unique("jdbcts"));
+    let topic = format!("{prefix}{table}");
+    create_topic(&topic);
+    let name = "jdbc-ts";
+    let running = run_source(
+        dir.path(),
+        name,
+        &[
+            ("connection.url", db.jdbc_url()),
+            ("mode", "timestamp+incrementing".into()),
+            ("timestamp.column.name", "updated_at".into()),
+            ("incrementing.column.name", "id".into()),
+            ("table.whitelist", table.into()),
+            ("topic.prefix", prefix),
+            ("batch.max.rows", "2".into()),
+        ],
+    );
+    let values = running.read(&topic, name, |v| v.len() >= 3);
+    assert_eq!(ids(&values), [3, 1, 2], "in (timestamp, id) order");
+    let first: Value = serde_json::from_str(&values[0]).unwrap();
+    let field = first["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "updated_at")
+        .cloned()
+        .unwrap();
+    assert_eq!(field["name"], "org.apache.kafka.connect.data.Timestamp");
+    // 2024-01-01T09:30:00.250Z
+    assert_eq!(first["payload"]["updated_at"], 1_704_101_400_250i64);
+
+    // An update moves the row's timestamp past the others: it is sent again.
+    db.sql(&[&format!(
+        "UPDATE {table} SET item = 'apple2', updated_at = '2024-01-02 00:00:00' WHERE id = 1"
+    )]);
+    let values = running.read(&topic, name, |v| v.len() >= 4);
+    assert_eq!(ids(&values), [3, 1, 2, 1]);
+    assert_eq!(payloads(&values)[3]["item"], "apple2");
+    running.wait_offset("\"incrementing\":1,");
+    let text = std::fs::read_to_string(&running.offsets).unwrap();
+    assert!(
+        text.contains(&format!("{{\"protocol\":\"1\",\"table\":\"{partition}\"}}")),
+        "{text}"
+    );
+    // 2024-01-02T00:00:00Z, as Confluent stores it: epoch ms and the sub-second nanos.
+    assert!(
+        text.contains("\"timestamp\":1704153600000,\"timestamp_nanos\":0"),
+        "{text}"
+    );
+
+    // A row added while the worker is down arrives after the restart; nothing is sent twice.
+    running.worker.terminate();
+    db.sql(&[&format!(
+        "INSERT INTO {table} (id, item, updated_at) VALUES (4, 'kiwi', '2024-01-03 08:00:00')"
+    )]);
+    let worker = Worker::start(dir.path(), &running.props, &[running.connector.clone()]);
+    let running = Running { worker, ..running };
+    let values = running.read(&topic, name, |v| ids(v).contains(&4));
+    assert_eq!(ids(&values), [3, 1, 2, 1, 4], "each change once");
+}
+
+#[test]
+fn sqlite_timestamp_incrementing_copy_reads_text_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("ts.db"));
+    timestamp_incrementing_copy(&db, "orders", "TEXT", "orders");
+}
+
+#[test]
+fn postgresql_timestamp_incrementing_copy() {
+    let db = pg();
+    let table = unique("tsorders").replace('-', "_");
+    timestamp_incrementing_copy(&db, &table, "TIMESTAMP(3)", &format!("public.{table}"));
+    db.sql(&[&format!("DROP TABLE {table}")]);
+}
+
+#[test]
+fn mariadb_timestamp_incrementing_copy() {
+    let db = mariadb();
+    let table = unique("tsorders").replace('-', "_");
+    timestamp_incrementing_copy(&db, &table, "DATETIME(3)", &format!("test.{table}"));
+    db.sql(&[&format!("DROP TABLE {table}")]);
+}
+
+/// timestamp mode over a query that has its own WHERE, on SQLite dates written in several
+/// forms; the offset holds only the timestamp.
+#[test]
+fn timestamp_mode_over_a_query_with_a_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("q.db"));
+    db.sql(&[
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT, at TEXT NOT NULL)",
+        "INSERT INTO events VALUES (1, 'keep', '2024-03-01 10:00:00'), \
+         (2, 'skip', '2024-03-01 11:00:00'), (3, 'keep', '2024-03-01T12:00:00.5Z'), \
+         (4, 'keep', '2024-03-02')",
+    ]);
+    let topic = unique("jdbc-query-ts");
+    create_topic(&topic);
+    let name = "jdbc-query-ts";
+    let running = run_source(
+        dir.path(),
+        name,
+        &[
+            ("connection.url", db.jdbc_url()),
+            ("mode", "timestamp".into()),
+            ("timestamp.column.name", "at".into()),
+            (
+                "query",
+                "SELECT id, at FROM events WHERE kind = 'keep' ORDER BY id DESC".into(),
+            ),
+            ("topic.prefix", topic.clone()),
+        ],
+    );
+    let values = running.read(&topic, name, |v| v.len() >= 3);
+    assert_eq!(ids(&values), [1, 3, 4]);
+    assert_eq!(payloads(&values)[1]["at"], 1_709_294_400_500i64);
+    // 2024-03-02T00:00:00Z
+    running.wait_offset("\"timestamp\":1709337600000");
+    let running = running.restart(dir.path());
+    db.sql(&["INSERT INTO events VALUES (5, 'keep', '2024-03-03 00:00:00')"]);
+    let values = running.read(&topic, name, |v| ids(v).contains(&5));
+    assert_eq!(
+        ids(&values),
+        [1, 3, 4, 5],
+        "nothing twice after the restart"
+    );
+}
+
+/// PostgreSQL's types as Connect types: decimals (with numeric.mapping), dates, times,
+/// timestamps with and without zone (db.timezone), JSON, UUID, enums and arrays.
+#[test]
+fn postgresql_column_types_map_to_connect_types() {
+    let db = pg();
+    let table = unique("types").replace('-', "_");
+    let mood = format!("{table}_mood");
+    db.sql(&[
+        &format!("CREATE TYPE {mood} AS ENUM ('sad', 'happy')"),
+        &format!(
+            "CREATE TABLE {table} (id BIGINT PRIMARY KEY, price NUMERIC(10,2), \
+             qty NUMERIC(5,0), exact NUMERIC(30,4), born DATE, opens TIME, \
+             seen TIMESTAMP, seen_tz TIMESTAMPTZ, doc JSONB, ref UUID, mood {mood}, \
+             tags TEXT[], scores INT4[], raw BYTEA, ok BOOLEAN, spot POINT)"
+        ),
+        &format!(
+            "INSERT INTO {table} VALUES (1, 12.34, 42, 123456789012345678901234.5678, \
+             '2024-02-29', '13:45:30.5', '2024-01-15 12:00:00', '2024-01-15 12:00:00+00', \
+             '{{\"a\": [1, 2]}}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'happy', \
+             ARRAY['x', NULL, 'z'], ARRAY[1, 2], '\\x0102ff', true, '(1,2)')"
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let topic_prefix = format!("{}-", unique("jdbctypes"));
+    let topic = format!("{topic_prefix}{table}");
+    create_topic(&topic);
+    let name = "jdbc-types";
+    let running = run_source(
+        dir.path(),
+        name,
+        &[
+            ("connection.url", pg().jdbc_url()),
+            ("mode", "incrementing".into()),
+            ("incrementing.column.name", "id".into()),
+            ("table.whitelist", table.clone()),
+            ("topic.prefix", topic_prefix),
+            ("numeric.mapping", "best_fit".into()),
+            // Wall times (TIMESTAMP) are read in this zone; TIMESTAMPTZ is an instant.
+            ("db.timezone", "Europe/Berlin".into()),
+        ],
+    );
+    let values = running.read(&topic, name, |v| !v.is_empty());
+    let record: Value = serde_json::from_str(&values[0]).unwrap();
+    let p = &record["payload"];
+    assert_eq!(p["price"], 12.34, "best_fit: NUMERIC(10,2) is a double");
+    assert_eq!(p["qty"], 42, "best_fit: NUMERIC(5,0) is an int32");
+    // Too wide for a double: a Decimal, written exactly (the raw JSON text is checked, as a
+    // JSON parser would round it).
+    assert!(
+        values[0].contains("\"exact\":123456789012345678901234.5678"),
+        "{}",
+        values[0]
+    );
+    assert_eq!(p["born"], 19_782, "days since the epoch");
+    assert_eq!(p["opens"], 49_530_500, "milliseconds of the day");
+    assert_eq!(
+        p["seen"], 1_705_316_400_000i64,
+        "12:00 in Berlin is 11:00 UTC"
+    );
+    assert_eq!(p["seen_tz"], 1_705_320_000_000i64);
+    let doc: Value = serde_json::from_str(p["doc"].as_str().unwrap()).unwrap();
+    assert_eq!(doc, serde_json::json!({"a": [1, 2]}));
+    assert_eq!(p["ref"], "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+    assert_eq!(p["mood"], "happy");
+    assert_eq!(p["tags"], serde_json::json!(["x", null, "z"]));
+    assert_eq!(p["scores"], serde_json::json!([1, 2]));
+    assert_eq!(p["raw"], "AQL/", "bytes, base64 in JSON");
+    assert_eq!(p["ok"], true);
+    assert!(p.get("spot").is_none(), "a POINT has no mapping: left out");
+    let fields = record["schema"]["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["field"] == name).unwrap().clone();
+    assert_eq!(field("id")["optional"], false);
+    assert_eq!(field("qty")["type"], "int32");
+    assert_eq!(
+        field("exact")["name"],
+        "org.apache.kafka.connect.data.Decimal"
+    );
+    assert_eq!(field("exact")["parameters"]["scale"], "4");
+    assert_eq!(field("born")["name"], "org.apache.kafka.connect.data.Date");
+    assert_eq!(field("opens")["name"], "org.apache.kafka.connect.data.Time");
+    assert_eq!(field("tags")["type"], "array");
+    assert_eq!(field("tags")["items"]["type"], "string");
+    assert!(
+        running.worker.log_text().contains("spot (point)"),
+        "the left-out column is noted"
+    );
+    drop(running);
+    db.sql(&[&format!("DROP TABLE {table}"), &format!("DROP TYPE {mood}")]);
+}
+
+/// MariaDB's types: DECIMAL, unsigned integers (widened), DATETIME and TIMESTAMP, JSON, DATE,
+/// TIME and BLOB.
+#[test]
+fn mariadb_column_types_map_to_connect_types() {
+    let db = mariadb();
+    let table = unique("types").replace('-', "_");
+    db.sql(&[
+        &format!(
+            "CREATE TABLE {table} (id INT UNSIGNED PRIMARY KEY AUTO_INCREMENT, \
+             price DECIMAL(10,2), small TINYINT UNSIGNED, big BIGINT UNSIGNED, \
+             seen DATETIME(3), stamp TIMESTAMP(3) NULL, doc JSON, born DATE, opens TIME, \
+             raw BLOB, f FLOAT, d DOUBLE)"
+        ),
+        &format!(
+            "INSERT INTO {table} (price, small, big, seen, stamp, doc, born, opens, raw, f, d) \
+             VALUES (12.34, 200, 18446744073709551615, '2024-01-15 12:00:00.125', \
+             '2024-01-15 12:00:00', '{{\"a\": 1}}', '2024-02-29', '13:45:30', X'0102ff', \
+             1.5, 2.25)"
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let topic_prefix = format!("{}-", unique("jdbctypes"));
+    let topic = format!("{topic_prefix}{table}");
+    create_topic(&topic);
+    let name = "jdbc-my-types";
+    let running = run_source(
+        dir.path(),
+        name,
+        &[
+            ("connection.url", db.jdbc_url()),
+            ("mode", "incrementing".into()),
+            ("table.whitelist", table.clone()),
+            ("topic.prefix", topic_prefix),
+        ],
+    );
+    let values = running.read(&topic, name, |v| !v.is_empty());
+    let record: Value = serde_json::from_str(&values[0]).unwrap();
+    let p = &record["payload"];
+    assert_eq!(p["id"], 1);
+    assert_eq!(p["price"].to_string(), "12.34");
+    assert_eq!(p["small"], 200);
+    assert!(
+        values[0].contains("\"big\":18446744073709551615"),
+        "{}",
+        values[0]
+    );
+    assert_eq!(p["seen"], 1_705_320_000_125i64);
+    assert_eq!(p["stamp"], 1_705_320_000_000i64);
+    assert_eq!(p["doc"], "{\"a\": 1}");
+    assert_eq!(p["born"], 19_782);
+    assert_eq!(p["opens"], 49_530_000);
+    assert_eq!(p["raw"], "AQL/");
+    assert_eq!(p["f"], 1.5);
+    assert_eq!(p["d"], 2.25);
+    let fields = record["schema"]["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["field"] == name).unwrap().clone();
+    assert_eq!(field("id")["type"], "int64", "INT UNSIGNED widens to int64");
+    assert_eq!(field("small")["type"], "int16");
+    assert_eq!(
+        field("big")["name"],
+        "org.apache.kafka.connect.data.Decimal"
+    );
+    assert_eq!(field("f")["type"], "float");
+    drop(running);
+    db.sql(&[&format!("DROP TABLE {table}")]);
+}
+
+/// No whitelist: the connector lists a schema's tables (schema.pattern), keeps those the
+/// include list matches and the exclude list does not, and spreads them over two tasks.
+#[test]
+fn tables_are_found_in_the_catalog_and_spread_over_tasks() {
+    let db = pg();
+    let schema = unique("shop").replace('-', "_");
+    db.sql(&[
+        &format!("CREATE SCHEMA {schema}"),
+        &format!("CREATE TABLE {schema}.orders (id SERIAL PRIMARY KEY, item TEXT)"),
+        &format!("CREATE TABLE {schema}.customers (id SERIAL PRIMARY KEY, name TEXT)"),
+        &format!("CREATE TABLE {schema}.tmp_scratch (id SERIAL PRIMARY KEY)"),
+        &format!("INSERT INTO {schema}.orders (item) VALUES ('apple'), ('pear')"),
+        &format!("INSERT INTO {schema}.customers (name) VALUES ('ada')"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("{}-", unique("jdbcfound"));
+    for t in ["orders", "customers"] {
+        create_topic(&format!("{prefix}{t}"));
+    }
+    let name = "jdbc-found";
+    let running = run_source(
+        dir.path(),
+        name,
+        &[
+            ("connection.url", db.jdbc_url()),
+            ("mode", "incrementing".into()),
+            ("schema.pattern", schema.clone()),
+            ("table.include.list", format!("{schema}\\..*")),
+            ("table.exclude.list", ".*tmp_.*".into()),
+            ("topic.prefix", prefix.clone()),
+            ("tasks.max", "2".into()),
+        ],
+    );
+    let orders = running.read(&format!("{prefix}orders"), name, |v| v.len() >= 2);
+    assert_eq!(ids(&orders), [1, 2]);
+    let customers = running.read(&format!("{prefix}customers"), name, |v| !v.is_empty());
+    assert_eq!(payloads(&customers)[0]["name"], "ada");
+    let (code, tasks) = running.worker.get(&format!("/connectors/{name}/tasks"));
+    assert_eq!(code, 200);
+    let tables: Vec<String> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["config"]["tables"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        tables,
+        [format!("{schema}.customers"), format!("{schema}.orders")],
+        "one table per task, tmp_scratch excluded"
+    );
+    drop(running);
+    db.sql(&[&format!("DROP SCHEMA {schema} CASCADE")]);
+}

@@ -339,7 +339,7 @@ impl ReadRow for MySqlRow {
         Ok(Some(match mapping {
             // sqlx's session reads TIMESTAMP columns in UTC.
             Mapping::Timestamp { zoned: true } => {
-                self.try_get::<NaiveDateTime, _>(i).map_err(err)?.and_utc()
+                self.try_get::<DateTime<Utc>, _>(i).map_err(err)?
             }
             Mapping::Timestamp { zoned: false } => {
                 wall_to_instant(self.try_get(i).map_err(err)?, zone)

@@ -30,6 +30,7 @@ use tributary_connector_api::{
 
 use crate::column_mapping::{self, ColumnInfo, Mapping};
 use crate::db::Db;
+use crate::dialect::Dialect;
 use crate::offsets::{self, Position};
 use crate::query::Target;
 use crate::row_reader::ReadContext;
@@ -499,7 +500,19 @@ impl JdbcSourceTask {
                     .map(|t| t.rsplit('.').next().unwrap_or(t));
                 let (shape, skipped) = Shape::new(
                     &columns,
-                    |c| column_mapping::mapping(config.dialect, c, config.numeric_mapping),
+                    |c| {
+                        let mapped =
+                            column_mapping::mapping(config.dialect, c, config.numeric_mapping);
+                        // SQLite keeps dates as text: a TEXT timestamp column holds times.
+                        let text_time = config.dialect == Dialect::Sqlite
+                            && mapped == Some(Mapping::Text)
+                            && querier.target.timestamps.contains(&c.name);
+                        if text_time {
+                            Some(Mapping::Timestamp { zoned: false })
+                        } else {
+                            mapped
+                        }
+                    },
                     name,
                     querier.target.incrementing.as_deref(),
                     &querier.target.timestamps,
