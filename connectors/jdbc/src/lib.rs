@@ -10,6 +10,7 @@
 pub mod dialect;
 pub mod offsets;
 pub mod sink_config;
+pub mod sink_sql;
 pub mod source;
 pub mod source_config;
 pub mod task_split;
