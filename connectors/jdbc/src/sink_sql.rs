@@ -713,6 +713,231 @@ fn time_of_day(ms: i64) -> String {
     )
 }
 
+// ---------------------------------------------------------------------------------------------
+// DML
+
+/// `(p, p, …)` for `count` parameters numbered from `first`.
+fn row_placeholders(dialect: Dialect, first: usize, count: usize) -> String {
+    let params: Vec<String> = (first..first + count)
+        .map(|n| dialect.placeholder(n))
+        .collect();
+    format!("({})", params.join(","))
+}
+
+fn idents(dialect: Dialect, quoted: bool, names: &[String]) -> Vec<String> {
+    names.iter().map(|n| ident(dialect, quoted, n)).collect()
+}
+
+fn check_rows(table: &str, rows: usize) -> Result<()> {
+    if rows == 0 {
+        return Err(SinkSqlError::NoRows {
+            table: table.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn check_keys(table: &str, fields: &FieldsMetadata, statement: &'static str) -> Result<()> {
+    if fields.key_names.is_empty() {
+        return Err(SinkSqlError::NoKeyColumns {
+            table: table.to_owned(),
+            statement,
+        });
+    }
+    Ok(())
+}
+
+/// `INSERT INTO table (k…,v…) VALUES (…),(…)` for `rows` rows.
+pub fn insert(
+    dialect: Dialect,
+    quoted: bool,
+    table: &str,
+    fields: &FieldsMetadata,
+    rows: usize,
+) -> Result<String> {
+    check_rows(table, rows)?;
+    let names: Vec<String> = fields
+        .key_names
+        .iter()
+        .chain(&fields.non_key_names)
+        .map(|n| ident(dialect, quoted, n))
+        .collect();
+    let values: Vec<String> = (0..rows)
+        .map(|r| row_placeholders(dialect, r * names.len() + 1, names.len()))
+        .collect();
+    Ok(format!(
+        "INSERT INTO {} ({}) VALUES {}",
+        dialect.quote(quoted, table),
+        names.join(","),
+        values.join(",")
+    ))
+}
+
+/// The [`insert`] of `rows` rows that overwrites the non-key columns of rows whose key
+/// exists:
+///
+/// * PostgreSQL and SQLite: `… ON CONFLICT (k…) DO UPDATE SET v=EXCLUDED.v,…`, or
+///   `DO NOTHING` when every column is a key column. The key columns must be the table's
+///   primary key or a unique index. PostgreSQL refuses a statement that meets one key
+///   twice ("cannot affect row a second time"): keep only each key's last record in one
+///   statement. (Confluent's SQLite dialect writes `INSERT OR REPLACE`, which deletes the
+///   old row and so also resets columns the record does not write.)
+/// * MySQL/MariaDB: `… ON DUPLICATE KEY UPDATE v=VALUES(v),…`, the key columns assigned to
+///   themselves when there is no other column. `VALUES()` here is deprecated since MySQL
+///   8.0.20 (a warning) but is the form MariaDB also takes.
+pub fn upsert(
+    dialect: Dialect,
+    quoted: bool,
+    table: &str,
+    fields: &FieldsMetadata,
+    rows: usize,
+) -> Result<String> {
+    check_keys(table, fields, "an upsert")?;
+    let insert = insert(dialect, quoted, table, fields, rows)?;
+    let keys = idents(dialect, quoted, &fields.key_names);
+    let non_keys = idents(dialect, quoted, &fields.non_key_names);
+    Ok(match dialect {
+        Dialect::PostgreSql | Dialect::Sqlite if non_keys.is_empty() => {
+            format!("{insert} ON CONFLICT ({}) DO NOTHING", keys.join(","))
+        }
+        Dialect::PostgreSql | Dialect::Sqlite => {
+            let set: Vec<String> = non_keys
+                .iter()
+                .map(|c| format!("{c}=EXCLUDED.{c}"))
+                .collect();
+            format!(
+                "{insert} ON CONFLICT ({}) DO UPDATE SET {}",
+                keys.join(","),
+                set.join(",")
+            )
+        }
+        Dialect::MySql => {
+            let assigned = if non_keys.is_empty() {
+                &keys
+            } else {
+                &non_keys
+            };
+            let set: Vec<String> = assigned
+                .iter()
+                .map(|c| format!("{c}=VALUES({c})"))
+                .collect();
+            format!("{insert} ON DUPLICATE KEY UPDATE {}", set.join(","))
+        }
+    })
+}
+
+/// `UPDATE table SET v=?,… WHERE k=? AND …` for one row, the non-key parameters first. A
+/// row that does not exist is updated 0 times, silently (as Confluent's).
+pub fn update(
+    dialect: Dialect,
+    quoted: bool,
+    table: &str,
+    fields: &FieldsMetadata,
+) -> Result<String> {
+    check_keys(table, fields, "an UPDATE")?;
+    if fields.non_key_names.is_empty() {
+        return Err(SinkSqlError::NothingToSet {
+            table: table.to_owned(),
+        });
+    }
+    let mut n = 0;
+    let mut assign = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .map(|c| {
+                n += 1;
+                format!("{}={}", ident(dialect, quoted, c), dialect.placeholder(n))
+            })
+            .collect()
+    };
+    let set = assign(&fields.non_key_names);
+    let filter = assign(&fields.key_names);
+    Ok(format!(
+        "UPDATE {} SET {} WHERE {}",
+        dialect.quote(quoted, table),
+        set.join(","),
+        filter.join(" AND ")
+    ))
+}
+
+/// `DELETE` of `rows` rows by key, in a form all three databases take: one key column is
+/// `WHERE k IN (?,?,…)`; several are OR-ed conjunctions,
+/// `WHERE (k1=? AND k2=?) OR (k1=? AND k2=?)` (SQLite takes a row value `IN` only over a
+/// subquery, and MySQL's and SQLite's `VALUES` subqueries differ). See [`max_delete_rows`].
+pub fn delete(
+    dialect: Dialect,
+    quoted: bool,
+    table: &str,
+    fields: &FieldsMetadata,
+    rows: usize,
+) -> Result<String> {
+    check_keys(table, fields, "a DELETE")?;
+    check_rows(table, rows)?;
+    let keys = idents(dialect, quoted, &fields.key_names);
+    let filter = if let [key] = keys.as_slice() {
+        format!("{key} IN {}", row_placeholders(dialect, 1, rows))
+    } else {
+        let conjunctions: Vec<String> = (0..rows)
+            .map(|r| {
+                let terms: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{k}={}", dialect.placeholder(r * keys.len() + i + 1)))
+                    .collect();
+                format!("({})", terms.join(" AND "))
+            })
+            .collect();
+        conjunctions.join(" OR ")
+    };
+    Ok(format!(
+        "DELETE FROM {} WHERE {filter}",
+        dialect.quote(quoted, table)
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+/// SQLite's default `SQLITE_MAX_EXPR_DEPTH`, in the SQLite sqlx bundles.
+const SQLITE_MAX_EXPR_DEPTH: usize = 1_000;
+
+/// The most keys in one single-column `DELETE … IN (…)`: MariaDB plans a longer list as a
+/// full table scan (`optimizer_max_sel_arg_weight`, 32000), MySQL once the ranges pass
+/// `range_optimizer_max_mem_size` (8 MiB, about 230 bytes each).
+const MAX_DELETE_IN: usize = 10_000;
+
+/// The most parameters one statement may bind: 65535 for PostgreSQL (the protocol counts
+/// them in 16 bits) and MySQL/MariaDB (prepared statements), 32766 for SQLite
+/// (`SQLITE_MAX_VARIABLE_NUMBER` since 3.32; sqlx 0.8 bundles 3.46 through
+/// libsqlite3-sys 0.30).
+pub fn max_parameters(dialect: Dialect) -> usize {
+    match dialect {
+        Dialect::PostgreSql | Dialect::MySql => 65_535,
+        Dialect::Sqlite => 32_766,
+    }
+}
+
+/// The most rows one [`insert`] or [`upsert`] of `columns` columns per row may hold without
+/// passing [`max_parameters`] (0 if one row alone would pass it).
+pub fn max_rows(dialect: Dialect, columns: usize) -> usize {
+    max_parameters(dialect) / columns.max(1)
+}
+
+/// The most rows one [`delete`] with `key_columns` key columns may hold. One key column:
+/// 10000 (also within [`max_rows`]), which MariaDB and MySQL still plan as index ranges. Several
+/// (OR-ed conjunctions): within SQLite's expression depth (1000), which a chain of n ORs over
+/// k-column conjunctions reaches at n + k, so 999 - k rows on every database: PostgreSQL
+/// rechecks each row it finds against every conjunction, which costs n² (about 25 ms for 1000
+/// rows of 2 keys, 0.5 s for 10000, half a minute for 32767).
+pub fn max_delete_rows(dialect: Dialect, key_columns: usize) -> usize {
+    let by_parameters = max_rows(dialect, key_columns);
+    if key_columns > 1 {
+        by_parameters.min(SQLITE_MAX_EXPR_DEPTH.saturating_sub(key_columns + 1))
+    } else {
+        by_parameters.min(MAX_DELETE_IN)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1318,5 +1543,293 @@ mod tests {
                 }
             );
         }
+    }
+
+    /// Key `(k1, k2)` from the record key, value `(v1, v2)`.
+    fn two_by_two() -> FieldsMetadata {
+        let key = Schema::struct_([("k1", Schema::int32()), ("k2", Schema::string())]).into_ref();
+        let value = Schema::struct_([("v1", Schema::string()), ("v2", Schema::int64())]).into_ref();
+        fields_of(PkMode::RecordKey, &[], Some(&key), Some(&value)).unwrap()
+    }
+
+    /// Key `(k1, k2)` and no other column.
+    fn keys_only() -> FieldsMetadata {
+        let key = Schema::struct_([("k1", Schema::int32()), ("k2", Schema::string())]).into_ref();
+        fields_of(PkMode::RecordKey, &[], Some(&key), None).unwrap()
+    }
+
+    #[test]
+    fn inserts_hold_many_rows() {
+        let f = two_by_two();
+        assert_eq!(
+            insert(Pg, true, "s.t", &f, 2).unwrap(),
+            r#"INSERT INTO "s"."t" ("k1","k2","v1","v2") VALUES ($1,$2,$3,$4),($5,$6,$7,$8)"#
+        );
+        assert_eq!(
+            insert(Pg, false, "t", &f, 1).unwrap(),
+            "INSERT INTO t (k1,k2,v1,v2) VALUES ($1,$2,$3,$4)"
+        );
+        assert_eq!(
+            insert(MySql, true, "t", &f, 2).unwrap(),
+            "INSERT INTO `t` (`k1`,`k2`,`v1`,`v2`) VALUES (?,?,?,?),(?,?,?,?)"
+        );
+        assert_eq!(
+            insert(Sqlite, false, "t", &f, 3).unwrap(),
+            "INSERT INTO t (k1,k2,v1,v2) VALUES (?,?,?,?),(?,?,?,?),(?,?,?,?)"
+        );
+        let plain = fields_of(PkMode::None, &[], None, Some(&order_value())).unwrap();
+        assert_eq!(
+            insert(Sqlite, true, "t", &plain, 1).unwrap(),
+            r#"INSERT INTO "t" ("name","price","id","note") VALUES (?,?,?,?)"#
+        );
+        assert_eq!(
+            insert(Pg, true, "t", &f, 0).unwrap_err(),
+            SinkSqlError::NoRows { table: "t".into() }
+        );
+    }
+
+    #[test]
+    fn upserts_per_dialect() {
+        let f = two_by_two();
+        assert_eq!(
+            upsert(Pg, true, "t", &f, 2).unwrap(),
+            r#"INSERT INTO "t" ("k1","k2","v1","v2") VALUES ($1,$2,$3,$4),($5,$6,$7,$8) ON CONFLICT ("k1","k2") DO UPDATE SET "v1"=EXCLUDED."v1","v2"=EXCLUDED."v2""#
+        );
+        assert_eq!(
+            upsert(Sqlite, false, "t", &f, 1).unwrap(),
+            "INSERT INTO t (k1,k2,v1,v2) VALUES (?,?,?,?) ON CONFLICT (k1,k2) DO UPDATE SET v1=EXCLUDED.v1,v2=EXCLUDED.v2"
+        );
+        assert_eq!(
+            upsert(MySql, true, "t", &f, 2).unwrap(),
+            "INSERT INTO `t` (`k1`,`k2`,`v1`,`v2`) VALUES (?,?,?,?),(?,?,?,?) ON DUPLICATE KEY UPDATE `v1`=VALUES(`v1`),`v2`=VALUES(`v2`)"
+        );
+        let k = keys_only();
+        assert_eq!(
+            upsert(Pg, false, "t", &k, 2).unwrap(),
+            "INSERT INTO t (k1,k2) VALUES ($1,$2),($3,$4) ON CONFLICT (k1,k2) DO NOTHING"
+        );
+        assert_eq!(
+            upsert(Sqlite, true, "t", &k, 1).unwrap(),
+            r#"INSERT INTO "t" ("k1","k2") VALUES (?,?) ON CONFLICT ("k1","k2") DO NOTHING"#
+        );
+        assert_eq!(
+            upsert(MySql, false, "t", &k, 1).unwrap(),
+            "INSERT INTO t (k1,k2) VALUES (?,?) ON DUPLICATE KEY UPDATE k1=VALUES(k1),k2=VALUES(k2)"
+        );
+        // pk.mode=kafka.
+        let kafka = fields_of(PkMode::Kafka, &[], None, Some(&Schema::string())).unwrap();
+        assert_eq!(
+            upsert(Pg, false, "t", &kafka, 1).unwrap(),
+            "INSERT INTO t (__connect_topic,__connect_partition,__connect_offset,record_value) VALUES ($1,$2,$3,$4) ON CONFLICT (__connect_topic,__connect_partition,__connect_offset) DO UPDATE SET record_value=EXCLUDED.record_value"
+        );
+    }
+
+    #[test]
+    fn updates_set_non_keys_then_filter_by_keys() {
+        let f = two_by_two();
+        assert_eq!(
+            update(Pg, true, "s.t", &f).unwrap(),
+            r#"UPDATE "s"."t" SET "v1"=$1,"v2"=$2 WHERE "k1"=$3 AND "k2"=$4"#
+        );
+        assert_eq!(
+            update(MySql, true, "t", &f).unwrap(),
+            "UPDATE `t` SET `v1`=?,`v2`=? WHERE `k1`=? AND `k2`=?"
+        );
+        assert_eq!(
+            update(Sqlite, false, "t", &f).unwrap(),
+            "UPDATE t SET v1=?,v2=? WHERE k1=? AND k2=?"
+        );
+        assert_eq!(
+            update(Pg, true, "t", &keys_only()).unwrap_err().to_string(),
+            "table t: an UPDATE needs a non-key column to set, and there is none"
+        );
+    }
+
+    #[test]
+    fn deletes_use_in_for_one_key_and_ored_conjunctions_for_several() {
+        let f = two_by_two();
+        assert_eq!(
+            delete(Pg, true, "t", &f, 2).unwrap(),
+            r#"DELETE FROM "t" WHERE ("k1"=$1 AND "k2"=$2) OR ("k1"=$3 AND "k2"=$4)"#
+        );
+        assert_eq!(
+            delete(MySql, true, "t", &f, 1).unwrap(),
+            "DELETE FROM `t` WHERE (`k1`=? AND `k2`=?)"
+        );
+        assert_eq!(
+            delete(Sqlite, false, "t", &f, 2).unwrap(),
+            "DELETE FROM t WHERE (k1=? AND k2=?) OR (k1=? AND k2=?)"
+        );
+        let one = fields_of(PkMode::RecordKey, &["id"], Some(&Schema::int64()), None).unwrap();
+        assert_eq!(
+            delete(Pg, false, "t", &one, 3).unwrap(),
+            "DELETE FROM t WHERE id IN ($1,$2,$3)"
+        );
+        assert_eq!(
+            delete(MySql, true, "t", &one, 2).unwrap(),
+            "DELETE FROM `t` WHERE `id` IN (?,?)"
+        );
+        assert_eq!(
+            delete(Sqlite, true, "t", &one, 0).unwrap_err(),
+            SinkSqlError::NoRows { table: "t".into() }
+        );
+    }
+
+    #[test]
+    fn statements_that_need_keys_refuse_pk_mode_none() {
+        let f = fields_of(PkMode::None, &[], None, Some(&order_value())).unwrap();
+        for dialect in ALL {
+            for (result, statement) in [
+                (upsert(dialect, true, "t", &f, 1), "an upsert"),
+                (update(dialect, true, "t", &f), "an UPDATE"),
+                (delete(dialect, true, "t", &f, 1), "a DELETE"),
+            ] {
+                let e = result.unwrap_err();
+                assert_eq!(
+                    e,
+                    SinkSqlError::NoKeyColumns {
+                        table: "t".into(),
+                        statement
+                    }
+                );
+                assert_eq!(
+                    e.to_string(),
+                    format!("table t: {statement} finds rows by key columns, and there are none (pk.mode)")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn row_limits_keep_within_each_databases_parameter_limit() {
+        assert_eq!(max_parameters(Pg), 65_535);
+        assert_eq!(max_parameters(MySql), 65_535);
+        assert_eq!(max_parameters(Sqlite), 32_766);
+        assert_eq!(max_rows(Pg, 4), 16_383);
+        assert_eq!(max_rows(MySql, 7), 9_362);
+        assert_eq!(max_rows(Sqlite, 4), 8_191);
+        assert_eq!(max_rows(Sqlite, 0), 32_766);
+        assert_eq!(max_rows(Pg, 70_000), 0);
+        for dialect in ALL {
+            for columns in [1, 3, 17, 1_600] {
+                assert!(max_rows(dialect, columns) * columns <= max_parameters(dialect));
+                assert!((max_rows(dialect, columns) + 1) * columns > max_parameters(dialect));
+            }
+        }
+        for dialect in ALL {
+            assert_eq!(max_delete_rows(dialect, 1), 10_000);
+            assert_eq!(max_delete_rows(dialect, 2), 997);
+            assert_eq!(max_delete_rows(dialect, 8), 991);
+        }
+    }
+
+    /// The statements run on the SQLite sqlx bundles (in memory): the SQL is valid there, and
+    /// the row limits hold.
+    #[test]
+    fn the_statements_run_on_sqlite() {
+        use sqlx::sqlite::SqlitePoolOptions;
+        use sqlx::Row;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect("sqlite::memory:")
+                .await
+                .unwrap();
+            let f = two_by_two();
+            let run = |sql: String, params: Vec<i64>| {
+                let pool = pool.clone();
+                async move {
+                    let mut q = sqlx::query(&sql);
+                    for p in params {
+                        q = q.bind(p);
+                    }
+                    q.execute(&pool).await.map_err(|e| format!("{sql}: {e}"))
+                }
+            };
+            // A table without v2, which auto.evolve adds (optional: it is required in the
+            // record and has no default, so it cannot be added as it is).
+            let first: Vec<Column> = f
+                .columns()
+                .iter()
+                .filter(|c| c.name != "v2")
+                .cloned()
+                .collect();
+            run(create_table(Sqlite, true, "t", &first).unwrap(), vec![])
+                .await
+                .unwrap();
+            let missing = f.missing_columns(&["k1", "K2", "v1"]);
+            assert_eq!(
+                alter_table_add(Sqlite, true, "t", &missing).unwrap_err(),
+                SinkSqlError::RequiredWithoutDefault {
+                    column: "v2".into()
+                }
+            );
+            let v2 = Column {
+                schema: Schema::optional_int64(),
+                ..missing[0].clone()
+            };
+            for alter in alter_table_add(Sqlite, true, "t", &[v2]).unwrap() {
+                run(alter, vec![]).await.unwrap();
+            }
+
+            // As many rows as one insert may hold.
+            let rows = max_rows(Sqlite, 4);
+            let params: Vec<i64> = (0..rows as i64).flat_map(|i| [i, i, i, i]).collect();
+            run(insert(Sqlite, true, "t", &f, rows).unwrap(), params)
+                .await
+                .unwrap();
+            assert!(
+                run(insert(Sqlite, true, "t", &f, rows + 1).unwrap(), vec![])
+                    .await
+                    .is_err()
+            );
+
+            // Upsert: the same key twice in one statement, the last wins.
+            let params = vec![1, 1, 10, 10, 1, 1, 20, 20];
+            run(upsert(Sqlite, true, "t", &f, 2).unwrap(), params)
+                .await
+                .unwrap();
+            run(update(Sqlite, true, "t", &f).unwrap(), vec![30, 30, 2, 2])
+                .await
+                .unwrap();
+            let row =
+                sqlx::query(r#"SELECT "v1", "v2" FROM "t" WHERE "k1" IN (1, 2) ORDER BY "k1""#)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            let got: Vec<(String, i64)> = row.iter().map(|r| (r.get(0), r.get(1))).collect();
+            assert_eq!(got, [("20".to_owned(), 20), ("30".to_owned(), 30)]);
+            // A table of key columns only: DO NOTHING on a key it has.
+            let k = keys_only();
+            run(
+                create_table(Sqlite, true, "k", k.columns()).unwrap(),
+                vec![],
+            )
+            .await
+            .unwrap();
+            for _ in 0..2 {
+                run(upsert(Sqlite, true, "k", &k, 2).unwrap(), vec![1, 1, 2, 2])
+                    .await
+                    .unwrap();
+            }
+
+            // As many composite-key rows as one delete may hold, and not one more.
+            let rows = max_delete_rows(Sqlite, 2);
+            let params: Vec<i64> = (0..rows as i64).flat_map(|i| [i, i]).collect();
+            let done = run(delete(Sqlite, true, "t", &f, rows).unwrap(), params)
+                .await
+                .unwrap();
+            assert_eq!(done.rows_affected(), rows as u64);
+            let params: Vec<i64> = (0..rows as i64 + 3).flat_map(|i| [i, i]).collect();
+            let too_deep = run(delete(Sqlite, true, "t", &f, rows + 3).unwrap(), params).await;
+            assert!(too_deep
+                .unwrap_err()
+                .contains("Expression tree is too large"));
+        });
     }
 }
