@@ -498,7 +498,11 @@ fn timestamp_incrementing_copy(db: &Db, table: &str, time_type: &str, partition:
     db.sql(&[&format!(
         "INSERT INTO {table} (id, item, updated_at) VALUES (4, 'kiwi', '2024-01-03 08:00:00')"
     )]);
-    let worker = Worker::start(dir.path(), &running.props, &[running.connector.clone()]);
+    let worker = Worker::start(
+        dir.path(),
+        &running.props,
+        std::slice::from_ref(&running.connector),
+    );
     let running = Running { worker, ..running };
     let values = running.read(&topic, name, |v| ids(v).contains(&4));
     assert_eq!(ids(&values), [3, 1, 2, 1, 4], "each change once");

@@ -14,6 +14,8 @@ pub mod offsets;
 pub mod query;
 pub mod row_reader;
 pub mod row_stream;
+pub mod sink_config;
+pub mod sink_sql;
 pub mod source;
 pub mod source_config;
 pub mod task_split;

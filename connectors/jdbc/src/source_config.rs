@@ -195,11 +195,13 @@ pub struct SourceConfig {
     pub quote_identifiers: bool,
 }
 
-fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
+/// A key's trimmed value; empty counts as unset.
+pub(crate) fn get<'a>(props: &'a Props, key: &str) -> Option<&'a str> {
     props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
-fn list(props: &Props, key: &str) -> Vec<String> {
+/// A comma-separated list key, items trimmed, empty items dropped.
+pub(crate) fn list(props: &Props, key: &str) -> Vec<String> {
     get(props, key)
         .map(|v| {
             v.split(',')
@@ -211,7 +213,8 @@ fn list(props: &Props, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+/// A number key of at least `least`, else `default` when unset.
+pub(crate) fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
     props: &Props,
     key: &str,
     default: T,
@@ -230,7 +233,7 @@ fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
 }
 
 /// Java's `Boolean` config parsing: `true` / `false` in any case.
-fn boolean(props: &Props, key: &str, default: bool) -> Result<bool, ConfigError> {
+pub(crate) fn boolean(props: &Props, key: &str, default: bool) -> Result<bool, ConfigError> {
     match get(props, key) {
         None => Ok(default),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
