@@ -20,6 +20,7 @@ pub mod source;
 pub mod source_config;
 pub mod task_split;
 pub mod url;
+pub mod zone;
 
 /// A config value that cannot be used; names the key and never quotes a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -408,7 +408,7 @@ impl SourceConfig {
         };
         let db_timezone = match get(props, "db.timezone") {
             None => chrono_tz::Tz::UTC,
-            Some(zone) => zone.parse().map_err(|_| {
+            Some(zone) => crate::zone::parse_zone(zone).ok_or_else(|| {
                 config_error(
                     "db.timezone",
                     format!("{zone} is not a time zone (e.g. UTC, Europe/Berlin)"),
