@@ -338,7 +338,6 @@ fn table_types(props: &Props) -> Result<Vec<TableType>, ConfigError> {
     Ok(types)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod dead_letter;
 pub mod errors;
+pub mod held_records;
 pub mod kafka;
 pub mod pipeline;
 pub mod sink;

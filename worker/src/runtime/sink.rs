@@ -18,6 +18,7 @@ use tributary_connector_api::{SinkOffsets, SinkRecord, SinkTaskContext, TopicPar
 
 use super::dead_letter::{DeadLetterQueue, RawRecord};
 use super::errors::{Failure, OpError, Stage};
+use super::held_records::HeldRecords;
 use super::kafka::{ConsumerOps, KafkaMessage, KafkaSinkConsumer, RebalanceListener, SinkConsumer};
 use super::pipeline::{Pipeline, Processed};
 use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
@@ -51,6 +52,9 @@ struct Shared<T> {
     /// Flushed before every offset commit, so a skipped record is in the DLQ before its
     /// offset is committed.
     dlq: Option<Arc<DeadLetterQueue>>,
+    /// With a DLQ: the bytes of records delivered but not yet committed, so a task that
+    /// holds records across puts (a batching sink) can still report one as errant later.
+    held: HeldRecords,
     /// Set by the loop.
     metrics: Option<Arc<TaskMetrics>>,
     /// Set by the loop: the task was abandoned ([`TaskControl::cancelled`]).
@@ -134,6 +138,7 @@ impl<T: PluginTask> Shared<T> {
         match committed {
             Ok(()) => {
                 tracing::debug!(partitions = safe.len(), "committed sink offsets");
+                self.held.release(&safe);
                 if only.is_some() {
                     for tp in safe.keys() {
                         self.consumed.remove(tp);
@@ -192,6 +197,7 @@ impl<T: PluginTask + Send> RebalanceListener for SinkState<T> {
         shared.revoked_since_poll.extend(revoked.iter().cloned());
         for tp in &revoked {
             shared.consumed.remove(tp);
+            shared.held.forget(tp);
             // A rewind asked for a partition we no longer own must not run if it comes back.
             shared.resets.remove(tp);
         }
@@ -290,6 +296,7 @@ impl<T: PluginTask> SinkState<T> {
             revoked_since_poll: Vec::new(),
             errant: Vec::new(),
             dlq,
+            held: HeldRecords::default(),
             metrics: None,
             cancelled: None,
         };
@@ -431,6 +438,8 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
             }
             if !batch.advanced.is_empty() {
                 self.deliver(batch)?;
+            } else if !paused {
+                self.put_nothing()?;
             }
             self.handle_errant(None)?;
             let due = self.last_commit.elapsed() >= self.ctx.flush_interval
@@ -518,7 +527,11 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 .errors
                 .tolerate_reported(failure)
                 .map_err(|t| (t, false))?;
-            match origin.and_then(|o| o.raw.clone()) {
+            let raw = origin.and_then(|o| o.raw.clone()).or_else(|| {
+                let tp = TopicPartition::new(e.topic.clone(), e.partition);
+                self.shared().held.find(&tp, e.offset).cloned()
+            });
+            match raw {
                 Some(raw) => self
                     .pipeline
                     .report(&failure, raw)
@@ -538,8 +551,8 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                         trace(
                             "Failed to write an errant record to the dead letter queue",
                             format!(
-                            "the task reported {}-{}@{} outside the put call that delivered it; \
-                                 the worker holds a record's bytes only during that call",
+                            "the task reported {}-{}@{}, whose bytes the worker no longer holds \
+                                 (they are kept until the record's offset commits, up to 128 MiB)",
                             e.topic, e.partition, e.offset
                         ),
                         ),
@@ -598,6 +611,14 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                         absorb(&mut self.shared(), c);
                     }
                     self.handle_errant(Some(&batch))?;
+                    {
+                        let mut shared = self.shared();
+                        for origin in batch.origins.drain(..) {
+                            if let Some(raw) = origin.raw {
+                                shared.held.hold(&origin.tp, raw);
+                            }
+                        }
+                    }
                     let mut advanced = std::mem::take(&mut batch.advanced);
                     let mut shared = self.shared();
                     // A partition the task asked to rewind in this put is consumed up to the
@@ -652,6 +673,28 @@ impl<'a, T: PluginTask, C: SinkConsumer> SinkLoop<'a, T, C> {
                 }
             }
         }
+    }
+
+    /// As Java's `WorkerSinkTask`, `put` is called after a poll that brought nothing too, so a
+    /// task that gathers records across puts can write them once its input pauses.
+    fn put_nothing(&mut self) -> Result<(), (String, bool)> {
+        let outcome = self.shared().task.put(&[]);
+        let context = match outcome {
+            Ok(TaskResponse::SinkContext(c)) => Some(c),
+            Ok(_) => None,
+            // Nothing to redeliver: the task is called again after the next poll.
+            Err(CallError::Failed(f)) if f.error.is_retriable() => f.context.map(|c| *c),
+            Err(e) => {
+                return Err(call_error(
+                    "Task threw an uncaught and unrecoverable exception during put",
+                    e,
+                ))
+            }
+        };
+        if let Some(c) = context {
+            absorb(&mut self.shared(), c);
+        }
+        self.handle_errant(None)
     }
 
     /// Seeks the partitions the task asked to rewind and returns them. A reset for a partition

@@ -133,8 +133,17 @@ impl Journal {
             .count()
     }
 
-    /// The batches given to `put`, in order.
+    /// The batches with records given to `put`, in order (not the empty puts after idle
+    /// polls).
     pub fn puts(&self) -> Vec<Vec<SinkRecord>> {
+        self.all_puts()
+            .into_iter()
+            .filter(|b| !b.is_empty())
+            .collect()
+    }
+
+    /// Every batch given to `put`, the empty ones too.
+    pub fn all_puts(&self) -> Vec<Vec<SinkRecord>> {
         self.requests()
             .into_iter()
             .filter_map(|r| match r {
