@@ -4,72 +4,16 @@
 //! PostgreSQL and MariaDB (`scripts/services.sh` starts them; `TRIBUTARY_TEST_PG_URL` and
 //! `TRIBUTARY_TEST_MYSQL_URL` point elsewhere); and bulk mode over a query.
 
+#[path = "support/databases.rs"]
+mod databases;
 mod support;
+
+use databases::{mariadb, pg, Db};
 
 use std::time::Duration;
 
 use serde_json::Value;
 use support::*;
-
-/// A database the test writes rows into.
-enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-    MySql(String),
-}
-
-impl Db {
-    /// Runs SQL statements.
-    fn sql(&self, statements: &[&str]) {
-        let statements: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            use sqlx::Connection;
-            match self {
-                Db::Sqlite(path) => {
-                    let url = format!("sqlite://{}?mode=rwc", path.display());
-                    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                    for s in statements {
-                        sqlx::query(&s).execute(&mut conn).await.unwrap();
-                    }
-                }
-                Db::Postgres(url) => {
-                    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-                    for s in statements {
-                        sqlx::query(&s).execute(&mut conn).await.unwrap();
-                    }
-                }
-                Db::MySql(url) => {
-                    let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
-                    for s in statements {
-                        sqlx::query(&s).execute(&mut conn).await.unwrap();
-                    }
-                }
-            }
-        });
-    }
-
-    fn jdbc_url(&self) -> String {
-        match self {
-            Db::Sqlite(path) => format!("jdbc:sqlite:{}", path.display()),
-            // postgres://user@host:port/db → jdbc:postgresql://host:port/db?user=user
-            Db::Postgres(url) => {
-                let rest = url.trim_start_matches("postgres://");
-                let (user, hostdb) = rest.split_once('@').unwrap_or(("postgres", rest));
-                format!("jdbc:postgresql://{hostdb}?user={user}")
-            }
-            // mysql://user@host:port/db → jdbc:mariadb://host:port/db?user=user
-            Db::MySql(url) => {
-                let rest = url.trim_start_matches("mysql://");
-                let (user, hostdb) = rest.split_once('@').unwrap_or(("root", rest));
-                format!("jdbc:mariadb://{hostdb}?user={user}")
-            }
-        }
-    }
-}
 
 /// The ids in the JSON values read so far.
 fn ids(values: &[String]) -> Vec<i64> {
@@ -328,20 +272,6 @@ fn a_database_that_cannot_be_reached_fails_the_connector_without_showing_the_pas
         !worker.log_text().contains("pg-secret-4711"),
         "the log shows the password"
     );
-}
-
-fn pg() -> Db {
-    Db::Postgres(
-        std::env::var("TRIBUTARY_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned()),
-    )
-}
-
-fn mariadb() -> Db {
-    Db::MySql(
-        std::env::var("TRIBUTARY_TEST_MYSQL_URL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".to_owned()),
-    )
 }
 
 /// A JDBC source connector in a worker writing JSON (with schemas, decimals as numbers).

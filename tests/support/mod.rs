@@ -572,3 +572,29 @@ pub fn produce(topic: &str, records: &[(&str, &[(&str, &str)])]) {
         .flush(Duration::from_secs(30))
         .expect("every record delivered");
 }
+
+/// Produces `(key, value)` records (`None` value: a tombstone) to partition 0 of `topic` and
+/// waits until they are all delivered.
+pub fn produce_keyed(topic: &str, records: &[(Option<String>, Option<String>)]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("acks", "all")
+        .create()
+        .unwrap();
+    for (key, value) in records {
+        let mut record = BaseRecord::<str, str>::to(topic).partition(0);
+        if let Some(k) = key {
+            record = record.key(k.as_str());
+        }
+        if let Some(v) = value {
+            record = record.payload(v.as_str());
+        }
+        if let Err((e, _)) = producer.send(record) {
+            panic!("produce to {topic}: {e}");
+        }
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .expect("every record delivered");
+}

@@ -14,8 +14,11 @@ pub mod offsets;
 pub mod query;
 pub mod row_reader;
 pub mod row_stream;
+pub mod sink;
 pub mod sink_config;
+pub mod sink_params;
 pub mod sink_sql;
+pub mod sink_writer;
 pub mod source;
 pub mod source_config;
 pub mod task_split;
@@ -37,6 +40,7 @@ pub(crate) fn config_error(key: &str, message: impl Into<String>) -> ConfigError
     }
 }
 
+pub use sink::{JdbcSinkConnector, JdbcSinkTask};
 pub use source::{JdbcSourceConnector, JdbcSourceTask};
 
-tributary_connector_api::export_plugin!(sources: [JdbcSourceConnector], sinks: []);
+tributary_connector_api::export_plugin!(sources: [JdbcSourceConnector], sinks: [JdbcSinkConnector]);

@@ -1,0 +1,233 @@
+//! The database side of the sink: destination tables made ready (`auto.create`,
+//! `auto.evolve`), statements run in one transaction per write, and database errors sorted
+//! into what the task does about them ([`WriteError`]).
+
+use std::collections::HashMap;
+
+use sqlx::error::ErrorKind;
+
+use crate::db::{with_pool, Db};
+use crate::dialect::Dialect;
+use crate::sink_config::SinkConfig;
+use crate::sink_params::{Bind, Param};
+use crate::sink_sql::{self, FieldsMetadata};
+
+/// A statement with its parameters, all rows' in order.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// Why a write failed, by what the task does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The database cannot be reached (connection lost, pool closed, I/O): retried with
+    /// backoff for as long as it lasts; the task stays RUNNING.
+    #[error("the database cannot be reached: {0}")]
+    Unreachable(String),
+    /// A row the database refuses (a constraint, a value it cannot store): the batch is
+    /// split to find it, and it goes to the errant record reporter.
+    #[error("{0}")]
+    BadRow(String),
+    /// A table that cannot take the records (missing without `auto.create`, columns missing
+    /// without `auto.evolve`, a type with no column type): each record goes to the reporter.
+    #[error("{0}")]
+    Table(String),
+    /// Anything else (a deadlock, a lock timeout, a statement error): retried `max.retries`
+    /// times, then record by record.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sorts a database error.
+pub fn classify(e: &sqlx::Error) -> WriteError {
+    let text = e.to_string();
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => WriteError::Unreachable(text),
+        sqlx::Error::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            let data = matches!(
+                d.kind(),
+                ErrorKind::UniqueViolation
+                    | ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
+                    | ErrorKind::CheckViolation
+            );
+            // PostgreSQL SQLSTATE classes 22 (data exception) and 23 (integrity); MySQL's
+            // duplicate key, null, too long, bad value, out of range, foreign key, check.
+            let data = data
+                || code.starts_with("22")
+                || code.starts_with("23")
+                || [
+                    "1048", "1062", "1264", "1292", "1366", "1406", "1451", "1452", "3819", "4025",
+                ]
+                .contains(&code.as_str());
+            // Connection exceptions, shutdowns, too many connections; MySQL's gone away.
+            let gone = code.starts_with("08")
+                || code.starts_with("57P")
+                || code == "53300"
+                || ["1040", "1053", "2006", "2013"].contains(&code.as_str());
+            if data {
+                WriteError::BadRow(text)
+            } else if gone {
+                WriteError::Unreachable(text)
+            } else {
+                WriteError::Other(text)
+            }
+        }
+        _ => WriteError::Other(text),
+    }
+}
+
+/// The sink's connection and what it knows of its tables.
+pub struct Writer {
+    db: Db,
+    /// The schema (PostgreSQL) or database (MySQL) unqualified tables are in.
+    current_schema: Option<String>,
+    /// Columns of tables seen, by qualified name (refreshed after DDL).
+    tables: HashMap<String, Vec<String>>,
+}
+
+impl Writer {
+    pub async fn new(db: Db) -> Result<Writer, sqlx::Error> {
+        let current_schema = db.current_schema().await?;
+        Ok(Writer {
+            db,
+            current_schema,
+            tables: HashMap::new(),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The name the catalog knows `table` by (`schema.table`; SQLite's bare name).
+    pub fn qualified(&self, table: &str) -> String {
+        match &self.current_schema {
+            Some(schema) if !table.contains('.') && self.db.dialect() != Dialect::Sqlite => {
+                format!("{schema}.{table}")
+            }
+            _ => table.to_owned(),
+        }
+    }
+
+    /// Makes `table` ready for records of `fields`: created with `auto.create`, missing
+    /// columns added with `auto.evolve` (a failed `CREATE` is fine when another task made the
+    /// table meanwhile).
+    pub async fn prepare(
+        &mut self,
+        config: &SinkConfig,
+        table: &str,
+        fields: &FieldsMetadata,
+    ) -> Result<(), WriteError> {
+        let qualified = self.qualified(table);
+        let dialect = self.db.dialect();
+        let quoted = config.quote_identifiers;
+        let mut columns = self.columns(&qualified, false).await?;
+        if columns.is_empty() {
+            if !config.auto_create {
+                return Err(WriteError::Table(format!(
+                    "table {table} does not exist (auto.create=false)"
+                )));
+            }
+            let sql = sink_sql::create_table(dialect, quoted, table, fields.columns())
+                .map_err(|e| WriteError::Table(e.to_string()))?;
+            let created = self.execute_ddl(&sql).await;
+            columns = self.columns(&qualified, true).await?;
+            if columns.is_empty() {
+                return Err(created.err().unwrap_or_else(|| {
+                    WriteError::Table(format!("table {table} was not created"))
+                }));
+            }
+        }
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let missing = fields.missing_columns(&names);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let listed: Vec<&str> = missing.iter().map(|c| c.name.as_str()).collect();
+        if !config.auto_evolve {
+            return Err(WriteError::Table(format!(
+                "table {table} has no column(s) {} (auto.evolve=false)",
+                listed.join(", ")
+            )));
+        }
+        let statements = sink_sql::alter_table_add(dialect, quoted, table, &missing)
+            .map_err(|e| WriteError::Table(e.to_string()))?;
+        let mut failed = None;
+        for sql in statements {
+            if let Err(e) = self.execute_ddl(&sql).await {
+                failed = Some(e);
+            }
+        }
+        // Another task may have added them meanwhile: what counts is the table now.
+        let columns = self.columns(&qualified, true).await?;
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        if fields.missing_columns(&names).is_empty() {
+            Ok(())
+        } else {
+            Err(failed.unwrap_or_else(|| {
+                WriteError::Table(format!("table {table} could not be altered"))
+            }))
+        }
+    }
+
+    async fn columns(&mut self, qualified: &str, fresh: bool) -> Result<Vec<String>, WriteError> {
+        if !fresh {
+            if let Some(columns) = self.tables.get(qualified) {
+                return Ok(columns.clone());
+            }
+        }
+        let columns: Vec<String> = self
+            .db
+            .columns(qualified)
+            .await
+            .map_err(|e| classify(&e))?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        if !columns.is_empty() {
+            self.tables.insert(qualified.to_owned(), columns.clone());
+        }
+        Ok(columns)
+    }
+
+    async fn execute_ddl(&self, sql: &str) -> Result<(), WriteError> {
+        with_pool!(&self.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).map_err(
+            |e| match classify(&e) {
+                WriteError::Unreachable(m) => WriteError::Unreachable(m),
+                _ => WriteError::Table(format!("{sql}: {e}")),
+            },
+        )
+    }
+
+    /// Runs `statements` in one transaction: all or nothing.
+    pub async fn execute(&self, statements: &[Statement]) -> Result<(), WriteError> {
+        with_pool!(&self.db, pool => {
+            let run = async {
+                let mut tx = pool.begin().await?;
+                for statement in statements {
+                    let mut query = sqlx::query(&statement.sql);
+                    for param in &statement.params {
+                        query = query.bind_param(param);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            };
+            run.await.map_err(|e| classify(&e))
+        })
+    }
+
+    /// Forgets what it knew of the tables (after a failure, they are read again).
+    pub fn forget_tables(&mut self) {
+        self.tables.clear();
+    }
+}

@@ -1,0 +1,366 @@
+//! The JDBC sink connector in a real worker, with Confluent configs unchanged: records with
+//! schemas (JSON converter) upserted by key into SQLite, the local PostgreSQL and MariaDB
+//! with tables created and evolved, tombstones deleting rows, a kill -9 and replay leaving one
+//! row per key; a row the database refuses goes to the dead letter queue while the rest is
+//! written; `pk.mode=kafka`; and bad configs refused naming their key.
+
+#[path = "support/databases.rs"]
+mod databases;
+mod support;
+
+use std::time::Duration;
+
+use databases::{mariadb, pg, Db};
+use support::*;
+
+/// A JSON-with-schema key `{id}`.
+fn key(id: i32) -> Option<String> {
+    Some(format!(
+        r#"{{"schema":{{"type":"struct","fields":[{{"field":"id","type":"int32","optional":false}}],"optional":false}},"payload":{{"id":{id}}}}}"#
+    ))
+}
+
+/// A JSON-with-schema value `{id, name, qty}` (and `color` when given: a field added later).
+fn value(id: i32, name: &str, qty: i64, color: Option<&str>) -> Option<String> {
+    let mut fields = vec![
+        r#"{"field":"id","type":"int32","optional":false}"#.to_owned(),
+        r#"{"field":"name","type":"string","optional":true}"#.to_owned(),
+        r#"{"field":"qty","type":"int64","optional":false}"#.to_owned(),
+    ];
+    let mut payload = format!(r#""id":{id},"name":"{name}","qty":{qty}"#);
+    if let Some(c) = color {
+        fields.push(r#"{"field":"color","type":"string","optional":true}"#.to_owned());
+        payload.push_str(&format!(r#","color":"{c}""#));
+    }
+    Some(format!(
+        r#"{{"schema":{{"type":"struct","name":"item","fields":[{}],"optional":false}},"payload":{{{payload}}}}}"#,
+        fields.join(",")
+    ))
+}
+
+fn json_converters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+    ]
+}
+
+fn sink_props(
+    dir: &std::path::Path,
+    name: &str,
+    settings: &[(&str, String)],
+) -> std::path::PathBuf {
+    let connector = dir.join(format!("{name}.properties"));
+    let mut all = vec![
+        ("name", name.to_owned()),
+        (
+            "connector.class",
+            "io.confluent.connect.jdbc.JdbcSinkConnector".to_owned(),
+        ),
+    ];
+    all.extend(settings.iter().cloned());
+    write_props(&connector, &all);
+    connector
+}
+
+fn wait_rows(db: &Db, table: &str, columns: &[&str], want: &[&str], worker: &Worker, name: &str) {
+    let got = wait_for_rows(db, table, columns, want);
+    if got != want {
+        panic!(
+            "rows of {table}: {got:?}, want {want:?}; task: {:?}; log:\n{}",
+            worker.task_state(name, 0),
+            worker.log_text()
+        );
+    }
+}
+
+fn wait_for_rows(db: &Db, table: &str, columns: &[&str], want: &[&str]) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = db.rows(table, columns);
+        if rows == want || std::time::Instant::now() > deadline {
+            return rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Upserts by record key with auto.create, deletes by tombstone, adds a column with
+/// auto.evolve, and survives a kill -9 with a replay: one row per key, the last values.
+fn upsert_copy(db: &Db, table: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    create_topic(table);
+    let name = "jdbc-sink";
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", table.to_owned()),
+            ("connection.url", db.jdbc_url()),
+            ("insert.mode", "upsert".into()),
+            ("pk.mode", "record_key".into()),
+            ("pk.fields", "id".into()),
+            ("delete.enabled", "true".into()),
+            ("auto.create", "true".into()),
+            ("auto.evolve", "true".into()),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &json_converters());
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    produce_keyed(
+        table,
+        &[
+            (key(1), value(1, "apple", 3, None)),
+            (key(2), value(2, "pear", 5, None)),
+            (key(3), value(3, "fig", 7, None)),
+            (key(2), value(2, "pear", 6, None)),
+            (key(3), None),
+        ],
+    );
+    let columns = ["id", "name", "qty"];
+    wait_rows(
+        db,
+        table,
+        &columns,
+        &["1|apple|3", "2|pear|6"],
+        &worker,
+        name,
+    );
+
+    // A new field: the column is added, older rows have NULL in it.
+    produce_keyed(table, &[(key(4), value(4, "kiwi", 1, Some("green")))]);
+    let columns = ["id", "name", "qty", "color"];
+    wait_rows(
+        db,
+        table,
+        &columns,
+        &["1|apple|3|-", "2|pear|6|-", "4|kiwi|1|green"],
+        &worker,
+        name,
+    );
+
+    // kill -9 right after a write: whatever was not committed is replayed onto the same keys.
+    produce_keyed(table, &[(key(1), value(1, "apple", 30, Some("red")))]);
+    wait_rows(
+        db,
+        table,
+        &columns,
+        &["1|apple|30|red", "2|pear|6|-", "4|kiwi|1|green"],
+        &worker,
+        name,
+    );
+    worker.kill9();
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    produce_keyed(table, &[(key(5), value(5, "lime", 2, Some("green")))]);
+    wait_rows(
+        db,
+        table,
+        &columns,
+        &[
+            "1|apple|30|red",
+            "2|pear|6|-",
+            "4|kiwi|1|green",
+            "5|lime|2|green",
+        ],
+        &worker,
+        name,
+    );
+    assert_eq!(
+        worker.task_state(name, 0).map(|(s, _)| s).as_deref(),
+        Some("RUNNING")
+    );
+}
+
+#[test]
+fn sqlite_upsert_by_key_with_deletes_and_a_new_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("sink.db"));
+    upsert_copy(&db, &unique("items").replace('-', "_"));
+}
+
+#[test]
+fn postgresql_upsert_by_key_with_deletes_and_a_new_column() {
+    let db = pg();
+    let table = unique("items").replace('-', "_");
+    upsert_copy(&db, &table);
+    db.sql(&[&format!("DROP TABLE \"{table}\"")]);
+}
+
+#[test]
+fn mariadb_upsert_by_key_with_deletes_and_a_new_column() {
+    let db = mariadb();
+    let table = unique("items").replace('-', "_");
+    upsert_copy(&db, &table);
+    db.sql(&[&format!("DROP TABLE `{table}`")]);
+}
+
+/// A row the table's CHECK refuses goes to the dead letter queue (errors.tolerance=all); the
+/// rows around it are written.
+#[test]
+fn a_row_the_database_refuses_goes_to_the_dead_letter_queue() {
+    let db = pg();
+    let table = unique("checked").replace('-', "_");
+    db.sql(&[&format!(
+        "CREATE TABLE \"{table}\" (id INT PRIMARY KEY, name TEXT, qty BIGINT NOT NULL CHECK (qty >= 0))"
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    create_topic(&table);
+    let dlq = format!("{table}-dlq");
+    create_topic(&dlq);
+    let name = "jdbc-dlq";
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", table.clone()),
+            ("connection.url", db.jdbc_url()),
+            ("pk.mode", "record_value".into()),
+            ("pk.fields", "id".into()),
+            ("errors.tolerance", "all".into()),
+            ("errors.deadletterqueue.topic.name", dlq.clone()),
+            (
+                "errors.deadletterqueue.topic.replication.factor",
+                "1".into(),
+            ),
+            (
+                "errors.deadletterqueue.context.headers.enable",
+                "true".into(),
+            ),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &json_converters());
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    let records: Vec<_> = (1..=9)
+        .map(|i| {
+            let qty = if i == 6 { -1 } else { i64::from(i) };
+            (key(i), value(i, &format!("n{i}"), qty, None))
+        })
+        .collect();
+    produce_keyed(&table, &records);
+    let want: Vec<String> = (1..=9)
+        .filter(|i| *i != 6)
+        .map(|i| format!("{i}|n{i}|{i}"))
+        .collect();
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
+    wait_rows(&db, &table, &["id", "name", "qty"], &want, &worker, name);
+    let dead = read_records(&dlq, 1, Duration::from_secs(30));
+    assert_eq!(dead.len(), 1, "one record in the DLQ");
+    assert!(
+        dead[0].value_text().contains("\"qty\":-1"),
+        "{}",
+        dead[0].value_text()
+    );
+    let reason = dead[0]
+        .header("__connect.errors.exception.message")
+        .unwrap_or_default();
+    assert!(reason.contains("check"), "{reason}");
+    assert_eq!(
+        worker.task_state(name, 0).map(|(s, _)| s).as_deref(),
+        Some("RUNNING")
+    );
+    drop(worker);
+    db.sql(&[&format!("DROP TABLE \"{table}\"")]);
+}
+
+/// pk.mode=kafka: each record is a row keyed by its topic, partition and offset (insert mode;
+/// a replay would hit the same keys).
+#[test]
+fn kafka_coordinates_as_the_primary_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("kafka.db"));
+    let topic = unique("events").replace('-', "_");
+    create_topic(&topic);
+    let name = "jdbc-kafka-pk";
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", topic.clone()),
+            ("connection.url", db.jdbc_url()),
+            ("pk.mode", "kafka".into()),
+            ("auto.create", "true".into()),
+            ("table.name.format", "copy_of_${topic}".into()),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &json_converters());
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    produce_keyed(
+        &topic,
+        &[
+            (None, value(1, "a", 1, None)),
+            (None, value(1, "a", 1, None)),
+        ],
+    );
+    let table = format!("copy_of_{topic}");
+    wait_rows(
+        &db,
+        &table,
+        &[
+            "__connect_offset",
+            "__connect_topic",
+            "__connect_partition",
+            "name",
+        ],
+        &[&format!("0|{topic}|0|a"), &format!("1|{topic}|0|a")],
+        &worker,
+        name,
+    );
+}
+
+/// Bad configs are refused by validation with their key named.
+#[test]
+fn bad_sink_configs_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &[]);
+    let worker = Worker::start(dir.path(), &props, &[]);
+    for (extra, key) in [
+        (vec![("insert.mode", "merge")], "insert.mode"),
+        (vec![("delete.enabled", "true")], "delete.enabled"),
+        (vec![("insert.mode", "upsert")], "pk.mode"),
+        (vec![("db.timezone", "Mars/Olympus")], "db.timezone"),
+        (
+            vec![("connection.url", "jdbc:oracle:thin:@h:1521:x")],
+            "connection.url",
+        ),
+    ] {
+        let mut config = serde_json::json!({
+            "connector.class": "JdbcSinkConnector",
+            "topics": "t",
+            "connection.url": "jdbc:sqlite:/tmp/x.db",
+        });
+        for (k, v) in extra {
+            config[k] = serde_json::Value::String(v.to_owned());
+        }
+        let (code, body, _) = worker.send(
+            "PUT",
+            "/connector-plugins/JdbcSinkConnector/config/validate",
+            Some(config),
+        );
+        assert_eq!(code, 200, "{body}");
+        let named = body["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["value"]["name"] == key)
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            !named["value"]["errors"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .is_empty(),
+            "{key}: {body}"
+        );
+    }
+}
