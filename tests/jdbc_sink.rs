@@ -364,3 +364,70 @@ fn bad_sink_configs_name_their_key() {
         );
     }
 }
+
+/// PostgreSQL insert mode goes through COPY: every Connect type lands as its column type,
+/// text with tabs, newlines and backslashes intact, nulls as NULL.
+#[test]
+fn postgresql_insert_mode_writes_every_type() {
+    let db = pg();
+    let table = unique("typed").replace('-', "_");
+    let dir = tempfile::tempdir().unwrap();
+    create_topic(&table);
+    let name = "jdbc-types";
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", table.clone()),
+            ("connection.url", db.jdbc_url()),
+            ("auto.create", "true".into()),
+            ("db.timezone", "Europe/Berlin".into()),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &json_converters());
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    let schema = r#"{"type":"struct","optional":false,"fields":[
+        {"field":"id","type":"int64","optional":false},
+        {"field":"tiny","type":"int8","optional":false},
+        {"field":"small","type":"int16","optional":false},
+        {"field":"real","type":"float","optional":false},
+        {"field":"dbl","type":"double","optional":false},
+        {"field":"ok","type":"boolean","optional":false},
+        {"field":"txt","type":"string","optional":true},
+        {"field":"raw","type":"bytes","optional":true},
+        {"field":"price","type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2"}},
+        {"field":"born","type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Date","version":1},
+        {"field":"opens","type":"int32","optional":false,"name":"org.apache.kafka.connect.data.Time","version":1},
+        {"field":"seen","type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1}]}"#
+        .replace(['\n', ' '], "");
+    // "BNI=" is 1234 (12.34 at scale 2); "AQL/" is 01 02 ff.
+    let row = |id: i64, txt: &str, raw: &str| {
+        Some(format!(
+            r#"{{"schema":{schema},"payload":{{"id":{id},"tiny":-3,"small":300,"real":1.5,"dbl":2.25,"ok":true,"txt":{txt},"raw":{raw},"price":"BNI=","born":19782,"opens":49530500,"seen":1705320000000}}}}"#
+        ))
+    };
+    produce_keyed(
+        &table,
+        &[
+            (None, row(1, r#""tab\there\nnew \\ back""#, r#""AQL/""#)),
+            (None, row(2, "null", "null")),
+        ],
+    );
+    let columns = [
+        "id", "tiny", "small", "real", "dbl", "ok", "txt", "raw", "price", "born", "opens", "seen",
+    ];
+    wait_rows(
+        &db,
+        &table,
+        &columns,
+        &[
+            "1|-3|300|1.5|2.25|true|tab\there\nnew \\ back|\\x0102ff|12.34|2024-02-29|13:45:30.5|2024-01-15 13:00:00",
+            "2|-3|300|1.5|2.25|true|-|-|12.34|2024-02-29|13:45:30.5|2024-01-15 13:00:00",
+        ],
+        &worker,
+        name,
+    );
+    drop(worker);
+    db.sql(&[&format!("DROP TABLE \"{table}\"")]);
+}

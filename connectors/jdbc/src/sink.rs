@@ -32,6 +32,7 @@ use tributary_connector_api::{
 };
 
 use crate::db::Db;
+use crate::dialect::Dialect;
 use crate::sink_config::{InsertMode, PkMode, SinkConfig};
 use crate::sink_params::{self, Param, ParamRules};
 use crate::sink_sql::{self, ColumnRules, FieldsMetadata};
@@ -649,10 +650,10 @@ fn column_value(
     })
 }
 
-/// The statements of a run: multi-row `INSERT`s, upserts and `DELETE`s within each
-/// statement's row limit, one `UPDATE` per record.
+/// The statements of a run: `COPY` for PostgreSQL's insert mode, multi-row `INSERT`s,
+/// upserts and `DELETE`s within each statement's row limit, one `UPDATE` per record.
 fn statements_of(
-    dialect: crate::dialect::Dialect,
+    dialect: Dialect,
     quoted: bool,
     run: &Run,
 ) -> Result<Vec<Statement>, sink_sql::SinkSqlError> {
@@ -662,7 +663,7 @@ fn statements_of(
         Op::Update => {
             let sql = sink_sql::update(dialect, quoted, &run.table, fields)?;
             for (_, keys, others) in &run.rows {
-                statements.push(Statement {
+                statements.push(Statement::Sql {
                     sql: sql.clone(),
                     params: others.iter().chain(keys).cloned().collect(),
                 });
@@ -671,7 +672,7 @@ fn statements_of(
         Op::Delete => {
             let per = sink_sql::max_delete_rows(dialect, fields.key_names().len()).max(1);
             for chunk in run.rows.chunks(per) {
-                statements.push(Statement {
+                statements.push(Statement::Sql {
                     sql: sink_sql::delete(dialect, quoted, &run.table, fields, chunk.len())?,
                     params: chunk
                         .iter()
@@ -680,24 +681,59 @@ fn statements_of(
                 });
             }
         }
-        Op::Insert | Op::Upsert => {
-            let width = fields.key_names().len() + fields.non_key_names().len();
-            let per = sink_sql::max_rows(dialect, width).max(1);
-            for chunk in run.rows.chunks(per) {
-                let sql = if run.op == Op::Insert {
-                    sink_sql::insert(dialect, quoted, &run.table, fields, chunk.len())?
-                } else {
-                    sink_sql::upsert(dialect, quoted, &run.table, fields, chunk.len())?
-                };
-                statements.push(Statement {
-                    sql,
-                    params: chunk
-                        .iter()
-                        .flat_map(|(_, k, o)| k.iter().chain(o).cloned())
-                        .collect(),
+        Op::Insert if dialect == Dialect::PostgreSql => {
+            if let Some(data) = copy_data(run) {
+                statements.push(Statement::Copy {
+                    sql: sink_sql::copy_in(quoted, &run.table, fields),
+                    data,
                 });
+                return Ok(statements);
             }
+            statements.extend(inserts(dialect, quoted, run)?);
         }
+        Op::Insert | Op::Upsert => statements.extend(inserts(dialect, quoted, run)?),
+    }
+    Ok(statements)
+}
+
+/// The rows of a run in `COPY`'s text format (`None` when a value has no text form there).
+fn copy_data(run: &Run) -> Option<Vec<u8>> {
+    let mut data = Vec::with_capacity(run.rows.len() * 64);
+    for (_, keys, others) in &run.rows {
+        for (i, param) in keys.iter().chain(others).enumerate() {
+            if i > 0 {
+                data.push(b'\t');
+            }
+            sink_params::copy_text(param, &mut data)?;
+        }
+        data.push(b'\n');
+    }
+    Some(data)
+}
+
+/// Multi-row `INSERT`s or upserts within each statement's row limit.
+fn inserts(
+    dialect: Dialect,
+    quoted: bool,
+    run: &Run,
+) -> Result<Vec<Statement>, sink_sql::SinkSqlError> {
+    let fields = &run.fields;
+    let width = fields.key_names().len() + fields.non_key_names().len();
+    let per = sink_sql::max_rows(dialect, width).max(1);
+    let mut statements = Vec::new();
+    for chunk in run.rows.chunks(per) {
+        let sql = if run.op == Op::Insert {
+            sink_sql::insert(dialect, quoted, &run.table, fields, chunk.len())?
+        } else {
+            sink_sql::upsert(dialect, quoted, &run.table, fields, chunk.len())?
+        };
+        statements.push(Statement::Sql {
+            sql,
+            params: chunk
+                .iter()
+                .flat_map(|(_, k, o)| k.iter().chain(o).cloned())
+                .collect(),
+        });
     }
     Ok(statements)
 }

@@ -245,6 +245,67 @@ fn array(value: &Value, schema: &SchemaRef, rules: &ParamRules) -> Result<Param,
     }))
 }
 
+/// Appends `param` as a field of PostgreSQL's `COPY … FROM STDIN` text format (`None`: it has
+/// no text form there, an array; the caller uses `INSERT` instead).
+pub fn copy_text(param: &Param, out: &mut Vec<u8>) -> Option<()> {
+    use std::io::Write;
+    let float = |f: f64, out: &mut Vec<u8>| {
+        if f.is_nan() {
+            out.extend_from_slice(b"NaN");
+        } else if f.is_infinite() {
+            out.extend_from_slice(if f > 0.0 { b"Infinity" } else { b"-Infinity" });
+        } else {
+            let _ = write!(out, "{f}");
+        }
+    };
+    match param {
+        Param::Null(_) => out.extend_from_slice(b"\\N"),
+        Param::Bool(b) => out.push(if *b { b't' } else { b'f' }),
+        Param::I16(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Param::I32(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Param::I64(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Param::F32(f) => float(f64::from(*f), out),
+        Param::F64(f) => float(*f, out),
+        Param::Text(text) => {
+            for b in text.bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    other => out.push(other),
+                }
+            }
+        }
+        Param::Bytes(bytes) => {
+            out.extend_from_slice(b"\\\\x");
+            for b in bytes {
+                let _ = write!(out, "{b:02x}");
+            }
+        }
+        Param::Decimal(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Param::Date(d) => {
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        }
+        Param::Time(t) => {
+            let _ = write!(out, "{}", t.format("%H:%M:%S%.f"));
+        }
+        Param::Timestamp(t) => {
+            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f"));
+        }
+        Param::Array(_) => return None,
+    }
+    Some(())
+}
+
 /// Binds a parameter to a statement of one of the databases.
 pub trait Bind<'q>: Sized {
     fn bind_param(self, param: &'q Param) -> Self;
@@ -428,6 +489,21 @@ mod tests {
         );
         assert!(param(&Value::Array(vec![]), &tags, false, &rules(Dialect::MySql)).is_err());
         assert!(p(Value::String("x".into()), Schema::new(Type::Int32)).is_err());
+        let mut line = Vec::new();
+        for p in [
+            Param::Null(Kind::Text),
+            Param::Text("a\tb\\c\nd".into()),
+            Param::Bytes(vec![1, 255]),
+            Param::F64(f64::NAN),
+            Param::Bool(true),
+        ] {
+            copy_text(&p, &mut line).unwrap();
+            line.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "\\N|a\\tb\\\\c\\nd|\\\\x01ff|NaN|t|"
+        );
         let nested = Schema::struct_([("a", Schema::optional_string())]);
         assert!(p(Value::Null, nested).is_err());
     }

@@ -773,6 +773,21 @@ pub fn insert(
     ))
 }
 
+/// PostgreSQL's `COPY table (k…,v…) FROM STDIN` (text format), the insert-mode fast path:
+/// the rows follow as data, in [`insert`]'s column order.
+pub fn copy_in(quoted: bool, table: &str, fields: &FieldsMetadata) -> String {
+    let names = idents(
+        Dialect::PostgreSql,
+        quoted,
+        &[fields.key_names.as_slice(), fields.non_key_names.as_slice()].concat(),
+    );
+    format!(
+        "COPY {} ({}) FROM STDIN",
+        Dialect::PostgreSql.quote(quoted, table),
+        names.join(",")
+    )
+}
+
 /// The [`insert`] of `rows` rows that overwrites the non-key columns of rows whose key
 /// exists:
 ///

@@ -12,12 +12,39 @@ use crate::sink_config::SinkConfig;
 use crate::sink_params::{Bind, Param};
 use crate::sink_sql::{self, FieldsMetadata};
 
-/// A statement with its parameters, all rows' in order.
+/// What one write sends.
 #[derive(Debug, Clone)]
-pub struct Statement {
-    pub sql: String,
-    pub params: Vec<Param>,
+pub enum Statement {
+    /// A statement with its parameters, all rows' in order.
+    Sql { sql: String, params: Vec<Param> },
+    /// PostgreSQL's `COPY … FROM STDIN` with its rows in text format.
+    Copy { sql: String, data: Vec<u8> },
 }
+
+/// `COPY … FROM STDIN` inside a transaction: PostgreSQL's only.
+trait CopyIn {
+    async fn copy_in(&mut self, sql: &str, data: &[u8]) -> Result<(), sqlx::Error>;
+}
+
+impl CopyIn for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn copy_in(&mut self, sql: &str, data: &[u8]) -> Result<(), sqlx::Error> {
+        let mut copy = self.copy_in_raw(sql).await?;
+        copy.send(data).await?;
+        copy.finish().await.map(|_| ())
+    }
+}
+
+macro_rules! no_copy {
+    ($db:ty) => {
+        impl CopyIn for sqlx::Transaction<'_, $db> {
+            async fn copy_in(&mut self, _: &str, _: &[u8]) -> Result<(), sqlx::Error> {
+                Err(sqlx::Error::Protocol("COPY is PostgreSQL's".into()))
+            }
+        }
+    };
+}
+no_copy!(sqlx::MySql);
+no_copy!(sqlx::Sqlite);
 
 /// Why a write failed, by what the task does next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,11 +241,16 @@ impl Writer {
             let run = async {
                 let mut tx = pool.begin().await?;
                 for statement in statements {
-                    let mut query = sqlx::query(&statement.sql);
-                    for param in &statement.params {
-                        query = query.bind_param(param);
+                    match statement {
+                        Statement::Sql { sql, params } => {
+                            let mut query = sqlx::query(sql);
+                            for param in params {
+                                query = query.bind_param(param);
+                            }
+                            query.execute(&mut *tx).await?;
+                        }
+                        Statement::Copy { sql, data } => tx.copy_in(sql, data).await?,
                     }
-                    query.execute(&mut *tx).await?;
                 }
                 tx.commit().await
             };
