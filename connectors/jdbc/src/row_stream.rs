@@ -145,7 +145,9 @@ impl RowStream {
         runtime.spawn(async move {
             let Statement { sql, params } = statement;
             with_pool!(&db, pool => {
-                let mut query = sqlx::query(&sql);
+                // Not a cached prepared statement: `SELECT *` changes its result when the
+                // table gains a column (PostgreSQL: "cached plan must not change result type").
+                let mut query = sqlx::query(&sql).persistent(false);
                 for param in &params {
                     query = match param {
                         Param::Int(n) => query.bind(*n),

@@ -90,8 +90,10 @@ fn sqlite(path: &str) -> Result<JdbcUrl, ConfigError> {
     let sqlx = if path == ":memory:" {
         "sqlite::memory:".to_owned()
     } else {
+        // As the SQLite JDBC driver, a missing database file is created.
         let path = path.strip_prefix("file:").unwrap_or(path);
-        format!("sqlite://{path}")
+        let separator = if path.contains('?') { '&' } else { '?' };
+        format!("sqlite://{path}{separator}mode=rwc")
     };
     Ok(JdbcUrl {
         dialect: Dialect::Sqlite,
@@ -338,7 +340,7 @@ mod tests {
     fn sqlite_urls_become_sqlx_urls() {
         let u = parse("jdbc:sqlite:/var/data/app.db", None, None).unwrap();
         assert_eq!(u.dialect, Dialect::Sqlite);
-        assert_eq!(u.sqlx_url(), "sqlite:///var/data/app.db");
+        assert_eq!(u.sqlx_url(), "sqlite:///var/data/app.db?mode=rwc");
         assert_eq!(
             parse("jdbc:sqlite::memory:", None, None)
                 .unwrap()
