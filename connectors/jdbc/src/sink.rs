@@ -19,7 +19,8 @@
 //!   take it): reported likewise;
 //! * other errors: retried `max.retries` times, then record by record.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,7 @@ use crate::dialect::Dialect;
 use crate::sink_config::{InsertMode, PkMode, SinkConfig};
 use crate::sink_params::{self, Param, ParamRules};
 use crate::sink_sql::{self, ColumnRules, FieldsMetadata};
-use crate::sink_writer::{Statement, WriteError, Writer};
+use crate::sink_writer::{self, Statement, WriteError, Writer};
 
 /// The sink connector.
 #[derive(Default)]
@@ -158,11 +159,14 @@ struct Row {
     others: Vec<Param>,
 }
 
+/// How many batches may wait in the buffer before puts are refused (redelivered later).
+const BACKLOG_BATCHES: usize = 4;
+
 /// How a write ended, for the caller.
 enum Outcome {
     Written,
     /// Try again later; the records not written are back in the buffer.
-    Retry(String),
+    Retry,
 }
 
 /// The sink task.
@@ -180,6 +184,13 @@ pub struct JdbcSinkTask {
     fields: Vec<KnownFields>,
     /// Tables made ready for a set of columns.
     prepared: Vec<(String, Arc<FieldsMetadata>)>,
+    /// The last topic's table (`table.name.format` applied).
+    last_table: Option<(String, String)>,
+    /// The write running in the background, with its records.
+    in_flight: Option<(
+        Vec<SinkRecord>,
+        tokio::task::JoinHandle<Result<(), WriteError>>,
+    )>,
 }
 
 fn note(message: &str) {
@@ -189,7 +200,9 @@ fn note(message: &str) {
 impl SinkTask for JdbcSinkTask {
     fn start(&mut self, props: &Props, _context: &mut SinkTaskContext) -> ConnectResult<()> {
         let config = SinkConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // One thread of its own: a transaction runs there while the task plans the next one.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| ConnectError::new(format!("cannot start the database runtime: {e}")))?;
@@ -223,32 +236,32 @@ impl SinkTask for JdbcSinkTask {
         };
         let batch_size = (config.batch_size as usize).max(1);
         let backoff = i64::from(config.retry_backoff_ms);
-        let before = self.buffer.len();
         let idle = records.is_empty();
-        self.buffer.extend(records);
-        let full = self.buffer.len() >= batch_size;
-        if self.buffer.is_empty() || (!idle && !full) {
-            return Ok(());
-        }
-        let waiting = self.next_attempt.is_some_and(|t| Instant::now() < t);
-        let outcome = if waiting {
-            Outcome::Retry("waiting to retry the last failed write".into())
-        } else {
-            self.write_buffer(context)?
-        };
-        match outcome {
-            Outcome::Written => Ok(()),
-            Outcome::Retry(reason) if full && !idle => {
-                // Too much is waiting: the worker redelivers this put's records later.
-                self.buffer.truncate(before);
-                context.timeout(backoff);
-                Err(ConnectError::retriable(reason))
+        // A backlog (the database is down or slower than the input): the worker keeps this
+        // put's records and delivers them again after the backoff.
+        if !idle && self.buffer.len() >= BACKLOG_BATCHES * batch_size {
+            if !self.waiting() {
+                self.write_buffer(context)?;
             }
-            Outcome::Retry(_) => Ok(()),
+            if self.buffer.len() >= BACKLOG_BATCHES * batch_size {
+                context.timeout(backoff);
+                return Err(ConnectError::retriable(
+                    "the database has not taken the records before these yet",
+                ));
+            }
         }
+        self.buffer.extend(records);
+        let due = idle || self.buffer.len() >= batch_size;
+        if due && !self.waiting() {
+            self.write_buffer(context)?;
+        }
+        Ok(())
     }
 
     fn pre_commit(&mut self, offsets: &SinkOffsets) -> ConnectResult<SinkOffsets> {
+        // The write in flight lands first (a failure puts its records back in the buffer, for
+        // the next put to deal with).
+        self.settle(None)?;
         // Everything before a partition's first buffered record is written (or reported).
         let mut safe = offsets.clone();
         for record in &self.buffer {
@@ -261,6 +274,7 @@ impl SinkTask for JdbcSinkTask {
     }
 
     fn close(&mut self, partitions: &[TopicPartition]) -> ConnectResult<()> {
+        self.settle(None)?;
         // Their records go to the partitions' next owner, from the committed offsets.
         self.buffer.retain(|r| {
             let tp = TopicPartition::new(r.topic_for_offsets(), r.kafka_partition);
@@ -270,6 +284,7 @@ impl SinkTask for JdbcSinkTask {
     }
 
     fn stop(&mut self) -> ConnectResult<()> {
+        let _ = self.settle(None);
         if let (Some(runtime), Some(writer)) = (&self.runtime, self.writer.take()) {
             runtime.block_on(writer.db().close());
         }
@@ -291,10 +306,97 @@ impl OffsetTopic for SinkRecord {
 }
 
 impl JdbcSinkTask {
-    /// Writes the buffer; what cannot be written now stays in it.
-    fn write_buffer(&mut self, context: &mut SinkTaskContext) -> ConnectResult<Outcome> {
+    fn waiting(&self) -> bool {
+        self.next_attempt.is_some_and(|t| Instant::now() < t)
+    }
+
+    /// Starts writing the buffer, after the write in flight landed: its transaction runs in
+    /// the background while the task takes the next records. What cannot be written now stays
+    /// in the buffer.
+    fn write_buffer(&mut self, context: &mut SinkTaskContext) -> ConnectResult<()> {
         let records = std::mem::take(&mut self.buffer);
-        let outcome = self.write_all(&records, context)?;
+        // Planned while the write in flight still runs.
+        let (statements, bad) = if records.is_empty() {
+            (Ok(Vec::new()), Vec::new())
+        } else {
+            self.prepare(&records)?
+        };
+        if let Outcome::Retry = self.settle(Some(context))? {
+            // The records in flight went back to the buffer, these after them.
+            self.buffer.extend(records);
+            return Ok(());
+        }
+        for (i, reason) in &bad {
+            context.report(&records[*i], reason);
+        }
+        let statements = match statements {
+            Ok(statements) => statements,
+            Err(e) => {
+                // Only the records that became rows are tried again.
+                let rows = without(records, &bad);
+                self.failed(rows, e, context)?;
+                return Ok(());
+            }
+        };
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let (Some(runtime), Some(writer)) = (&self.runtime, &self.writer) else {
+            return Err(ConnectError::new("the task is not started"));
+        };
+        let db = writer.db().clone();
+        let write = runtime.spawn(async move { sink_writer::execute(&db, &statements).await });
+        self.in_flight = Some((without(records, &bad), write));
+        Ok(())
+    }
+
+    /// Waits for the write in flight. A failure is dealt with here when there is a context to
+    /// report records to; otherwise its records go back to the front of the buffer.
+    fn settle(&mut self, context: Option<&mut SinkTaskContext>) -> ConnectResult<Outcome> {
+        let Some((records, write)) = self.in_flight.take() else {
+            return Ok(Outcome::Written);
+        };
+        let Some(runtime) = &self.runtime else {
+            return Err(ConnectError::new("the task is not started"));
+        };
+        let result = runtime
+            .block_on(write)
+            .unwrap_or_else(|e| Err(WriteError::Other(format!("the write stopped: {e}"))));
+        match (result, context) {
+            (Ok(()), _) => {
+                self.retries_left = self.config.as_ref().map_or(0, |c| c.max_retries);
+                self.next_attempt = None;
+                Ok(Outcome::Written)
+            }
+            (Err(e), Some(context)) => self.failed(records, e, context),
+            (Err(e), None) => {
+                self.requeue(records, 0, &e.to_string());
+                Ok(Outcome::Retry)
+            }
+        }
+    }
+
+    /// A write of `records` failed with `error`: found out and dealt with as the error says
+    /// (see the module's doc).
+    fn failed(
+        &mut self,
+        records: Vec<SinkRecord>,
+        error: WriteError,
+        context: &mut SinkTaskContext,
+    ) -> ConnectResult<Outcome> {
+        let outcome = match error {
+            WriteError::Unreachable(reason) => Err((0, reason)),
+            WriteError::BadRow(_) => self.isolate(&records, context)?,
+            WriteError::Table(_) => self.one_by_one(&records, context)?,
+            WriteError::Other(reason) if self.retries_left > 0 => {
+                self.retries_left -= 1;
+                if let Some(w) = &mut self.writer {
+                    w.forget_tables();
+                }
+                Err((0, format!("{reason} (retries left: {})", self.retries_left)))
+            }
+            WriteError::Other(_) => self.one_by_one(&records, context)?,
+        };
         Ok(match outcome {
             Ok(()) => {
                 self.retries_left = self.config.as_ref().map_or(0, |c| c.max_retries);
@@ -302,43 +404,22 @@ impl JdbcSinkTask {
                 Outcome::Written
             }
             Err((from, reason)) => {
-                self.buffer = records[from..].to_vec();
-                let backoff = self.config.as_ref().map_or(3000, |c| c.retry_backoff_ms);
-                self.next_attempt =
-                    Some(Instant::now() + Duration::from_millis(u64::from(backoff)));
-                note(&reason);
-                Outcome::Retry(reason)
+                self.requeue(records, from, &reason);
+                Outcome::Retry
             }
         })
     }
 
-    /// Writes `records` (in one transaction when all goes well). `Err((i, reason))`: records
-    /// from `i` on are not written and should be tried again later.
-    fn write_all(
-        &mut self,
-        records: &[SinkRecord],
-        context: &mut SinkTaskContext,
-    ) -> ConnectResult<Result<(), (usize, String)>> {
-        match self.write_once(records, context)? {
-            Ok(()) => Ok(Ok(())),
-            Err(WriteError::Unreachable(reason)) => Ok(Err((0, reason))),
-            Err(WriteError::BadRow(_)) => self.isolate(records, context),
-            Err(WriteError::Table(_)) => self.one_by_one(records, context),
-            Err(WriteError::Other(reason)) => {
-                if self.retries_left > 0 {
-                    self.retries_left -= 1;
-                    if let Some(w) = &mut self.writer {
-                        w.forget_tables();
-                    }
-                    Ok(Err((
-                        0,
-                        format!("{reason} (retries left: {})", self.retries_left),
-                    )))
-                } else {
-                    self.one_by_one(records, context)
-                }
-            }
-        }
+    /// Puts `records[from..]` back in front of the buffer (they are older than what is
+    /// there) and waits `retry.backoff.ms` before the next write.
+    fn requeue(&mut self, mut records: Vec<SinkRecord>, from: usize, reason: &str) {
+        let rest = std::mem::take(&mut self.buffer);
+        records.drain(..from.min(records.len()));
+        records.extend(rest);
+        self.buffer = records;
+        let backoff = self.config.as_ref().map_or(3000, |c| c.retry_backoff_ms);
+        self.next_attempt = Some(Instant::now() + Duration::from_millis(u64::from(backoff)));
+        note(reason);
     }
 
     /// Halves a batch a row was refused in until the row is found; it is reported, the rest
@@ -389,14 +470,40 @@ impl JdbcSinkTask {
         Ok(Ok(()))
     }
 
-    /// One attempt: records that cannot become rows are reported; the rest are written in one
-    /// transaction.
+    /// One attempt, waited for: records that cannot become rows are reported; the rest are
+    /// written in one transaction.
     fn write_once(
         &mut self,
         records: &[SinkRecord],
         context: &mut SinkTaskContext,
     ) -> ConnectResult<Result<(), WriteError>> {
-        let runs = self.plan(records, context)?;
+        let (statements, bad) = self.prepare(records)?;
+        let statements = match statements {
+            Ok(statements) => statements,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (Some(runtime), Some(writer)) = (&self.runtime, &self.writer) else {
+            return Err(ConnectError::new("the task is not started"));
+        };
+        if !statements.is_empty() {
+            if let Err(e) = runtime.block_on(sink_writer::execute(writer.db(), &statements)) {
+                return Ok(Err(e));
+            }
+        }
+        for (i, reason) in bad {
+            context.report(&records[i], reason);
+        }
+        Ok(Ok(()))
+    }
+
+    /// The statements that write `records`, their tables made ready first, and the records
+    /// that cannot become rows (index, why), for the caller to report.
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &mut self,
+        records: &[SinkRecord],
+    ) -> ConnectResult<(Result<Vec<Statement>, WriteError>, Vec<(usize, String)>)> {
+        let (runs, bad) = self.plan(records)?;
         let (Some(config), Some(runtime), Some(writer)) =
             (&self.config, &self.runtime, &mut self.writer)
         else {
@@ -412,27 +519,21 @@ impl JdbcSinkTask {
                 .any(|(t, f)| *t == run.table && Arc::ptr_eq(f, &run.fields));
             if !ready {
                 if let Err(e) = runtime.block_on(writer.prepare(config, &run.table, &run.fields)) {
-                    return Ok(Err(e));
+                    return Ok((Err(e), bad));
                 }
                 self.prepared.push((run.table.clone(), run.fields.clone()));
             }
             match statements_of(dialect, quoted, run) {
                 Ok(s) => statements.extend(s),
-                Err(e) => return Ok(Err(WriteError::Table(e.to_string()))),
+                Err(e) => return Ok((Err(WriteError::Table(e.to_string())), bad)),
             }
         }
-        if statements.is_empty() {
-            return Ok(Ok(()));
-        }
-        Ok(runtime.block_on(writer.execute(&statements)))
+        Ok((Ok(statements), bad))
     }
 
-    /// The runs of `records`; a record that cannot become a row is reported.
-    fn plan(
-        &mut self,
-        records: &[SinkRecord],
-        context: &mut SinkTaskContext,
-    ) -> ConnectResult<Vec<Run>> {
+    /// The runs of `records`, and the records that cannot become rows (index, why).
+    #[allow(clippy::type_complexity)]
+    fn plan(&mut self, records: &[SinkRecord]) -> ConnectResult<(Vec<Run>, Vec<(usize, String)>)> {
         let Some(config) = self.config.clone() else {
             return Err(ConnectError::new("the task is not started"));
         };
@@ -443,6 +544,7 @@ impl JdbcSinkTask {
             timestamp_precision: config.timestamp_precision,
         };
         let mut runs: Vec<Run> = Vec::new();
+        let mut bad = Vec::new();
         for (index, record) in records.iter().enumerate() {
             let row = self.row(&config, &rules, record);
             let Row {
@@ -454,7 +556,7 @@ impl JdbcSinkTask {
             } = match row {
                 Ok(row) => row,
                 Err(e) => {
-                    context.report(record, e);
+                    bad.push((index, e));
                     continue;
                 }
             };
@@ -476,19 +578,30 @@ impl JdbcSinkTask {
         // time): the last record of a key wins, as it would row by row.
         for run in &mut runs {
             if matches!(run.op, Op::Upsert | Op::Delete) {
-                let mut last: BTreeMap<String, usize> = BTreeMap::new();
+                let key_of = |keys: &[Param]| {
+                    let mut text = Vec::new();
+                    for k in keys {
+                        // Arrays are never key columns: no text form is fine.
+                        let _ = sink_params::copy_text(k, &mut text);
+                        text.push(b'\t');
+                    }
+                    text
+                };
+                let mut last: HashMap<Vec<u8>, usize> = HashMap::with_capacity(run.rows.len());
                 for (i, (_, keys, _)) in run.rows.iter().enumerate() {
-                    last.insert(format!("{keys:?}"), i);
+                    last.insert(key_of(keys), i);
                 }
-                let mut i = 0;
-                run.rows.retain(|(_, keys, _)| {
-                    let keep = last.get(&format!("{keys:?}")) == Some(&i);
-                    i += 1;
-                    keep
-                });
+                if last.len() < run.rows.len() {
+                    let mut i = 0;
+                    run.rows.retain(|(_, keys, _)| {
+                        let keep = last.get(&key_of(keys)) == Some(&i);
+                        i += 1;
+                        keep
+                    });
+                }
             }
         }
-        Ok(runs)
+        Ok((runs, bad))
     }
 
     /// A record's table, columns, operation and parameters.
@@ -498,7 +611,14 @@ impl JdbcSinkTask {
         rules: &ParamRules,
         record: &SinkRecord,
     ) -> Result<Row, String> {
-        let table = config.table_name(&record.topic);
+        let table = match &self.last_table {
+            Some((topic, table)) if *topic == record.topic => table.clone(),
+            _ => {
+                let table = config.table_name(&record.topic);
+                self.last_table = Some((record.topic.clone(), table.clone()));
+                table
+            }
+        };
         let tombstone = record.value.is_null();
         if tombstone && !config.delete_enabled {
             return Err(format!(
@@ -529,7 +649,7 @@ impl JdbcSinkTask {
                 .column(name)
                 .ok_or_else(|| format!("no column {name}"))?;
             let value = column_value(config, record, &fields, name)?;
-            sink_params::param(&value, &column.schema, column.timestamp, rules)
+            sink_params::param(value.as_ref(), &column.schema, column.timestamp, rules)
                 .map_err(|e| format!("table {table}, column {name}: {e}"))
         };
         let keys = fields
@@ -603,49 +723,58 @@ impl JdbcSinkTask {
     }
 }
 
+/// `records` without those at the indices of `bad` (in order).
+fn without(records: Vec<SinkRecord>, bad: &[(usize, String)]) -> Vec<SinkRecord> {
+    if bad.is_empty() {
+        return records;
+    }
+    records
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !bad.iter().any(|(b, _)| b == i))
+        .map(|(_, r)| r)
+        .collect()
+}
+
 /// The value of column `name` of a record: from the Kafka coordinates, the key or the value,
-/// per `pk.mode`.
-fn column_value(
+/// per `pk.mode` (borrowed from the record where it can be).
+fn column_value<'r>(
     config: &SinkConfig,
-    record: &SinkRecord,
+    record: &'r SinkRecord,
     fields: &FieldsMetadata,
     name: &str,
-) -> Result<Value, String> {
-    let is_key = fields.key_names().iter().any(|k| k == name);
-    if is_key {
+) -> Result<Cow<'r, Value>, String> {
+    const NULL: Value = Value::Null;
+    let key_index = fields.key_names().iter().position(|k| k == name);
+    if let Some(i) = key_index {
         match config.pk_mode {
             PkMode::Kafka => {
-                let i = fields
-                    .key_names()
-                    .iter()
-                    .position(|k| k == name)
-                    .unwrap_or(0);
-                return Ok(match i {
+                return Ok(Cow::Owned(match i {
                     0 => Value::String(record.topic.clone()),
                     1 => Value::Int32(record.kafka_partition),
                     _ => Value::Int64(record.kafka_offset),
-                });
+                }));
             }
             PkMode::RecordKey => {
                 return Ok(match &record.key {
-                    Value::Struct(s) => s.get(name).cloned().unwrap_or(Value::Null),
-                    primitive => primitive.clone(),
+                    Value::Struct(s) => Cow::Borrowed(s.get(name).unwrap_or(&NULL)),
+                    primitive => Cow::Borrowed(primitive),
                 })
             }
             PkMode::RecordValue | PkMode::None => {}
         }
     }
     Ok(match &record.value {
-        Value::Struct(s) => s.get(name).cloned().unwrap_or(Value::Null),
-        Value::String(text)
+        Value::Struct(s) => Cow::Borrowed(s.get(name).unwrap_or(&NULL)),
+        v @ Value::String(_)
             if record
                 .value_schema
                 .as_ref()
                 .is_some_and(|s| s.type_ == Type::String) =>
         {
-            Value::String(text.clone())
+            Cow::Borrowed(v)
         }
-        Value::Null => Value::Null,
+        Value::Null => Cow::Borrowed(&NULL),
         other => return Err(format!("a {other:?} value is not a Struct")),
     })
 }

@@ -235,31 +235,31 @@ impl Writer {
         )
     }
 
-    /// Runs `statements` in one transaction: all or nothing.
-    pub async fn execute(&self, statements: &[Statement]) -> Result<(), WriteError> {
-        with_pool!(&self.db, pool => {
-            let run = async {
-                let mut tx = pool.begin().await?;
-                for statement in statements {
-                    match statement {
-                        Statement::Sql { sql, params } => {
-                            let mut query = sqlx::query(sql);
-                            for param in params {
-                                query = query.bind_param(param);
-                            }
-                            query.execute(&mut *tx).await?;
-                        }
-                        Statement::Copy { sql, data } => tx.copy_in(sql, data).await?,
-                    }
-                }
-                tx.commit().await
-            };
-            run.await.map_err(|e| classify(&e))
-        })
-    }
-
     /// Forgets what it knew of the tables (after a failure, they are read again).
     pub fn forget_tables(&mut self) {
         self.tables.clear();
     }
+}
+
+/// Runs `statements` in one transaction: all or nothing.
+pub async fn execute(db: &Db, statements: &[Statement]) -> Result<(), WriteError> {
+    with_pool!(db, pool => {
+        let run = async {
+            let mut tx = pool.begin().await?;
+            for statement in statements {
+                match statement {
+                    Statement::Sql { sql, params } => {
+                        let mut query = sqlx::query(sql);
+                        for param in params {
+                            query = query.bind_param(param);
+                        }
+                        query.execute(&mut *tx).await?;
+                    }
+                    Statement::Copy { sql, data } => tx.copy_in(sql, data).await?,
+                }
+            }
+            tx.commit().await
+        };
+        run.await.map_err(|e| classify(&e))
+    })
 }
