@@ -159,6 +159,15 @@ struct Row {
     others: Vec<Param>,
 }
 
+/// A write running in the background, with its records.
+type InFlight = (
+    Vec<SinkRecord>,
+    tokio::task::JoinHandle<Result<(), WriteError>>,
+);
+
+/// Records that cannot become rows: their index in the batch and why.
+type Rejected = Vec<(usize, String)>;
+
 /// How many batches may wait in the buffer before puts are refused (redelivered later).
 const BACKLOG_BATCHES: usize = 4;
 
@@ -187,10 +196,7 @@ pub struct JdbcSinkTask {
     /// The last topic's table (`table.name.format` applied).
     last_table: Option<(String, String)>,
     /// The write running in the background, with its records.
-    in_flight: Option<(
-        Vec<SinkRecord>,
-        tokio::task::JoinHandle<Result<(), WriteError>>,
-    )>,
+    in_flight: Option<InFlight>,
 }
 
 fn note(message: &str) {
@@ -498,11 +504,10 @@ impl JdbcSinkTask {
 
     /// The statements that write `records`, their tables made ready first, and the records
     /// that cannot become rows (index, why), for the caller to report.
-    #[allow(clippy::type_complexity)]
     fn prepare(
         &mut self,
         records: &[SinkRecord],
-    ) -> ConnectResult<(Result<Vec<Statement>, WriteError>, Vec<(usize, String)>)> {
+    ) -> ConnectResult<(Result<Vec<Statement>, WriteError>, Rejected)> {
         let (runs, bad) = self.plan(records)?;
         let (Some(config), Some(runtime), Some(writer)) =
             (&self.config, &self.runtime, &mut self.writer)
@@ -532,8 +537,7 @@ impl JdbcSinkTask {
     }
 
     /// The runs of `records`, and the records that cannot become rows (index, why).
-    #[allow(clippy::type_complexity)]
-    fn plan(&mut self, records: &[SinkRecord]) -> ConnectResult<(Vec<Run>, Vec<(usize, String)>)> {
+    fn plan(&mut self, records: &[SinkRecord]) -> ConnectResult<(Vec<Run>, Rejected)> {
         let Some(config) = self.config.clone() else {
             return Err(ConnectError::new("the task is not started"));
         };
