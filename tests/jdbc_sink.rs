@@ -431,3 +431,108 @@ fn postgresql_insert_mode_writes_every_type() {
     drop(worker);
     db.sql(&[&format!("DROP TABLE \"{table}\"")]);
 }
+
+/// A TCP forwarder to the local PostgreSQL that can be taken down and brought back, to lose
+/// the database under a running task.
+struct Proxy {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(target: &str) -> Proxy {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let (flag, streams, target) = (up.clone(), open.clone(), target.to_owned());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let server = match TcpStream::connect(&target) {
+                    Ok(s) if flag.load(Ordering::SeqCst) => s,
+                    _ => continue, // down: the connection is dropped at once
+                };
+                let mut list = streams.lock().unwrap();
+                for s in [&client, &server] {
+                    list.push(s.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { port, up, open }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+        if !up {
+            for s in self.open.lock().unwrap().drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// The database goes away under a running sink: the task stays RUNNING, keeps the records and
+/// writes them once the database is back.
+#[test]
+fn a_lost_database_is_retried_with_the_task_running() {
+    let db = pg();
+    let proxy = Proxy::start("127.0.0.1:5432");
+    let table = unique("lost").replace('-', "_");
+    let dir = tempfile::tempdir().unwrap();
+    create_topic(&table);
+    let name = "jdbc-lost";
+    let url = db
+        .jdbc_url()
+        .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", table.clone()),
+            ("connection.url", url),
+            ("insert.mode", "upsert".into()),
+            ("pk.mode", "record_key".into()),
+            ("pk.fields", "id".into()),
+            ("auto.create", "true".into()),
+            ("retry.backoff.ms", "200".into()),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &json_converters());
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    produce_keyed(&table, &[(key(1), value(1, "a", 1, None))]);
+    wait_rows(&db, &table, &["id", "name"], &["1|a"], &worker, name);
+
+    proxy.set_up(false);
+    produce_keyed(
+        &table,
+        &[(key(2), value(2, "b", 2, None)), (key(3), value(3, "c", 3, None))],
+    );
+    wait_for("the sink to notice", Duration::from_secs(30), || {
+        worker
+            .log_text()
+            .contains("the database cannot be reached")
+            .then_some(())
+    });
+    assert_eq!(
+        worker.task_state(name, 0).map(|(s, _)| s).as_deref(),
+        Some("RUNNING")
+    );
+    proxy.set_up(true);
+    wait_rows(&db, &table, &["id", "name"], &["1|a", "2|b", "3|c"], &worker, name);
+    drop(worker);
+    db.sql(&[&format!("DROP TABLE \"{table}\"")]);
+}
