@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
+use super::reconfigure::{self, ContextRequests};
 use super::validation;
 use crate::config::connector as cc;
 use crate::config::distributed::DistributedConfig;
@@ -253,6 +254,12 @@ impl DistributedHerder {
                 .collect(),
             type_: self.kind_of(config),
         })
+    }
+
+    /// Starts acting on what the connectors running here ask through their contexts (task
+    /// reconfigurations, errors). Needs the Tokio runtime.
+    pub fn handle_connector_requests(self: &Arc<Self>) {
+        reconfigure::spawn(self);
     }
 
     /// Marks the worker ready for `/health` (after its first assignment).
@@ -525,6 +532,59 @@ impl DistributedHerder {
             s.take_restart_requests();
             s.take_logger_levels();
         });
+    }
+}
+
+impl ContextRequests for DistributedHerder {
+    fn worker(&self) -> &Arc<Worker> {
+        &self.worker
+    }
+
+    /// As Java's `DistributedHerder.reconfigureConnector`: the worker running the connector
+    /// asks it for task configs and, when they differ from the committed ones, the leader
+    /// writes them (this worker, or the leader it forwards them to with
+    /// `POST /connectors/<name>/tasks`); the config topic then restarts the tasks everywhere.
+    async fn reconfigure(self: &Arc<Self>, name: &str) {
+        let new = {
+            let mut local = self.local.lock().await;
+            let state = self.configs.snapshot();
+            if !state.contains(name) {
+                tracing::debug!(
+                    connector = name,
+                    "reconfiguration of a deleted connector; ignored"
+                );
+                return;
+            }
+            if state.target_state(name) != Some(TargetState::Started)
+                || !local.owns_connector(name)
+                || !self.worker.connector_running(name)
+            {
+                tracing::info!(
+                    connector = name,
+                    "skipping task reconfiguration of a connector that is not running here"
+                );
+                return;
+            }
+            local.regenerate(name, &state)
+        };
+        match new {
+            Some(new) => {
+                tracing::info!(
+                    connector = name,
+                    tasks = new.configs.len(),
+                    leader = self.group().is_leader,
+                    "task configs changed; publishing them"
+                );
+                self.publish_task_configs(new);
+            }
+            None => tracing::debug!(connector = name, "task configs unchanged"),
+        }
+    }
+
+    async fn raise_error(self: &Arc<Self>, name: &str, generation: u64, message: &str) {
+        // Under the local-work lock, so no reconcile or restart runs meanwhile.
+        let _local = self.local.lock().await;
+        validation::blocking(|| self.worker.fail_connector(name, generation, message));
     }
 }
 
