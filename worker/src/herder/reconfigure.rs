@@ -126,8 +126,9 @@ async fn run<H: ContextRequests>(herder: Weak<H>, mut events: UnboundedReceiver<
                 connector,
                 generation,
             }) => {
-                // Requests from an instance since stopped or replaced are stale.
-                if herder.worker().running_generation(&connector) == Some(generation) {
+                // Requests from an instance since stopped or replaced are stale. (Whether
+                // the connector still exists and runs is checked when it is due.)
+                if !herder.worker().is_stale(&connector, generation) {
                     debouncer.request(&connector, Instant::now());
                 } else {
                     tracing::debug!(

@@ -273,13 +273,24 @@ impl Worker {
     }
 
     /// The generation of the connector instance running here, if one runs (its context is
-    /// open): requests from other generations are stale.
+    /// open).
     pub fn running_generation(&self, name: &str) -> Option<u64> {
         locked(&self.connectors).get(name).and_then(|c| {
             c.context
                 .as_ref()
                 .filter(|g| g.0.is_open())
                 .map(|_| c.generation)
+        })
+    }
+
+    /// Whether a request from the connector instance of `generation` comes too late: a newer
+    /// instance replaced it, or it was stopped or failed. A request from an instance still
+    /// starting (not yet recorded) is not stale.
+    pub fn is_stale(&self, name: &str, generation: u64) -> bool {
+        locked(&self.connectors).get(name).is_some_and(|c| {
+            c.generation > generation
+                || (c.generation == generation
+                    && !c.context.as_ref().is_some_and(|g| g.0.is_open()))
         })
     }
 
