@@ -74,6 +74,9 @@ pub struct DistributedHerder {
     rejoin: Notify,
     ready: AtomicBool,
     http: reqwest::Client,
+    /// The last publication of task configs started per connector: a retrying one gives up
+    /// once a newer one started, so older configs never land after newer ones.
+    publications: Mutex<BTreeMap<String, u64>>,
 }
 
 fn not_found(name: &str) -> HerderError {
@@ -140,6 +143,7 @@ impl DistributedHerder {
             rejoin: Notify::new(),
             ready: AtomicBool::new(false),
             http: parts.http,
+            publications: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -289,9 +293,19 @@ impl DistributedHerder {
     /// settles).
     fn publish_task_configs(self: &Arc<Self>, new: NewTaskConfigs) {
         let herder = Arc::clone(self);
+        let publication = {
+            let mut all = self.publications.lock().unwrap_or_else(|p| p.into_inner());
+            let n = all.entry(new.connector.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             for attempt in 0..20 {
+                if herder.superseded(&new.connector, publication) {
+                    tracing::info!(connector = %new.connector, "newer task configs are being published; dropping older ones");
+                    return;
+                }
                 match herder.send_task_configs(&new).await {
                     Ok(()) => return,
                     Err(e) => {
@@ -303,6 +317,15 @@ impl DistributedHerder {
             }
             tracing::error!(connector = %new.connector, "gave up publishing task configs");
         });
+    }
+
+    /// Whether a publication of task configs newer than `publication` started for `connector`.
+    fn superseded(&self, connector: &str, publication: u64) -> bool {
+        self.publications
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(connector)
+            .is_some_and(|n| *n != publication)
     }
 
     async fn send_task_configs(&self, new: &NewTaskConfigs) -> Result<(), String> {
