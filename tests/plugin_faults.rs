@@ -40,8 +40,8 @@ fn faulty_plugins_fail_their_tasks_and_the_worker_keeps_serving() {
     let (_, listed) = w.get("/connector-plugins");
     assert_eq!(
         listed.as_array().unwrap().len(),
-        6,
-        "file source+sink, fixture panicking+sequence sources, failing and errant sinks: {listed}"
+        7,
+        "file source+sink, fixture panicking+sequence+watching sources, failing and errant sinks: {listed}"
     );
 
     // A connector whose class is missing is FAILED with the reason, and names the refused plugin.

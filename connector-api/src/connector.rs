@@ -4,6 +4,7 @@
 //! owns a small runtime of its own, created in `start` and dropped in `stop`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::config::{ConfigDef, ConfigValueInfo};
 use crate::error::ConnectResult;
@@ -31,6 +32,12 @@ pub trait Connector: Send + Default + 'static {
     /// The keys this connector declares.
     fn config_def() -> ConfigDef;
 
+    /// Receives the context through which the connector asks things of the worker while it
+    /// runs (Java's `Connector.initialize(ConnectorContext)`). The worker calls it once on each
+    /// instance it runs, before [`Connector::start`]; instances made only to validate a config
+    /// or check offsets are not initialized. The default drops the context.
+    fn initialize(&mut self, _context: ConnectorContext) {}
+
     /// Validates a config. The default checks the declared keys only.
     fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
         Self::config_def().validate(props)
@@ -44,6 +51,63 @@ pub trait Connector: Send + Default + 'static {
 
     /// Stops the connector.
     fn stop(&mut self) -> ConnectResult<()>;
+}
+
+/// What a running connector may ask of the worker that runs it (Java's `ConnectorContext`),
+/// from any thread: a connector that watches its source (new tables, new files) keeps a clone
+/// in its own thread and asks for new task configs when the source changes.
+///
+/// Cheap to clone (`Arc`), `Send + Sync`. Calls never block and never fail: the worker acts on
+/// them later, on its own threads. Once the worker stopped the connector (or restarted it, or
+/// the connector failed), calls from the old instance do nothing, so a thread that outlives
+/// [`Connector::stop`] by a moment is harmless. A context made with [`ConnectorContext::default`]
+/// (a connector the worker never initialized, e.g. in a unit test) ignores every call.
+#[derive(Clone, Default)]
+pub struct ConnectorContext {
+    target: Option<Arc<dyn ContextTarget>>,
+}
+
+/// Who receives a [`ConnectorContext`]'s calls: the worker, through the plugin boundary, or a
+/// test double.
+pub trait ContextTarget: Send + Sync {
+    fn request_task_reconfiguration(&self);
+    fn raise_error(&self, message: &str);
+}
+
+impl ConnectorContext {
+    /// A context whose calls go to `target`.
+    pub fn new(target: Arc<dyn ContextTarget>) -> ConnectorContext {
+        ConnectorContext {
+            target: Some(target),
+        }
+    }
+
+    /// Asks the worker to call [`Connector::task_configs`] again and, when the configs differ
+    /// from the running ones, to restart the tasks with them (Java's
+    /// `requestTaskReconfiguration`). Several requests in a burst lead to one regeneration;
+    /// requests while the connector is paused or stopped are dropped (resuming asks once).
+    pub fn request_task_reconfiguration(&self) {
+        if let Some(target) = &self.target {
+            target.request_task_reconfiguration();
+        }
+    }
+
+    /// Reports an error the connector cannot recover from (Java's `raiseError`): the worker
+    /// marks the connector FAILED with `message` in its trace and stops the instance; its
+    /// tasks keep running. A restart starts a new instance.
+    pub fn raise_error(&self, message: &str) {
+        if let Some(target) = &self.target {
+            target.raise_error(message);
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectorContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorContext")
+            .field("attached", &self.target.is_some())
+            .finish()
+    }
 }
 
 /// A source connector and its task type.

@@ -33,8 +33,8 @@ pub use config::{
     ConfigDef, ConfigKey, ConfigKeyInfo, ConfigType, ConfigValueInfo, Importance, Validator, Width,
 };
 pub use connector::{
-    Connector, ErrantRecord, ExactlyOnceSupport, SinkConnector, SinkOffsets, SinkTask,
-    SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
+    Connector, ConnectorContext, ContextTarget, ErrantRecord, ExactlyOnceSupport, SinkConnector,
+    SinkOffsets, SinkTask, SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
 };
 pub use converter::{Converter, ConverterError, HeaderConverter};
 pub use error::{ConnectError, ConnectResult, DataError, ErrorKind};

@@ -129,6 +129,7 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
         http: http.clone(),
     });
     herder.discard_old_requests();
+    herder.handle_connector_requests();
     tokio::spawn(Arc::clone(&herder).watch_config(changes));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let membership = tokio::spawn(membership::run(Arc::clone(&herder), shutdown_rx));

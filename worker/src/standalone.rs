@@ -30,6 +30,7 @@ pub async fn run(
     let listener = process::listen(&worker).await?;
     let cluster = process::cluster_id(worker.clone()).await;
     let herder = StandaloneHerder::new(worker.clone(), plugins, offsets, cluster);
+    herder.handle_connector_requests();
     let app = crate::rest::app(
         herder.clone(),
         logs,

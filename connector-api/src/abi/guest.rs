@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Once, OnceLock};
+use std::sync::{Arc, Once, OnceLock};
 
 use super::batch::{RecordBatch, RecordBatchWriter};
 use super::*;
@@ -13,7 +13,8 @@ use crate::component::{
     TransformationClass,
 };
 use crate::connector::{
-    Connector, SinkConnector, SinkTask, SourceConnector, SourceTask, SourceTaskContext,
+    Connector, ConnectorContext, ContextTarget, SinkConnector, SinkTask, SourceConnector,
+    SourceTask, SourceTaskContext,
 };
 use crate::converter::{ConnectData, RawData};
 use crate::error::ConnectResult;
@@ -56,6 +57,9 @@ impl Factory {
 /// A connector instance behind the boundary.
 pub trait DynConnector: Send {
     fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse>;
+
+    /// [`Connector::initialize`].
+    fn initialize(&mut self, context: ConnectorContext);
 }
 
 /// A task instance behind the boundary.
@@ -95,6 +99,10 @@ fn common<C: Connector>(
 }
 
 impl<C: SourceConnector> DynConnector for SourceConnectorBox<C> {
+    fn initialize(&mut self, context: ConnectorContext) {
+        self.0.initialize(context);
+    }
+
     fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse> {
         match common(&mut self.0, request) {
             Ok(result) => result,
@@ -113,6 +121,10 @@ impl<C: SourceConnector> DynConnector for SourceConnectorBox<C> {
 }
 
 impl<C: SinkConnector> DynConnector for SinkConnectorBox<C> {
+    fn initialize(&mut self, context: ConnectorContext) {
+        self.0.initialize(context);
+    }
+
     fn handle(&mut self, request: ConnectorRequest) -> ConnectResult<ConnectorResponse> {
         match common(&mut self.0, request) {
             Ok(result) => result,
@@ -520,6 +532,7 @@ static TABLE: PluginTable = PluginTable {
     component_new,
     component_call,
     component_free,
+    connector_initialize,
 };
 
 /// Registers the plugin's classes and returns its table (called by the export macro).
@@ -677,6 +690,40 @@ extern "C" fn connector_free(handle: *mut c_void) {
     }));
 }
 
+/// The worker's context callbacks behind a plugin's [`ConnectorContext`]: shared by every
+/// clone, and handed back to the worker once, when the last clone is dropped.
+struct HostLink(HostContext);
+
+impl ContextTarget for HostLink {
+    fn request_task_reconfiguration(&self) {
+        (self.0.request_task_reconfiguration)(self.0.handle);
+    }
+
+    fn raise_error(&self, message: &str) {
+        (self.0.raise_error)(self.0.handle, FfiSlice::new(message.as_bytes()));
+    }
+}
+
+impl Drop for HostLink {
+    fn drop(&mut self) {
+        (self.0.release)(self.0.handle);
+    }
+}
+
+extern "C" fn connector_initialize(handle: *mut c_void, context: HostContext) -> FfiResult {
+    // Owned from here on: released when the last clone goes, also if the connector panics.
+    let context = ConnectorContext::new(Arc::new(HostLink(context)));
+    guarded(move || {
+        if handle.is_null() {
+            return text(STATUS_BAD_REQUEST, "null connector handle");
+        }
+        // Safety: handle came from connector_new and is used by one thread at a time.
+        let connector = unsafe { &mut *handle.cast::<Box<dyn DynConnector>>() };
+        connector.initialize(context);
+        respond(STATUS_OK, Vec::new())
+    })
+}
+
 extern "C" fn task_new(class: FfiSlice, out: *mut *mut c_void) -> FfiResult {
     guarded(|| {
         let factory = match find(class) {
@@ -784,4 +831,203 @@ extern "C" fn component_free(handle: *mut c_void) {
             drop(unsafe { Box::from_raw(handle.cast::<Box<dyn DynComponent>>()) });
         }
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::record::Props;
+
+    /// The worker's side, counting what the plugin did with its context.
+    #[derive(Default)]
+    struct FakeHost {
+        requests: AtomicUsize,
+        errors: Mutex<Vec<String>>,
+        released: AtomicUsize,
+    }
+
+    fn fake<'a>(handle: *const c_void) -> &'a FakeHost {
+        // Safety: the tests pass a FakeHost that outlives the plugin calls.
+        unsafe { &*handle.cast::<FakeHost>() }
+    }
+
+    extern "C" fn fake_request(handle: *const c_void) {
+        fake(handle).requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    extern "C" fn fake_raise(handle: *const c_void, message: FfiSlice) {
+        // Safety: the plugin passes a slice that lives for the call.
+        let text = String::from_utf8_lossy(unsafe { message.as_bytes() }).into_owned();
+        fake(handle).errors.lock().unwrap().push(text);
+    }
+
+    extern "C" fn fake_release(handle: *const c_void) {
+        fake(handle).released.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn host(fake: &FakeHost) -> HostContext {
+        HostContext {
+            handle: (fake as *const FakeHost).cast(),
+            request_task_reconfiguration: fake_request,
+            raise_error: fake_raise,
+            release: fake_release,
+        }
+    }
+
+    /// Asks for a reconfiguration when initialized; its started thread raises an error and
+    /// keeps its clone of the context until the connector stops.
+    #[derive(Default)]
+    struct Watching {
+        context: ConnectorContext,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl Connector for Watching {
+        const CLASS: &'static str = "test.Watching";
+        fn version() -> String {
+            "1".into()
+        }
+        fn config_def() -> ConfigDef {
+            ConfigDef::new()
+        }
+        fn initialize(&mut self, context: ConnectorContext) {
+            context.request_task_reconfiguration();
+            self.context = context;
+        }
+        fn start(&mut self, _props: &Props) -> ConnectResult<()> {
+            let context = self.context.clone();
+            self.thread = Some(std::thread::spawn(move || {
+                context.request_task_reconfiguration();
+                context.raise_error("from a thread");
+            }));
+            Ok(())
+        }
+        fn task_configs(&mut self, _max_tasks: usize) -> ConnectResult<Vec<Props>> {
+            Ok(Vec::new())
+        }
+        fn stop(&mut self) -> ConnectResult<()> {
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+            Ok(())
+        }
+    }
+
+    impl SourceConnector for Watching {
+        type Task = Idle;
+    }
+
+    #[derive(Default)]
+    struct Idle;
+
+    impl SourceTask for Idle {
+        fn start(&mut self, _props: &Props, _context: &SourceTaskContext) -> ConnectResult<()> {
+            Ok(())
+        }
+        fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+            Ok(Vec::new())
+        }
+        fn stop(&mut self) -> ConnectResult<()> {
+            Ok(())
+        }
+    }
+
+    /// Panics in `initialize`.
+    #[derive(Default)]
+    struct Panicking;
+
+    impl Connector for Panicking {
+        const CLASS: &'static str = "test.Panicking";
+        fn version() -> String {
+            "1".into()
+        }
+        fn config_def() -> ConfigDef {
+            ConfigDef::new()
+        }
+        fn initialize(&mut self, _context: ConnectorContext) {
+            panic!("initialize refused");
+        }
+        fn start(&mut self, _props: &Props) -> ConnectResult<()> {
+            Ok(())
+        }
+        fn task_configs(&mut self, _max_tasks: usize) -> ConnectResult<Vec<Props>> {
+            Ok(Vec::new())
+        }
+        fn stop(&mut self) -> ConnectResult<()> {
+            Ok(())
+        }
+    }
+
+    impl SourceConnector for Panicking {
+        type Task = Idle;
+    }
+
+    fn handle_of(connector: Box<dyn DynConnector>) -> *mut c_void {
+        Box::into_raw(Box::new(connector)).cast()
+    }
+
+    fn call_status(handle: *mut c_void, request: &ConnectorRequest) -> i32 {
+        let bytes = encode(request).unwrap();
+        let result = connector_call(handle, FfiSlice::new(&bytes));
+        let status = result.status;
+        free_buf(result.data);
+        status
+    }
+
+    #[test]
+    fn a_connector_keeps_its_context_in_a_thread_and_releases_it_once() {
+        let host_side = FakeHost::default();
+        let handle = handle_of(new_source_connector::<Watching>());
+        let result = connector_initialize(handle, host(&host_side));
+        assert_eq!(result.status, STATUS_OK);
+        free_buf(result.data);
+        assert_eq!(host_side.requests.load(Ordering::SeqCst), 1);
+
+        assert_eq!(
+            call_status(handle, &ConnectorRequest::Start(Props::new())),
+            STATUS_OK
+        );
+        assert_eq!(call_status(handle, &ConnectorRequest::Stop), STATUS_OK);
+        assert_eq!(host_side.requests.load(Ordering::SeqCst), 2);
+        assert_eq!(*host_side.errors.lock().unwrap(), ["from a thread"]);
+        // The connector still holds its context: not released until it is freed.
+        assert_eq!(host_side.released.load(Ordering::SeqCst), 0);
+        connector_free(handle);
+        assert_eq!(host_side.released.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panicking_initialize_still_releases_the_context() {
+        let host_side = FakeHost::default();
+        let handle = handle_of(new_source_connector::<Panicking>());
+        let result = connector_initialize(handle, host(&host_side));
+        assert_eq!(result.status, STATUS_PANIC);
+        free_buf(result.data);
+        assert_eq!(host_side.released.load(Ordering::SeqCst), 1);
+        connector_free(handle);
+        assert_eq!(host_side.released.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_null_handle_is_refused_and_the_context_released() {
+        let host_side = FakeHost::default();
+        let result = connector_initialize(std::ptr::null_mut(), host(&host_side));
+        assert_eq!(result.status, STATUS_BAD_REQUEST);
+        free_buf(result.data);
+        assert_eq!(host_side.released.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_context_the_worker_never_gave_ignores_calls() {
+        let context = ConnectorContext::default();
+        context.request_task_reconfiguration();
+        context.raise_error("nobody listens");
+        assert_eq!(
+            format!("{context:?}"),
+            "ConnectorContext { attached: false }"
+        );
+    }
 }

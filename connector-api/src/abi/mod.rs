@@ -22,7 +22,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
@@ -128,7 +128,33 @@ pub struct PluginTable {
     /// One [`ComponentRequest`] (a whole batch) → one [`ComponentResponse`].
     pub component_call: extern "C" fn(handle: *mut c_void, request: FfiSlice) -> FfiResult,
     pub component_free: extern "C" fn(handle: *mut c_void),
+    /// Hands a connector instance (before `Start`) its context: the worker's callbacks for
+    /// [`crate::ConnectorContext`]. The plugin owns `context` from the call on, whatever the
+    /// call returns. (ABI 7.)
+    pub connector_initialize: extern "C" fn(handle: *mut c_void, context: HostContext) -> FfiResult,
 }
+
+/// The worker's side of a connector's [`crate::ConnectorContext`], passed by value to
+/// `connector_initialize` (ABI 7).
+///
+/// `handle` is one counted reference to the worker's state for that connector instance. The
+/// plugin owns it from the call on and hands it back exactly once, with `release`, when it no
+/// longer needs it (also when the call fails or panics); until then the worker keeps the state
+/// alive, so the callbacks may be called from any thread at any time, even after the connector
+/// was stopped (they do nothing then). The callbacks never block and never unwind.
+#[repr(C)]
+#[derive(Debug)]
+pub struct HostContext {
+    pub handle: *const c_void,
+    pub request_task_reconfiguration: extern "C" fn(handle: *const c_void),
+    /// `message` is UTF-8 (lossily read), borrowed for the call.
+    pub raise_error: extern "C" fn(handle: *const c_void, message: FfiSlice),
+    pub release: extern "C" fn(handle: *const c_void),
+}
+
+// The worker's callbacks are thread-safe and its state lives until `release`.
+unsafe impl Send for HostContext {}
+unsafe impl Sync for HostContext {}
 
 // The table holds only function pointers and a pointer to static bytes.
 unsafe impl Sync for PluginTable {}

@@ -6,6 +6,7 @@
 //! group protocol.
 
 pub mod distributed;
+pub mod reconfigure;
 pub mod standalone;
 pub mod topics;
 pub mod validation;

@@ -9,6 +9,7 @@ use tokio::sync::Mutex;
 use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
+use super::reconfigure::{self, ContextRequests};
 use super::validation::{self, blocking};
 use crate::config::connector as cc;
 use crate::config::WorkerConfig;
@@ -69,6 +70,12 @@ impl StandaloneHerder {
             cluster_id,
             ready: AtomicBool::new(false),
         })
+    }
+
+    /// Starts acting on what running connectors ask through their contexts (task
+    /// reconfigurations, errors). Needs the Tokio runtime.
+    pub fn handle_connector_requests(self: &Arc<Self>) {
+        reconfigure::spawn(self);
     }
 
     /// Marks the worker ready for `/health`.
@@ -222,6 +229,57 @@ impl StandaloneHerder {
             created: !exists,
             info: Self::info(name, entry),
         })
+    }
+}
+
+impl ContextRequests for StandaloneHerder {
+    fn worker(&self) -> &Arc<Worker> {
+        &self.worker
+    }
+
+    /// As Java's `StandaloneHerder.updateConnectorTasks`: new task configs replace the
+    /// connector's tasks when they differ from the current ones.
+    async fn reconfigure(self: &Arc<Self>, name: &str) {
+        let mut map = self.connectors.lock().await;
+        let Some(entry) = map.get_mut(name) else {
+            tracing::debug!(
+                connector = name,
+                "reconfiguration of a deleted connector; ignored"
+            );
+            return;
+        };
+        if entry.target != TargetState::Started || !self.worker.connector_running(name) {
+            tracing::info!(
+                connector = name,
+                "skipping task reconfiguration of a connector that is not running"
+            );
+            return;
+        }
+        // A failure marks the connector FAILED.
+        let Some(configs) = blocking(|| self.worker.regenerate_task_configs(name)) else {
+            return;
+        };
+        if configs == entry.task_configs {
+            tracing::debug!(connector = name, "task configs unchanged");
+            return;
+        }
+        tracing::info!(
+            connector = name,
+            tasks = configs.len(),
+            "task configs changed; restarting the tasks"
+        );
+        blocking(|| self.worker.stop_tasks(&self.worker.tasks_of(name)));
+        self.status.remove_tasks_from(name, configs.len() as u32);
+        entry.task_configs = configs;
+        for task in 0..entry.task_configs.len() as u32 {
+            self.start_task(name, entry, task);
+        }
+    }
+
+    async fn raise_error(self: &Arc<Self>, name: &str, generation: u64, message: &str) {
+        // Under the connectors lock, so no restart or reconfiguration runs meanwhile.
+        let _map = self.connectors.lock().await;
+        blocking(|| self.worker.fail_connector(name, generation, message));
     }
 }
 

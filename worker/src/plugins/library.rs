@@ -8,8 +8,8 @@ use serde::{de::DeserializeOwned, Serialize};
 use tributary_connector_api::abi::batch::RecordBatch;
 use tributary_connector_api::abi::{
     self, CallFailure, ComponentManifest, ComponentNew, ComponentResponse, ConnectorManifest,
-    ConnectorRequest, ConnectorResponse, FfiResult, FfiSlice, PluginManifest, PluginTable,
-    TaskRequest, TaskResponse,
+    ConnectorRequest, ConnectorResponse, FfiResult, FfiSlice, HostContext, PluginManifest,
+    PluginTable, TaskRequest, TaskResponse,
 };
 use tributary_connector_api::ConnectError;
 
@@ -240,6 +240,13 @@ pub struct RemoteConnector {
 unsafe impl Send for RemoteConnector {}
 
 impl RemoteConnector {
+    /// Hands the instance its context (before `Start`). The plugin owns `context` from here
+    /// on and releases it when done, whatever this returns.
+    pub fn initialize(&mut self, context: HostContext) -> Result<(), CallError> {
+        let result = (self.lib.table.connector_initialize)(self.handle, context);
+        take(self.lib.table, result, |_| Ok(()))
+    }
+
     pub fn call(&mut self, request: &ConnectorRequest) -> Result<ConnectorResponse, CallError> {
         call(
             self.lib.table,

@@ -7,10 +7,12 @@
 //! `tokio::task::block_in_place`. Nothing here is on the group member's heartbeat path.
 
 pub mod clients;
+pub mod context;
 pub mod offsets;
 pub mod task_configs;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,7 @@ use crate::model::{ConnectorTaskId, ConnectorType, State, TargetState};
 use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
 use crate::runtime::{trace, TaskHandle, TaskSpec};
 use crate::storage::{OffsetStore, StatusStore};
+use context::{ConnectorEvent, ContextGuard, ContextState, EventSender};
 
 /// Why a Worker request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,11 +44,15 @@ pub enum WorkerError {
 
 /// A connector this worker was asked to run, started or not.
 struct WorkerConnector {
-    /// `None` while the connector is STOPPED or failed to start.
+    /// `None` while the connector is STOPPED or failed (to start, or by raising an error).
     instance: Option<RemoteConnector>,
     /// The stored (raw) config it was started with.
     config: Props,
     target: TargetState,
+    /// Numbers this instance among every connector instance the Worker started.
+    generation: u64,
+    /// The instance's context, while it runs; dropping it closes the context.
+    context: Option<ContextGuard>,
 }
 
 /// A running task, the raw task config it was started with, and its metrics.
@@ -64,6 +71,12 @@ pub struct Worker {
     metrics: Arc<Metrics>,
     connectors: Mutex<BTreeMap<String, WorkerConnector>>,
     tasks: Mutex<BTreeMap<ConnectorTaskId, WorkerTask>>,
+    /// The last connector instance generation handed out.
+    generations: AtomicU64,
+    /// Where connector contexts send what the connectors ask.
+    events: EventSender,
+    /// The other end, until the herder takes it.
+    event_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<ConnectorEvent>>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +102,7 @@ impl Worker {
             number("metrics.sample.window.ms", 30_000),
             number("metrics.num.samples", 2) as usize,
         );
+        let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         Arc::new(Worker {
             metrics,
             config,
@@ -97,7 +111,16 @@ impl Worker {
             offsets,
             connectors: Mutex::new(BTreeMap::new()),
             tasks: Mutex::new(BTreeMap::new()),
+            generations: AtomicU64::new(0),
+            events,
+            event_receiver: Mutex::new(Some(event_receiver)),
         })
+    }
+
+    /// What running connectors ask of the worker (task reconfigurations, errors), for the
+    /// herder to act on. `None` once taken.
+    pub fn take_events(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<ConnectorEvent>> {
+        locked(&self.event_receiver).take()
     }
 
     pub fn config(&self) -> &Arc<WorkerConfig> {
@@ -165,19 +188,25 @@ impl Worker {
         target: TargetState,
     ) -> Option<Vec<Props>> {
         self.stop_connector(name);
+        let generation = self.generations.fetch_add(1, Ordering::SeqCst) + 1;
         let mut entry = WorkerConnector {
             instance: None,
             config: config.clone(),
             target,
+            generation,
+            context: None,
         };
         let outcome = if target == TargetState::Stopped {
             self.status.put_connector(name, State::Stopped, None);
             None
         } else {
+            let context = ContextState::new(name, generation, self.events.clone());
             let started = self.plugin_for(config).and_then(|plugin| {
-                let started = task_configs::start(&self.config, &plugin, name, config)?;
+                let started = task_configs::start(&self.config, &plugin, name, config, &context)?;
                 Ok((plugin, started))
             });
+            // Closed unless the instance runs (calls made while it failed are ignored).
+            let context = ContextGuard(context);
             self.metrics.record_connector_startup(started.is_ok());
             match started {
                 Ok((plugin, (instance, configs))) => {
@@ -193,6 +222,7 @@ impl Worker {
                         },
                     );
                     entry.instance = Some(instance);
+                    entry.context = Some(context);
                     let shown = match target {
                         TargetState::Paused => State::Paused,
                         _ => State::Running,
@@ -211,7 +241,8 @@ impl Worker {
         outcome
     }
 
-    /// Stops a connector instance (its tasks are stopped separately) and forgets it.
+    /// Stops a connector instance (its tasks are stopped separately) and forgets it. Its
+    /// context is closed first: whatever the connector asks from then on is ignored.
     pub fn stop_connector(&self, name: &str) {
         let entry = locked(&self.connectors).remove(name);
         self.metrics.unregister_connector(name);
@@ -241,6 +272,64 @@ impl Worker {
             .is_some_and(|c| c.instance.is_some())
     }
 
+    /// The generation of the connector instance running here, if one runs (its context is
+    /// open).
+    pub fn running_generation(&self, name: &str) -> Option<u64> {
+        locked(&self.connectors).get(name).and_then(|c| {
+            c.context
+                .as_ref()
+                .filter(|g| g.0.is_open())
+                .map(|_| c.generation)
+        })
+    }
+
+    /// Whether a request from the connector instance of `generation` comes too late: a newer
+    /// instance replaced it, or it was stopped or failed. A request from an instance still
+    /// starting (not yet recorded) is not stale.
+    pub fn is_stale(&self, name: &str, generation: u64) -> bool {
+        locked(&self.connectors).get(name).is_some_and(|c| {
+            c.generation > generation
+                || (c.generation == generation
+                    && !c.context.as_ref().is_some_and(|g| g.0.is_open()))
+        })
+    }
+
+    /// A running connector raised an error (Java's `ConnectorContext.raiseError`): unless the
+    /// instance of that `generation` is already gone, it is marked FAILED with `message` as
+    /// its trace and stopped; its tasks keep running, as in Java. Returns whether it failed it.
+    pub fn fail_connector(&self, name: &str, generation: u64, message: &str) -> bool {
+        let instance = {
+            let mut map = locked(&self.connectors);
+            let Some(entry) = map.get_mut(name) else {
+                return false;
+            };
+            if entry.generation != generation || entry.context.is_none() {
+                return false;
+            }
+            // Closes the context; an instance out for regeneration is stopped when it returns.
+            entry.context = None;
+            entry.instance.take()
+        };
+        tracing::error!(
+            connector = name,
+            error = message,
+            "connector raised an error"
+        );
+        self.status.put_connector(
+            name,
+            State::Failed,
+            Some(format!(
+                "org.apache.kafka.connect.errors.ConnectException: {message}"
+            )),
+        );
+        if let Some(mut instance) = instance {
+            if let Err(e) = instance.call(&ConnectorRequest::Stop) {
+                tracing::warn!(connector = name, error = %e, "connector stop failed");
+            }
+        }
+        true
+    }
+
     /// Applies a new target state to a connector and its tasks here (either may run on
     /// another worker). A change from or to STOPPED restarts the connector instance; its
     /// fresh task configs are returned then.
@@ -266,7 +355,15 @@ impl Worker {
                 self.status.put_connector(name, State::Paused, None)
             }
             (_, TargetState::Started) if running => {
-                self.status.put_connector(name, State::Running, None)
+                self.status.put_connector(name, State::Running, None);
+                // Requests made while paused were dropped: as Java, a resumed connector is
+                // asked for its task configs once more.
+                if let Some(generation) = self.running_generation(name) {
+                    let _ = self.events.send(ConnectorEvent::Reconfigure {
+                        connector: name.to_owned(),
+                        generation,
+                    });
+                }
             }
             _ => {}
         }
@@ -276,14 +373,29 @@ impl Worker {
     /// Asks a running connector for fresh task configs. A failure marks the connector FAILED.
     pub fn regenerate_task_configs(&self, name: &str) -> Option<Vec<Props>> {
         // The instance is taken out while the plugin runs, so the map is not locked meanwhile.
-        let (mut instance, config) = {
+        let (mut instance, config, generation) = {
             let mut map = locked(&self.connectors);
             let entry = map.get_mut(name)?;
-            (entry.instance.take()?, entry.config.clone())
+            (
+                entry.instance.take()?,
+                entry.config.clone(),
+                entry.generation,
+            )
         };
         let generated = task_configs::generate(&self.config, &mut instance, name, &config);
-        if let Some(entry) = locked(&self.connectors).get_mut(name) {
-            entry.instance = Some(instance);
+        let orphan = match locked(&self.connectors).get_mut(name) {
+            Some(entry) if entry.generation == generation && entry.context.is_some() => {
+                entry.instance = Some(instance);
+                None
+            }
+            _ => Some(instance),
+        };
+        if let Some(mut orphan) = orphan {
+            // Stopped, replaced or failed meanwhile: nobody else will stop this instance.
+            if let Err(e) = orphan.call(&ConnectorRequest::Stop) {
+                tracing::warn!(connector = name, error = %e, "connector stop failed");
+            }
+            return None;
         }
         match generated {
             Ok(configs) => Some(configs),

@@ -2,6 +2,8 @@
 //! resolved secrets remembered, to scrub them from what users see), and task configs generated
 //! by the connector under `tasks.max`, with the placeholders put back before they are stored.
 
+use std::sync::Arc;
+
 use tributary_connector_api::abi::{ConnectorRequest, ConnectorResponse};
 use tributary_connector_api::Props;
 
@@ -10,6 +12,7 @@ use crate::config::connector as cc;
 use crate::config::providers::Secrets;
 use crate::config::WorkerConfig;
 use crate::plugins::{ConnectorPlugin, RemoteConnector};
+use crate::worker::context::ContextState;
 
 /// A stored (raw) config with its config-provider placeholders resolved, to run it, and the
 /// resolved values to keep out of what users see.
@@ -52,18 +55,21 @@ fn log_config(plugin: &ConnectorPlugin, name: &str, raw: &Props) {
     );
 }
 
-/// Starts a connector instance with its resolved config and asks it for at most `tasks.max`
-/// task configs (unless `tasks.max.enforce=false`), which keep the raw config's placeholders.
-/// Blocks.
+/// Starts a connector instance, initialized with `context`, with its resolved config and asks
+/// it for at most `tasks.max` task configs (unless `tasks.max.enforce=false`), which keep the
+/// raw config's placeholders. Blocks.
 pub fn start(
     worker: &WorkerConfig,
     plugin: &ConnectorPlugin,
     name: &str,
     raw: &Props,
+    context: &Arc<ContextState>,
 ) -> Result<(RemoteConnector, Vec<Props>), String> {
     log_config(plugin, name, raw);
     let (config, secrets) = resolved(worker, raw)?;
     let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
+    c.initialize(context.host_context())
+        .map_err(|e| secrets.scrub(&e.to_string()))?;
     c.call(&ConnectorRequest::Start(config.clone()))
         .map_err(|e| secrets.scrub(&e.to_string()))?;
     let configs = generate_resolved(&mut c, name, raw, &config, &secrets)?;

@@ -3,7 +3,7 @@
 
 use std::ffi::c_void;
 
-use tributary_connector_api::abi::{FfiBuf, FfiResult, FfiSlice, PluginTable};
+use tributary_connector_api::abi::{FfiBuf, FfiResult, FfiSlice, HostContext, PluginTable};
 
 extern "C" fn never() -> FfiResult {
     unreachable_result()
@@ -20,6 +20,10 @@ extern "C" fn never_call(_: *mut c_void, _: FfiSlice) -> FfiResult {
 extern "C" fn never_free(_: *mut c_void) {}
 
 extern "C" fn never_free_buf(_: FfiBuf) {}
+
+extern "C" fn never_initialize(_: *mut c_void, _: HostContext) -> FfiResult {
+    unreachable_result()
+}
 
 fn unreachable_result() -> FfiResult {
     FfiResult {
@@ -49,6 +53,7 @@ static TABLE: PluginTable = PluginTable {
     component_new: never_new,
     component_call: never_call,
     component_free: never_free,
+    connector_initialize: never_initialize,
 };
 
 /// Exports a table whose ABI version this worker does not speak.

@@ -1,6 +1,7 @@
 //! Test fixtures: connectors that misbehave on purpose, to check that a plugin's panic or
-//! error fails only its task and the worker keeps serving; and a multi-task sequence source
-//! for the distributed-mode tests.
+//! error fails only its task and the worker keeps serving; a multi-task sequence source
+//! for the distributed-mode tests; and a source whose task count follows a file it watches,
+//! asking for task reconfiguration through its `ConnectorContext`.
 
 use tributary_connector_api::config::{ConfigKey, ConfigType, Default, Importance};
 use tributary_connector_api::*;
@@ -291,7 +292,10 @@ impl SinkTask for ErrantSinkTask {
     }
 }
 
+mod watching;
+pub use watching::WatchingSourceConnector;
+
 export_plugin!(
-    sources: [PanickingSourceConnector, SequenceSourceConnector],
+    sources: [PanickingSourceConnector, SequenceSourceConnector, WatchingSourceConnector],
     sinks: [FailingSinkConnector, ErrantSinkConnector],
 );

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use tributary_connector_api::abi::ConnectorKind;
 use tributary_connector_api::{ConfigKeyInfo, Props};
 
+use super::reconfigure::{self, ContextRequests};
 use super::validation;
 use crate::config::connector as cc;
 use crate::config::distributed::DistributedConfig;
@@ -73,6 +74,9 @@ pub struct DistributedHerder {
     rejoin: Notify,
     ready: AtomicBool,
     http: reqwest::Client,
+    /// The last publication of task configs started per connector: a retrying one gives up
+    /// once a newer one started, so older configs never land after newer ones.
+    publications: Mutex<BTreeMap<String, u64>>,
 }
 
 fn not_found(name: &str) -> HerderError {
@@ -139,6 +143,7 @@ impl DistributedHerder {
             rejoin: Notify::new(),
             ready: AtomicBool::new(false),
             http: parts.http,
+            publications: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -255,6 +260,12 @@ impl DistributedHerder {
         })
     }
 
+    /// Starts acting on what the connectors running here ask through their contexts (task
+    /// reconfigurations, errors). Needs the Tokio runtime.
+    pub fn handle_connector_requests(self: &Arc<Self>) {
+        reconfigure::spawn(self);
+    }
+
     /// Marks the worker ready for `/health` (after its first assignment).
     pub fn set_ready(&self) {
         self.ready.store(true, Ordering::SeqCst);
@@ -282,9 +293,19 @@ impl DistributedHerder {
     /// settles).
     fn publish_task_configs(self: &Arc<Self>, new: NewTaskConfigs) {
         let herder = Arc::clone(self);
+        let publication = {
+            let mut all = self.publications.lock().unwrap_or_else(|p| p.into_inner());
+            let n = all.entry(new.connector.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             for attempt in 0..20 {
+                if herder.superseded(&new.connector, publication) {
+                    tracing::info!(connector = %new.connector, "newer task configs are being published; dropping older ones");
+                    return;
+                }
                 match herder.send_task_configs(&new).await {
                     Ok(()) => return,
                     Err(e) => {
@@ -296,6 +317,15 @@ impl DistributedHerder {
             }
             tracing::error!(connector = %new.connector, "gave up publishing task configs");
         });
+    }
+
+    /// Whether a publication of task configs newer than `publication` started for `connector`.
+    fn superseded(&self, connector: &str, publication: u64) -> bool {
+        self.publications
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(connector)
+            .is_some_and(|n| *n != publication)
     }
 
     async fn send_task_configs(&self, new: &NewTaskConfigs) -> Result<(), String> {
@@ -525,6 +555,59 @@ impl DistributedHerder {
             s.take_restart_requests();
             s.take_logger_levels();
         });
+    }
+}
+
+impl ContextRequests for DistributedHerder {
+    fn worker(&self) -> &Arc<Worker> {
+        &self.worker
+    }
+
+    /// As Java's `DistributedHerder.reconfigureConnector`: the worker running the connector
+    /// asks it for task configs and, when they differ from the committed ones, the leader
+    /// writes them (this worker, or the leader it forwards them to with
+    /// `POST /connectors/<name>/tasks`); the config topic then restarts the tasks everywhere.
+    async fn reconfigure(self: &Arc<Self>, name: &str) {
+        let new = {
+            let mut local = self.local.lock().await;
+            let state = self.configs.snapshot();
+            if !state.contains(name) {
+                tracing::debug!(
+                    connector = name,
+                    "reconfiguration of a deleted connector; ignored"
+                );
+                return;
+            }
+            if state.target_state(name) != Some(TargetState::Started)
+                || !local.owns_connector(name)
+                || !self.worker.connector_running(name)
+            {
+                tracing::info!(
+                    connector = name,
+                    "skipping task reconfiguration of a connector that is not running here"
+                );
+                return;
+            }
+            local.regenerate(name, &state)
+        };
+        match new {
+            Some(new) => {
+                tracing::info!(
+                    connector = name,
+                    tasks = new.configs.len(),
+                    leader = self.group().is_leader,
+                    "task configs changed; publishing them"
+                );
+                self.publish_task_configs(new);
+            }
+            None => tracing::debug!(connector = name, "task configs unchanged"),
+        }
+    }
+
+    async fn raise_error(self: &Arc<Self>, name: &str, generation: u64, message: &str) {
+        // Under the local-work lock, so no reconcile or restart runs meanwhile.
+        let _local = self.local.lock().await;
+        validation::blocking(|| self.worker.fail_connector(name, generation, message));
     }
 }
 
