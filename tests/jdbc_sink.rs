@@ -519,7 +519,10 @@ fn a_lost_database_is_retried_with_the_task_running() {
     proxy.set_up(false);
     produce_keyed(
         &table,
-        &[(key(2), value(2, "b", 2, None)), (key(3), value(3, "c", 3, None))],
+        &[
+            (key(2), value(2, "b", 2, None)),
+            (key(3), value(3, "c", 3, None)),
+        ],
     );
     wait_for("the sink to notice", Duration::from_secs(30), || {
         worker
@@ -532,7 +535,14 @@ fn a_lost_database_is_retried_with_the_task_running() {
         Some("RUNNING")
     );
     proxy.set_up(true);
-    wait_rows(&db, &table, &["id", "name"], &["1|a", "2|b", "3|c"], &worker, name);
+    wait_rows(
+        &db,
+        &table,
+        &["id", "name"],
+        &["1|a", "2|b", "3|c"],
+        &worker,
+        name,
+    );
     drop(worker);
     db.sql(&[&format!("DROP TABLE \"{table}\"")]);
 }

@@ -693,6 +693,7 @@ fn tables_are_found_in_the_catalog_and_spread_over_tasks() {
             ("table.exclude.list", ".*tmp_.*".into()),
             ("topic.prefix", prefix.clone()),
             ("tasks.max", "2".into()),
+            ("table.poll.interval.ms", "300".into()),
         ],
     );
     let orders = running.read(&format!("{prefix}orders"), name, |v| v.len() >= 2);
@@ -711,6 +712,43 @@ fn tables_are_found_in_the_catalog_and_spread_over_tasks() {
         tables,
         [format!("{schema}.customers"), format!("{schema}.orders")],
         "one table per task, tmp_scratch excluded"
+    );
+
+    // A table created while it runs is found by the table monitor: the tasks are
+    // reconfigured and its rows copied; a dropped one leaves the task configs.
+    create_topic(&format!("{prefix}invoices"));
+    db.sql(&[
+        &format!("CREATE TABLE {schema}.invoices (id SERIAL PRIMARY KEY, total INT)"),
+        &format!("INSERT INTO {schema}.invoices (total) VALUES (42)"),
+    ]);
+    let invoices = running.read(&format!("{prefix}invoices"), name, |v| !v.is_empty());
+    assert_eq!(payloads(&invoices)[0]["total"], 42);
+    let task_tables = || -> Vec<String> {
+        let (_, tasks) = running.worker.get(&format!("/connectors/{name}/tasks"));
+        tasks
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|t| t["config"]["tables"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        task_tables(),
+        [
+            format!("{schema}.customers,{schema}.invoices"),
+            format!("{schema}.orders")
+        ]
+    );
+    db.sql(&[&format!("DROP TABLE {schema}.customers")]);
+    wait_for(
+        "the dropped table to leave the tasks",
+        Duration::from_secs(30),
+        || {
+            (task_tables() == [format!("{schema}.invoices"), format!("{schema}.orders")])
+                .then_some(())
+        },
     );
     drop(running);
     db.sql(&[&format!("DROP SCHEMA {schema} CASCADE")]);

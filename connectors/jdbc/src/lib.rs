@@ -21,6 +21,7 @@ pub mod sink_sql;
 pub mod sink_writer;
 pub mod source;
 pub mod source_config;
+pub mod table_monitor;
 pub mod task_split;
 pub mod url;
 pub mod zone;

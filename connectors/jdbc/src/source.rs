@@ -4,7 +4,9 @@
 //!
 //! The connector lists the database's tables at start (`table.types`, `schema.pattern` /
 //! `catalog.pattern`), keeps those `table.whitelist`/`table.blacklist` or
-//! `table.include.list`/`table.exclude.list` select, and spreads them over tasks. Each task
+//! `table.include.list`/`table.exclude.list` select, and spreads them over tasks; its
+//! [`TableMonitor`] lists them again every `table.poll.interval.ms` and asks the worker for
+//! new task configs when a table appears or goes. Each task
 //! reads its tables in turn, each at most every `poll.interval.ms`: a read streams the rows
 //! of one statement ([`crate::query`]) and hands them out `batch.max.rows` at a time, so
 //! memory stays bounded whatever the table's size. A table's columns are read from the
@@ -24,8 +26,8 @@ use tributary_connector_api::config::{
     ConfigKey, ConfigType, Default as ConfigDefault, Importance,
 };
 use tributary_connector_api::{
-    ConfigDef, ConfigValueInfo, ConnectError, ConnectResult, Connector, OffsetMap, Props,
-    SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Struct, Value,
+    ConfigDef, ConfigValueInfo, ConnectError, ConnectResult, Connector, ConnectorContext,
+    OffsetMap, Props, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Struct, Value,
 };
 
 use crate::column_mapping::{self, ColumnInfo, Mapping};
@@ -36,6 +38,7 @@ use crate::query::Target;
 use crate::row_reader::ReadContext;
 use crate::row_stream::{Item, RowData, RowStream, Shape};
 use crate::source_config::{Mode, Source, SourceConfig};
+use crate::table_monitor::{self, TableMonitor, Tables};
 use crate::task_split::split_tables;
 
 /// The task-config key listing a task's tables (comma-separated, qualified), as Confluent's
@@ -50,8 +53,10 @@ const POLL_WAIT: Duration = Duration::from_millis(500);
 pub struct JdbcSourceConnector {
     props: Props,
     config: Option<SourceConfig>,
-    /// The selected tables (table mode), qualified.
-    tables: Vec<String>,
+    /// The selected tables (table mode), qualified; kept current by the monitor.
+    tables: Tables,
+    monitor: Option<TableMonitor>,
+    context: ConnectorContext,
 }
 
 fn key(name: &str, type_: ConfigType, default: ConfigDefault, doc: &str) -> ConfigKey {
@@ -146,29 +151,28 @@ impl Connector for JdbcSourceConnector {
         values
     }
 
+    fn initialize(&mut self, context: ConnectorContext) {
+        self.context = context;
+    }
+
     fn start(&mut self, props: &Props) -> ConnectResult<()> {
         let config = SourceConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
         if matches!(config.source, Source::Tables { .. }) {
             let runtime = runtime()?;
             let db = connect(&runtime, &config)?;
             let listed = runtime.block_on(async {
-                let current = db.current_schema().await?;
-                let tables = db
-                    .tables(
-                        config.source.table_types(),
-                        config.schema_pattern.as_deref(),
-                    )
-                    .await?;
+                let listed = table_monitor::list(&db, &config, true).await;
                 db.close().await;
-                Ok::<_, sqlx::Error>((current, tables))
+                listed
             });
-            let (current, listed) = listed.map_err(|e| {
-                ConnectError::new(format!("cannot list the tables of {}: {e}", config.url))
-            })?;
-            self.tables = config
-                .source
-                .select(&listed, current.as_deref())
-                .map_err(|e| ConnectError::new(e.to_string()))?;
+            *self.tables.lock().unwrap_or_else(|e| e.into_inner()) =
+                listed.map_err(ConnectError::new)?;
+            self.monitor = Some(TableMonitor::start(
+                config.clone(),
+                self.tables.clone(),
+                self.context.clone(),
+                note,
+            ));
         }
         self.props = props.clone();
         self.config = Some(config);
@@ -181,18 +185,22 @@ impl Connector for JdbcSourceConnector {
         };
         Ok(match &config.source {
             Source::Query(_) => vec![self.props.clone()],
-            Source::Tables { .. } => split_tables(&self.tables, max_tasks)
-                .into_iter()
-                .map(|tables| {
-                    let mut p = self.props.clone();
-                    p.insert(TABLES.into(), tables.join(","));
-                    p
-                })
-                .collect(),
+            Source::Tables { .. } => split_tables(
+                &self.tables.lock().unwrap_or_else(|e| e.into_inner()),
+                max_tasks,
+            )
+            .into_iter()
+            .map(|tables| {
+                let mut p = self.props.clone();
+                p.insert(TABLES.into(), tables.join(","));
+                p
+            })
+            .collect(),
         })
     }
 
     fn stop(&mut self) -> ConnectResult<()> {
+        self.monitor = None;
         Ok(())
     }
 }

@@ -63,12 +63,14 @@ impl Source {
     }
 
     /// The tables to copy among `listed` (qualified names; `current` is the schema or database
-    /// unqualified names are in). A whitelisted table that is not there, or a selection that
-    /// is empty, is an error naming the key to change.
+    /// unqualified names are in). When `strict` (at start), a whitelisted table that is not
+    /// there, or a selection that is empty, is an error naming the key to change; otherwise
+    /// (the table monitor) they are dropped tables.
     pub fn select(
         &self,
         listed: &[String],
         current: Option<&str>,
+        strict: bool,
     ) -> Result<Vec<String>, ConfigError> {
         let Source::Tables {
             whitelist,
@@ -103,7 +105,7 @@ impl Source {
             let mut selected = Vec::new();
             for name in whitelist {
                 let m = matches(name);
-                if m.is_empty() {
+                if m.is_empty() && strict {
                     return Err(config_error(
                         "table.whitelist",
                         format!("{name} is not a table of the database (of the listed types)"),
@@ -141,7 +143,7 @@ impl Source {
                 },
             )
         };
-        if selected.is_empty() {
+        if selected.is_empty() && strict {
             let key = if listed.is_empty() {
                 "table.types"
             } else {
@@ -548,10 +550,11 @@ mod tests {
                 .filter(|(k, _)| *k != "table.whitelist")
                 .collect();
             pairs.extend_from_slice(extra);
-            SourceConfig::parse(&props(&pairs))
-                .unwrap()
-                .source
-                .select(&listed, Some("public"))
+            SourceConfig::parse(&props(&pairs)).unwrap().source.select(
+                &listed,
+                Some("public"),
+                true,
+            )
         };
         assert_eq!(
             select(&[("table.whitelist", "orders,audit.orders")]).unwrap(),
