@@ -57,11 +57,8 @@ impl TableMonitor {
                 return;
             };
             let mut db: Option<Db> = None;
-            loop {
-                match stopped.recv_timeout(interval) {
-                    Err(RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
+            // Until the connector stops (the sender is dropped).
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                 let listed = runtime.block_on(async {
                     if db.is_none() {
                         db = Some(
