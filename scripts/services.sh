@@ -13,8 +13,24 @@ fi
 if ! up 3306 && [ -x /usr/sbin/mariadbd ]; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
 fi
+ready=
 for _ in $(seq 1 50); do
-  { up 5432 || ! command -v pg_ctlcluster >/dev/null 2>&1; } && { up 3306 || [ ! -x /usr/sbin/mariadbd ]; } && exit 0
+  if { up 5432 || ! command -v pg_ctlcluster >/dev/null 2>&1; } && { up 3306 || [ ! -x /usr/sbin/mariadbd ]; }; then
+    ready=1
+    break
+  fi
   sleep 0.2
 done
-echo "warning: a database did not come up (PostgreSQL 5432: $(up 5432 && echo up || echo down), MariaDB 3306: $(up 3306 && echo up || echo down))" >&2
+if [ -z "$ready" ]; then
+  echo "warning: a database did not come up (PostgreSQL 5432: $(up 5432 && echo up || echo down), MariaDB 3306: $(up 3306 && echo up || echo down))" >&2
+fi
+# The tests' database `test` on each server (idempotent).
+if up 5432 && command -v psql >/dev/null 2>&1; then
+  if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'test'" 2>/dev/null)" != 1 ]; then
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test" || true
+  fi
+fi
+if up 3306 && command -v mariadb >/dev/null 2>&1; then
+  mariadb -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS test" || true
+fi
+exit 0

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use sqlx::{Column, Row};
 use tokio::sync::mpsc;
 use tributary_connector_api::{logical, Schema, SchemaRef, Value};
@@ -126,9 +126,13 @@ pub enum Item {
     BadRow(String),
 }
 
+/// Rows travel in chunks of at most this many (fewer when the next row is not ready yet).
+const CHUNK: usize = 64;
+
 /// The receiving end of a running read; `None` from [`RowStream::next`] means the result ended.
 pub struct RowStream {
-    rows: mpsc::Receiver<Item>,
+    rows: mpsc::Receiver<Vec<Item>>,
+    chunk: std::collections::VecDeque<Item>,
 }
 
 impl RowStream {
@@ -140,7 +144,7 @@ impl RowStream {
         shape: Arc<Shape>,
         buffer: usize,
     ) -> RowStream {
-        let (tx, rx) = mpsc::channel(buffer.max(1));
+        let (tx, rx) = mpsc::channel(buffer.div_ceil(CHUNK).max(1));
         let db = db.clone();
         runtime.spawn(async move {
             let Statement { sql, params } = statement;
@@ -159,55 +163,87 @@ impl RowStream {
                 pump(query.fetch(pool), &shape, &tx).await;
             });
         });
-        RowStream { rows: rx }
+        RowStream {
+            rows: rx,
+            chunk: std::collections::VecDeque::new(),
+        }
     }
 
     /// The next item, waiting for it.
     pub async fn next(&mut self) -> Option<Item> {
-        self.rows.recv().await
+        if self.chunk.is_empty() {
+            self.chunk.extend(self.rows.recv().await?);
+        }
+        self.chunk.pop_front()
     }
 }
 
 async fn pump<R: ReadRow + Row>(
     rows: impl Stream<Item = Result<R, sqlx::Error>>,
     shape: &Shape,
-    tx: &mpsc::Sender<Item>,
+    tx: &mpsc::Sender<Vec<Item>>,
 ) {
     let mut rows = std::pin::pin!(rows);
-    let mut first = true;
-    while let Some(row) = rows.next().await {
+    let mut indices: Option<Vec<usize>> = None;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    loop {
+        // A chunk goes out when full, or when the next row is not there yet.
+        let row = match rows.next().now_or_never() {
+            Some(row) => row,
+            None => {
+                if !chunk.is_empty() && tx.send(std::mem::take(&mut chunk)).await.is_err() {
+                    return;
+                }
+                rows.next().await
+            }
+        };
+        let Some(row) = row else { break };
         let item = match row {
             Err(e) => Item::QueryFailed(e.to_string()),
             Ok(row) => {
-                if first {
-                    first = false;
-                    if let Err(e) = check_columns(&row, shape) {
-                        let _ = tx.send(Item::QueryFailed(e)).await;
-                        return;
+                if indices.is_none() {
+                    match positions(&row, shape) {
+                        Ok(at) => indices = Some(at),
+                        Err(e) => {
+                            chunk.push(Item::QueryFailed(e));
+                            let _ = tx.send(chunk).await;
+                            return;
+                        }
                     }
                 }
-                match decode(&row, shape) {
+                match decode(&row, indices.as_deref().unwrap_or_default(), shape) {
                     Ok(data) => Item::Row(data),
                     Err(e) => Item::BadRow(e),
                 }
             }
         };
         let stop = !matches!(item, Item::Row(_));
-        // A closed channel: the task stopped reading.
-        if tx.send(item).await.is_err() || stop {
+        chunk.push(item);
+        if stop {
+            break;
+        }
+        if chunk.len() >= CHUNK && tx.send(std::mem::take(&mut chunk)).await.is_err() {
+            // The task stopped reading.
             return;
         }
     }
+    if !chunk.is_empty() {
+        let _ = tx.send(chunk).await;
+    }
 }
 
-/// The result's columns must be the shape's, in order (a table altered between reading its
-/// columns and reading its rows is read again).
-fn check_columns<R: Row>(row: &R, shape: &Shape) -> Result<(), String> {
+/// Where the shape's columns are in the result (the result's columns must be the shape's, in
+/// order: a table altered between reading its columns and reading its rows is read again).
+fn positions<R: Row>(row: &R, shape: &Shape) -> Result<Vec<usize>, String> {
     let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
     let mut at = 0;
+    let mut indices = Vec::with_capacity(shape.columns.len());
     for (name, _) in &shape.columns {
         match names[at..].iter().position(|n| n == name) {
-            Some(i) => at += i + 1,
+            Some(i) => {
+                indices.push(at + i);
+                at += i + 1;
+            }
             None => {
                 return Err(format!(
                     "the columns changed while being read (no column {name} in the result)"
@@ -215,18 +251,13 @@ fn check_columns<R: Row>(row: &R, shape: &Shape) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(indices)
 }
 
-fn decode<R: ReadRow + Row>(row: &R, shape: &Shape) -> Result<RowData, String> {
-    let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+/// A row decoded by the shape; `indices` are the shape's columns' places in the result.
+fn decode<R: ReadRow + Row>(row: &R, indices: &[usize], shape: &Shape) -> Result<RowData, String> {
     let mut values = Vec::with_capacity(shape.columns.len());
-    let mut indices = Vec::with_capacity(shape.columns.len());
-    let mut at = 0;
-    for (name, mapping) in &shape.columns {
-        let i = at + names[at..].iter().position(|n| n == name).unwrap_or(0);
-        at = i + 1;
-        indices.push(i);
+    for ((name, mapping), &i) in shape.columns.iter().zip(indices) {
         values.push(
             row.value(i, mapping, &shape.cx)
                 .map_err(|e| format!("column {name}: {e}"))?,
