@@ -546,3 +546,116 @@ fn a_lost_database_is_retried_with_the_task_running() {
     drop(worker);
     db.sql(&[&format!("DROP TABLE \"{table}\"")]);
 }
+
+/// Schemaless JSON (no schemas in the converter) into an existing PostgreSQL table: each map
+/// entry typed as its column (numeric, timestamp, jsonb, uuid), tombstones deleting by a bare
+/// key, and a record with a field the table lacks reported and skipped (errors.tolerance=all).
+#[test]
+fn schemaless_records_are_written_to_an_existing_table() {
+    let db = pg();
+    let table = unique("loose").replace('-', "_");
+    db.sql(&[&format!(
+        "CREATE TABLE \"{table}\" (id INT PRIMARY KEY, name TEXT, price NUMERIC(10,2), \
+         doc JSONB, ref UUID, seen TIMESTAMP)"
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    create_topic(&table);
+    let name = "jdbc-schemaless";
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", table.clone()),
+            ("connection.url", db.jdbc_url()),
+            ("insert.mode", "upsert".into()),
+            ("pk.mode", "record_key".into()),
+            ("pk.fields", "id".into()),
+            ("delete.enabled", "true".into()),
+            ("errors.tolerance", "all".into()),
+            ("errors.log.enable", "true".into()),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let mut converters = json_converters();
+    converters.push(("key.converter.schemas.enable", "false"));
+    converters.push(("value.converter.schemas.enable", "false"));
+    let props = Worker::props(dir.path(), free_port(), &plugins, &converters);
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    let row = |id: i32, extra: &str| {
+        Some(format!(
+            r#"{{"id":{id},"name":"n{id}","price":1.25,"doc":{{"x":[1,2]}},"ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1{id}","seen":"2024-01-15 12:00:00"{extra}}}"#
+        ))
+    };
+    produce_keyed(
+        &table,
+        &[
+            (Some("1".into()), row(1, "")),
+            (Some("2".into()), row(2, "")),
+            (Some("3".into()), row(3, r#","color":"red""#)),
+            (Some("4".into()), row(4, "")),
+            (Some("2".into()), None),
+        ],
+    );
+    wait_rows(
+        &db,
+        &table,
+        &["id", "name", "price", "doc", "ref", "seen"],
+        &[
+            "1|n1|1.25|{\"x\": [1, 2]}|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|2024-01-15 12:00:00",
+            "4|n4|1.25|{\"x\": [1, 2]}|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14|2024-01-15 12:00:00",
+        ],
+        &worker,
+        name,
+    );
+    assert!(
+        worker.log_text().contains("no column color"),
+        "the skipped record is logged"
+    );
+    drop(worker);
+    db.sql(&[&format!("DROP TABLE \"{table}\"")]);
+}
+
+/// insert.mode=update: existing rows are updated by the value's key field; a record for a row
+/// that does not exist changes nothing (as Confluent's).
+#[test]
+fn update_mode_changes_existing_rows_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::Sqlite(dir.path().join("update.db"));
+    let table = unique("stock").replace('-', "_");
+    db.sql(&[
+        &format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER NOT NULL)"),
+        &format!("INSERT INTO {table} VALUES (1, 'apple', 3), (2, 'pear', 5), (3, 'fig', 7)"),
+    ]);
+    create_topic(&table);
+    let name = "jdbc-update";
+    let connector = sink_props(
+        dir.path(),
+        name,
+        &[
+            ("topics", table.clone()),
+            ("connection.url", db.jdbc_url()),
+            ("insert.mode", "update".into()),
+            ("pk.mode", "record_value".into()),
+            ("pk.fields", "id".into()),
+        ],
+    );
+    let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
+    let props = Worker::props(dir.path(), free_port(), &plugins, &json_converters());
+    let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
+    produce_keyed(
+        &table,
+        &[
+            (None, value(1, "apple", 30, None)),
+            (None, value(9, "ghost", 1, None)),
+            (None, value(3, "fig", 70, None)),
+        ],
+    );
+    wait_rows(
+        &db,
+        &table,
+        &["id", "name", "qty"],
+        &["1|apple|30", "2|pear|5", "3|fig|70"],
+        &worker,
+        name,
+    );
+}

@@ -17,6 +17,7 @@ pub mod row_stream;
 pub mod sink;
 pub mod sink_config;
 pub mod sink_params;
+pub mod sink_schemaless;
 pub mod sink_sql;
 pub mod sink_writer;
 pub mod source;

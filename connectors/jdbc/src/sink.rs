@@ -18,6 +18,9 @@
 //! * a record that cannot be written at all (no columns, nested types, a table that cannot
 //!   take it): reported likewise;
 //! * other errors: retried `max.retries` times, then record by record.
+//!
+//! Schemaless keys and values (maps from JSON without schemas) are written to existing tables,
+//! typed by the table's columns ([`crate::sink_schemaless`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -32,10 +35,12 @@ use tributary_connector_api::{
     SinkConnector, SinkOffsets, SinkRecord, SinkTask, SinkTaskContext, TopicPartition, Type, Value,
 };
 
+use crate::column_mapping::ColumnInfo;
 use crate::db::Db;
 use crate::dialect::Dialect;
 use crate::sink_config::{InsertMode, PkMode, SinkConfig};
-use crate::sink_params::{self, Param, ParamRules};
+use crate::sink_params::{self, Kind, Param, ParamRules};
+use crate::sink_schemaless::{needs_schema, SchemalessSchemas};
 use crate::sink_sql::{self, ColumnRules, FieldsMetadata};
 use crate::sink_writer::{self, Statement, WriteError, Writer};
 
@@ -197,6 +202,9 @@ pub struct JdbcSinkTask {
     last_table: Option<(String, String)>,
     /// The write running in the background, with its records.
     in_flight: Option<InFlight>,
+    /// Tables' columns, for schemaless records.
+    table_columns: HashMap<String, Vec<ColumnInfo>>,
+    schemaless: SchemalessSchemas,
 }
 
 fn note(message: &str) {
@@ -508,7 +516,7 @@ impl JdbcSinkTask {
         &mut self,
         records: &[SinkRecord],
     ) -> ConnectResult<(Result<Vec<Statement>, WriteError>, Rejected)> {
-        let (runs, bad) = self.plan(records)?;
+        let (mut runs, bad) = self.plan(records)?;
         let (Some(config), Some(runtime), Some(writer)) =
             (&self.config, &self.runtime, &mut self.writer)
         else {
@@ -517,7 +525,7 @@ impl JdbcSinkTask {
         let dialect = config.dialect;
         let quoted = config.quote_identifiers;
         let mut statements = Vec::new();
-        for run in &runs {
+        for run in &mut runs {
             let ready = self
                 .prepared
                 .iter()
@@ -527,6 +535,10 @@ impl JdbcSinkTask {
                     return Ok((Err(e), bad));
                 }
                 self.prepared.push((run.table.clone(), run.fields.clone()));
+            }
+            let typed = writer.typed_text_columns(&run.table);
+            if !typed.is_empty() {
+                retype(run, &typed);
             }
             match statements_of(dialect, quoted, run) {
                 Ok(s) => statements.extend(s),
@@ -623,6 +635,8 @@ impl JdbcSinkTask {
                 table
             }
         };
+        let typed = self.typed(config, &table, record)?;
+        let record = typed.as_ref();
         let tombstone = record.value.is_null();
         if tombstone && !config.delete_enabled {
             return Err(format!(
@@ -685,6 +699,65 @@ impl JdbcSinkTask {
         })
     }
 
+    /// The record with schemas made for a schemaless key or value from the table's columns
+    /// (see [`crate::sink_schemaless`]); as it is otherwise.
+    fn typed<'r>(
+        &mut self,
+        config: &SinkConfig,
+        table: &str,
+        record: &'r SinkRecord,
+    ) -> Result<Cow<'r, SinkRecord>, String> {
+        let key = needs_schema(record.key_schema.as_ref(), &record.key);
+        let value = needs_schema(record.value_schema.as_ref(), &record.value);
+        if !key && !value {
+            return Ok(Cow::Borrowed(record));
+        }
+        if !self.table_columns.contains_key(table) {
+            let (Some(runtime), Some(writer)) = (&self.runtime, &self.writer) else {
+                return Err("the task is not started".into());
+            };
+            let columns = runtime
+                .block_on(writer.db().columns(&writer.qualified(table)))
+                .map_err(|e| format!("cannot read the columns of {table}: {e}"))?;
+            if columns.is_empty() {
+                return Err(format!(
+                    "table {table} does not exist: schemaless records are written to existing \
+                     tables only (auto.create cannot guess column types)"
+                ));
+            }
+            self.table_columns.insert(table.to_owned(), columns);
+        }
+        let columns = self
+            .table_columns
+            .get(table)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let mut typed = record.clone();
+        if key {
+            let (schema, v) = self.schemaless.typed(
+                config.dialect,
+                config.db_timezone,
+                table,
+                columns,
+                &record.key,
+            )?;
+            typed.key_schema = Some(schema);
+            typed.key = v;
+        }
+        if value {
+            let (schema, v) = self.schemaless.typed(
+                config.dialect,
+                config.db_timezone,
+                table,
+                columns,
+                &record.value,
+            )?;
+            typed.value_schema = Some(schema);
+            typed.value = v;
+        }
+        Ok(Cow::Owned(typed))
+    }
+
     /// The columns of a table's records with these schemas (worked out once per schemas).
     fn fields_of(
         &mut self,
@@ -724,6 +797,23 @@ impl JdbcSinkTask {
             fields: fields.clone(),
         });
         Ok(fields)
+    }
+}
+
+/// Text headed for PostgreSQL `json`/`jsonb`/`uuid` columns becomes parameters of those types.
+fn retype(run: &mut Run, typed: &[(String, Kind)]) {
+    let fields = &run.fields;
+    let kind_of = |name: &String| typed.iter().find(|(c, _)| c == name).map(|(_, k)| *k);
+    let key_kinds: Vec<Option<Kind>> = fields.key_names().iter().map(kind_of).collect();
+    let other_kinds: Vec<Option<Kind>> = fields.non_key_names().iter().map(kind_of).collect();
+    for (_, keys, others) in &mut run.rows {
+        for (params, kinds) in [(&mut *keys, &key_kinds), (&mut *others, &other_kinds)] {
+            for (param, kind) in params.iter_mut().zip(kinds) {
+                if let Some(kind) = kind {
+                    *param = std::mem::replace(param, Param::Bool(false)).into_kind(*kind);
+                }
+            }
+        }
     }
 }
 

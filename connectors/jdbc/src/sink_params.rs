@@ -33,6 +33,10 @@ pub enum Kind {
     Date,
     Time,
     Timestamp,
+    /// PostgreSQL `json`/`jsonb` (text into such a column).
+    Json,
+    /// PostgreSQL `uuid`.
+    Uuid,
 }
 
 /// A PostgreSQL array parameter (`None`: a null array).
@@ -64,6 +68,28 @@ pub enum Param {
     Time(NaiveTime),
     Timestamp(NaiveDateTime),
     Array(ArrayParam),
+    Json(serde_json::Value),
+    Uuid(uuid::Uuid),
+}
+
+impl Param {
+    /// Text headed for a PostgreSQL column of `kind` (`Json`, `Uuid`) as a parameter of that
+    /// type: PostgreSQL casts no text parameter into them. Text that is not JSON or a UUID
+    /// stays text, for the database to refuse the row.
+    pub fn into_kind(self, kind: Kind) -> Param {
+        match (self, kind) {
+            (Param::Null(Kind::Text), k @ (Kind::Json | Kind::Uuid)) => Param::Null(k),
+            (Param::Text(s), Kind::Json) => match serde_json::from_str(&s) {
+                Ok(json) => Param::Json(json),
+                Err(_) => Param::Text(s),
+            },
+            (Param::Text(s), Kind::Uuid) => match uuid::Uuid::parse_str(s.trim()) {
+                Ok(u) => Param::Uuid(u),
+                Err(_) => Param::Text(s),
+            },
+            (p, _) => p,
+        }
+    }
 }
 
 /// How values become parameters.
@@ -301,6 +327,10 @@ pub fn copy_text(param: &Param, out: &mut Vec<u8>) -> Option<()> {
         Param::Timestamp(t) => {
             let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f"));
         }
+        Param::Json(v) => copy_text(&Param::Text(v.to_string()), out)?,
+        Param::Uuid(u) => {
+            let _ = write!(out, "{}", u.hyphenated());
+        }
         Param::Array(_) => return None,
     }
     Some(())
@@ -330,6 +360,8 @@ macro_rules! bind_common {
                 Kind::Date => $q.bind(None::<NaiveDate>),
                 Kind::Time => $q.bind(None::<NaiveTime>),
                 Kind::Timestamp => $q.bind(None::<NaiveDateTime>),
+                Kind::Json => $q.bind(None::<sqlx::types::Json<serde_json::Value>>),
+                Kind::Uuid => $q.bind(None::<uuid::Uuid>),
             },
             Param::Bool(v) => $q.bind(*v),
             Param::I16(v) => $q.bind(*v),
@@ -344,6 +376,8 @@ macro_rules! bind_common {
             Param::Time(v) => $q.bind(*v),
             Param::Timestamp(v) => $q.bind(*v),
             Param::Array(a) => $array($q, a),
+            Param::Json(v) => $q.bind(sqlx::types::Json(v)),
+            Param::Uuid(v) => $q.bind(*v),
         }
     };
 }

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use sqlx::error::ErrorKind;
 
+use crate::column_mapping::ColumnInfo;
 use crate::db::{with_pool, Db};
 use crate::dialect::Dialect;
 use crate::sink_config::SinkConfig;
-use crate::sink_params::{Bind, Param};
+use crate::sink_params::{Bind, Kind, Param};
 use crate::sink_sql::{self, FieldsMetadata};
 
 /// What one write sends.
@@ -86,8 +87,9 @@ pub fn classify(e: &sqlx::Error) -> WriteError {
                     | ErrorKind::NotNullViolation
                     | ErrorKind::CheckViolation
             );
-            // PostgreSQL SQLSTATE classes 22 (data exception) and 23 (integrity); MySQL's
-            // duplicate key, null, too long, bad value, out of range, foreign key, check.
+            // PostgreSQL SQLSTATE classes 22 (data exception) and 23 (integrity), and 42804
+            // (a value of the wrong type for its column); MySQL's duplicate key, null, too
+            // long, bad value, out of range, foreign key, check.
             let data = data
                 || code.starts_with("22")
                 || code.starts_with("23")
@@ -118,7 +120,7 @@ pub struct Writer {
     /// The schema (PostgreSQL) or database (MySQL) unqualified tables are in.
     current_schema: Option<String>,
     /// Columns of tables seen, by qualified name (refreshed after DDL).
-    tables: HashMap<String, Vec<String>>,
+    tables: HashMap<String, Vec<ColumnInfo>>,
 }
 
 impl Writer {
@@ -207,23 +209,43 @@ impl Writer {
     }
 
     async fn columns(&mut self, qualified: &str, fresh: bool) -> Result<Vec<String>, WriteError> {
-        if !fresh {
-            if let Some(columns) = self.tables.get(qualified) {
-                return Ok(columns.clone());
+        if fresh {
+            self.tables.remove(qualified);
+        }
+        if !self.tables.contains_key(qualified) {
+            let columns = self.db.columns(qualified).await.map_err(|e| classify(&e))?;
+            if columns.is_empty() {
+                return Ok(Vec::new());
             }
+            self.tables.insert(qualified.to_owned(), columns);
         }
-        let columns: Vec<String> = self
-            .db
-            .columns(qualified)
-            .await
-            .map_err(|e| classify(&e))?
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        if !columns.is_empty() {
-            self.tables.insert(qualified.to_owned(), columns.clone());
+        Ok(self
+            .tables
+            .get(qualified)
+            .map(|c| c.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default())
+    }
+
+    /// PostgreSQL columns that take text only through a type of their own (`json`, `jsonb`,
+    /// `uuid`), by name, as the last [`Writer::prepare`] of `table` saw them.
+    pub fn typed_text_columns(&self, table: &str) -> Vec<(String, Kind)> {
+        if self.db.dialect() != Dialect::PostgreSql {
+            return Vec::new();
         }
-        Ok(columns)
+        let qualified = self.qualified(table);
+        self.tables
+            .get(&qualified)
+            .map(|columns| {
+                columns
+                    .iter()
+                    .filter_map(|c| match c.type_name.as_str() {
+                        "json" | "jsonb" => Some((c.name.clone(), Kind::Json)),
+                        "uuid" => Some((c.name.clone(), Kind::Uuid)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     async fn execute_ddl(&self, sql: &str) -> Result<(), WriteError> {
