@@ -12,11 +12,13 @@
 #     3000-row `INSERT … ON CONFLICT` statements with sqlx (`jdbc_bench bare-upsert`);
 #  3. sink write path into MariaDB, insert mode, vs `LOAD DATA LOCAL INFILE` of the CSV;
 #  4. source, bulk mode over a SOURCE_ROWS-row PostgreSQL table, vs
-#     `psql -c "\copy (select …) to stdout"`; peak RSS of both.
+#     `psql -c "\copy (select …) to stdout"`; peak RSS of both;
+#  5. end to end from a pre-filled topic (see below).
 # Both sides speak without TLS (sslmode=disable / PGSSLMODE=disable): the local servers have
 # none, and building a TLS connector per connection would only add the same constant to ours.
 # Usage: scripts/bench-jdbc.sh
-# Environment: RUNS (5), ROWS (500000), SOURCE_ROWS (1000000), PG_URL, MYSQL (client args),
+# Environment: RUNS (5), ROWS (500000), SOURCE_ROWS (1000000), SKIP_ISOLATED=1 (only part 5),
+# SKIP_E2E=1 (parts 1-4 only),
 # BATCH_SIZE (the sink's batch.size, default Confluent's 3000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +79,7 @@ pair() { # pair NAME OURS-LABEL "OURS CMD" BASE-LABEL "BASE CMD"
   report "$name" "$o" "$b"
 }
 
+if [ -z "${SKIP_ISOLATED:-}" ]; then
 echo "rows: $rows (sink), $source_rows (source); runs: $runs; batch.size: ${BATCH_SIZE:-3000}"
 pair "PostgreSQL insert (COPY)" pg_ins \
   "psql -h $pg_host -U postgres -d test -qc 'TRUNCATE bench_sink' && $bench sink '$pg_jdbc' bench_sink $rows insert" \
@@ -97,3 +100,81 @@ pair "PostgreSQL source (bulk)" pg_src \
   "$bench source '$pg_jdbc' public.bench_source $source_rows" \
   pg_copy_out \
   "psql -h $pg_host -U postgres -d test -qc '\\copy (select * from bench_source) to stdout' > /dev/null"
+fi
+
+# 5. End to end from a pre-filled topic (ROWS JSON-with-schema records, one partition) into
+#    PostgreSQL: the worker's JDBC sink (insert mode: COPY) vs a bare consumer that parses the
+#    same records and streams them into one COPY (tests/bench/bare_copy_consumer.rs). The test
+#    broker caps both. Clocks exclude the group join: the bare one from its first record to the
+#    COPY's end; the worker's from the first row in the table to the last (count polled every
+#    20 ms). One run each (SKIP_E2E=1 skips this part). PERF_DATA=<file> profiles the worker
+#    (perf record with DWARF call graphs; that run's figures are not comparable).
+if [ -z "${SKIP_E2E:-}" ]; then
+  port=29095
+  rest=18095
+  scripts/broker.sh start $port >/dev/null
+  worker=
+  trap 'kill $worker 2>/dev/null || true; scripts/broker.sh stop '$port' >/dev/null; rm -rf "$work"' EXIT
+  scripts/build-plugins.sh --release >/dev/null
+  cargo build --release -p tributary-e2e --example bare_producer --example bare_copy_consumer >/dev/null 2>&1
+  bin=${CARGO_TARGET_DIR:-target}/release
+  python3 - "$work/records.json" "$rows" <<'PY'
+import json, sys
+schema = {"type": "struct", "optional": False, "name": "bench_sink", "fields": [
+    {"field": "id", "type": "int64", "optional": False},
+    {"field": "name", "type": "string", "optional": False},
+    {"field": "qty", "type": "int64", "optional": False},
+    {"field": "price", "type": "double", "optional": False},
+    {"field": "note", "type": "string", "optional": False}]}
+s = json.dumps(schema, separators=(",", ":"))
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[2])):
+        f.write('{"schema":%s,"payload":{"id":%d,"name":"item-%014d","qty":%d,"price":%s,"note":"note %032d"}}\n'
+                % (s, i, i, i % 100, repr(i * 0.5), i))
+PY
+  psql -h 127.0.0.1 -U postgres -d test -qc "CREATE TABLE IF NOT EXISTS bench_e2e (LIKE bench_sink INCLUDING ALL)"
+  read -r filled fill_ms < <("$bin/examples/bare_producer" 127.0.0.1:$port bench-jdbc "$work/records.json")
+  psql -h 127.0.0.1 -U postgres -d test -qc "TRUNCATE bench_e2e"
+  read -r bare_n bare_ms < <("$bin/examples/bare_copy_consumer" 127.0.0.1:$port bench-jdbc "$rows" "$pg_url" bench_e2e)
+  psql -h 127.0.0.1 -U postgres -d test -qc "TRUNCATE bench_e2e"
+  mkdir -p "$work/plugins" && cp target/plugins/*.so "$work/plugins/"
+  cat > "$work/worker.properties" <<PROPS
+bootstrap.servers=127.0.0.1:$port
+key.converter=org.apache.kafka.connect.storage.StringConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+offset.storage.file.filename=$work/offsets.json
+offset.flush.interval.ms=1000
+consumer.session.timeout.ms=6000
+listeners=http://127.0.0.1:$rest
+plugin.path=$work/plugins
+PROPS
+  "$bin/tributary" standalone "$work/worker.properties" 2>"$work/worker.log" &
+  worker=$!
+  until curl -sf "http://127.0.0.1:$rest/health" >/dev/null 2>&1; do sleep 0.01; done
+  perf=
+  if [ -n "${PERF_DATA:-}" ]; then
+    perf record -q -F 999 --call-graph dwarf,16384 -o "$PERF_DATA" -p "$worker" 2>/dev/null &
+    perf=$!
+    sleep 1
+  fi
+  curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$rest/connectors" \
+    -d "{\"name\":\"bench-jdbc\",\"config\":{\"connector.class\":\"JdbcSinkConnector\",\"topics\":\"bench-jdbc\",\"connection.url\":\"$pg_jdbc\",\"table.name.format\":\"bench_e2e\"}}" >/dev/null
+  first= last=
+  deadline=$(( $(date +%s) + 600 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    n=$(psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT count(*) FROM bench_e2e")
+    now=$(date +%s%3N)
+    if [ "$n" -gt 0 ] && [ -z "$first" ]; then first=$now; fi
+    if [ "$n" -ge "$rows" ]; then last=$now; break; fi
+    sleep 0.02
+  done
+  rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$worker/status)
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
+  kill -TERM $worker; wait $worker || true; worker=
+  [ -n "$last" ] || { echo "the worker wrote $n of $rows rows" >&2; tail -20 "$work/worker.log" >&2; exit 1; }
+  work_ms=$((last - first))
+  printf 'end to end, %s records (topic filled at %s records/s)\n' "$rows" "$(( rows * 1000 / (fill_ms > 0 ? fill_ms : 1) ))"
+  printf '  bare consumer + COPY  %6d ms  %8d rows/s\n' "$bare_ms" "$(( rows * 1000 / (bare_ms > 0 ? bare_ms : 1) ))"
+  printf '  worker JDBC sink      %6d ms  %8d rows/s (peak RSS %d MB)\n' "$work_ms" "$(( rows * 1000 / (work_ms > 0 ? work_ms : 1) ))" "$(( rss_kb / 1024 ))"
+  printf '  bare/worker           %.2f×\n' "$(echo "$bare_ms / $work_ms" | bc -l)"
+fi

@@ -179,7 +179,7 @@ fn mark_after(_: Mark) -> Mark {
 fn field(f: FieldRef<'_>) -> ValueRef<'_> {
     match f {
         FieldRef::InPlace(v) => v,
-        FieldRef::Encoded(_) => panic!("the file source writes strings"),
+        FieldRef::Encoded(_) | FieldRef::Fields(..) => panic!("the file source writes strings"),
     }
 }
 

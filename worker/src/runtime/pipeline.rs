@@ -99,12 +99,12 @@ impl<'a> SourceView<'a> {
                 let field = if key { record.key() } else { record.value() };
                 match (field, decoded) {
                     (FieldRef::InPlace(v), _) => v,
-                    (FieldRef::Encoded(_), Some(d)) => {
+                    (FieldRef::Encoded(_) | FieldRef::Fields(..), Some(d)) => {
                         ValueRef::Value(if key { &d.key } else { &d.value })
                     }
                     // Unreachable: a batch with an encoded value is decoded before any view
                     // of it is made.
-                    (FieldRef::Encoded(_), None) => ValueRef::Null,
+                    (FieldRef::Encoded(_) | FieldRef::Fields(..), None) => ValueRef::Null,
                 }
             }
             SourceView::Owned(r) => ValueRef::Value(if key { &r.key } else { &r.value }),
@@ -234,15 +234,13 @@ impl Pipeline {
             }
         } else {
             let encoded = |r: &BatchRecord<'_>| {
-                matches!(r.key(), FieldRef::Encoded(_))
-                    || matches!(r.value(), FieldRef::Encoded(_))
-                    || r.has_headers()
+                r.key().is_encoded() || r.value().is_encoded() || r.has_headers()
             };
             // Only keys and values that are neither strings nor bytes are decoded (strings
             // and bytes are read in place either way).
             let decode = |f: FieldRef<'_>| match f {
-                FieldRef::Encoded(_) => f.to_value(),
                 FieldRef::InPlace(_) => Ok(Value::Null),
+                encoded => encoded.to_value(),
             };
             if batch.iter().any(|r| encoded(&r)) {
                 for record in batch.iter() {
