@@ -8,6 +8,7 @@
 //! spreads tables over tasks.
 
 pub mod column_mapping;
+pub mod config_keys;
 pub mod db;
 pub mod dialect;
 pub mod offsets;

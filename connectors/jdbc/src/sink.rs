@@ -27,15 +27,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tributary_connector_api::config::{
-    ConfigKey, ConfigType, Default as ConfigDefault, Importance,
-};
+use tributary_connector_api::config::ConfigType;
 use tributary_connector_api::{
     ConfigDef, ConfigValueInfo, ConnectError, ConnectResult, Connector, Props, SchemaRef,
     SinkConnector, SinkOffsets, SinkRecord, SinkTask, SinkTaskContext, TopicPartition, Type, Value,
 };
 
 use crate::column_mapping::ColumnInfo;
+use crate::config_keys::{self, key};
 use crate::db::Db;
 use crate::dialect::Dialect;
 use crate::sink_config::{InsertMode, PkMode, SinkConfig};
@@ -50,10 +49,6 @@ pub struct JdbcSinkConnector {
     props: Props,
 }
 
-fn key(name: &str, type_: ConfigType, default: ConfigDefault, doc: &str) -> ConfigKey {
-    ConfigKey::new(name, type_, default, Importance::High, doc)
-}
-
 impl Connector for JdbcSinkConnector {
     const CLASS: &'static str = "io.confluent.connect.jdbc.JdbcSinkConnector";
 
@@ -62,52 +57,126 @@ impl Connector for JdbcSinkConnector {
     }
 
     fn config_def() -> ConfigDef {
-        let s = |v: &str| ConfigDefault::Value(v.to_owned());
-        ConfigDef::new()
-            .define(key("connection.url", ConfigType::String, ConfigDefault::Required,
-                "JDBC URL: jdbc:postgresql://…, jdbc:mysql://…, jdbc:mariadb://… or jdbc:sqlite:<path>."))
-            .define(key("connection.user", ConfigType::String, ConfigDefault::Null, "Database user."))
-            .define(key("connection.password", ConfigType::Password, ConfigDefault::Null, "Database password."))
-            .define(key("connection.attempts", ConfigType::Int, s("3"), "Tries to connect."))
-            .define(key("connection.backoff.ms", ConfigType::Long, s("10000"), "Wait between connection tries."))
-            .define(key("dialect.name", ConfigType::String, s(""), "Force a dialect."))
-            .define(key("insert.mode", ConfigType::String, s("insert"), "insert, upsert or update."))
-            .define(key("batch.size", ConfigType::Int, s("3000"), "Records per write."))
-            .define(key("delete.enabled", ConfigType::Boolean, s("false"), "Tombstones delete rows by key."))
-            .define(key("table.name.format", ConfigType::String, s("${topic}"), "Destination table; ${topic} is the record's topic."))
-            .define(key("pk.mode", ConfigType::String, s("none"), "none, kafka, record_key or record_value."))
-            .define(key("pk.fields", ConfigType::List, s(""), "Primary key columns."))
-            .define(key("fields.whitelist", ConfigType::List, s(""), "Value fields to write (empty: all)."))
-            .define(key("auto.create", ConfigType::Boolean, s("false"), "Create missing tables."))
-            .define(key("auto.evolve", ConfigType::Boolean, s("false"), "Add missing columns."))
-            .define(key("quote.sql.identifiers", ConfigType::String, s("always"), "always or never."))
-            .define(key("table.types", ConfigType::List, s("TABLE"), "TABLE, PARTITIONED TABLE, VIEW."))
-            .define(key("max.retries", ConfigType::Int, s("10"), "Retries of a failed write."))
-            .define(key("retry.backoff.ms", ConfigType::Int, s("3000"), "Wait before a retry."))
-            .define(key("db.timezone", ConfigType::String, s("UTC"), "Zone of written times."))
-            .define(key("date.timezone", ConfigType::String, s("DB_TIMEZONE"), "DB_TIMEZONE or UTC."))
-            .define(key("replace.null.with.default", ConfigType::Boolean, s("true"), "Null fields take their default."))
-            .define(key("timestamp.fields.list", ConfigType::List, s(""), "Fields written as timestamps."))
-            .define(key("timestamp.precision.mode", ConfigType::String, s("microseconds"), "microseconds or nanoseconds."))
-            .define(key("string.output.value.column.name", ConfigType::String, s("record_value"),
-                "The column a STRING value is written to."))
+        let s = config_keys::value;
+        config_keys::connection(ConfigDef::new())
+            .define(key(
+                "insert.mode",
+                ConfigType::String,
+                s("insert"),
+                "insert, upsert or update.",
+            ))
+            .define(key(
+                "batch.size",
+                ConfigType::Int,
+                s("3000"),
+                "Records per write.",
+            ))
+            .define(key(
+                "delete.enabled",
+                ConfigType::Boolean,
+                s("false"),
+                "Tombstones delete rows by key.",
+            ))
+            .define(key(
+                "table.name.format",
+                ConfigType::String,
+                s("${topic}"),
+                "Destination table; ${topic} is the record's topic.",
+            ))
+            .define(key(
+                "pk.mode",
+                ConfigType::String,
+                s("none"),
+                "none, kafka, record_key or record_value.",
+            ))
+            .define(key(
+                "pk.fields",
+                ConfigType::List,
+                s(""),
+                "Primary key columns.",
+            ))
+            .define(key(
+                "fields.whitelist",
+                ConfigType::List,
+                s(""),
+                "Value fields to write (empty: all).",
+            ))
+            .define(key(
+                "auto.create",
+                ConfigType::Boolean,
+                s("false"),
+                "Create missing tables.",
+            ))
+            .define(key(
+                "auto.evolve",
+                ConfigType::Boolean,
+                s("false"),
+                "Add missing columns.",
+            ))
+            .define(key(
+                "quote.sql.identifiers",
+                ConfigType::String,
+                s("always"),
+                "always or never.",
+            ))
+            .define(key(
+                "table.types",
+                ConfigType::List,
+                s("TABLE"),
+                "TABLE, PARTITIONED TABLE, VIEW.",
+            ))
+            .define(key(
+                "max.retries",
+                ConfigType::Int,
+                s("10"),
+                "Retries of a failed write.",
+            ))
+            .define(key(
+                "retry.backoff.ms",
+                ConfigType::Int,
+                s("3000"),
+                "Wait before a retry.",
+            ))
+            .define(key(
+                "db.timezone",
+                ConfigType::String,
+                s("UTC"),
+                "Zone of written times.",
+            ))
+            .define(key(
+                "date.timezone",
+                ConfigType::String,
+                s("DB_TIMEZONE"),
+                "DB_TIMEZONE or UTC.",
+            ))
+            .define(key(
+                "replace.null.with.default",
+                ConfigType::Boolean,
+                s("true"),
+                "Null fields take their default.",
+            ))
+            .define(key(
+                "timestamp.fields.list",
+                ConfigType::List,
+                s(""),
+                "Fields written as timestamps.",
+            ))
+            .define(key(
+                "timestamp.precision.mode",
+                ConfigType::String,
+                s("microseconds"),
+                "microseconds or nanoseconds.",
+            ))
+            .define(key(
+                "string.output.value.column.name",
+                ConfigType::String,
+                s("record_value"),
+                "The column a STRING value is written to.",
+            ))
     }
 
     fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
-        let mut values = Self::config_def().validate(props);
-        if let Err(e) = SinkConfig::parse(props) {
-            match values.iter_mut().find(|v| v.name == e.key) {
-                Some(v) => v.errors.push(e.message),
-                None => values.push(ConfigValueInfo {
-                    name: e.key,
-                    value: None,
-                    recommended_values: Vec::new(),
-                    errors: vec![e.message],
-                    visible: true,
-                }),
-            }
-        }
-        values
+        config_keys::validate(&Self::config_def(), props, SinkConfig::parse(props))
     }
 
     fn start(&mut self, props: &Props) -> ConnectResult<()> {

@@ -22,15 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
-use tributary_connector_api::config::{
-    ConfigKey, ConfigType, Default as ConfigDefault, Importance,
-};
+use tributary_connector_api::config::{ConfigType, Default as ConfigDefault};
 use tributary_connector_api::{
     ConfigDef, ConfigValueInfo, ConnectError, ConnectResult, Connector, ConnectorContext,
     OffsetMap, Props, SourceConnector, SourceRecord, SourceTask, SourceTaskContext, Struct, Value,
 };
 
 use crate::column_mapping::{self, ColumnInfo, Mapping};
+use crate::config_keys::{self, key};
 use crate::db::Db;
 use crate::dialect::Dialect;
 use crate::offsets::{self, Position};
@@ -57,10 +56,6 @@ pub struct JdbcSourceConnector {
     tables: Tables,
     monitor: Option<TableMonitor>,
     context: ConnectorContext,
-}
-
-fn key(name: &str, type_: ConfigType, default: ConfigDefault, doc: &str) -> ConfigKey {
-    ConfigKey::new(name, type_, default, Importance::High, doc)
 }
 
 /// The database runtime, on the task's thread (a runtime thread of its own was measured
@@ -97,60 +92,162 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn config_def() -> ConfigDef {
-        let s = |v: &str| ConfigDefault::Value(v.to_owned());
-        ConfigDef::new()
-            .define(key("connection.url", ConfigType::String, ConfigDefault::Required,
-                "JDBC URL: jdbc:postgresql://…, jdbc:mysql://…, jdbc:mariadb://… or jdbc:sqlite:<path>."))
-            .define(key("connection.user", ConfigType::String, ConfigDefault::Null, "Database user."))
-            .define(key("connection.password", ConfigType::Password, ConfigDefault::Null, "Database password."))
-            .define(key("connection.attempts", ConfigType::Int, s("3"), "Tries to connect."))
-            .define(key("connection.backoff.ms", ConfigType::Long, s("10000"), "Wait between connection tries."))
-            .define(key("mode", ConfigType::String, ConfigDefault::Required,
-                "bulk, incrementing, timestamp or timestamp+incrementing."))
-            .define(key("incrementing.column.name", ConfigType::String, s(""),
-                "The strictly increasing column of incrementing modes."))
-            .define(key("timestamp.column.name", ConfigType::List, s(""), "The timestamp column(s)."))
-            .define(key("table.whitelist", ConfigType::List, s(""), "Tables to copy."))
-            .define(key("table.blacklist", ConfigType::List, s(""), "Tables not to copy."))
-            .define(key("query", ConfigType::String, s(""), "A query to copy the rows of, instead of tables."))
-            .define(key("topic.prefix", ConfigType::String, s(""),
-                "Prefix of each table's topic (the whole topic in query mode)."))
-            .define(key("poll.interval.ms", ConfigType::Int, s("5000"), "Least time between two reads of a table."))
-            .define(key("batch.max.rows", ConfigType::Int, s("1000"), "Most rows in one poll."))
-            .define(key("dialect.name", ConfigType::String, s(""), "Force a dialect."))
-            .define(key("quote.sql.identifiers", ConfigType::String, s("always"), "always or never."))
-            .define(key("table.include.list", ConfigType::List, s(""), "Regular expressions of tables to copy."))
-            .define(key("table.exclude.list", ConfigType::List, s(""), "Regular expressions of tables not to copy."))
-            .define(key("table.types", ConfigType::List, s("TABLE"), "TABLE and/or VIEW."))
-            .define(key("schema.pattern", ConfigType::String, ConfigDefault::Null, "LIKE pattern of the schemas to list tables in."))
-            .define(key("catalog.pattern", ConfigType::String, ConfigDefault::Null, "LIKE pattern of the catalogs (MySQL databases) to list tables in."))
-            .define(key("query.suffix", ConfigType::String, s(""), "Text appended to each generated query."))
-            .define(key("table.poll.interval.ms", ConfigType::Long, s("60000"), "How often the table list is read."))
-            .define(key("timestamp.delay.interval.ms", ConfigType::Long, s("0"), "How long a timestamp must be in the past to be read."))
-            .define(key("timestamp.initial", ConfigType::Long, ConfigDefault::Null, "First lower bound (epoch ms; -1 = now)."))
-            .define(key("db.timezone", ConfigType::String, s("UTC"), "The zone of wall-time columns."))
-            .define(key("validate.non.null", ConfigType::Boolean, s("true"), "Refuse nullable offset columns."))
-            .define(key("numeric.mapping", ConfigType::String, ConfigDefault::Null, "none, precision_only, best_fit or best_fit_eager_double."))
-            .define(key("numeric.precision.mapping", ConfigType::Boolean, s("false"), "Deprecated: precision_only."))
-            .define(key("timestamp.granularity", ConfigType::String, s("connect_logical"), "How timestamps are written."))
-            .define(key("query.retry.attempts", ConfigType::Int, s("-1"), "Failed reads before the task fails (-1: never)."))
+        let s = config_keys::value;
+        config_keys::connection(ConfigDef::new())
+            .define(key(
+                "mode",
+                ConfigType::String,
+                ConfigDefault::Required,
+                "bulk, incrementing, timestamp or timestamp+incrementing.",
+            ))
+            .define(key(
+                "incrementing.column.name",
+                ConfigType::String,
+                s(""),
+                "The strictly increasing column of incrementing modes.",
+            ))
+            .define(key(
+                "timestamp.column.name",
+                ConfigType::List,
+                s(""),
+                "The timestamp column(s).",
+            ))
+            .define(key(
+                "table.whitelist",
+                ConfigType::List,
+                s(""),
+                "Tables to copy.",
+            ))
+            .define(key(
+                "table.blacklist",
+                ConfigType::List,
+                s(""),
+                "Tables not to copy.",
+            ))
+            .define(key(
+                "query",
+                ConfigType::String,
+                s(""),
+                "A query to copy the rows of, instead of tables.",
+            ))
+            .define(key(
+                "topic.prefix",
+                ConfigType::String,
+                s(""),
+                "Prefix of each table's topic (the whole topic in query mode).",
+            ))
+            .define(key(
+                "poll.interval.ms",
+                ConfigType::Int,
+                s("5000"),
+                "Least time between two reads of a table.",
+            ))
+            .define(key(
+                "batch.max.rows",
+                ConfigType::Int,
+                s("1000"),
+                "Most rows in one poll.",
+            ))
+            .define(key(
+                "quote.sql.identifiers",
+                ConfigType::String,
+                s("always"),
+                "always or never.",
+            ))
+            .define(key(
+                "table.include.list",
+                ConfigType::List,
+                s(""),
+                "Regular expressions of tables to copy.",
+            ))
+            .define(key(
+                "table.exclude.list",
+                ConfigType::List,
+                s(""),
+                "Regular expressions of tables not to copy.",
+            ))
+            .define(key(
+                "table.types",
+                ConfigType::List,
+                s("TABLE"),
+                "TABLE and/or VIEW.",
+            ))
+            .define(key(
+                "schema.pattern",
+                ConfigType::String,
+                ConfigDefault::Null,
+                "LIKE pattern of the schemas to list tables in.",
+            ))
+            .define(key(
+                "catalog.pattern",
+                ConfigType::String,
+                ConfigDefault::Null,
+                "LIKE pattern of the catalogs (MySQL databases) to list tables in.",
+            ))
+            .define(key(
+                "query.suffix",
+                ConfigType::String,
+                s(""),
+                "Text appended to each generated query.",
+            ))
+            .define(key(
+                "table.poll.interval.ms",
+                ConfigType::Long,
+                s("60000"),
+                "How often the table list is read.",
+            ))
+            .define(key(
+                "timestamp.delay.interval.ms",
+                ConfigType::Long,
+                s("0"),
+                "How long a timestamp must be in the past to be read.",
+            ))
+            .define(key(
+                "timestamp.initial",
+                ConfigType::Long,
+                ConfigDefault::Null,
+                "First lower bound (epoch ms; -1 = now).",
+            ))
+            .define(key(
+                "db.timezone",
+                ConfigType::String,
+                s("UTC"),
+                "The zone of wall-time columns.",
+            ))
+            .define(key(
+                "validate.non.null",
+                ConfigType::Boolean,
+                s("true"),
+                "Refuse nullable offset columns.",
+            ))
+            .define(key(
+                "numeric.mapping",
+                ConfigType::String,
+                ConfigDefault::Null,
+                "none, precision_only, best_fit or best_fit_eager_double.",
+            ))
+            .define(key(
+                "numeric.precision.mapping",
+                ConfigType::Boolean,
+                s("false"),
+                "Deprecated: precision_only.",
+            ))
+            .define(key(
+                "timestamp.granularity",
+                ConfigType::String,
+                s("connect_logical"),
+                "How timestamps are written.",
+            ))
+            .define(key(
+                "query.retry.attempts",
+                ConfigType::Int,
+                s("-1"),
+                "Failed reads before the task fails (-1: never).",
+            ))
     }
 
     fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
-        let mut values = Self::config_def().validate(props);
-        if let Err(e) = SourceConfig::parse(props) {
-            match values.iter_mut().find(|v| v.name == e.key) {
-                Some(v) => v.errors.push(e.message),
-                None => values.push(ConfigValueInfo {
-                    name: e.key,
-                    value: None,
-                    recommended_values: Vec::new(),
-                    errors: vec![e.message],
-                    visible: true,
-                }),
-            }
-        }
-        values
+        config_keys::validate(&Self::config_def(), props, SourceConfig::parse(props))
     }
 
     fn initialize(&mut self, context: ConnectorContext) {
