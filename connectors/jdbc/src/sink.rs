@@ -222,6 +222,107 @@ struct KnownFields {
     key: Option<SchemaRef>,
     value: Option<SchemaRef>,
     fields: Arc<FieldsMetadata>,
+    access: Arc<Access>,
+}
+
+/// Where each column's value is in a record of known schemas: worked out once per schemas, so
+/// a record's values are taken by position, never looked up by name.
+struct Access {
+    keys: Vec<Accessor>,
+    others: Vec<Accessor>,
+}
+
+struct Accessor {
+    name: String,
+    from: From,
+    schema: SchemaRef,
+    timestamp: bool,
+}
+
+/// Where a column's value comes from.
+#[derive(Clone, Copy)]
+enum From {
+    Topic,
+    Partition,
+    Offset,
+    /// The whole (primitive) key.
+    Key,
+    KeyField(usize),
+    ValueField(usize),
+    /// The whole (STRING) value.
+    Value,
+}
+
+impl From {
+    fn get<'r>(self, record: &'r SinkRecord) -> Cow<'r, Value> {
+        const NULL: Value = Value::Null;
+        let field = |v: &'r Value, i: usize| match v {
+            Value::Struct(s) => s.values().get(i).unwrap_or(&NULL),
+            _ => &NULL,
+        };
+        match self {
+            From::Topic => Cow::Owned(Value::String(record.topic.clone())),
+            From::Partition => Cow::Owned(Value::Int32(record.kafka_partition)),
+            From::Offset => Cow::Owned(Value::Int64(record.kafka_offset)),
+            From::Key => Cow::Borrowed(&record.key),
+            From::KeyField(i) => Cow::Borrowed(field(&record.key, i)),
+            From::ValueField(i) => Cow::Borrowed(field(&record.value, i)),
+            From::Value => Cow::Borrowed(&record.value),
+        }
+    }
+}
+
+/// Where `fields`' columns are in records of these key and value schemas, per `pk.mode`.
+fn access_of(
+    config: &SinkConfig,
+    fields: &FieldsMetadata,
+    key: Option<&SchemaRef>,
+    value: Option<&SchemaRef>,
+) -> Result<Access, String> {
+    let index = |schema: Option<&SchemaRef>, name: &str| {
+        schema
+            .and_then(|s| s.fields.iter().position(|f| f.name == name))
+            .ok_or_else(|| format!("no field {name} in the record's schema"))
+    };
+    let accessor = |name: &String, from: From| -> Result<Accessor, String> {
+        let column = fields
+            .column(name)
+            .ok_or_else(|| format!("no column {name}"))?;
+        Ok(Accessor {
+            name: name.clone(),
+            from,
+            schema: column.schema.clone(),
+            timestamp: column.timestamp,
+        })
+    };
+    let keys = fields
+        .key_names()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let from = match config.pk_mode {
+                PkMode::Kafka => [From::Topic, From::Partition, From::Offset][i.min(2)],
+                PkMode::RecordKey => match key {
+                    Some(k) if k.type_ == Type::Struct => From::KeyField(index(key, name)?),
+                    _ => From::Key,
+                },
+                PkMode::RecordValue | PkMode::None => From::ValueField(index(value, name)?),
+            };
+            accessor(name, from)
+        })
+        .collect::<Result<_, _>>()?;
+    let others = fields
+        .non_key_names()
+        .iter()
+        .map(|name| {
+            let from = match value {
+                Some(v) if v.type_ == Type::String => From::Value,
+                _ => From::ValueField(index(value, name)?),
+            };
+            accessor(name, from)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Access { keys, others })
 }
 
 /// A record as a row: its table, columns, operation, key and other parameters.
@@ -725,24 +826,20 @@ impl JdbcSinkTask {
                     .ok_or_else(|| format!("table {table}: the record value has no schema"))?,
             )
         };
-        let fields = self.fields_of(
+        let (fields, access) = self.fields_of(
             config,
             &table,
             record.key_schema.as_ref(),
             value_schema.as_ref(),
         )?;
-        let column_param = |name: &str| -> Result<Param, String> {
-            let column = fields
-                .column(name)
-                .ok_or_else(|| format!("no column {name}"))?;
-            let value = column_value(config, record, &fields, name)?;
-            sink_params::param(value.as_ref(), &column.schema, column.timestamp, rules)
-                .map_err(|e| format!("table {table}, column {name}: {e}"))
+        let param = |a: &Accessor| -> Result<Param, String> {
+            sink_params::param(a.from.get(record).as_ref(), &a.schema, a.timestamp, rules)
+                .map_err(|e| format!("table {table}, column {}: {e}", a.name))
         };
-        let keys = fields
-            .key_names()
+        let keys = access
+            .keys
             .iter()
-            .map(|n| column_param(n))
+            .map(param)
             .collect::<Result<Vec<_>, _>>()?;
         let op = match (tombstone, config.insert_mode) {
             (true, _) => Op::Delete,
@@ -753,10 +850,10 @@ impl JdbcSinkTask {
         let others = if tombstone {
             Vec::new()
         } else {
-            fields
-                .non_key_names()
+            access
+                .others
                 .iter()
-                .map(|n| column_param(n))
+                .map(param)
                 .collect::<Result<Vec<_>, _>>()?
         };
         Ok(Row {
@@ -827,14 +924,15 @@ impl JdbcSinkTask {
         Ok(Cow::Owned(typed))
     }
 
-    /// The columns of a table's records with these schemas (worked out once per schemas).
+    /// The columns of a table's records with these schemas, and where their values are
+    /// (worked out once per schemas).
     fn fields_of(
         &mut self,
         config: &SinkConfig,
         table: &str,
         key: Option<&SchemaRef>,
         value: Option<&SchemaRef>,
-    ) -> Result<Arc<FieldsMetadata>, String> {
+    ) -> Result<(Arc<FieldsMetadata>, Arc<Access>), String> {
         let same = |a: Option<&SchemaRef>, b: Option<&SchemaRef>| match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
@@ -843,7 +941,7 @@ impl JdbcSinkTask {
         if let Some(known) = self.fields.iter().find(|k| {
             k.table == table && same(k.key.as_ref(), key) && same(k.value.as_ref(), value)
         }) {
-            return Ok(known.fields.clone());
+            return Ok((known.fields.clone(), known.access.clone()));
         }
         // A tombstone has no value schema: its columns are the table's key columns.
         let value_for_fields = value.or_else(|| {
@@ -855,6 +953,7 @@ impl JdbcSinkTask {
         let fields =
             FieldsMetadata::extract(table, &ColumnRules::of(config), key, value_for_fields)
                 .map_err(|e| e.to_string())?;
+        let access = Arc::new(access_of(config, &fields, key, value_for_fields)?);
         let fields = Arc::new(fields);
         if self.fields.len() > 64 {
             self.fields.remove(0);
@@ -864,8 +963,9 @@ impl JdbcSinkTask {
             key: key.cloned(),
             value: value.cloned(),
             fields: fields.clone(),
+            access: access.clone(),
         });
-        Ok(fields)
+        Ok((fields, access))
     }
 }
 
@@ -897,49 +997,6 @@ fn without(records: Vec<SinkRecord>, bad: &[(usize, String)]) -> Vec<SinkRecord>
         .filter(|(i, _)| !bad.iter().any(|(b, _)| b == i))
         .map(|(_, r)| r)
         .collect()
-}
-
-/// The value of column `name` of a record: from the Kafka coordinates, the key or the value,
-/// per `pk.mode` (borrowed from the record where it can be).
-fn column_value<'r>(
-    config: &SinkConfig,
-    record: &'r SinkRecord,
-    fields: &FieldsMetadata,
-    name: &str,
-) -> Result<Cow<'r, Value>, String> {
-    const NULL: Value = Value::Null;
-    let key_index = fields.key_names().iter().position(|k| k == name);
-    if let Some(i) = key_index {
-        match config.pk_mode {
-            PkMode::Kafka => {
-                return Ok(Cow::Owned(match i {
-                    0 => Value::String(record.topic.clone()),
-                    1 => Value::Int32(record.kafka_partition),
-                    _ => Value::Int64(record.kafka_offset),
-                }));
-            }
-            PkMode::RecordKey => {
-                return Ok(match &record.key {
-                    Value::Struct(s) => Cow::Borrowed(s.get(name).unwrap_or(&NULL)),
-                    primitive => Cow::Borrowed(primitive),
-                })
-            }
-            PkMode::RecordValue | PkMode::None => {}
-        }
-    }
-    Ok(match &record.value {
-        Value::Struct(s) => Cow::Borrowed(s.get(name).unwrap_or(&NULL)),
-        v @ Value::String(_)
-            if record
-                .value_schema
-                .as_ref()
-                .is_some_and(|s| s.type_ == Type::String) =>
-        {
-            Cow::Borrowed(v)
-        }
-        Value::Null => Cow::Borrowed(&NULL),
-        other => return Err(format!("a {other:?} value is not a Struct")),
-    })
 }
 
 /// The statements of a run: `COPY` for PostgreSQL's insert mode, multi-row `INSERT`s,
