@@ -556,7 +556,7 @@ fn schemaless_records_are_written_to_an_existing_table() {
     let table = unique("loose").replace('-', "_");
     db.sql(&[&format!(
         "CREATE TABLE \"{table}\" (id INT PRIMARY KEY, name TEXT, price NUMERIC(10,2), \
-         doc JSONB, ref UUID, seen TIMESTAMP)"
+         doc JSONB, ref UUID, seen TIMESTAMP, seen_tz TIMESTAMPTZ)"
     )]);
     let dir = tempfile::tempdir().unwrap();
     create_topic(&table);
@@ -573,6 +573,8 @@ fn schemaless_records_are_written_to_an_existing_table() {
             ("delete.enabled", "true".into()),
             ("errors.tolerance", "all".into()),
             ("errors.log.enable", "true".into()),
+            // Wall times are read and written in Berlin; a TIMESTAMPTZ gets the instant.
+            ("db.timezone", "Europe/Berlin".into()),
         ],
     );
     let plugins = plugin_dir(dir.path(), &["tributary_connector_jdbc"]);
@@ -583,7 +585,7 @@ fn schemaless_records_are_written_to_an_existing_table() {
     let worker = Worker::start(dir.path(), &props, std::slice::from_ref(&connector));
     let row = |id: i32, extra: &str| {
         Some(format!(
-            r#"{{"id":{id},"name":"n{id}","price":1.25,"doc":{{"x":[1,2]}},"ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1{id}","seen":"2024-01-15 12:00:00"{extra}}}"#
+            r#"{{"id":{id},"name":"n{id}","price":1.25,"doc":{{"x":[1,2]}},"ref":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1{id}","seen":"2024-01-15 12:00:00","seen_tz":"2024-01-15 12:00:00"{extra}}}"#
         ))
     };
     produce_keyed(
@@ -599,10 +601,10 @@ fn schemaless_records_are_written_to_an_existing_table() {
     wait_rows(
         &db,
         &table,
-        &["id", "name", "price", "doc", "ref", "seen"],
+        &["id", "name", "price", "doc", "ref", "seen", "seen_tz"],
         &[
-            "1|n1|1.25|{\"x\": [1, 2]}|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|2024-01-15 12:00:00",
-            "4|n4|1.25|{\"x\": [1, 2]}|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14|2024-01-15 12:00:00",
+            "1|n1|1.25|{\"x\": [1, 2]}|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|2024-01-15 12:00:00|2024-01-15 11:00:00+00",
+            "4|n4|1.25|{\"x\": [1, 2]}|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14|2024-01-15 12:00:00|2024-01-15 11:00:00+00",
         ],
         &worker,
         name,

@@ -753,3 +753,47 @@ fn tables_are_found_in_the_catalog_and_spread_over_tasks() {
     drop(running);
     db.sql(&[&format!("DROP SCHEMA {schema} CASCADE")]);
 }
+
+/// A PostgreSQL `infinity` timestamp has no Connect value: the task fails naming the column
+/// (after the rows before it), instead of the read ending there silently.
+#[test]
+fn an_infinite_timestamp_fails_the_task_naming_the_column() {
+    let db = pg();
+    let table = unique("forever").replace('-', "_");
+    db.sql(&[
+        &format!("CREATE TABLE {table} (id INT PRIMARY KEY, valid_until TIMESTAMP)"),
+        &format!(
+            "INSERT INTO {table} VALUES (1, '2030-01-01 00:00:00'), (2, 'infinity'), (3, NULL)"
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("{}-", unique("jdbcinf"));
+    let topic = format!("{prefix}{table}");
+    create_topic(&topic);
+    let name = "jdbc-infinity";
+    let running = run_source(
+        dir.path(),
+        name,
+        &[
+            ("connection.url", db.jdbc_url()),
+            ("mode", "incrementing".into()),
+            ("incrementing.column.name", "id".into()),
+            ("table.whitelist", table.clone()),
+            ("topic.prefix", prefix),
+        ],
+    );
+    let failed = running.worker.wait_task_state(name, 0, "FAILED");
+    let trace = failed["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("column valid_until") && trace.contains("infinity"),
+        "{trace}"
+    );
+    let values = running.read(&topic, name, |v| !v.is_empty());
+    assert_eq!(
+        ids(&values),
+        [1],
+        "the row before it was sent, nothing after"
+    );
+    drop(running);
+    db.sql(&[&format!("DROP TABLE {table}")]);
+}

@@ -151,11 +151,41 @@ fn narrow(n: i64, mapping: &Mapping) -> Result<Value, ReadError> {
     integer(n, type_).ok_or_else(|| format!("{n} does not fit {}", type_.name()))
 }
 
+/// PostgreSQL's `infinity`/`-infinity` dates and timestamps (the largest and smallest binary
+/// values): they have no Connect value (and would overflow chrono), so reading one is an
+/// error naming the column, not a panic.
+fn pg_infinite(row: &PgRow, i: usize, mapping: &Mapping) -> Result<(), ReadError> {
+    let infinite = match mapping {
+        Mapping::Timestamp { .. } | Mapping::Date => {
+            let raw = row.try_get_raw(i).map_err(err)?;
+            match (mapping, raw.as_bytes()) {
+                (Mapping::Date, Ok(b)) if b.len() == 4 => {
+                    let d = i32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                    d == i32::MAX || d == i32::MIN
+                }
+                (_, Ok(b)) if b.len() == 8 => {
+                    let mut eight = [0; 8];
+                    eight.copy_from_slice(b);
+                    let t = i64::from_be_bytes(eight);
+                    t == i64::MAX || t == i64::MIN
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    if infinite {
+        return Err("infinity has no Connect value".into());
+    }
+    Ok(())
+}
+
 impl ReadRow for PgRow {
     fn value(&self, i: usize, mapping: &Mapping, cx: &ReadContext) -> Result<Value, ReadError> {
         if self.try_get_raw(i).map_err(err)?.is_null() {
             return Ok(Value::Null);
         }
+        pg_infinite(self, i, mapping)?;
         Ok(match mapping {
             Mapping::Boolean => Value::Boolean(self.try_get(i).map_err(err)?),
             Mapping::Int8 | Mapping::Int16 => {
@@ -207,6 +237,7 @@ impl ReadRow for PgRow {
         if self.try_get_raw(i).map_err(err)?.is_null() {
             return Ok(None);
         }
+        pg_infinite(self, i, mapping)?;
         Ok(Some(match mapping {
             Mapping::Timestamp { zoned: true } => self.try_get(i).map_err(err)?,
             Mapping::Timestamp { zoned: false } => {

@@ -124,6 +124,9 @@ pub enum Item {
     QueryFailed(String),
     /// A row could not be decoded (the task fails, naming the column).
     BadRow(String),
+    /// The result ended. A channel that closes without it means the read stopped on its own
+    /// (a panic in the driver): a failed read, never a silent end.
+    End,
 }
 
 /// Rows travel in chunks of at most this many (fewer when the next row is not ready yet).
@@ -170,11 +173,16 @@ impl RowStream {
     }
 
     /// The next item, waiting for it.
-    pub async fn next(&mut self) -> Option<Item> {
+    pub async fn next(&mut self) -> Item {
         if self.chunk.is_empty() {
-            self.chunk.extend(self.rows.recv().await?);
+            match self.rows.recv().await {
+                Some(items) => self.chunk.extend(items),
+                None => {
+                    return Item::QueryFailed("the read stopped before the end of its rows".into())
+                }
+            }
         }
-        self.chunk.pop_front()
+        self.chunk.pop_front().unwrap_or(Item::End)
     }
 }
 
@@ -227,9 +235,8 @@ async fn pump<R: ReadRow + Row>(
             return;
         }
     }
-    if !chunk.is_empty() {
-        let _ = tx.send(chunk).await;
-    }
+    chunk.push(Item::End);
+    let _ = tx.send(chunk).await;
 }
 
 /// Where the shape's columns are in the result (the result's columns must be the shape's, in

@@ -343,6 +343,13 @@ type InFlight = (
 /// Records that cannot become rows: their index in the batch and why.
 type Rejected = Vec<(usize, String)>;
 
+/// The longest records wait in the buffer while input keeps coming (a pause writes them at
+/// once).
+const MAX_BUFFER_AGE: Duration = Duration::from_secs(1);
+
+/// About the most bytes of values one multi-row statement carries.
+const MAX_STATEMENT_BYTES: usize = 8 << 20;
+
 /// How many batches may wait in the buffer before puts are refused (redelivered later).
 const BACKLOG_BATCHES: usize = 4;
 
@@ -361,6 +368,8 @@ pub struct JdbcSinkTask {
     writer: Option<Writer>,
     /// Records put but not written yet, in order.
     buffer: Vec<SinkRecord>,
+    /// When the buffer last went from empty to holding records.
+    buffered_since: Option<Instant>,
     /// No write before this (after a failure).
     next_attempt: Option<Instant>,
     retries_left: u32,
@@ -434,8 +443,14 @@ impl SinkTask for JdbcSinkTask {
                 ));
             }
         }
+        if self.buffer.is_empty() {
+            self.buffered_since = Some(Instant::now());
+        }
         self.buffer.extend(records);
-        let due = idle || self.buffer.len() >= batch_size;
+        let old = self
+            .buffered_since
+            .is_some_and(|t| t.elapsed() >= MAX_BUFFER_AGE);
+        let due = idle || old || self.buffer.len() >= batch_size;
         if due && !self.waiting() {
             self.write_buffer(context)?;
         }
@@ -577,6 +592,8 @@ impl JdbcSinkTask {
                 if let Some(w) = &mut self.writer {
                     w.forget_tables();
                 }
+                self.prepared.clear();
+                self.table_columns.clear();
                 Err((0, format!("{reason} (retries left: {})", self.retries_left)))
             }
             WriteError::Other(_) => self.one_by_one(&records, context)?,
@@ -704,11 +721,14 @@ impl JdbcSinkTask {
                 if let Err(e) = runtime.block_on(writer.prepare(config, &run.table, &run.fields)) {
                     return Ok((Err(e), bad));
                 }
+                if self.prepared.len() >= 256 {
+                    self.prepared.clear();
+                }
                 self.prepared.push((run.table.clone(), run.fields.clone()));
             }
-            let typed = writer.typed_text_columns(&run.table);
+            let typed = writer.typed_columns(&run.table);
             if !typed.is_empty() {
-                retype(run, &typed);
+                retype(run, &typed, config.db_timezone);
             }
             match statements_of(dialect, quoted, run) {
                 Ok(s) => statements.extend(s),
@@ -969,8 +989,9 @@ impl JdbcSinkTask {
     }
 }
 
-/// Text headed for PostgreSQL `json`/`jsonb`/`uuid` columns becomes parameters of those types.
-fn retype(run: &mut Run, typed: &[(String, Kind)]) {
+/// Parameters headed for columns that need their own type (see
+/// [`Writer::typed_columns`]) take it.
+fn retype(run: &mut Run, typed: &[(String, Kind)], zone: chrono_tz::Tz) {
     let fields = &run.fields;
     let kind_of = |name: &String| typed.iter().find(|(c, _)| c == name).map(|(_, k)| *k);
     let key_kinds: Vec<Option<Kind>> = fields.key_names().iter().map(kind_of).collect();
@@ -979,7 +1000,7 @@ fn retype(run: &mut Run, typed: &[(String, Kind)]) {
         for (params, kinds) in [(&mut *keys, &key_kinds), (&mut *others, &other_kinds)] {
             for (param, kind) in params.iter_mut().zip(kinds) {
                 if let Some(kind) = kind {
-                    *param = std::mem::replace(param, Param::Bool(false)).into_kind(*kind);
+                    *param = std::mem::replace(param, Param::Bool(false)).into_kind(*kind, zone);
                 }
             }
         }
@@ -1070,7 +1091,22 @@ fn inserts(
     let width = fields.key_names().len() + fields.non_key_names().len();
     let per = sink_sql::max_rows(dialect, width).max(1);
     let mut statements = Vec::new();
-    for chunk in run.rows.chunks(per) {
+    let mut rest = run.rows.as_slice();
+    while !rest.is_empty() {
+        // Within the parameter limit and about MAX_STATEMENT_BYTES of values (a server refuses
+        // a larger packet: MariaDB's max_allowed_packet is 16 MiB by default).
+        let mut n = 0;
+        let mut bytes = 0;
+        for (_, k, o) in rest.iter().take(per) {
+            let size: usize = k.iter().chain(o).map(sink_params::size_of).sum();
+            if n > 0 && bytes + size > MAX_STATEMENT_BYTES {
+                break;
+            }
+            bytes += size;
+            n += 1;
+        }
+        let (chunk, tail) = rest.split_at(n.max(1));
+        rest = tail;
         let sql = if run.op == Op::Insert {
             sink_sql::insert(dialect, quoted, &run.table, fields, chunk.len())?
         } else {

@@ -9,7 +9,7 @@
 
 use bigdecimal::num_bigint::BigInt;
 use bigdecimal::BigDecimal;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::Database;
 use tributary_connector_api::{logical, SchemaRef, Type, Value};
@@ -37,6 +37,8 @@ pub enum Kind {
     Json,
     /// PostgreSQL `uuid`.
     Uuid,
+    /// An instant (PostgreSQL `timestamptz`, MySQL `TIMESTAMP`).
+    Instant,
 }
 
 /// A PostgreSQL array parameter (`None`: a null array).
@@ -70,15 +72,21 @@ pub enum Param {
     Array(ArrayParam),
     Json(serde_json::Value),
     Uuid(uuid::Uuid),
+    Instant(DateTime<Utc>),
 }
 
 impl Param {
     /// Text headed for a PostgreSQL column of `kind` (`Json`, `Uuid`) as a parameter of that
     /// type: PostgreSQL casts no text parameter into them. Text that is not JSON or a UUID
     /// stays text, for the database to refuse the row.
-    pub fn into_kind(self, kind: Kind) -> Param {
+    /// A wall time headed for an instant column becomes the instant it stands for in `zone`.
+    pub fn into_kind(self, kind: Kind, zone: Tz) -> Param {
         match (self, kind) {
             (Param::Null(Kind::Text), k @ (Kind::Json | Kind::Uuid)) => Param::Null(k),
+            (Param::Null(Kind::Timestamp), Kind::Instant) => Param::Null(Kind::Instant),
+            (Param::Timestamp(wall), Kind::Instant) => {
+                Param::Instant(crate::row_reader::wall_to_instant(wall, zone))
+            }
             (Param::Text(s), Kind::Json) => match serde_json::from_str(&s) {
                 Ok(json) => Param::Json(json),
                 Err(_) => Param::Text(s),
@@ -318,6 +326,10 @@ pub fn copy_text(param: &Param, out: &mut Vec<u8>) -> Option<()> {
         Param::Decimal(d) => {
             let _ = write!(out, "{d}");
         }
+        // Years outside 1–9999 have no COPY text form chrono writes that PostgreSQL reads.
+        Param::Date(d) if !(1..=9999).contains(&d.year()) => return None,
+        Param::Timestamp(t) if !(1..=9999).contains(&t.year()) => return None,
+        Param::Instant(t) if !(1..=9999).contains(&t.year()) => return None,
         Param::Date(d) => {
             let _ = write!(out, "{}", d.format("%Y-%m-%d"));
         }
@@ -327,6 +339,9 @@ pub fn copy_text(param: &Param, out: &mut Vec<u8>) -> Option<()> {
         Param::Timestamp(t) => {
             let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f"));
         }
+        Param::Instant(t) => {
+            let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f+00"));
+        }
         Param::Json(v) => copy_text(&Param::Text(v.to_string()), out)?,
         Param::Uuid(u) => {
             let _ = write!(out, "{}", u.hyphenated());
@@ -334,6 +349,18 @@ pub fn copy_text(param: &Param, out: &mut Vec<u8>) -> Option<()> {
         Param::Array(_) => return None,
     }
     Some(())
+}
+
+/// About how many bytes a parameter takes in a statement (for splitting large batches).
+pub fn size_of(param: &Param) -> usize {
+    8 + match param {
+        Param::Text(s) => s.len(),
+        Param::Bytes(b) => b.len(),
+        Param::Json(v) => v.to_string().len(),
+        Param::Decimal(d) => d.digits() as usize,
+        Param::Array(_) => 1024,
+        _ => 8,
+    }
 }
 
 /// Binds a parameter to a statement of one of the databases.
@@ -362,6 +389,7 @@ macro_rules! bind_common {
                 Kind::Timestamp => $q.bind(None::<NaiveDateTime>),
                 Kind::Json => $q.bind(None::<sqlx::types::Json<serde_json::Value>>),
                 Kind::Uuid => $q.bind(None::<uuid::Uuid>),
+                Kind::Instant => $q.bind(None::<DateTime<Utc>>),
             },
             Param::Bool(v) => $q.bind(*v),
             Param::I16(v) => $q.bind(*v),
@@ -378,6 +406,7 @@ macro_rules! bind_common {
             Param::Array(a) => $array($q, a),
             Param::Json(v) => $q.bind(sqlx::types::Json(v)),
             Param::Uuid(v) => $q.bind(*v),
+            Param::Instant(v) => $q.bind(*v),
         }
     };
 }
@@ -537,6 +566,32 @@ mod tests {
         assert_eq!(
             String::from_utf8(line).unwrap(),
             "\\N|a\\tb\\\\c\\nd|\\\\x01ff|NaN|t|"
+        );
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let wall = NaiveDate::from_ymd_opt(2024, 1, 15)
+            .unwrap()
+            .and_hms_opt(13, 0, 0)
+            .unwrap();
+        assert_eq!(
+            Param::Timestamp(wall).into_kind(Kind::Instant, berlin),
+            Param::Instant(DateTime::from_timestamp(1_705_320_000, 0).unwrap()),
+            "13:00 in Berlin is 12:00 UTC"
+        );
+        let mut text = Vec::new();
+        copy_text(
+            &Param::Instant(DateTime::from_timestamp(1_705_320_000, 0).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        assert_eq!(text, b"2024-01-15 12:00:00+00");
+        let far = NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap();
+        assert!(
+            copy_text(&Param::Date(far), &mut text).is_none(),
+            "INSERT instead"
+        );
+        assert_eq!(
+            Param::Text("not json".into()).into_kind(Kind::Json, berlin),
+            Param::Text("not json".into())
         );
         let nested = Schema::struct_([("a", Schema::optional_string())]);
         assert!(p(Value::Null, nested).is_err());

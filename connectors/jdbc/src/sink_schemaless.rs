@@ -86,8 +86,9 @@ impl SchemalessSchemas {
                                 column.type_name
                             )
                         })?;
+                    // The column's own name: the SQL names it quoted.
                     fields.push((
-                        name.to_string(),
+                        column.name.clone(),
                         column_mapping::schema(&mapping, Default::default(), true),
                     ));
                 }

@@ -79,7 +79,12 @@ pub fn classify(e: &sqlx::Error) -> WriteError {
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => WriteError::Unreachable(text),
         sqlx::Error::Database(d) => {
-            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            // MySQL's error number (its `code()` is the SQLSTATE); others' SQLSTATE.
+            let code = d
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(|m| m.number().to_string())
+                .or_else(|| d.code().map(|c| c.into_owned()))
+                .unwrap_or_default();
             let data = matches!(
                 d.kind(),
                 ErrorKind::UniqueViolation
@@ -101,7 +106,10 @@ pub fn classify(e: &sqlx::Error) -> WriteError {
             let gone = code.starts_with("08")
                 || code.starts_with("57P")
                 || code == "53300"
-                || ["1040", "1053", "2006", "2013"].contains(&code.as_str());
+                || [
+                    "1040", "1053", "1152", "1153", "1159", "1161", "2006", "2013",
+                ]
+                .contains(&code.as_str());
             if data {
                 WriteError::BadRow(text)
             } else if gone {
@@ -226,13 +234,28 @@ impl Writer {
             .unwrap_or_default())
     }
 
-    /// PostgreSQL columns that take text only through a type of their own (`json`, `jsonb`,
-    /// `uuid`), by name, as the last [`Writer::prepare`] of `table` saw them.
-    pub fn typed_text_columns(&self, table: &str) -> Vec<(String, Kind)> {
+    /// Columns whose parameters need a type of their own, by name, as the last
+    /// [`Writer::prepare`] of `table` saw them: PostgreSQL `json`/`jsonb`/`uuid` (text is not
+    /// cast into them) and instants (`timestamptz`; MySQL `TIMESTAMP`), which take the instant
+    /// a wall time in `db.timezone` stands for (the sessions run in UTC).
+    pub fn typed_columns(&self, table: &str) -> Vec<(String, Kind)> {
+        let qualified = self.qualified(table);
+        if self.db.dialect() == Dialect::MySql {
+            return self
+                .tables
+                .get(&qualified)
+                .map(|columns| {
+                    columns
+                        .iter()
+                        .filter(|c| c.type_name.eq_ignore_ascii_case("timestamp"))
+                        .map(|c| (c.name.clone(), Kind::Instant))
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
         if self.db.dialect() != Dialect::PostgreSql {
             return Vec::new();
         }
-        let qualified = self.qualified(table);
         self.tables
             .get(&qualified)
             .map(|columns| {
@@ -241,6 +264,7 @@ impl Writer {
                     .filter_map(|c| match c.type_name.as_str() {
                         "json" | "jsonb" => Some((c.name.clone(), Kind::Json)),
                         "uuid" => Some((c.name.clone(), Kind::Uuid)),
+                        "timestamptz" => Some((c.name.clone(), Kind::Instant)),
                         _ => None,
                     })
                     .collect()
@@ -251,7 +275,9 @@ impl Writer {
     async fn execute_ddl(&self, sql: &str) -> Result<(), WriteError> {
         with_pool!(&self.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).map_err(
             |e| match classify(&e) {
+                // Lost connections and lock trouble are tried again; the rest is the table's.
                 WriteError::Unreachable(m) => WriteError::Unreachable(m),
+                WriteError::Other(m) => WriteError::Other(format!("{sql}: {m}")),
                 _ => WriteError::Table(format!("{sql}: {e}")),
             },
         )

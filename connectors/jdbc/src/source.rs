@@ -348,6 +348,9 @@ pub struct JdbcSourceTask {
     active: Option<usize>,
     /// Column notes already given (each skipped column is noted once).
     noted: BTreeSet<String>,
+    /// A row that could not be read, after the rows before it were handed out: the next
+    /// poll fails with it.
+    failure: Option<ConnectError>,
 }
 
 impl SourceTask for JdbcSourceTask {
@@ -478,6 +481,9 @@ impl SourceTask for JdbcSourceTask {
     }
 
     fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        if let Some(failure) = self.failure.take() {
+            return Err(failure);
+        }
         let index = match self.active {
             Some(index) => index,
             None => {
@@ -516,14 +522,14 @@ impl SourceTask for JdbcSourceTask {
             let mut items = Vec::new();
             while items.len() < batch {
                 match tokio::time::timeout_at(deadline, stream.next()).await {
-                    Ok(Some(item)) => {
+                    Ok(Item::End) => return (items, true),
+                    Ok(item) => {
                         let last = !matches!(item, Item::Row(_));
                         items.push(item);
                         if last {
                             return (items, false);
                         }
                     }
-                    Ok(None) => return (items, true),
                     Err(_) => break,
                 }
             }
@@ -538,11 +544,18 @@ impl SourceTask for JdbcSourceTask {
                     }
                 }
                 Item::BadRow(e) => {
-                    return Err(ConnectError::new(format!(
+                    let failure = ConnectError::new(format!(
                         "a row of {} cannot be read: {e}",
                         self.queriers[index].label()
-                    )))
+                    ));
+                    if records.is_empty() {
+                        return Err(failure);
+                    }
+                    // The rows before it go out; the task fails at the next poll.
+                    self.failure = Some(failure);
+                    return Ok(records);
                 }
+                Item::End => {}
                 Item::QueryFailed(e) => {
                     let e = ConnectError::retriable(format!(
                         "the read of {} failed: {e}",
@@ -650,9 +663,11 @@ impl JdbcSourceTask {
             let now = runtime.block_on(db.now()).map_err(|e| {
                 ConnectError::retriable(format!("cannot read the database's time: {e}"))
             })?;
-            now - TimeDelta::milliseconds(
+            TimeDelta::try_milliseconds(
                 i64::try_from(config.timestamp_delay_interval_ms).unwrap_or(i64::MAX),
             )
+            .and_then(|delay| now.checked_sub_signed(delay))
+            .unwrap_or(chrono::DateTime::UNIX_EPOCH)
         } else {
             chrono::DateTime::UNIX_EPOCH
         };
