@@ -12,7 +12,6 @@
 use tributary_connector_api::{logical, Schema, SchemaRef, Type};
 
 use crate::dialect::Dialect;
-use crate::source_config::NumericMapping;
 
 /// A column of a table or a query result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +45,15 @@ impl ColumnInfo {
             auto_increment: false,
         }
     }
+}
+
+/// `numeric.mapping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumericMapping {
+    None,
+    PrecisionOnly,
+    BestFit,
+    BestFitEagerDouble,
 }
 
 /// `timestamp.granularity`: how Timestamp columns are written.

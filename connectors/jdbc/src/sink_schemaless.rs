@@ -14,10 +14,9 @@ use chrono::{NaiveDate, NaiveTime, Timelike};
 use chrono_tz::Tz;
 use tributary_connector_api::{logical, Schema, SchemaRef, Struct, Type, Value};
 
-use crate::column_mapping::{self, ColumnInfo};
+use crate::column_mapping::{self, ColumnInfo, NumericMapping};
 use crate::dialect::Dialect;
 use crate::row_reader::{decimal_value, integer, parse_sqlite_time};
-use crate::source_config::NumericMapping;
 
 /// Schemas made for maps, by table and entry names (one `Arc` each, so the sink's caches
 /// keyed by schema identity keep working).

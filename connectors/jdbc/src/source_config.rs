@@ -4,7 +4,7 @@
 use regex::Regex;
 use tributary_connector_api::Props;
 
-use crate::column_mapping::Granularity;
+use crate::column_mapping::{Granularity, NumericMapping};
 use crate::dialect::{self, Dialect};
 use crate::url::{self, JdbcUrl};
 use crate::{config_error, ConfigError};
@@ -26,15 +26,6 @@ impl Mode {
     pub fn uses_timestamp(self) -> bool {
         matches!(self, Mode::Timestamp | Mode::TimestampIncrementing)
     }
-}
-
-/// `numeric.mapping`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NumericMapping {
-    None,
-    PrecisionOnly,
-    BestFit,
-    BestFitEagerDouble,
 }
 
 /// Which tables are copied: named ones (`table.whitelist` / `table.blacklist`), ones matching
