@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use tributary_connector_api::java_text::civil_from_days;
 use tributary_connector_api::logical::{self, DATE, DECIMAL, TIME, TIMESTAMP};
 use tributary_connector_api::{Schema, SchemaRef, Type, Value};
 
@@ -612,7 +613,7 @@ fn literal(
             return logical::decimal_to_string(bytes, scale).map_err(|e| e.message);
         }
         (Some(DATE), Value::Int32(days)) => {
-            let (y, m, d) = civil(i64::from(*days));
+            let (y, m, d) = civil_from_days(i64::from(*days));
             return Ok(format!("'{y:04}-{m:02}-{d:02}'"));
         }
         (Some(TIME), Value::Int32(ms)) => {
@@ -622,7 +623,7 @@ fn literal(
             return Ok(format!("'{}'", time_of_day(i64::from(*ms))));
         }
         (Some(TIMESTAMP), Value::Int64(ms)) => {
-            let (y, m, d) = civil(ms.div_euclid(86_400_000));
+            let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
             let time = time_of_day(ms.rem_euclid(86_400_000));
             return Ok(format!("'{y:04}-{m:02}-{d:02} {time}'"));
         }
@@ -685,21 +686,6 @@ fn literal(
         }
         _ => return Err(mismatch()),
     })
-}
-
-/// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01.
-fn civil(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `HH:mm:ss.SSS` of milliseconds since midnight (`ms` in `0..86_400_000`).
