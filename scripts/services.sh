@@ -33,4 +33,20 @@ fi
 if up 3306 && command -v mariadb >/dev/null 2>&1; then
   mariadb -h 127.0.0.1 -uroot -e "CREATE DATABASE IF NOT EXISTS test" || true
 fi
+# Change data capture (the postgres-cdc connector) needs logical decoding: set wal_level=logical
+# once, and restart the local server only when the running value differs.
+if up 5432 && command -v psql >/dev/null 2>&1; then
+  if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atc 'SHOW wal_level' 2>/dev/null)" != logical ]; then
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "ALTER SYSTEM SET wal_level = logical" || true
+    if command -v pg_ctlcluster >/dev/null 2>&1; then
+      for version in $(ls /etc/postgresql 2>/dev/null); do
+        pg_ctlcluster --skip-systemctl-redirect "$version" main restart || true
+      done
+      for _ in $(seq 1 50); do up 5432 && break; sleep 0.2; done
+    fi
+    if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atc 'SHOW wal_level' 2>/dev/null)" != logical ]; then
+      echo "warning: PostgreSQL's wal_level is not logical; restart the server (the CDC tests need it)" >&2
+    fi
+  fi
+fi
 exit 0

@@ -198,6 +198,13 @@ pub trait SourceTask: Send + Default + 'static {
         Ok(())
     }
 
+    /// Called after the worker committed offsets, with the (source partition, offset) pairs
+    /// it wrote: what the task may now treat as durable (a change-data-capture task confirms
+    /// its position to the database here). The default calls [`SourceTask::commit`].
+    fn commit_offsets(&mut self, _committed: &[(OffsetMap, OffsetMap)]) -> ConnectResult<()> {
+        self.commit()
+    }
+
     /// Called when the broker acknowledged a record (or it was filtered out: `metadata` None).
     fn commit_record(
         &mut self,

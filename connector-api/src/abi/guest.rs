@@ -211,9 +211,9 @@ impl<T: SourceTask> DynTask for SourceTaskBox<T> {
                 .start(&props, &SourceTaskContext::new(offsets))
                 .map(|()| TaskResponse::Done)
                 .map_err(plain),
-            TaskRequest::Commit => self
+            TaskRequest::Commit(committed) => self
                 .task
-                .commit()
+                .commit_offsets(&committed)
                 .map(|()| TaskResponse::Done)
                 .map_err(plain),
             TaskRequest::CommitRecords(acked) => {

@@ -22,7 +22,7 @@ use crate::error::ConnectError;
 use crate::record::{OffsetMap, Props, RecordMetadata, SourceRecord, TopicPartition};
 
 /// Bumped on any change to [`PluginTable`] or to the wire messages.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 /// The version of this crate, reported by plugins for diagnostics.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The symbol every plugin exports: `extern "C" fn() -> *const PluginTable`.
@@ -220,7 +220,8 @@ pub enum TaskRequest {
     },
     /// Answered with a [`batch`] record batch, not a [`TaskResponse`].
     Poll,
-    Commit,
+    /// Offsets were written: the (source partition, offset) pairs of this commit.
+    Commit(#[serde(with = "intern::offset_pairs")] Vec<(OffsetMap, OffsetMap)>),
     /// Acknowledged records by the sequence numbers of their batches (see [`batch`]).
     CommitRecords(Vec<(u64, Option<RecordMetadata>)>),
     StartSink {

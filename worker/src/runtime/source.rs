@@ -626,7 +626,11 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             return Ok(());
         }
         // Like Java, an error from the commit hook is logged; the task goes on.
-        match self.task.lock().call(&TaskRequest::Commit) {
+        let committed = entries
+            .into_iter()
+            .filter_map(|(p, o)| o.map(|o| (p, o)))
+            .collect();
+        match self.task.lock().call(&TaskRequest::Commit(committed)) {
             Err(e @ CallError::Panicked(_)) => Err(failed("Task panicked in commit", e)),
             Err(e) => {
                 tracing::warn!(error = %e, "task commit failed");

@@ -78,7 +78,7 @@ fn offsets_are_committed_only_for_acked_records_in_order() {
     );
     // The commit hook follows each offset write (after any poll in progress).
     wait_until("the task hears of each commit", || {
-        h.journal.count(|r| matches!(r, TaskRequest::Commit)) >= 3
+        h.journal.count(|r| matches!(r, TaskRequest::Commit(_))) >= 3
     });
     run.stop().unwrap();
 }
@@ -450,7 +450,16 @@ fn shutdown_waits_for_deliveries_and_commits_the_final_offsets() {
     let requests = h.journal.requests();
     assert_eq!(
         &requests[requests.len() - 2..],
-        [TaskRequest::Commit, TaskRequest::Stop],
+        [
+            TaskRequest::Commit(vec![(
+                (*source_partition("a")).clone(),
+                json!({ "position": 2 })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            )]),
+            TaskRequest::Stop
+        ],
         "committed, then stopped"
     );
 }
@@ -577,7 +586,7 @@ fn a_commit_hook_error_is_only_logged() {
     let feed = SourceFeed::new(vec![vec![text("a", 1, "v1")]]);
     let polled = feed.clone();
     let task = FakeTask::new(&h.journal, move |r| match r {
-        TaskRequest::Commit => Err(fatal("commit hook broke")),
+        TaskRequest::Commit(_) => Err(fatal("commit hook broke")),
         other => Ok(default_response(other)),
     })
     .polling(move || polled.poll());
