@@ -164,8 +164,8 @@ fn rest_lists_and_validates_transformations() {
     let of_type = |t: &str| entries.iter().filter(|p| p["type"] == t).count();
     assert_eq!(
         of_type("transformation"),
-        26,
-        "16 SMTs, 10 with $Key/$Value"
+        27,
+        "16 Kafka SMTs (10 with $Key/$Value) and Debezium's ExtractNewRecordState"
     );
     assert_eq!(of_type("predicate"), 3);
     assert!(entries.iter().any(|p| p["class"]

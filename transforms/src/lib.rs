@@ -83,6 +83,12 @@ mod tests {
             "nested names are ambiguous"
         );
         assert!(find_transformation("NoSuchTransform").is_none());
+        let unwrap = "io.debezium.transforms.ExtractNewRecordState";
+        assert_eq!(find_transformation(unwrap).map(|p| p.class), Some(unwrap));
+        assert_eq!(
+            find_transformation("ExtractNewRecordState").map(|p| p.class),
+            Some(unwrap)
+        );
         let tomb = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone";
         assert_eq!(
             find_predicate("RecordIsTombstone").map(|p| p.class),
@@ -121,6 +127,7 @@ mod tests {
         for name in single {
             want.push(format!("{base}{name}"));
         }
+        want.push("io.debezium.transforms.ExtractNewRecordState".to_owned());
         want.sort();
         let got: Vec<&str> = transformations().iter().map(|p| p.class).collect();
         assert_eq!(got, want);

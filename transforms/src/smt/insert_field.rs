@@ -226,7 +226,10 @@ pub struct InsertField {
 }
 
 impl InsertField {
-    fn create(side: Side, props: &Props) -> Result<Box<dyn Transformation>, ConfigError> {
+    pub(crate) fn create(
+        side: Side,
+        props: &Props,
+    ) -> Result<Box<dyn Transformation>, ConfigError> {
         let cfg = config::parse(&config_def(), props)?;
         let spec = |key: &str| InsertionSpec::parse(cfg.get(key));
         let static_field = spec(STATIC_FIELD);

@@ -1,9 +1,11 @@
-//! The built-in transformations, one module each.
+//! The built-in transformations, one module each: Kafka's, and Debezium's
+//! `ExtractNewRecordState`.
 
 pub mod cast;
 pub mod date_format;
 pub mod drop_headers;
 pub mod extract_field;
+pub mod extract_new_record_state;
 pub mod field_path;
 pub mod filter;
 pub mod flatten;
@@ -30,6 +32,7 @@ pub fn plugins() -> Vec<TransformPlugin> {
         cast::plugins(),
         drop_headers::plugins(),
         extract_field::plugins(),
+        extract_new_record_state::plugins(),
         filter::plugins(),
         flatten::plugins(),
         header_from::plugins(),

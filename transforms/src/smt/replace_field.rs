@@ -154,7 +154,10 @@ pub struct ReplaceField {
 }
 
 impl ReplaceField {
-    fn create(side: Side, props: &Props) -> Result<Box<dyn Transformation>, ConfigError> {
+    pub(crate) fn create(
+        side: Side,
+        props: &Props,
+    ) -> Result<Box<dyn Transformation>, ConfigError> {
         let cfg = config::parse(&config_def(), props)?;
         let pairs = parse_renames(&java_list(cfg.get(RENAMES).unwrap_or_default()))?;
         // Later pairs for the same old (or new) name win.
