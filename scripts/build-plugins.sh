@@ -8,7 +8,7 @@ cd "$root"
 profile=debug
 flags=()
 if [ "${1:-}" = "--release" ]; then profile=release; flags=(--release); fi
-cargo build "${flags[@]}" -p tributary -p tributary-connector-file -p tributary-connector-jdbc
+cargo build "${flags[@]}" -p tributary -p tributary-connector-file -p tributary-connector-jdbc -p tributary-connector-postgres-cdc
 mkdir -p target/plugins
 for lib in "${CARGO_TARGET_DIR:-target}"/$profile/libtributary_connector_*.so; do
   # Copy to a temporary name and rename, so the worker's plugin watcher never sees half a file.

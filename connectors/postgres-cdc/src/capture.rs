@@ -1,0 +1,1170 @@
+//! The capture engine, on a thread of its own: sets up the publication and the slot, takes the
+//! snapshot `snapshot.mode` asks for, then streams pgoutput and turns each message into
+//! Debezium's records, handed to the task's polls in chunks through a bounded channel.
+//!
+//! Records of a transaction are handed out as they are decoded; the last one is held until the
+//! transaction's COMMIT arrives so that its offset can say the transaction is complete
+//! (`lsn_commit` = its end), which is what the slot is confirmed to once Kafka Connect has
+//! committed that offset.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pg_walstream::{
+    CancellationToken, LogicalReplicationMessage, LogicalReplicationParser,
+    LogicalReplicationStream, RawXLogData, ReplicationSlotOptions, ReplicationStreamConfig,
+    RetryConfig, SharedLsnFeedback, SnapshotOutcome, TupleData,
+};
+use tributary_connector_api::{Headers, OffsetMap, SourceRecord, Value};
+
+use crate::catalog::{format_lsn, Catalog, CatalogError};
+use crate::config::{BinaryMode, CdcConfig, FailureMode, SnapshotMode};
+use crate::offsets::{snapshot_offset, MessageType, Skip, Stored, StreamPosition};
+use crate::records::{Now, Origin, RecordMaker, TxBlock, CREATE, DELETE, READ, TRUNCATE, UPDATE};
+use crate::schemas::{RelationColumn, TableSchema};
+use crate::tuples::Row;
+
+/// What the engine hands the task.
+pub enum Chunk {
+    Records(Vec<SourceRecord>),
+    /// The capture ended: `Ok` after an `initial_only` snapshot, else the error.
+    Ended(Result<(), CaptureError>),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct CaptureError {
+    pub message: String,
+    /// A lost connection or a busy slot: the task may start the capture again.
+    pub retriable: bool,
+}
+
+fn fatal(message: impl Into<String>) -> CaptureError {
+    CaptureError {
+        message: message.into(),
+        retriable: false,
+    }
+}
+
+fn retriable(message: impl Into<String>) -> CaptureError {
+    CaptureError {
+        message: message.into(),
+        retriable: true,
+    }
+}
+
+impl From<CatalogError> for CaptureError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Sql(sqlx::Error::Database(d)) => fatal(format!("PostgreSQL: {d}")),
+            CatalogError::Sql(e) => retriable(format!("PostgreSQL connection: {e}")),
+            CatalogError::Other(m) => fatal(m),
+        }
+    }
+}
+
+fn stream_error(e: pg_walstream::ReplicationError) -> CaptureError {
+    let text = e.to_string();
+    let permanent = text.contains("does not exist")
+        || text.contains("authentication")
+        || text.contains("permission denied")
+        || text.contains("must be superuser or replication role");
+    CaptureError {
+        message: format!("replication stream: {text}"),
+        retriable: !permanent,
+    }
+}
+
+/// Shared between the task and the engine: where the slot may be confirmed to.
+#[derive(Default)]
+pub struct Confirm {
+    feedback: Mutex<Option<Arc<SharedLsnFeedback>>>,
+}
+
+impl Confirm {
+    /// Confirms `lsn` to the server (sent with the next standby status update).
+    pub fn confirm(&self, lsn: u64) {
+        if let Ok(f) = self.feedback.lock() {
+            if let Some(f) = f.as_ref() {
+                f.update_applied_lsn(lsn);
+            }
+        }
+    }
+}
+
+/// A running capture.
+pub struct Capture {
+    pub chunks: Receiver<Chunk>,
+    pub confirm: Arc<Confirm>,
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Capture {
+    /// Starts capturing, resuming from `stored` (the committed or last emitted offset).
+    pub fn start(config: Arc<CdcConfig>, stored: Option<OffsetMap>) -> Result<Capture, String> {
+        let chunk_count = (config.max_queue_size / config.max_batch_size.max(1)).clamp(2, 64);
+        let (sender, chunks) = std::sync::mpsc::sync_channel(chunk_count);
+        let confirm = Arc::new(Confirm::default());
+        let stop = CancellationToken::new();
+        let (c, s) = (confirm.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("postgres-cdc".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = sender.send(Chunk::Ended(Err(fatal(format!("runtime: {e}")))));
+                        return;
+                    }
+                };
+                let mut engine = Engine::new(config, sender.clone(), c, s);
+                let result = runtime.block_on(engine.run(stored));
+                let result = match result {
+                    Err(e) if engine.stop.is_cancelled() => {
+                        note!(debug, error = %e, "capture stopped");
+                        Ok(())
+                    }
+                    other => other,
+                };
+                let _ = sender.send(Chunk::Ended(result));
+            })
+            .map_err(|e| format!("cannot start the capture thread: {e}"))?;
+        Ok(Capture {
+            chunks,
+            confirm,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.cancel();
+        // Unblock a sender waiting for room.
+        while self.chunks.try_recv().is_ok() {}
+        if let Some(t) = self.thread.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !t.is_finished() && Instant::now() < deadline {
+                while self.chunks.try_recv().is_ok() {}
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The transaction being decoded.
+struct Tx {
+    xid: u32,
+    commit_ts_us: i64,
+    total: i64,
+    per_table: Vec<(String, i64)>,
+}
+
+/// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
+const PG_EPOCH_US: i64 = 946_684_800_000_000;
+
+struct Engine {
+    config: Arc<CdcConfig>,
+    maker: RecordMaker,
+    sender: SyncSender<Chunk>,
+    confirm: Arc<Confirm>,
+    stop: CancellationToken,
+    /// Records ready to hand out, and the last record of the open transaction.
+    buffer: Vec<SourceRecord>,
+    held: Option<SourceRecord>,
+    last_flush: Instant,
+    tables: HashMap<u32, Option<Arc<TableSchema>>>,
+    position: StreamPosition,
+    tx: Option<Tx>,
+    skip: Option<Skip>,
+    heartbeat_due: Option<Instant>,
+    /// Whether anything was read since the session started (Debezium emits heartbeats only
+    /// once it has an offset).
+    has_offset: bool,
+}
+
+impl Engine {
+    fn new(
+        config: Arc<CdcConfig>,
+        sender: SyncSender<Chunk>,
+        confirm: Arc<Confirm>,
+        stop: CancellationToken,
+    ) -> Engine {
+        let maker = RecordMaker::new(&config.topic_prefix, &config.connection.dbname);
+        Engine {
+            heartbeat_due: config.heartbeat_interval.map(|d| Instant::now() + d),
+            config,
+            maker,
+            sender,
+            confirm,
+            stop,
+            buffer: Vec::new(),
+            held: None,
+            last_flush: Instant::now(),
+            tables: HashMap::new(),
+            position: StreamPosition::default(),
+            tx: None,
+            skip: None,
+            has_offset: false,
+        }
+    }
+
+    /// The replication connection's conninfo (`key='value'` pairs, quoted as libpq reads them).
+    fn conninfo(&self) -> String {
+        let c = &self.config.connection;
+        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+        let mut parts = vec![
+            format!("host={}", quote(&c.host)),
+            format!("port={}", c.port),
+            format!("user={}", quote(&c.user)),
+            format!("dbname={}", quote(&c.dbname)),
+            format!("sslmode={}", c.sslmode),
+        ];
+        if let Some(p) = &c.password {
+            parts.push(format!("password={}", quote(p)));
+        }
+        if let Some(root) = &c.sslrootcert {
+            parts.push(format!("sslrootcert={}", quote(root)));
+        }
+        parts.push("replication=database".into());
+        parts.join(" ")
+    }
+
+    async fn run(&mut self, stored: Option<OffsetMap>) -> Result<(), CaptureError> {
+        let config = self.config.clone();
+        let mut catalog = Catalog::connect(&config.connection).await?;
+        let version = catalog.server_version_num().await?;
+        if version < 140_000 {
+            return Err(fatal(format!(
+                "PostgreSQL {version} is too old: the replication client needs 14 or later"
+            )));
+        }
+        let wal_level: String = sqlx::query_scalar("SHOW wal_level")
+            .fetch_one(catalog.pool())
+            .await
+            .map_err(CatalogError::from)?;
+        if wal_level != "logical" {
+            return Err(fatal(format!(
+                "PostgreSQL's wal_level is '{wal_level}': logical decoding needs wal_level=logical (and a restart)"
+            )));
+        }
+        let tables: Vec<(String, String)> = catalog
+            .tables()
+            .await?
+            .into_iter()
+            .filter(|(s, t)| config.filters.captures(s, t))
+            .collect();
+        for (pattern, identity) in &config.replica_identity_autoset {
+            let re = regex::Regex::new(&format!("^(?i:{pattern})$"))
+                .map_err(|e| fatal(format!("replica.identity.autoset.values: {e}")))?;
+            for (s, t) in tables
+                .iter()
+                .filter(|(s, t)| re.is_match(&format!("{s}.{t}")))
+            {
+                catalog.set_replica_identity(s, t, identity).await?;
+            }
+        }
+        catalog
+            .ensure_publication(
+                &config.publication_name,
+                config.publication_mode,
+                &tables,
+                config.skipped,
+            )
+            .await?;
+
+        let stored = stored.as_ref().map(|o| (Stored::read(o), o.clone()));
+        let slot = self.wait_for_slot(&catalog).await?;
+        // Was WAL the stored offset needs lost (slot gone, invalidated, or moved past it)?
+        let lost = match (&stored, &slot) {
+            (Some((s, _)), _) if !s.snapshot_completed => None,
+            (Some((s, _)), None) => s.resume_lsn.map(|l| format!(
+                "replication slot '{}' does not exist, but the stored offset is at {}: the changes since then are lost",
+                config.slot_name, format_lsn(l))),
+            (Some((s, _)), Some(info)) if info.wal_status.as_deref() == Some("lost") => s.resume_lsn.map(|_| format!(
+                "replication slot '{}' was invalidated by the server (wal_status lost)",
+                config.slot_name)),
+            (Some((s, _)), Some(info)) => match (s.resume_lsn, info.confirmed_flush_lsn) {
+                (Some(resume), Some(confirmed)) if confirmed > resume => Some(format!(
+                    "replication slot '{}' is confirmed to {} but the stored offset is at {}: the changes in between are no longer available",
+                    config.slot_name, format_lsn(confirmed), format_lsn(resume))),
+                _ => None,
+            },
+            _ => None,
+        };
+        let completed = stored.as_ref().is_some_and(|(s, _)| s.snapshot_completed);
+        let snapshot = match config.snapshot_mode {
+            SnapshotMode::Always => true,
+            SnapshotMode::Initial | SnapshotMode::InitialOnly => {
+                if let Some(why) = &lost {
+                    return Err(fatal(format!(
+                        "{why}; set snapshot.mode=when_needed to take a new snapshot"
+                    )));
+                }
+                !completed
+            }
+            SnapshotMode::WhenNeeded => !completed || lost.is_some(),
+            SnapshotMode::NoData => {
+                if let Some(why) = &lost {
+                    return Err(fatal(format!(
+                        "{why}; set snapshot.mode=when_needed to take a new snapshot"
+                    )));
+                }
+                false
+            }
+        };
+        if let Some(why) = &lost {
+            if snapshot {
+                note!(warn, "{why}; taking a new snapshot");
+            }
+        }
+
+        let mut stream_config =
+            ReplicationStreamConfig::builder(&config.slot_name, &config.publication_name)
+                .with_protocol_version(1)
+                .with_messages(true)
+                .with_feedback_interval(config.status_update_interval)
+                .with_connection_timeout(Duration::from_secs(30))
+                .with_retry_config(RetryConfig {
+                    max_attempts: 1,
+                    ..RetryConfig::default()
+                });
+        if snapshot {
+            // A slot of our name that exists cannot export a snapshot: a new one is made,
+            // whose consistent point the snapshot and the stream share (no gap, no overlap).
+            if let Some(info) = &slot {
+                if info.active_pid.is_some() {
+                    return Err(retriable(format!(
+                        "replication slot '{}' is in use by process {}",
+                        config.slot_name,
+                        info.active_pid.unwrap_or_default()
+                    )));
+                }
+                note!(info, slot = %config.slot_name, "dropping the slot to take a consistent snapshot");
+                catalog.drop_slot(&config.slot_name).await?;
+            }
+            stream_config = stream_config.with_slot_options(ReplicationSlotOptions {
+                snapshot: Some("export".into()),
+                ..ReplicationSlotOptions::default()
+            });
+        }
+        let conninfo = self.conninfo();
+        let stream = LogicalReplicationStream::new(&conninfo, stream_config)
+            .await
+            .map_err(stream_error)?;
+        self.confirm
+            .feedback
+            .lock()
+            .map_err(|_| fatal("lock poisoned"))?
+            .replace(stream.shared_lsn_feedback.clone());
+
+        let (mut stream, start) = if snapshot {
+            let (stream, consistent) = self.snapshot(stream, &mut catalog).await?;
+            if config.snapshot_mode == SnapshotMode::InitialOnly {
+                self.flush_all().await?;
+                return Ok(());
+            }
+            (stream, Some(consistent))
+        } else {
+            let mut stream = stream;
+            if slot.is_none() {
+                // no_data on a new slot: stream from its creation.
+                stream
+                    .ensure_replication_slot()
+                    .await
+                    .map_err(stream_error)?;
+            }
+            match &stored {
+                Some((s, _)) => {
+                    self.skip = s.skip;
+                    if let Some(l) = s.resume_lsn {
+                        self.position.lsn_commit = l;
+                        self.position.lsn = l;
+                    }
+                    (stream, s.resume_lsn)
+                }
+                None => (stream, None),
+            }
+        };
+        if config.snapshot_mode == SnapshotMode::InitialOnly {
+            return Ok(());
+        }
+        stream.start(start).await.map_err(stream_error)?;
+        note!(info,
+            slot = %config.slot_name,
+            from = %start.map(format_lsn).unwrap_or_else(|| "the slot's position".into()),
+            "streaming changes"
+        );
+        self.stream(&mut stream, &mut catalog).await
+    }
+
+    /// Waits while another connection holds the slot (`slot.max.retries`, `slot.retry.delay.ms`).
+    async fn wait_for_slot(
+        &self,
+        catalog: &Catalog,
+    ) -> Result<Option<crate::catalog::SlotInfo>, CaptureError> {
+        let mut tries = 0;
+        loop {
+            let slot = catalog.slot(&self.config.slot_name).await?;
+            if let Some(info) = &slot {
+                if info.plugin.as_deref().is_some_and(|p| p != "pgoutput") {
+                    return Err(fatal(format!(
+                        "replication slot '{}' uses plugin {}, not pgoutput",
+                        self.config.slot_name,
+                        info.plugin.as_deref().unwrap_or("?")
+                    )));
+                }
+                if info.database.as_deref() != Some(self.config.connection.dbname.as_str()) {
+                    return Err(fatal(format!(
+                        "replication slot '{}' belongs to database {}",
+                        self.config.slot_name,
+                        info.database.as_deref().unwrap_or("?")
+                    )));
+                }
+                if let Some(pid) = info.active_pid {
+                    tries += 1;
+                    if tries > self.config.slot_max_retries {
+                        return Err(retriable(format!(
+                            "replication slot '{}' is in use by process {pid}",
+                            self.config.slot_name
+                        )));
+                    }
+                    note!(warn, slot = %self.config.slot_name, pid = pid, "the slot is in use; waiting");
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.config.slot_retry_delay) => continue,
+                        _ = self.stop.cancelled() => return Err(fatal("stopped")),
+                    }
+                }
+            }
+            return Ok(slot);
+        }
+    }
+
+    /// The snapshot: every captured table read in the slot's exported snapshot, as `r`
+    /// events; returns the stream and the consistent point streaming starts at.
+    async fn snapshot(
+        &mut self,
+        stream: LogicalReplicationStream,
+        catalog: &mut Catalog,
+    ) -> Result<(LogicalReplicationStream, u64), CaptureError> {
+        let outcome = stream.snapshot().await.map_err(stream_error)?;
+        let mut snap = match outcome {
+            SnapshotOutcome::Available(s) => s,
+            SnapshotOutcome::Unavailable(_) => {
+                return Err(retriable(
+                    "the replication slot exists and exported no snapshot; it is recreated on the next start",
+                ))
+            }
+        };
+        let filters = self.config.filters.clone();
+        snap.retain_tables(|t| {
+            let r = t.relation();
+            filters.captures(&r.namespace, &r.relation_name)
+        });
+        let consistent = snap.consistent_point().value();
+        let started_us = Now::get().us;
+        note!(info,
+            tables = snap.tables().len(),
+            at = %format_lsn(consistent),
+            "snapshot started"
+        );
+        let mut rows = snap.rows();
+        let mut schemas: HashMap<u32, Arc<TableSchema>> = HashMap::new();
+        // One held record, so that the last of each table and of the whole snapshot can be
+        // marked (`last_in_data_collection`, `last`).
+        let mut pending: Option<(Arc<TableSchema>, Row, u32)> = None;
+        let mut first = true;
+        let mut count: u64 = 0;
+        loop {
+            if self.stop.is_cancelled() {
+                return Err(fatal("stopped"));
+            }
+            let next = rows.next_row().await.map_err(stream_error)?;
+            let Some(row) = next else { break };
+            let relation = row.relation.clone();
+            let table = match schemas.get(&relation.relation_id) {
+                Some(t) => t.clone(),
+                None => {
+                    let columns: Vec<RelationColumn> = relation
+                        .columns
+                        .iter()
+                        .map(|c| RelationColumn {
+                            name: c.name.to_string(),
+                            type_oid: c.type_id,
+                            typmod: c.type_modifier,
+                        })
+                        .collect();
+                    let t = Arc::new(
+                        self.table_schema(
+                            catalog,
+                            &relation.namespace,
+                            &relation.relation_name,
+                            &columns,
+                        )
+                        .await?,
+                    );
+                    schemas.insert(relation.relation_id, t.clone());
+                    t
+                }
+            };
+            let values = match table.snapshot_row(&row.data, &self.config.unavailable_placeholder) {
+                Ok(v) => v,
+                Err(e) => match self.config.failure_mode {
+                    FailureMode::Fail => return Err(fatal(format!("snapshot: {e}"))),
+                    FailureMode::Warn => {
+                        note!(warn, error = %e, "snapshot row skipped");
+                        continue;
+                    }
+                    FailureMode::Skip => continue,
+                },
+            };
+            if let Some((prev, prev_row, prev_oid)) = pending.take() {
+                let last_in_table = prev_oid != relation.relation_id;
+                let marker = if first {
+                    "first"
+                } else if last_in_table {
+                    "last_in_data_collection"
+                } else {
+                    "true"
+                };
+                first = false;
+                let record =
+                    self.snapshot_record(&prev, prev_row, marker, consistent, started_us, false)?;
+                self.push(record).await?;
+            }
+            pending = Some((table, values, relation.relation_id));
+            count += 1;
+        }
+        if let Some((prev, prev_row, _)) = pending.take() {
+            let record =
+                self.snapshot_record(&prev, prev_row, "last", consistent, started_us, true)?;
+            self.push(record).await?;
+        }
+        self.flush_all().await?;
+        let stream = rows.finish().await.map_err(stream_error)?;
+        note!(info, rows = count, "snapshot completed");
+        self.position.lsn = consistent;
+        self.position.lsn_commit = consistent;
+        self.has_offset = count > 0;
+        Ok((stream, consistent))
+    }
+
+    fn snapshot_record(
+        &self,
+        table: &TableSchema,
+        row: Row,
+        marker: &'static str,
+        consistent: u64,
+        ts_us: i64,
+        last: bool,
+    ) -> Result<SourceRecord, CaptureError> {
+        let key = table.key_of(&row);
+        let origin = Origin {
+            ts_us,
+            snapshot: marker,
+            schema: &table.schema,
+            table: &table.table,
+            tx_id: None,
+            lsn: Some(consistent),
+            sequence: Some((0, consistent)),
+        };
+        self.maker
+            .change(
+                table,
+                READ,
+                key,
+                None,
+                Some(row),
+                &origin,
+                None,
+                snapshot_offset(consistent, ts_us, last),
+            )
+            .map_err(fatal)
+    }
+
+    /// A table's shapes from the catalog and the columns the stream (or snapshot) names.
+    async fn table_schema(
+        &self,
+        catalog: &mut Catalog,
+        schema: &str,
+        table: &str,
+        columns: &[RelationColumn],
+    ) -> Result<TableSchema, CaptureError> {
+        let meta = catalog.table(schema, table).await?.unwrap_or_default();
+        let mut kinds = Vec::with_capacity(columns.len());
+        for c in columns {
+            kinds.push(catalog.type_kind(c.type_oid).await?);
+        }
+        let mut t = TableSchema::build(&self.config, schema, table, columns, &meta, &kinds);
+        if meta.columns.is_empty() {
+            // The table is gone (dropped after this change): its changes are still emitted.
+            t.full_identity = false;
+        }
+        Ok(t)
+    }
+
+    /// Queues a record of the open transaction (the previous one is released).
+    async fn push(&mut self, record: SourceRecord) -> Result<(), CaptureError> {
+        if let Some(prev) = self.held.replace(record) {
+            self.buffer.push(prev);
+            if self.buffer.len() >= self.config.max_batch_size {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases the held record too (end of a transaction or of the snapshot).
+    async fn flush_all(&mut self) -> Result<(), CaptureError> {
+        if let Some(r) = self.held.take() {
+            self.buffer.push(r);
+        }
+        self.flush().await
+    }
+
+    /// Hands the buffered records to the task, waiting while its queue is full.
+    async fn flush(&mut self) -> Result<(), CaptureError> {
+        self.last_flush = Instant::now();
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let mut chunk = Chunk::Records(std::mem::take(&mut self.buffer));
+        loop {
+            match self.sender.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(c)) => {
+                    chunk = c;
+                    if self.stop.is_cancelled() {
+                        return Err(fatal("stopped"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(fatal("stopped")),
+            }
+        }
+    }
+
+    /// The streaming loop.
+    async fn stream(
+        &mut self,
+        stream: &mut LogicalReplicationStream,
+        catalog: &mut Catalog,
+    ) -> Result<(), CaptureError> {
+        let mut parser = LogicalReplicationParser::with_protocol_version(1);
+        // A read waits at most a tick (the read is cancellation-safe; the stop token, bound
+        // to the connection's reader, is cancelled only to stop): then buffered records go
+        // out, the slot's confirmation is sent and heartbeats are checked.
+        let tick = Duration::from_millis(50);
+        let stop = self.stop.clone();
+        loop {
+            if stop.is_cancelled() {
+                return Ok(());
+            }
+            match tokio::time::timeout(tick, stream.next_raw_event(&stop)).await {
+                Ok(Ok(raw)) => self.handle(&mut parser, raw, catalog).await?,
+                Err(_) => {
+                    if self.tx.is_none() {
+                        self.flush_all().await?;
+                    } else {
+                        self.flush().await?;
+                    }
+                    stream.maybe_send_feedback().await;
+                    self.maybe_heartbeat(catalog).await?;
+                }
+                Ok(Err(pg_walstream::ReplicationError::Cancelled(_))) => return Ok(()),
+                Ok(Err(e)) => return Err(stream_error(e)),
+            }
+        }
+    }
+
+    async fn maybe_heartbeat(&mut self, catalog: &Catalog) -> Result<(), CaptureError> {
+        let (Some(due), Some(interval)) = (self.heartbeat_due, self.config.heartbeat_interval)
+        else {
+            return Ok(());
+        };
+        if Instant::now() < due || self.tx.is_some() {
+            return Ok(());
+        }
+        self.heartbeat_due = Some(Instant::now() + interval);
+        if let Some(query) = &self.config.heartbeat_action_query {
+            if let Err(e) = catalog.execute(query).await {
+                note!(warn, error = %e, "heartbeat.action.query failed");
+            }
+        }
+        if self.has_offset {
+            let record = self
+                .maker
+                .heartbeat(&self.config.heartbeat_topic, self.position.offset());
+            self.buffer.push(record);
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    fn origin(&self, table: &TableSchema, lsn: u64) -> (i64, Option<u32>, (u64, u64)) {
+        let ts = self.tx.as_ref().map_or(0, |t| t.commit_ts_us);
+        let xid = self.tx.as_ref().map(|t| t.xid);
+        let _ = table;
+        (ts, xid, (self.position.lsn_commit, lsn))
+    }
+
+    /// Counts an event at `lsn`; `None` when it was already emitted before a restart.
+    fn count_event(&mut self, lsn: u64, kind: MessageType) -> Option<StreamPosition> {
+        let nth = if self.position.lsn == lsn && self.position.message_type != MessageType::Begin {
+            self.position.events_at_lsn + 1
+        } else {
+            1
+        };
+        self.position.lsn = lsn;
+        self.position.events_at_lsn = nth;
+        self.position.message_type = kind;
+        self.has_offset = true;
+        if let (Some(skip), Some(tx)) = (self.skip, &self.tx) {
+            if skip.covers(tx.xid, lsn, nth) {
+                return None;
+            }
+            self.skip = None;
+        }
+        Some(self.position)
+    }
+
+    fn tx_block(&mut self, table: &TableSchema, lsn: u64) -> Option<TxBlock> {
+        if !self.config.provide_transaction_metadata {
+            return None;
+        }
+        let tx = self.tx.as_mut()?;
+        tx.total += 1;
+        let name = format!("{}.{}", table.schema, table.table);
+        let order = match tx.per_table.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                tx.per_table.push((name, 1));
+                1
+            }
+        };
+        Some(TxBlock {
+            id: format!("{}:{lsn}", tx.xid),
+            total_order: tx.total,
+            data_collection_order: order,
+        })
+    }
+
+    async fn handle(
+        &mut self,
+        parser: &mut LogicalReplicationParser,
+        raw: RawXLogData,
+        catalog: &mut Catalog,
+    ) -> Result<(), CaptureError> {
+        let lsn = raw.wal_start.value();
+        let message = parser
+            .parse_wal_message(&raw.data)
+            .map_err(|e| fatal(format!("pgoutput message at {}: {e}", format_lsn(lsn))))?
+            .message;
+        match message {
+            LogicalReplicationMessage::Begin { timestamp, xid, .. } => {
+                self.tx = Some(Tx {
+                    xid,
+                    commit_ts_us: timestamp + PG_EPOCH_US,
+                    total: 0,
+                    per_table: Vec::new(),
+                });
+                self.position.tx_id = Some(xid);
+                self.position.ts_usec = timestamp + PG_EPOCH_US;
+                self.position.message_type = MessageType::Begin;
+                if self.config.provide_transaction_metadata && self.skip.is_none() {
+                    let offset = self.position.offset();
+                    let record = self.maker.transaction(
+                        &self.config.transaction_topic,
+                        "BEGIN",
+                        &format!("{xid}:{lsn}"),
+                        None,
+                        (timestamp + PG_EPOCH_US) / 1000,
+                        offset,
+                    );
+                    self.push(record).await?;
+                }
+            }
+            LogicalReplicationMessage::Commit {
+                end_lsn, timestamp, ..
+            } => {
+                let tx = self.tx.take();
+                if let Some(skip) = self.skip {
+                    if tx.as_ref().is_some_and(|t| t.xid == skip.tx_id) {
+                        self.skip = None;
+                    }
+                }
+                self.position.lsn = end_lsn;
+                self.position.lsn_commit = end_lsn;
+                self.position.message_type = MessageType::Commit;
+                self.position.events_at_lsn = 1;
+                self.position.ts_usec = timestamp + PG_EPOCH_US;
+                self.has_offset = true;
+                let offset = self.position.offset();
+                if let Some(tx) = tx.filter(|_| self.config.provide_transaction_metadata) {
+                    let record = self.maker.transaction(
+                        &self.config.transaction_topic,
+                        "END",
+                        &format!("{}:{end_lsn}", tx.xid),
+                        Some((tx.total, tx.per_table)),
+                        (timestamp + PG_EPOCH_US) / 1000,
+                        offset.clone(),
+                    );
+                    self.push(record).await?;
+                }
+                // The transaction's last record now says the transaction is complete.
+                if let Some(last) = self.held.as_mut() {
+                    last.source_offset = Some(offset);
+                }
+                if let Some(r) = self.held.take() {
+                    self.buffer.push(r);
+                }
+                if self.buffer.len() >= self.config.max_batch_size / 8
+                    || self.last_flush.elapsed() >= Duration::from_millis(10)
+                {
+                    self.flush().await?;
+                }
+                self.maybe_heartbeat(catalog).await?;
+            }
+            LogicalReplicationMessage::Relation {
+                relation_id,
+                namespace,
+                relation_name,
+                columns,
+                ..
+            } => {
+                let captured = self.config.filters.captures(&namespace, &relation_name);
+                let schema = if captured {
+                    catalog.forget_types();
+                    let columns: Vec<RelationColumn> = columns
+                        .iter()
+                        .map(|c| RelationColumn {
+                            name: c.name.to_string(),
+                            type_oid: c.type_id,
+                            typmod: c.type_modifier,
+                        })
+                        .collect();
+                    Some(Arc::new(
+                        self.table_schema(catalog, &namespace, &relation_name, &columns)
+                            .await?,
+                    ))
+                } else {
+                    None
+                };
+                self.tables.insert(relation_id, schema);
+            }
+            LogicalReplicationMessage::Insert { relation_id, tuple } => {
+                let Some(table) = self.table(relation_id)? else {
+                    return Ok(());
+                };
+                let Some(pos) = self.count_event(lsn, MessageType::Insert) else {
+                    return Ok(());
+                };
+                if self.config.skipped.create {
+                    return Ok(());
+                }
+                let Some(row) = self.decode(&table, &tuple, None, lsn)? else {
+                    return Ok(());
+                };
+                let key = table.key_of(&row);
+                self.emit(
+                    &table,
+                    CREATE,
+                    key,
+                    None,
+                    Some(row),
+                    lsn,
+                    pos,
+                    Headers::new(),
+                )
+                .await?;
+            }
+            LogicalReplicationMessage::Update {
+                relation_id,
+                old_tuple,
+                new_tuple,
+                ..
+            } => {
+                let Some(table) = self.table(relation_id)? else {
+                    return Ok(());
+                };
+                let Some(pos) = self.count_event(lsn, MessageType::Update) else {
+                    return Ok(());
+                };
+                let before = match &old_tuple {
+                    Some(old) => match self.decode(&table, old, None, lsn)? {
+                        Some(r) => Some(r),
+                        None => return Ok(()),
+                    },
+                    None => None,
+                };
+                let Some(after) = self.decode(&table, &new_tuple, before.as_ref(), lsn)? else {
+                    return Ok(());
+                };
+                let new_key = table.key_of(&after);
+                let old_key = before.as_ref().map(|b| table.key_of(b));
+                match old_key {
+                    Some(old_key) if table.key.is_some() && old_key != new_key => {
+                        // A key change: delete (and tombstone) on the old key, create on the new.
+                        if !self.config.skipped.delete {
+                            let mut h = Headers::new();
+                            h.add("__debezium.newkey", table.key.clone(), new_key.clone());
+                            self.emit(&table, DELETE, old_key.clone(), before, None, lsn, pos, h)
+                                .await?;
+                        }
+                        if !self.config.skipped.create {
+                            let mut h = Headers::new();
+                            h.add("__debezium.oldkey", table.key.clone(), old_key);
+                            self.emit(&table, CREATE, new_key, None, Some(after), lsn, pos, h)
+                                .await?;
+                        }
+                    }
+                    _ => {
+                        if !self.config.skipped.update {
+                            self.emit(
+                                &table,
+                                UPDATE,
+                                new_key,
+                                before,
+                                Some(after),
+                                lsn,
+                                pos,
+                                Headers::new(),
+                            )
+                            .await?;
+                        }
+                    }
+                }
+            }
+            LogicalReplicationMessage::Delete {
+                relation_id,
+                old_tuple,
+                ..
+            } => {
+                let Some(table) = self.table(relation_id)? else {
+                    return Ok(());
+                };
+                let Some(pos) = self.count_event(lsn, MessageType::Delete) else {
+                    return Ok(());
+                };
+                if self.config.skipped.delete {
+                    return Ok(());
+                }
+                let Some(before) = self.decode(&table, &old_tuple, None, lsn)? else {
+                    return Ok(());
+                };
+                let key = table.key_of(&before);
+                self.emit(
+                    &table,
+                    DELETE,
+                    key,
+                    Some(before),
+                    None,
+                    lsn,
+                    pos,
+                    Headers::new(),
+                )
+                .await?;
+            }
+            LogicalReplicationMessage::Truncate { relation_ids, .. } => {
+                let Some(pos) = self.count_event(lsn, MessageType::Truncate) else {
+                    return Ok(());
+                };
+                if self.config.skipped.truncate {
+                    return Ok(());
+                }
+                for id in relation_ids {
+                    if let Some(table) = self.table(id)? {
+                        let record = self.change_record(
+                            &table,
+                            TRUNCATE,
+                            Value::Null,
+                            None,
+                            None,
+                            lsn,
+                            pos,
+                        )?;
+                        let mut record = record;
+                        record.key_schema = None;
+                        self.push(record).await?;
+                    }
+                }
+            }
+            LogicalReplicationMessage::Message {
+                flags,
+                prefix,
+                content,
+                lsn: message_lsn,
+            } => {
+                let transactional = flags & 1 == 1;
+                let pos = if transactional {
+                    match self.count_event(lsn, MessageType::Message) {
+                        Some(p) => p,
+                        None => return Ok(()),
+                    }
+                } else {
+                    self.position.lsn = message_lsn;
+                    self.position.lsn_commit = message_lsn;
+                    self.position.message_type = MessageType::Message;
+                    self.position.events_at_lsn = 1;
+                    self.has_offset = true;
+                    self.position
+                };
+                if self.emits_message(&prefix) {
+                    let (as_string, content) = match self.config.binary_mode {
+                        BinaryMode::Bytes => (false, Value::Bytes(content.to_vec())),
+                        mode => (true, crate::pg_types::encode_binary(mode, content.to_vec())),
+                    };
+                    let origin = Origin {
+                        ts_us: self
+                            .tx
+                            .as_ref()
+                            .map_or_else(|| Now::get().us, |t| t.commit_ts_us),
+                        snapshot: "false",
+                        schema: "",
+                        table: "",
+                        tx_id: self.tx.as_ref().filter(|_| transactional).map(|t| t.xid),
+                        lsn: Some(message_lsn),
+                        sequence: Some((self.position.lsn_commit, message_lsn)),
+                    };
+                    let record = self.maker.message(
+                        &format!(
+                            "{}{}message",
+                            self.config.topic_prefix, self.config.topic_delimiter
+                        ),
+                        &prefix,
+                        content,
+                        as_string,
+                        &origin,
+                        None,
+                        pos.offset(),
+                    );
+                    if transactional {
+                        self.push(record).await?;
+                    } else {
+                        self.buffer.push(record);
+                        self.flush().await?;
+                    }
+                } else if !transactional {
+                    self.maybe_heartbeat(catalog).await?;
+                }
+            }
+            // Types are read from the catalog; origins and two-phase messages are not asked for.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn emits_message(&self, prefix: &str) -> bool {
+        let c = &self.config;
+        if !c.message_prefix_include.is_empty() {
+            return c.message_prefix_include.iter().any(|r| r.is_match(prefix));
+        }
+        !c.message_prefix_exclude.iter().any(|r| r.is_match(prefix))
+    }
+
+    fn table(&self, relation_id: u32) -> Result<Option<Arc<TableSchema>>, CaptureError> {
+        match self.tables.get(&relation_id) {
+            Some(t) => Ok(t.clone()),
+            None => Err(fatal(format!(
+                "a change of relation {relation_id} arrived before its Relation message"
+            ))),
+        }
+    }
+
+    /// A tuple's row, or `None` when it cannot be read and the failure mode skips it.
+    fn decode(
+        &self,
+        table: &TableSchema,
+        tuple: &TupleData,
+        old: Option<&Row>,
+        lsn: u64,
+    ) -> Result<Option<Row>, CaptureError> {
+        match table.tuple_row(tuple, old, &self.config.unavailable_placeholder) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) => match self.config.failure_mode {
+                FailureMode::Fail => Err(fatal(format!("{e} (at LSN {})", format_lsn(lsn)))),
+                FailureMode::Warn => {
+                    note!(warn, error = %e, lsn = %format_lsn(lsn), "change skipped");
+                    Ok(None)
+                }
+                FailureMode::Skip => Ok(None),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn change_record(
+        &mut self,
+        table: &TableSchema,
+        op: &'static str,
+        key: Value,
+        before: Option<Row>,
+        after: Option<Row>,
+        lsn: u64,
+        pos: StreamPosition,
+    ) -> Result<SourceRecord, CaptureError> {
+        let (ts_us, tx_id, sequence) = self.origin(table, lsn);
+        let tx = self.tx_block(table, lsn);
+        let origin = Origin {
+            ts_us,
+            snapshot: "false",
+            schema: &table.schema,
+            table: &table.table,
+            tx_id,
+            lsn: Some(lsn),
+            sequence: Some(sequence),
+        };
+        self.maker
+            .change(
+                table,
+                op,
+                key,
+                before,
+                after,
+                &origin,
+                tx.as_ref(),
+                pos.offset(),
+            )
+            .map_err(fatal)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn emit(
+        &mut self,
+        table: &TableSchema,
+        op: &'static str,
+        key: Value,
+        before: Option<Row>,
+        after: Option<Row>,
+        lsn: u64,
+        pos: StreamPosition,
+        headers: Headers,
+    ) -> Result<(), CaptureError> {
+        let mut record = self.change_record(table, op, key.clone(), before, after, lsn, pos)?;
+        record.headers = headers.clone();
+        self.push(record).await?;
+        if op == DELETE && self.config.tombstones_on_delete && table.key.is_some() {
+            let mut t = self.maker.tombstone(table, key, pos.offset());
+            t.headers = headers;
+            self.push(t).await?;
+        }
+        Ok(())
+    }
+}

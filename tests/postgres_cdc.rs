@@ -1,0 +1,749 @@
+//! The PostgreSQL CDC connector in a real worker against the local PostgreSQL (wal_level
+//! logical: `scripts/services.sh` sets it; `TRIBUTARY_TEST_PG_URL` points elsewhere), with a
+//! Debezium config unchanged: the snapshot, then inserts, updates, deletes, a key change and
+//! a TOASTed column streamed as Debezium's envelopes; a kill -9 in the middle of a stream of
+//! transactions; the slot confirmed only to what the offsets hold; heartbeats moving an idle
+//! slot; and the unwrap SMT with the JDBC sink reproducing the table in MariaDB.
+
+#[path = "support/databases.rs"]
+mod databases;
+mod support;
+
+use databases::{mariadb, pg, Db};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn pg_url() -> String {
+    match pg() {
+        Db::Postgres(url) => url,
+        _ => unreachable!(),
+    }
+}
+
+/// The first column of the first row of a query, as text (NULL as None).
+fn pg_scalar(sql: &str) -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::PgConnection::connect(&pg_url()).await.unwrap();
+        let row = sqlx::query(sql).fetch_optional(&mut conn).await.unwrap()?;
+        row.try_get::<Option<String>, _>(0).unwrap()
+    })
+}
+
+/// Host, port, user and database of the test server, as Debezium's keys want them.
+fn database_props() -> Vec<(&'static str, String)> {
+    let url = pg_url();
+    let rest = url.trim_start_matches("postgres://");
+    let (user, rest) = rest.split_once('@').unwrap_or(("postgres", rest));
+    let (hostport, db) = rest.split_once('/').unwrap_or((rest, "test"));
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "5432"));
+    vec![
+        ("database.hostname", host.to_owned()),
+        ("database.port", port.to_owned()),
+        ("database.user", user.to_owned()),
+        ("database.dbname", db.to_owned()),
+    ]
+}
+
+/// One test's names (slot, publication, topic prefix, table), and cleanup of what PostgreSQL
+/// keeps: the slot (a leaked one would hold WAL for ever and use up max_replication_slots),
+/// the publication and the tables.
+struct Names {
+    id: String,
+    slot: String,
+    publication: String,
+    prefix: String,
+    tables: Vec<String>,
+}
+
+impl Names {
+    fn new(tag: &str, tables: &[&str]) -> Names {
+        let id = unique(tag).replace('-', "_");
+        drop_stale_slots();
+        Names {
+            slot: format!("tributary_test_{id}"),
+            publication: format!("pub_{id}"),
+            prefix: format!("cdc_{id}"),
+            tables: tables.iter().map(|t| format!("{t}_{id}")).collect(),
+            id,
+        }
+    }
+
+    fn table(&self, i: usize) -> &str {
+        &self.tables[i]
+    }
+
+    fn topic(&self, i: usize) -> String {
+        format!("{}.public.{}", self.prefix, self.tables[i])
+    }
+
+    /// The connector config Debezium would take, with this test's names. The tables' topics
+    /// are created with one partition, so records keep the order of the changes (Tansu would
+    /// create several).
+    fn connector(&self, dir: &Path, extra: &[(&str, &str)]) -> PathBuf {
+        for i in 0..self.tables.len() {
+            create_topic(&self.topic(i));
+        }
+        create_topic(&format!("__debezium-heartbeat.{}", self.prefix));
+        let path = dir.join(format!("{}.properties", self.id));
+        let mut props: Vec<(&str, String)> = vec![
+            ("name", "pg-cdc".into()),
+            (
+                "connector.class",
+                "io.debezium.connector.postgresql.PostgresConnector".into(),
+            ),
+            ("plugin.name", "pgoutput".into()),
+            ("topic.prefix", self.prefix.clone()),
+            ("slot.name", self.slot.clone()),
+            ("publication.name", self.publication.clone()),
+            ("publication.autocreate.mode", "filtered".into()),
+            (
+                "table.include.list",
+                self.tables
+                    .iter()
+                    .map(|t| format!("public.{t}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ("status.update.interval.ms", "200".into()),
+            ("poll.interval.ms", "100".into()),
+        ];
+        props.extend(database_props());
+        for (k, v) in extra {
+            props.retain(|(pk, _)| pk != k);
+            props.push((k, (*v).to_owned()));
+        }
+        write_props(&path, &props);
+        path
+    }
+
+    fn confirmed_flush(&self) -> Option<u64> {
+        pg_scalar(&format!(
+            "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '{}'",
+            self.slot
+        ))
+        .and_then(|t| parse_lsn(&t))
+    }
+}
+
+impl Drop for Names {
+    fn drop(&mut self) {
+        let db = pg();
+        let mut statements = vec![
+            format!(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                 WHERE slot_name = '{}' AND NOT active",
+                self.slot
+            ),
+            format!("DROP PUBLICATION IF EXISTS {}", self.publication),
+        ];
+        for t in &self.tables {
+            statements.push(format!("DROP TABLE IF EXISTS {t}"));
+        }
+        let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
+        // The worker may still hold the slot for a moment after its process died.
+        for _ in 0..50 {
+            db.sql(&refs);
+            if pg_scalar(&format!(
+                "SELECT slot_name::text FROM pg_replication_slots WHERE slot_name = '{}'",
+                self.slot
+            ))
+            .is_none()
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Slots left by an earlier run that died (their names carry the test process's id): dropped
+/// when that process is gone, so they neither hold WAL nor use up `max_replication_slots`.
+fn drop_stale_slots() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let slots: Vec<String> = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&pg_url()).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT slot_name::text FROM pg_replication_slots \
+             WHERE slot_name LIKE 'tributary_test_%' AND NOT active",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    });
+    for slot in slots {
+        let parts: Vec<&str> = slot.rsplit('_').collect();
+        let Some(pid) = parts.get(1).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            pg().sql(&[&format!(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                 WHERE slot_name = '{slot}' AND NOT active"
+            )]);
+        }
+    }
+}
+
+fn parse_lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+fn current_lsn() -> u64 {
+    parse_lsn(&pg_scalar("SELECT pg_current_wal_lsn()::text").unwrap()).unwrap()
+}
+
+/// A worker with the CDC plugin (and the JDBC one), JSON values with schemas, JSON keys.
+fn start_worker(dir: &Path, connectors: &[PathBuf], extra: &[(&str, &str)]) -> Worker {
+    let plugins = plugin_dir(
+        dir,
+        &[
+            "tributary_connector_postgres_cdc",
+            "tributary_connector_jdbc",
+        ],
+    );
+    let mut settings = vec![
+        (
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        ("key.converter.schemas.enable", "false"),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+    ];
+    settings.extend_from_slice(extra);
+    let props = Worker::props(dir, free_port(), &plugins, &settings);
+    Worker::start(dir, &props, connectors)
+}
+
+/// A change event read back: its key, and the envelope's payload (None for a tombstone).
+#[derive(Debug, Clone)]
+struct Event {
+    key: Value,
+    value: Option<Value>,
+    schema: Option<Value>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Event {
+    fn op(&self) -> &str {
+        self.value
+            .as_ref()
+            .and_then(|v| v["op"].as_str())
+            .unwrap_or("tombstone")
+    }
+
+    fn after(&self) -> &Value {
+        &self.value.as_ref().unwrap()["after"]
+    }
+
+    fn before(&self) -> &Value {
+        &self.value.as_ref().unwrap()["before"]
+    }
+
+    fn source(&self) -> &Value {
+        &self.value.as_ref().unwrap()["source"]
+    }
+}
+
+fn events(records: &[Consumed]) -> Vec<Event> {
+    records
+        .iter()
+        .map(|r| {
+            let key = r
+                .key
+                .as_ref()
+                .map(|k| serde_json::from_slice(k).unwrap())
+                .unwrap_or(Value::Null);
+            let (value, schema) = match &r.value {
+                None => (None, None),
+                Some(v) => {
+                    let v: Value = serde_json::from_slice(v).unwrap();
+                    (Some(v["payload"].clone()), Some(v["schema"].clone()))
+                }
+            };
+            Event {
+                key,
+                value,
+                schema,
+                headers: r.headers.clone(),
+            }
+        })
+        .collect()
+}
+
+fn read_events(topic: &str, expected: usize, worker: &Worker) -> Vec<Event> {
+    let records = read_records(topic, expected, Duration::from_secs(60));
+    if records.len() < expected {
+        panic!(
+            "{} of {expected} records on {topic}; task: {:?}; log:\n{}",
+            records.len(),
+            worker.task_state("pg-cdc", 0),
+            worker.log_text()
+        );
+    }
+    events(&records)
+}
+
+/// A JSON value as the database prints it (NULL as `-`).
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Applies change events in order: the table they describe, by key.
+fn replay(events: &[Event], column: &str) -> BTreeMap<String, String> {
+    let mut table = BTreeMap::new();
+    for e in events {
+        match e.op() {
+            "r" | "c" | "u" => {
+                table.insert(e.key.to_string(), text(&e.after()[column]));
+            }
+            "d" => {
+                table.remove(&e.key.to_string());
+            }
+            _ => {}
+        }
+    }
+    table
+}
+
+fn table_now(table: &str, column: &str) -> BTreeMap<String, String> {
+    pg().rows(table, &["id", column])
+        .into_iter()
+        .map(|r| {
+            let (id, v) = r.split_once('|').unwrap();
+            (
+                json!({ "id": id.parse::<i64>().unwrap() }).to_string(),
+                v.to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn snapshot_then_streaming_as_debezium_writes_them() {
+    let names = Names::new("stream", &["items"]);
+    let t = names.table(0).to_owned();
+    let db = pg();
+    db.sql(&[
+        &format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, big TEXT, \
+             amount NUMERIC(10,2), price NUMERIC, at TIMESTAMPTZ, day DATE, tags TEXT[], \
+             doc JSONB, uid UUID)"
+        ),
+        &format!(
+            "INSERT INTO {t} VALUES (1, 'one', NULL, 1.50, 3.14159, '2024-01-31 13:45:10.5+02', \
+             '2024-01-31', '{{a,b}}', '{{\"k\": 1}}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+             (2, 'two', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), \
+             (3, 'three', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let connector = names.connector(dir.path(), &[]);
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    let topic = names.topic(0);
+
+    // The snapshot: three reads, first/…/last marked.
+    let snap = read_events(&topic, 3, &worker);
+    let ops: Vec<&str> = snap.iter().map(Event::op).collect();
+    assert_eq!(ops, ["r", "r", "r"]);
+    let markers: Vec<&str> = snap
+        .iter()
+        .map(|e| e.source()["snapshot"].as_str().unwrap())
+        .collect();
+    assert_eq!(markers, ["first", "true", "last"]);
+    let first = &snap[0];
+    assert_eq!(first.key, json!({ "id": 1 }));
+    assert_eq!(first.before(), &Value::Null);
+    let after = first.after();
+    assert_eq!(after["name"], "one");
+    assert_eq!(
+        after["at"], "2024-01-31T11:45:10.5Z",
+        "ZonedTimestamp in UTC"
+    );
+    assert_eq!(after["day"], 19753, "io.debezium.time.Date: days");
+    assert_eq!(after["tags"], json!(["a", "b"]));
+    assert_eq!(after["doc"], "{\"k\": 1}");
+    assert_eq!(after["amount"], "AJY=", "Decimal(scale 2) 1.50 as bytes");
+    assert_eq!(after["price"]["scale"], 5, "VariableScaleDecimal");
+    let source = first.source();
+    assert_eq!(source["connector"], "postgresql");
+    assert_eq!(source["name"], names.prefix.as_str());
+    assert_eq!(source["db"], "test");
+    assert_eq!(source["schema"], "public");
+    assert_eq!(source["table"], t.as_str());
+    let schema = first.schema.as_ref().unwrap();
+    assert_eq!(
+        schema["name"],
+        format!("{}.public.{t}.Envelope", names.prefix)
+    );
+    let field = |name: &str| {
+        schema["fields"][1]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(field("uid")["name"], "io.debezium.data.Uuid");
+    assert_eq!(field("doc")["name"], "io.debezium.data.Json");
+    assert_eq!(field("at")["name"], "io.debezium.time.ZonedTimestamp");
+    assert_eq!(field("name")["optional"], false, "NOT NULL");
+
+    // Streaming: an insert with a TOASTed value, an update leaving it unchanged, a key
+    // change, a delete.
+    db.sql(&[
+        &format!(
+            "INSERT INTO {t} (id, name, big) VALUES (4, 'four', \
+             (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 400) i))"
+        ),
+        &format!("UPDATE {t} SET name = 'FOUR' WHERE id = 4"),
+        &format!("UPDATE {t} SET id = 10 WHERE id = 1"),
+        &format!("DELETE FROM {t} WHERE id = 2"),
+    ]);
+    let all = read_events(&topic, 3 + 7, &worker);
+    let streamed = &all[3..];
+    let ops: Vec<&str> = streamed.iter().map(Event::op).collect();
+    assert_eq!(
+        ops,
+        ["c", "u", "d", "tombstone", "c", "d", "tombstone"],
+        "{streamed:#?}"
+    );
+    assert_eq!(streamed[0].after()["big"].as_str().unwrap().len(), 12_800);
+    assert_eq!(
+        streamed[1].after()["big"],
+        "__debezium_unavailable_value",
+        "an unchanged TOASTed value under REPLICA IDENTITY DEFAULT"
+    );
+    assert_eq!(streamed[1].after()["name"], "FOUR");
+    assert_eq!(streamed[1].source()["snapshot"], "false");
+    assert!(streamed[1].source()["txId"].as_i64().is_some());
+    assert!(streamed[1].source()["lsn"].as_i64().is_some());
+    // The key change: delete of the old key (header newkey), tombstone, create (oldkey).
+    assert_eq!(streamed[2].key, json!({ "id": 1 }));
+    assert_eq!(streamed[2].before()["id"], 1);
+    let newkey = streamed[2]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "__debezium.newkey")
+        .expect("newkey header");
+    assert!(String::from_utf8_lossy(newkey.1.as_deref().unwrap()).contains("10"));
+    assert_eq!(streamed[3].key, json!({ "id": 1 }));
+    assert_eq!(streamed[4].key, json!({ "id": 10 }));
+    assert!(streamed[4]
+        .headers
+        .iter()
+        .any(|(k, _)| k == "__debezium.oldkey"));
+    // The delete: before holds the key (REPLICA IDENTITY DEFAULT), then a tombstone.
+    assert_eq!(streamed[5].key, json!({ "id": 2 }));
+    assert_eq!(streamed[5].before()["id"], 2);
+    assert_eq!(streamed[5].after(), &Value::Null);
+    assert_eq!(replay(&all, "name"), table_now(&t, "name"));
+
+    // The slot is confirmed past the last change once its offset is committed.
+    let end = current_lsn();
+    db.sql(&[&format!("INSERT INTO {t} (id, name) VALUES (5, 'five')")]);
+    read_events(&topic, 3 + 7 + 1, &worker);
+    wait_for(
+        "the slot confirmed past the change",
+        Duration::from_secs(30),
+        || names.confirmed_flush().filter(|l| *l > end),
+    );
+}
+
+#[test]
+fn replica_identity_full_fills_unchanged_toast_from_the_old_row() {
+    let names = Names::new("full", &["docs"]);
+    let t = names.table(0).to_owned();
+    let db = pg();
+    db.sql(&[
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, name TEXT, body TEXT)"),
+        &format!("ALTER TABLE {t} REPLICA IDENTITY FULL"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let connector = names.connector(dir.path(), &[("snapshot.mode", "no_data")]);
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    worker.wait_task_state("pg-cdc", 0, "RUNNING");
+    // The slot exists once the task streams: changes from now on are captured.
+    wait_for("the slot", Duration::from_secs(30), || {
+        names.confirmed_flush()
+    });
+    db.sql(&[
+        &format!(
+            "INSERT INTO {t} VALUES (1, 'a', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 400) i))"
+        ),
+        &format!("UPDATE {t} SET name = 'b' WHERE id = 1"),
+        &format!("DELETE FROM {t} WHERE id = 1"),
+    ]);
+    let got = read_events(&names.topic(0), 4, &worker);
+    let ops: Vec<&str> = got.iter().map(Event::op).collect();
+    assert_eq!(ops, ["c", "u", "d", "tombstone"]);
+    let body = got[0].after()["body"].as_str().unwrap().to_owned();
+    assert_eq!(
+        got[1].after()["body"],
+        body.as_str(),
+        "filled from the old row"
+    );
+    assert_eq!(got[1].before()["body"], body.as_str());
+    assert_eq!(got[1].before()["name"], "a");
+    assert_eq!(got[2].before()["name"], "b", "FULL: the whole old row");
+}
+
+#[test]
+fn a_kill_in_the_middle_of_a_stream_resumes_without_loss() {
+    let names = Names::new("kill", &["counter"]);
+    let t = names.table(0).to_owned();
+    let db = pg();
+    db.sql(&[
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &format!("INSERT INTO {t} SELECT i, 0 FROM generate_series(1, 50) i"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let connector = names.connector(dir.path(), &[]);
+    let topic = names.topic(0);
+    let worker = start_worker(dir.path(), std::slice::from_ref(&connector), &[]);
+    read_events(&topic, 50, &worker);
+    // Transactions of several changes each; the worker dies while they stream.
+    let write = |from: i32, to: i32| {
+        for i in from..to {
+            db.sql(&[
+                "BEGIN",
+                &format!("UPDATE {t} SET v = v + 1 WHERE id = {}", i % 50 + 1),
+                &format!("INSERT INTO {t} VALUES ({}, {i})", 1000 + i),
+                &format!("DELETE FROM {t} WHERE id = {}", 1000 + i - 1),
+                "COMMIT",
+            ]);
+        }
+    };
+    write(0, 40);
+    let seen = read_records(&topic, 70, Duration::from_secs(60)).len();
+    assert!(seen >= 70, "{seen} records before the kill");
+    worker.kill9();
+    write(40, 80);
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    write(80, 100);
+    // Everything up to the last transaction's delete arrives; replaying gives the table.
+    let last_key = json!({ "id": 1098 });
+    let records = consume_until(&topic, Duration::from_secs(90), |r| {
+        events(r).iter().any(|e| e.key == last_key && e.op() == "d")
+    });
+    let all = events(&records);
+    if !all.iter().any(|e| e.key == last_key && e.op() == "d") {
+        panic!(
+            "the last change did not arrive; log:\n{}",
+            worker.log_text()
+        );
+    }
+    assert_eq!(replay(&all, "v"), table_now(&t, "v"));
+    // Every transaction's insert is there (at least once).
+    for i in 0..100 {
+        let key = json!({ "id": 1000 + i });
+        assert!(
+            all.iter().any(|e| e.key == key && e.op() == "c"),
+            "insert of {} missing",
+            1000 + i
+        );
+    }
+}
+
+#[test]
+fn heartbeats_move_an_idle_slot_with_a_logical_message() {
+    let names = Names::new("beat", &["quiet"]);
+    let t = names.table(0).to_owned();
+    pg().sql(&[&format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY)")]);
+    let dir = tempfile::tempdir().unwrap();
+    let connector = names.connector(
+        dir.path(),
+        &[
+            ("heartbeat.interval.ms", "300"),
+            (
+                "heartbeat.action.query",
+                "SELECT pg_logical_emit_message(false, 'heartbeat', now()::text)",
+            ),
+            ("snapshot.mode", "no_data"),
+        ],
+    );
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    worker.wait_task_state("pg-cdc", 0, "RUNNING");
+    let start = wait_for("the slot", Duration::from_secs(30), || {
+        names.confirmed_flush()
+    });
+    // Unrelated WAL (not in the publication) while the captured table is idle.
+    pg().sql(&[
+        "CREATE TABLE IF NOT EXISTS cdc_unrelated_wal (n INTEGER)",
+        "INSERT INTO cdc_unrelated_wal SELECT generate_series(1, 1000)",
+    ]);
+    let topic = format!("__debezium-heartbeat.{}", names.prefix);
+    let beats = read_records(&topic, 2, Duration::from_secs(30));
+    assert!(beats.len() >= 2, "log:\n{}", worker.log_text());
+    let key: Value = serde_json::from_slice(beats[0].key.as_deref().unwrap()).unwrap();
+    assert_eq!(key, json!({ "serverName": names.prefix }));
+    wait_for("the idle slot advanced", Duration::from_secs(30), || {
+        names.confirmed_flush().filter(|l| *l > start)
+    });
+}
+
+#[test]
+fn plugin_name_must_be_pgoutput_and_bad_values_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let worker = start_worker(dir.path(), &[], &[]);
+    let mut config = json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "topic.prefix": "x",
+        "database.hostname": "127.0.0.1",
+        "database.user": "postgres",
+        "database.dbname": "test",
+        "database.password": "hunter2-secret"
+    });
+    let (code, body, _) = worker.send(
+        "PUT",
+        "/connector-plugins/PostgresConnector/config/validate",
+        Some(config.clone()),
+    );
+    assert_eq!(code, 200, "{body}");
+    let errors_of = |body: &Value, key: &str| -> Vec<String> {
+        body["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["value"]["name"] == key)
+            .map(|c| {
+                c["value"]["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let errors = errors_of(&body, "plugin.name");
+    assert!(errors.iter().any(|e| e.contains("only pgoutput")), "{body}");
+    assert!(!body.to_string().contains("hunter2-secret"));
+    config["plugin.name"] = json!("pgoutput");
+    config["snapshot.mode"] = json!("sometimes");
+    let (_, body, _) = worker.send(
+        "PUT",
+        "/connector-plugins/PostgresConnector/config/validate",
+        Some(config),
+    );
+    assert_eq!(errors_of(&body, "plugin.name"), Vec::<String>::new());
+    assert_eq!(errors_of(&body, "snapshot.mode").len(), 1, "{body}");
+}
+
+#[test]
+fn unwrap_and_the_jdbc_sink_reproduce_the_table_in_mariadb() {
+    let names = Names::new("repl", &["customers"]);
+    let t = names.table(0).to_owned();
+    let db = pg();
+    db.sql(&[
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score INTEGER)"),
+        &format!("INSERT INTO {t} VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'cy', NULL)"),
+    ]);
+    let maria = mariadb();
+    maria.sql(&[&format!("DROP TABLE IF EXISTS {t}")]);
+    let dir = tempfile::tempdir().unwrap();
+    let source = names.connector(dir.path(), &[]);
+    let sink = dir.path().join("sink.properties");
+    let jdbc_url = maria.jdbc_url();
+    write_props(
+        &sink,
+        &[
+            ("name", "mariadb-sink".into()),
+            (
+                "connector.class",
+                "io.confluent.connect.jdbc.JdbcSinkConnector".into(),
+            ),
+            ("connection.url", jdbc_url),
+            ("topics", names.topic(0)),
+            ("table.name.format", t.clone()),
+            ("insert.mode", "upsert".into()),
+            ("pk.mode", "record_key".into()),
+            ("pk.fields", "id".into()),
+            ("delete.enabled", "true".into()),
+            ("auto.create", "true".into()),
+            ("auto.evolve", "true".into()),
+            ("transforms", "unwrap".into()),
+            (
+                "transforms.unwrap.type",
+                "io.debezium.transforms.ExtractNewRecordState".into(),
+            ),
+            ("key.converter.schemas.enable", "true".into()),
+        ],
+    );
+    let worker = start_worker(
+        dir.path(),
+        &[source, sink],
+        &[("key.converter.schemas.enable", "true")],
+    );
+    let mariadb_rows = || maria_rows(&maria, &t);
+    wait_for("the snapshot in MariaDB", Duration::from_secs(60), || {
+        (mariadb_rows() == ["1|ann|10", "2|bob|20", "3|cy|-"]).then_some(())
+    });
+    db.sql(&[
+        &format!("INSERT INTO {t} VALUES (4, 'dee', 40)"),
+        &format!("UPDATE {t} SET score = 11 WHERE id = 1"),
+        &format!("DELETE FROM {t} WHERE id = 2"),
+        &format!("UPDATE {t} SET id = 30 WHERE id = 3"),
+    ]);
+    let want = ["1|ann|11", "4|dee|40", "30|cy|-"];
+    let ok = (0..600).any(|_| {
+        if mariadb_rows() == want {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        false
+    });
+    assert!(
+        ok,
+        "MariaDB has {:?}; log:\n{}",
+        mariadb_rows(),
+        worker.log_text()
+    );
+    maria.sql(&[&format!("DROP TABLE IF EXISTS {t}")]);
+}
+
+fn maria_rows(maria: &Db, table: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = match maria {
+        Db::MySql(u) => u.clone(),
+        _ => unreachable!(),
+    };
+    runtime.block_on(async {
+        use sqlx::{Connection, Row};
+        let Ok(mut conn) = sqlx::MySqlConnection::connect(&url).await else {
+            return Vec::new();
+        };
+        let sql = format!(
+            "SELECT CAST(CONCAT_WS('|', id, name, COALESCE(CAST(score AS CHAR), '-')) AS CHAR) FROM `{table}` ORDER BY id"
+        );
+        match sqlx::query(&sql).fetch_all(&mut conn).await {
+            Ok(rows) => rows.iter().map(|r| r.get::<String, _>(0)).collect(),
+            Err(_) => Vec::new(),
+        }
+    })
+}
