@@ -327,6 +327,38 @@ fn replay(events: &[Event], column: &str) -> BTreeMap<String, String> {
     table
 }
 
+/// Compares a replayed table with the database's, showing a few differences.
+fn assert_same_table(
+    got: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+    worker: &Worker,
+) {
+    if got == want {
+        return;
+    }
+    let missing: Vec<&String> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(5)
+        .collect();
+    let extra: Vec<&String> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(5)
+        .collect();
+    let differ: Vec<(&String, &String, &String)> = want
+        .iter()
+        .filter_map(|(k, v)| got.get(k).filter(|g| *g != v).map(|g| (k, g, v)))
+        .take(5)
+        .collect();
+    panic!(
+        "replayed {} rows, table has {}; missing {missing:?}, extra {extra:?}, differing (got, want) {differ:?}; log:\n{}",
+        got.len(),
+        want.len(),
+        worker.log_text()
+    );
+}
+
 fn table_now(table: &str, column: &str) -> BTreeMap<String, String> {
     pg().rows(table, &["id", column])
         .into_iter()
@@ -378,7 +410,7 @@ fn snapshot_then_streaming_as_debezium_writes_them() {
     let after = first.after();
     assert_eq!(after["name"], "one");
     assert_eq!(
-        after["at"], "2024-01-31T11:45:10.5Z",
+        after["at"], "2024-01-31T11:45:10.500000Z",
         "ZonedTimestamp in UTC"
     );
     assert_eq!(after["day"], 19753, "io.debezium.time.Date: days");
@@ -746,4 +778,119 @@ fn maria_rows(maria: &Db, table: &str) -> Vec<String> {
             Err(_) => Vec::new(),
         }
     })
+}
+
+#[test]
+fn an_incremental_snapshot_by_signal_keeps_streamed_changes_in_order() {
+    let names = Names::new("incr", &["rows", "signal"]);
+    let (t, signal) = (names.table(0).to_owned(), names.table(1).to_owned());
+    let db = pg();
+    db.sql(&[
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &format!("INSERT INTO {t} SELECT i, 0 FROM generate_series(1, 2500) i"),
+        &format!(
+            "CREATE TABLE {signal} (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))"
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let signal_collection = format!("public.{signal}");
+    let connector = names.connector(
+        dir.path(),
+        &[
+            ("snapshot.mode", "no_data"),
+            ("signal.data.collection", &signal_collection),
+            ("incremental.snapshot.chunk.size", "700"),
+        ],
+    );
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    worker.wait_task_state("pg-cdc", 0, "RUNNING");
+    wait_for("the slot", Duration::from_secs(30), || {
+        names.confirmed_flush()
+    });
+    db.sql(&[&format!(
+        "INSERT INTO {signal} VALUES ('sig-1', 'execute-snapshot', \
+         '{{\"data-collections\": [\"public.{t}\"], \"type\": \"incremental\"}}')"
+    )]);
+    // Changes while the chunks are read: streamed events, which win over chunk rows.
+    for round in 1..=5 {
+        db.sql(&[&format!("UPDATE {t} SET v = {round} WHERE id % 97 = 0")]);
+    }
+    db.sql(&[&format!("DELETE FROM {t} WHERE id = 1500")]);
+    let topic = names.topic(0);
+    // Keys seen so far, taken from the records new since the last call.
+    let mut keys = std::collections::HashSet::new();
+    let mut parsed = 0;
+    let records = consume_until(&topic, Duration::from_secs(90), |r| {
+        for c in &r[parsed..] {
+            if let Some(k) = &c.key {
+                keys.insert(String::from_utf8_lossy(k).into_owned());
+            }
+        }
+        parsed = r.len();
+        (1..=2500).all(|id| keys.contains(&json!({ "id": id }).to_string()))
+    });
+    let all = events(&records);
+    let reads = all.iter().filter(|e| e.op() == "r").count();
+    assert!(
+        reads >= 2400,
+        "{reads} snapshot reads; log:\n{}",
+        worker.log_text()
+    );
+    assert!(all
+        .iter()
+        .filter(|e| e.op() == "r")
+        .all(|e| e.source()["snapshot"] == "incremental"));
+    assert_eq!(replay(&all, "v"), table_now(&t, "v"));
+    // The signal row itself is an event of the signal table's topic.
+    let sig = read_events(&names.topic(1), 1, &worker);
+    assert_eq!(sig[0].after()["type"], "execute-snapshot");
+}
+
+#[test]
+fn an_interrupted_initial_snapshot_resumes_with_the_tables_not_yet_read() {
+    let names = Names::new("resume", &["small", "large"]);
+    let (a, b) = (names.table(0).to_owned(), names.table(1).to_owned());
+    let db = pg();
+    db.sql(&[
+        &format!("CREATE TABLE {a} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &format!("INSERT INTO {a} SELECT i, i FROM generate_series(1, 300) i"),
+        &format!("CREATE TABLE {b} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &format!("INSERT INTO {b} SELECT i, i FROM generate_series(1, 80000) i"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let connector = names.connector(dir.path(), &[("incremental.snapshot.chunk.size", "5000")]);
+    let worker = start_worker(dir.path(), std::slice::from_ref(&connector), &[]);
+    // The small table is read first (tables in name order); kill once the large one streams.
+    let first = read_records(&names.topic(1), 1, Duration::from_secs(60));
+    assert!(!first.is_empty(), "log:\n{}", worker.log_text());
+    worker.kill9();
+    db.sql(&[
+        &format!("UPDATE {a} SET v = -1 WHERE id = 7"),
+        &format!("UPDATE {b} SET v = -1 WHERE id = 79999"),
+    ]);
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    let mut keys = std::collections::HashSet::new();
+    let mut parsed = 0;
+    let large = consume_until(&names.topic(1), Duration::from_secs(120), |r| {
+        for c in &r[parsed..] {
+            if let Some(k) = &c.key {
+                keys.insert(k.clone());
+            }
+        }
+        parsed = r.len();
+        keys.len() >= 80_000
+    });
+    let large = events(&large);
+    assert_same_table(&replay(&large, "v"), &table_now(&b, "v"), &worker);
+    let small = events(&read_records(&names.topic(0), 301, Duration::from_secs(30)));
+    let reads = small.iter().filter(|e| e.op() == "r").count();
+    assert_eq!(reads, 300, "the small table was read once, not again");
+    assert_eq!(replay(&small, "v"), table_now(&a, "v"));
+    assert!(
+        worker
+            .log_text()
+            .contains("resuming the interrupted initial snapshot"),
+        "log:\n{}",
+        worker.log_text()
+    );
 }

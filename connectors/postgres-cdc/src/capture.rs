@@ -21,6 +21,9 @@ use tributary_connector_api::{Headers, OffsetMap, SourceRecord, Value};
 
 use crate::catalog::{format_lsn, Catalog, CatalogError};
 use crate::config::{BinaryMode, CdcConfig, FailureMode, SnapshotMode};
+use crate::incremental::{
+    self, Chunk as Window, Collection, Incremental, Signal, WATERMARK_PREFIX,
+};
 use crate::offsets::{snapshot_offset, MessageType, Skip, Stored, StreamPosition};
 use crate::records::{Now, Origin, RecordMaker, TxBlock, CREATE, DELETE, READ, TRUNCATE, UPDATE};
 use crate::schemas::{RelationColumn, TableSchema};
@@ -103,8 +106,14 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts capturing, resuming from `stored` (the committed or last emitted offset).
-    pub fn start(config: Arc<CdcConfig>, stored: Option<OffsetMap>) -> Result<Capture, String> {
+    /// Starts capturing: streaming resumes from `committed` (durable in Kafka, so it may be
+    /// confirmed to the slot), and what `handed_out` says was already handed to the worker
+    /// after it is not emitted again.
+    pub fn start(
+        config: Arc<CdcConfig>,
+        committed: Option<OffsetMap>,
+        handed_out: Option<OffsetMap>,
+    ) -> Result<Capture, String> {
         let chunk_count = (config.max_queue_size / config.max_batch_size.max(1)).clamp(2, 64);
         let (sender, chunks) = std::sync::mpsc::sync_channel(chunk_count);
         let confirm = Arc::new(Confirm::default());
@@ -124,7 +133,7 @@ impl Capture {
                     }
                 };
                 let mut engine = Engine::new(config, sender.clone(), c, s);
-                let result = runtime.block_on(engine.run(stored));
+                let result = runtime.block_on(engine.run(committed, handed_out));
                 let result = match result {
                     Err(e) if engine.stop.is_cancelled() => {
                         note!(debug, error = %e, "capture stopped");
@@ -169,6 +178,8 @@ impl Drop for Capture {
 /// The transaction being decoded.
 struct Tx {
     xid: u32,
+    /// Handed out completely before the capture restarted: nothing of it is emitted again.
+    replayed: bool,
     commit_ts_us: i64,
     total: i64,
     per_table: Vec<(String, i64)>,
@@ -195,6 +206,15 @@ struct Engine {
     /// Whether anything was read since the session started (Debezium emits heartbeats only
     /// once it has an offset).
     has_offset: bool,
+    incremental: Incremental,
+    /// Transactions whose commit is before this LSN were handed out before the capture
+    /// restarted (from the last committed offset, not the last handed-out one).
+    skip_before: u64,
+    /// Tables the running initial snapshot has read completely (kept in its offsets, so that
+    /// an interrupted snapshot resumes with the others).
+    snapshot_done: Vec<String>,
+    /// `signal.data.collection` as (schema, table).
+    signal_table: Option<(String, String)>,
 }
 
 impl Engine {
@@ -205,6 +225,13 @@ impl Engine {
         stop: CancellationToken,
     ) -> Engine {
         let maker = RecordMaker::new(&config.topic_prefix, &config.connection.dbname);
+        let config_signal_table = |c: &CdcConfig| {
+            c.signal_data_collection
+                .as_deref()
+                .and_then(|t| t.split_once('.'))
+                .map(|(s, t)| (s.to_owned(), t.to_owned()))
+        };
+        let signal_table = config_signal_table(&config);
         Engine {
             heartbeat_due: config.heartbeat_interval.map(|d| Instant::now() + d),
             config,
@@ -220,31 +247,43 @@ impl Engine {
             tx: None,
             skip: None,
             has_offset: false,
+            incremental: Incremental::default(),
+            skip_before: 0,
+            snapshot_done: Vec::new(),
+            signal_table,
         }
     }
 
-    /// The replication connection's conninfo (`key='value'` pairs, quoted as libpq reads them).
+    /// The replication connection's conninfo: a `postgresql://` URI whose parts are
+    /// percent-encoded (the password never needs quoting rules, and no parse error can show it).
     fn conninfo(&self) -> String {
         let c = &self.config.connection;
-        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
-        let mut parts = vec![
-            format!("host={}", quote(&c.host)),
-            format!("port={}", c.port),
-            format!("user={}", quote(&c.user)),
-            format!("dbname={}", quote(&c.dbname)),
-            format!("sslmode={}", c.sslmode),
-        ];
-        if let Some(p) = &c.password {
-            parts.push(format!("password={}", quote(p)));
-        }
+        let host = if c.host.contains(':') && !c.host.starts_with('[') {
+            format!("[{}]", c.host)
+        } else {
+            c.host.clone()
+        };
+        let userinfo = match &c.password {
+            Some(p) => format!("{}:{}", percent(&c.user), percent(p)),
+            None => percent(&c.user),
+        };
+        let mut uri = format!(
+            "postgresql://{userinfo}@{host}:{}/{}?sslmode={}&replication=database",
+            c.port,
+            percent(&c.dbname),
+            c.sslmode
+        );
         if let Some(root) = &c.sslrootcert {
-            parts.push(format!("sslrootcert={}", quote(root)));
+            uri.push_str(&format!("&sslrootcert={}", percent(root)));
         }
-        parts.push("replication=database".into());
-        parts.join(" ")
+        uri
     }
 
-    async fn run(&mut self, stored: Option<OffsetMap>) -> Result<(), CaptureError> {
+    async fn run(
+        &mut self,
+        stored: Option<OffsetMap>,
+        handed_out: Option<OffsetMap>,
+    ) -> Result<(), CaptureError> {
         let config = self.config.clone();
         let mut catalog = Catalog::connect(&config.connection).await?;
         let version = catalog.server_version_num().await?;
@@ -261,6 +300,21 @@ impl Engine {
             return Err(fatal(format!(
                 "PostgreSQL's wal_level is '{wal_level}': logical decoding needs wal_level=logical (and a restart)"
             )));
+        }
+        for (setting, wanted) in [
+            ("bytea_output", "hex"),
+            ("DateStyle", "ISO"),
+            ("IntervalStyle", "postgres"),
+        ] {
+            let value: String = sqlx::query_scalar(&format!("SHOW {setting}"))
+                .fetch_one(catalog.pool())
+                .await
+                .map_err(CatalogError::from)?;
+            if !value.starts_with(wanted) {
+                return Err(fatal(format!(
+                    "PostgreSQL's {setting} is '{value}' for this user and database; the connector reads PostgreSQL's default text forms: set it to '{wanted}' (e.g. ALTER ROLE … SET {setting} = '{wanted}')"
+                )));
+            }
         }
         let tables: Vec<(String, String)> = catalog
             .tables()
@@ -307,6 +361,55 @@ impl Engine {
             _ => None,
         };
         let completed = stored.as_ref().is_some_and(|(s, _)| s.snapshot_completed);
+        if config.snapshot_mode == SnapshotMode::InitialOnly && completed {
+            return Ok(());
+        }
+        // Beyond Debezium: an initial snapshot interrupted by a crash resumes instead of
+        // starting over. The slot still stands at the snapshot's consistent point (nothing is
+        // confirmed during a snapshot), so streaming starts there and the tables not yet read
+        // completely are read as an incremental snapshot, whose watermarks keep streamed
+        // changes and chunk rows in order.
+        if let (Some((s, o)), Some(info)) = (&stored, &slot) {
+            let resumable = !s.snapshot_completed
+                && matches!(
+                    config.snapshot_mode,
+                    SnapshotMode::Initial | SnapshotMode::WhenNeeded
+                )
+                && info.active_pid.is_none()
+                && info.wal_status.as_deref() != Some("lost")
+                && s.resume_lsn.is_some()
+                && info
+                    .confirmed_flush_lsn
+                    .is_some_and(|c| Some(c) <= s.resume_lsn);
+            if resumable {
+                let done = crate::offsets::snapshot_tables_done(o);
+                self.incremental = Incremental::default();
+                for (schema, table) in &tables {
+                    let id = format!("{schema}.{table}");
+                    if !done.contains(&id) {
+                        self.incremental.queue.push_back(Collection {
+                            id,
+                            condition: None,
+                            surrogate_key: None,
+                            correlation_id: Some("initial-snapshot".into()),
+                        });
+                    }
+                }
+                self.incremental.correlation_id = Some("initial-snapshot".into());
+                let at = s.resume_lsn.unwrap_or_default();
+                note!(
+                    info,
+                    done = done.len(),
+                    remaining = self.incremental.queue.len(),
+                    at = %format_lsn(at),
+                    "resuming the interrupted initial snapshot"
+                );
+                self.position.lsn = at;
+                self.position.lsn_commit = at;
+                self.has_offset = true;
+                return self.resume_streaming(catalog, at).await;
+            }
+        }
         let snapshot = match config.snapshot_mode {
             SnapshotMode::Always => true,
             SnapshotMode::Initial | SnapshotMode::InitialOnly => {
@@ -332,6 +435,8 @@ impl Engine {
                 note!(warn, "{why}; taking a new snapshot");
             }
         }
+        // Nothing to read (no captured table yet): no snapshot, streaming from a new slot.
+        let snapshot = snapshot && !tables.is_empty();
 
         let mut stream_config =
             ReplicationStreamConfig::builder(&config.slot_name, &config.publication_name)
@@ -376,6 +481,20 @@ impl Engine {
             let (stream, consistent) = self.snapshot(stream, &mut catalog).await?;
             if config.snapshot_mode == SnapshotMode::InitialOnly {
                 self.flush_all().await?;
+                // Nobody will read the slot: it is dropped, so it does not hold WAL.
+                drop(stream);
+                for _ in 0..50 {
+                    match catalog.slot(&config.slot_name).await? {
+                        Some(info) if info.active_pid.is_some() => {
+                            tokio::time::sleep(Duration::from_millis(100)).await
+                        }
+                        Some(_) => {
+                            catalog.drop_slot(&config.slot_name).await?;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
                 return Ok(());
             }
             (stream, Some(consistent))
@@ -389,9 +508,13 @@ impl Engine {
                     .map_err(stream_error)?;
             }
             match &stored {
-                Some((s, _)) => {
-                    self.skip = s.skip;
-                    if let Some(l) = s.resume_lsn {
+                Some((s, o)) => {
+                    let latest = handed_out.as_ref().unwrap_or(o);
+                    let sent = Stored::read(latest);
+                    self.incremental = Incremental::restore(latest);
+                    self.skip = sent.skip;
+                    self.skip_before = sent.committed_lsn.unwrap_or(0);
+                    if let Some(l) = sent.resume_lsn {
                         self.position.lsn_commit = l;
                         self.position.lsn = l;
                     }
@@ -409,6 +532,41 @@ impl Engine {
             from = %start.map(format_lsn).unwrap_or_else(|| "the slot's position".into()),
             "streaming changes"
         );
+        if self.incremental.running() && !self.incremental.paused {
+            self.next_chunk(&mut catalog).await?;
+        }
+        self.stream(&mut stream, &mut catalog).await
+    }
+
+    /// Streams from `at` on the existing slot (the resumed initial snapshot).
+    async fn resume_streaming(
+        &mut self,
+        mut catalog: Catalog,
+        at: u64,
+    ) -> Result<(), CaptureError> {
+        let config = self.config.clone();
+        let stream_config =
+            ReplicationStreamConfig::builder(&config.slot_name, &config.publication_name)
+                .with_protocol_version(1)
+                .with_messages(true)
+                .with_feedback_interval(config.status_update_interval)
+                .with_connection_timeout(Duration::from_secs(30))
+                .with_retry_config(RetryConfig {
+                    max_attempts: 1,
+                    ..RetryConfig::default()
+                });
+        let mut stream = LogicalReplicationStream::new(&self.conninfo(), stream_config)
+            .await
+            .map_err(stream_error)?;
+        self.confirm
+            .feedback
+            .lock()
+            .map_err(|_| fatal("lock poisoned"))?
+            .replace(stream.shared_lsn_feedback.clone());
+        stream.start(Some(at)).await.map_err(stream_error)?;
+        if self.incremental.running() {
+            self.next_chunk(&mut catalog).await?;
+        }
         self.stream(&mut stream, &mut catalog).await
     }
 
@@ -486,7 +644,9 @@ impl Engine {
         let mut schemas: HashMap<u32, Arc<TableSchema>> = HashMap::new();
         // One held record, so that the last of each table and of the whole snapshot can be
         // marked (`last_in_data_collection`, `last`).
-        let mut pending: Option<(Arc<TableSchema>, Row, u32)> = None;
+        // (table, row, relation, whether it is the table's first row)
+        let mut pending: Option<(Arc<TableSchema>, Row, u32, bool)> = None;
+        let mut previous_oid: Option<u32> = None;
         let mut first = true;
         let mut count: u64 = 0;
         loop {
@@ -532,10 +692,17 @@ impl Engine {
                     FailureMode::Skip => continue,
                 },
             };
-            if let Some((prev, prev_row, prev_oid)) = pending.take() {
+            if let Some((prev, prev_row, prev_oid, first_in_table)) = pending.take() {
                 let last_in_table = prev_oid != relation.relation_id;
+                if last_in_table {
+                    self.snapshot_done
+                        .push(format!("{}.{}", prev.schema, prev.table));
+                }
+                // Debezium's order: first, (last,) first_in_…, last_in_…, true.
                 let marker = if first {
                     "first"
+                } else if first_in_table {
+                    "first_in_data_collection"
                 } else if last_in_table {
                     "last_in_data_collection"
                 } else {
@@ -546,10 +713,12 @@ impl Engine {
                     self.snapshot_record(&prev, prev_row, marker, consistent, started_us, false)?;
                 self.push(record).await?;
             }
-            pending = Some((table, values, relation.relation_id));
+            let first_in_table = previous_oid != Some(relation.relation_id);
+            previous_oid = Some(relation.relation_id);
+            pending = Some((table, values, relation.relation_id, first_in_table));
             count += 1;
         }
-        if let Some((prev, prev_row, _)) = pending.take() {
+        if let Some((prev, prev_row, _, _)) = pending.take() {
             let record =
                 self.snapshot_record(&prev, prev_row, "last", consistent, started_us, true)?;
             self.push(record).await?;
@@ -591,7 +760,7 @@ impl Engine {
                 Some(row),
                 &origin,
                 None,
-                snapshot_offset(consistent, ts_us, last),
+                snapshot_offset(consistent, ts_us, last, &self.snapshot_done),
             )
             .map_err(fatal)
     }
@@ -706,9 +875,8 @@ impl Engine {
             }
         }
         if self.has_offset {
-            let record = self
-                .maker
-                .heartbeat(&self.config.heartbeat_topic, self.position.offset());
+            let offset = self.offset_of(self.position);
+            let record = self.maker.heartbeat(&self.config.heartbeat_topic, offset);
             self.buffer.push(record);
             self.flush().await?;
         }
@@ -733,11 +901,28 @@ impl Engine {
         self.position.events_at_lsn = nth;
         self.position.message_type = kind;
         self.has_offset = true;
-        if let (Some(skip), Some(tx)) = (self.skip, &self.tx) {
-            if skip.covers(tx.xid, lsn, nth) {
+        self.unsent()
+    }
+
+    /// One more record of the same change (the create of a key change, a truncate's next
+    /// table): its own count at the LSN, so a restart knows which of them were sent.
+    fn bump(&mut self) -> Option<StreamPosition> {
+        self.position.events_at_lsn += 1;
+        self.unsent()
+    }
+
+    /// The current position, unless its event was handed out before the capture restarted.
+    fn unsent(&mut self) -> Option<StreamPosition> {
+        if let Some(tx) = &self.tx {
+            if tx.replayed {
                 return None;
             }
-            self.skip = None;
+            if let Some(skip) = self.skip {
+                if skip.covers(tx.xid, self.position.lsn, self.position.events_at_lsn) {
+                    return None;
+                }
+                self.skip = None;
+            }
         }
         Some(self.position)
     }
@@ -778,18 +963,29 @@ impl Engine {
             .map_err(|e| fatal(format!("pgoutput message at {}: {e}", format_lsn(lsn))))?
             .message;
         match message {
-            LogicalReplicationMessage::Begin { timestamp, xid, .. } => {
+            LogicalReplicationMessage::Begin {
+                timestamp,
+                xid,
+                final_lsn,
+            } => {
+                let replayed = final_lsn < self.skip_before;
                 self.tx = Some(Tx {
                     xid,
+                    replayed,
                     commit_ts_us: timestamp + PG_EPOCH_US,
                     total: 0,
                     per_table: Vec::new(),
                 });
+                // BEGIN's own LSN (it is also the first change's): a stored BEGIN offset then
+                // says "this transaction, nothing of it emitted yet".
+                self.position.lsn = lsn;
+                self.position.events_at_lsn = 0;
                 self.position.tx_id = Some(xid);
                 self.position.ts_usec = timestamp + PG_EPOCH_US;
                 self.position.message_type = MessageType::Begin;
-                if self.config.provide_transaction_metadata && self.skip.is_none() {
-                    let offset = self.position.offset();
+                let resumed_into = self.skip.is_some_and(|s| s.tx_id == xid);
+                if self.config.provide_transaction_metadata && !replayed && !resumed_into {
+                    let offset = self.offset_of(self.position);
                     let record = self.maker.transaction(
                         &self.config.transaction_topic,
                         "BEGIN",
@@ -805,6 +1001,7 @@ impl Engine {
                 end_lsn, timestamp, ..
             } => {
                 let tx = self.tx.take();
+                let replayed = tx.as_ref().is_some_and(|t| t.replayed);
                 if let Some(skip) = self.skip {
                     if tx.as_ref().is_some_and(|t| t.xid == skip.tx_id) {
                         self.skip = None;
@@ -816,8 +1013,10 @@ impl Engine {
                 self.position.events_at_lsn = 1;
                 self.position.ts_usec = timestamp + PG_EPOCH_US;
                 self.has_offset = true;
-                let offset = self.position.offset();
-                if let Some(tx) = tx.filter(|_| self.config.provide_transaction_metadata) {
+                let offset = self.offset_of(self.position);
+                if let Some(tx) =
+                    tx.filter(|_| self.config.provide_transaction_metadata && !replayed)
+                {
                     let record = self.maker.transaction(
                         &self.config.transaction_topic,
                         "END",
@@ -883,6 +1082,10 @@ impl Engine {
                     return Ok(());
                 };
                 let key = table.key_of(&row);
+                self.streamed_key(&table, &key);
+                if self.is_signal_table(&table) {
+                    self.signal(&row, catalog).await?;
+                }
                 self.emit(
                     &table,
                     CREATE,
@@ -899,14 +1102,15 @@ impl Engine {
                 relation_id,
                 old_tuple,
                 new_tuple,
-                ..
+                key_type,
             } => {
                 let Some(table) = self.table(relation_id)? else {
                     return Ok(());
                 };
-                let Some(pos) = self.count_event(lsn, MessageType::Update) else {
+                let first = self.count_event(lsn, MessageType::Update);
+                if first.is_none() && table.key.is_none() {
                     return Ok(());
-                };
+                }
                 let before = match &old_tuple {
                     Some(old) => match self.decode(&table, old, None, lsn)? {
                         Some(r) => Some(r),
@@ -914,21 +1118,30 @@ impl Engine {
                     },
                     None => None,
                 };
-                let Some(after) = self.decode(&table, &new_tuple, before.as_ref(), lsn)? else {
+                // Unchanged TOASTed values are filled only from a whole old row ('O', REPLICA
+                // IDENTITY FULL), never from a key-only one ('K').
+                let whole_old = before.as_ref().filter(|_| key_type == Some('O'));
+                let Some(after) = self.decode(&table, &new_tuple, whole_old, lsn)? else {
                     return Ok(());
                 };
                 let new_key = table.key_of(&after);
                 let old_key = before.as_ref().map(|b| table.key_of(b));
+                self.streamed_key(&table, &new_key);
+                if let Some(k) = &old_key {
+                    self.streamed_key(&table, k);
+                }
                 match old_key {
                     Some(old_key) if table.key.is_some() && old_key != new_key => {
-                        // A key change: delete (and tombstone) on the old key, create on the new.
-                        if !self.config.skipped.delete {
+                        // A key change: delete (and tombstone) on the old key, then create on
+                        // the new, each with its own count at the LSN.
+                        if let Some(pos) = first.filter(|_| !self.config.skipped.delete) {
                             let mut h = Headers::new();
                             h.add("__debezium.newkey", table.key.clone(), new_key.clone());
                             self.emit(&table, DELETE, old_key.clone(), before, None, lsn, pos, h)
                                 .await?;
                         }
-                        if !self.config.skipped.create {
+                        let second = self.bump();
+                        if let Some(pos) = second.filter(|_| !self.config.skipped.create) {
                             let mut h = Headers::new();
                             h.add("__debezium.oldkey", table.key.clone(), old_key);
                             self.emit(&table, CREATE, new_key, None, Some(after), lsn, pos, h)
@@ -936,6 +1149,9 @@ impl Engine {
                         }
                     }
                     _ => {
+                        let Some(pos) = first else {
+                            return Ok(());
+                        };
                         if !self.config.skipped.update {
                             self.emit(
                                 &table,
@@ -970,6 +1186,15 @@ impl Engine {
                     return Ok(());
                 };
                 let key = table.key_of(&before);
+                self.streamed_key(&table, &key);
+                if self.config.watermark_delete && self.is_signal_table(&table) {
+                    if let Some(id) = before.first().and_then(|v| v.as_str()) {
+                        if let Some(chunk) = id.strip_suffix("-open") {
+                            let close = format!("{chunk}-close");
+                            self.window_event(&close, false, catalog).await?;
+                        }
+                    }
+                }
                 self.emit(
                     &table,
                     DELETE,
@@ -983,14 +1208,20 @@ impl Engine {
                 .await?;
             }
             LogicalReplicationMessage::Truncate { relation_ids, .. } => {
-                let Some(pos) = self.count_event(lsn, MessageType::Truncate) else {
-                    return Ok(());
-                };
+                let mut pos = self.count_event(lsn, MessageType::Truncate);
                 if self.config.skipped.truncate {
                     return Ok(());
                 }
+                let mut first = true;
                 for id in relation_ids {
                     if let Some(table) = self.table(id)? {
+                        if !first {
+                            pos = self.bump();
+                        }
+                        first = false;
+                        let Some(pos) = pos else {
+                            continue;
+                        };
                         let record = self.change_record(
                             &table,
                             TRUNCATE,
@@ -1013,12 +1244,22 @@ impl Engine {
                 lsn: message_lsn,
             } => {
                 let transactional = flags & 1 == 1;
+                if prefix == WATERMARK_PREFIX {
+                    let id = String::from_utf8_lossy(&content).into_owned();
+                    let open = id.ends_with("-open");
+                    self.window_event(&id, open, catalog).await?;
+                    return Ok(());
+                }
                 let pos = if transactional {
                     match self.count_event(lsn, MessageType::Message) {
                         Some(p) => p,
                         None => return Ok(()),
                     }
                 } else {
+                    if message_lsn < self.skip_before {
+                        return Ok(());
+                    }
+                    self.position.tx_id = None;
                     self.position.lsn = message_lsn;
                     self.position.lsn_commit = message_lsn;
                     self.position.message_type = MessageType::Message;
@@ -1053,7 +1294,7 @@ impl Engine {
                         as_string,
                         &origin,
                         None,
-                        pos.offset(),
+                        self.offset_of(pos),
                     );
                     if transactional {
                         self.push(record).await?;
@@ -1067,6 +1308,335 @@ impl Engine {
             }
             // Types are read from the catalog; origins and two-phase messages are not asked for.
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// An event's offset, with the incremental snapshot's progress while one runs.
+    fn offset_of(&self, pos: StreamPosition) -> OffsetMap {
+        let mut o = pos.offset();
+        self.incremental.annotate(&mut o);
+        o
+    }
+
+    /// Whether `table` is the signal table.
+    fn is_signal_table(&self, table: &TableSchema) -> bool {
+        self.signal_table
+            .as_ref()
+            .is_some_and(|(s, t)| *s == table.schema && *t == table.table)
+    }
+
+    /// A streamed change of `key` in `table` while a chunk's window is open drops the
+    /// chunk's row of that key (the streamed change is newer).
+    fn streamed_key(&mut self, table: &TableSchema, key: &Value) {
+        if let Some(w) = self.incremental.chunk.as_mut() {
+            if w.table.schema == table.schema && w.table.table == table.table {
+                w.streamed(key);
+            }
+        }
+    }
+
+    /// A signal row (the signal table's first three columns: id, type, data).
+    async fn signal(&mut self, row: &Row, catalog: &mut Catalog) -> Result<(), CaptureError> {
+        let text = |i: usize| row.get(i).and_then(|v| v.as_str()).map(str::to_owned);
+        let (Some(id), Some(kind)) = (text(0), text(1)) else {
+            note!(warn, "a signal row without id or type is ignored");
+            return Ok(());
+        };
+        let signal = match incremental::parse_signal(&kind, text(2).as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                note!(warn, id = %id, "signal ignored: {e}");
+                return Ok(());
+            }
+        };
+        match signal {
+            Signal::WindowOpen => self.window_event(&id, true, catalog).await?,
+            Signal::WindowClose => self.window_event(&id, false, catalog).await?,
+            Signal::Log(message) => {
+                let offset =
+                    serde_json::to_string(&self.offset_of(self.position)).unwrap_or_default();
+                note!(info, "signal log: {}", message.replace("{}", &offset));
+            }
+            Signal::Pause => {
+                note!(info, "incremental snapshot paused");
+                self.incremental.paused = true;
+            }
+            Signal::Resume => {
+                note!(info, "incremental snapshot resumed");
+                self.incremental.paused = false;
+                if self.incremental.chunk.is_none() {
+                    self.next_chunk(catalog).await?;
+                }
+            }
+            Signal::Stop { collections } => {
+                if collections.is_empty() {
+                    self.incremental.queue.clear();
+                } else {
+                    self.incremental
+                        .queue
+                        .retain(|c| !collections.iter().any(|p| incremental::matches(p, &c.id)));
+                }
+                note!(
+                    info,
+                    remaining = self.incremental.queue.len(),
+                    "incremental snapshot stopped"
+                );
+                if !self.incremental.running() {
+                    self.incremental = Incremental::default();
+                }
+            }
+            Signal::Execute {
+                collections,
+                blocking,
+                conditions,
+                surrogate_key,
+            } => {
+                if blocking {
+                    note!(warn, id = %id, "blocking snapshots are not supported; the signal is ignored");
+                    return Ok(());
+                }
+                let known = catalog.tables().await?;
+                let was_running = self.incremental.running();
+                for pattern in collections {
+                    let mut ids: Vec<String> = known
+                        .iter()
+                        .map(|(s, t)| format!("{s}.{t}"))
+                        .filter(|q| incremental::matches(&pattern, q))
+                        .collect();
+                    if ids.is_empty() {
+                        ids.push(pattern.clone());
+                    }
+                    for table in ids {
+                        let condition = conditions
+                            .iter()
+                            .find(|(c, _)| {
+                                regex::RegexBuilder::new(&format!("^(?:{c})$"))
+                                    .case_insensitive(true)
+                                    .build()
+                                    .is_ok_and(|re| re.is_match(&table))
+                            })
+                            .map(|(_, f)| format!("({f})"));
+                        self.incremental.queue.push_back(Collection {
+                            id: table,
+                            condition,
+                            surrogate_key: surrogate_key.clone(),
+                            correlation_id: Some(id.clone()),
+                        });
+                    }
+                }
+                self.incremental.correlation_id = Some(id.clone());
+                note!(info, id = %id, tables = self.incremental.queue.len(), "incremental snapshot requested");
+                if !was_running && !self.incremental.paused {
+                    self.next_chunk(catalog).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A watermark seen in the stream: `<chunk id>-open` opens the window, `-close` closes it
+    /// (others are left over from before a restart and ignored).
+    async fn window_event(
+        &mut self,
+        id: &str,
+        open: bool,
+        catalog: &mut Catalog,
+    ) -> Result<(), CaptureError> {
+        let Some(w) = self.incremental.chunk.as_mut() else {
+            return Ok(());
+        };
+        if !id.starts_with(&w.id) {
+            return Ok(());
+        }
+        if open {
+            w.open = true;
+            return Ok(());
+        }
+        let Some(mut w) = self.incremental.chunk.take() else {
+            return Ok(());
+        };
+        let rows = w.take_rows();
+        match w.end.take() {
+            Some(end) => self.incremental.last_key = Some(end),
+            None => {
+                // An empty chunk: the table is done.
+                let done = self.incremental.queue.pop_front().map(|c| c.id);
+                note!(
+                    info,
+                    table = done,
+                    "incremental snapshot of a table completed"
+                );
+                self.incremental.last_key = None;
+                self.incremental.max_key = None;
+            }
+        }
+        let table = w.table.clone();
+        let now = Now::get().us;
+        for (key, row) in rows {
+            let origin = Origin {
+                ts_us: now,
+                snapshot: "incremental",
+                schema: &table.schema,
+                table: &table.table,
+                tx_id: self.tx.as_ref().map(|t| t.xid),
+                lsn: Some(self.position.lsn),
+                sequence: Some((self.position.lsn_commit, self.position.lsn)),
+            };
+            let offset = self.offset_of(self.position);
+            let record = self
+                .maker
+                .change(&table, READ, key, None, Some(row), &origin, None, offset)
+                .map_err(fatal)?;
+            self.push(record).await?;
+        }
+        if !self.incremental.running() {
+            self.incremental = Incremental::default();
+        } else if !self.incremental.paused {
+            self.next_chunk(catalog).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the next chunk of the queue's first table between two watermarks (tables that
+    /// cannot be read are dropped from the queue with a note).
+    async fn next_chunk(&mut self, catalog: &mut Catalog) -> Result<(), CaptureError> {
+        while let Some(current) = self.incremental.queue.front().cloned() {
+            let Some((schema, name)) = current.id.split_once('.') else {
+                note!(warn, table = %current.id, "not schema.table; skipped");
+                self.incremental.queue.pop_front();
+                continue;
+            };
+            let (schema, name) = (schema.to_owned(), name.to_owned());
+            let known = self
+                .tables
+                .values()
+                .flatten()
+                .find(|t| t.schema == schema && t.table == name)
+                .cloned();
+            let table = match known {
+                Some(t) => t,
+                None => {
+                    let Some(meta) = catalog.table(&schema, &name).await? else {
+                        note!(warn, table = %current.id, "no such table; skipped");
+                        self.incremental.queue.pop_front();
+                        continue;
+                    };
+                    let columns: Vec<RelationColumn> = meta
+                        .columns
+                        .iter()
+                        .map(|c| RelationColumn {
+                            name: c.name.clone(),
+                            type_oid: c.type_oid,
+                            typmod: c.typmod,
+                        })
+                        .collect();
+                    Arc::new(self.table_schema(catalog, &schema, &name, &columns).await?)
+                }
+            };
+            let types = catalog.column_types(&schema, &name).await?;
+            let key_names: Vec<String> = match &current.surrogate_key {
+                Some(k) => vec![k.clone()],
+                None => {
+                    let mut keyed: Vec<(usize, String)> = table
+                        .columns
+                        .iter()
+                        .filter_map(|c| Some((c.key_index?, c.name.clone())))
+                        .collect();
+                    keyed.sort();
+                    keyed.into_iter().map(|(_, n)| n).collect()
+                }
+            };
+            let key: Vec<(String, String)> = key_names
+                .iter()
+                .filter_map(|k| types.iter().find(|(n, _)| n == k).cloned())
+                .collect();
+            if key.is_empty() || key.len() != key_names.len() {
+                note!(warn, table = %current.id, "no primary key (or surrogate key column); skipped");
+                self.incremental.queue.pop_front();
+                continue;
+            }
+            let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+            let key_positions: Vec<usize> = key
+                .iter()
+                .filter_map(|(k, _)| columns.iter().position(|c| c == k))
+                .collect();
+            let sql = incremental::chunk_sql(
+                &schema,
+                &name,
+                &columns,
+                &key,
+                current.condition.as_deref(),
+                self.config.chunk_size,
+            );
+            if self.incremental.max_key.is_none() {
+                let max = catalog.text_rows(&sql.max_key, &[]).await?;
+                match max.into_iter().next() {
+                    Some(k) => self.incremental.max_key = Some(k),
+                    None => {
+                        note!(info, table = %current.id, "empty table; nothing to snapshot");
+                        self.incremental.queue.pop_front();
+                        self.incremental.last_key = None;
+                        continue;
+                    }
+                }
+            }
+            let max = self.incremental.max_key.clone().unwrap_or_default();
+            let id = incremental::chunk_id();
+            let signal = self.config.signal_data_collection.clone();
+            let delete = self.config.watermark_delete;
+            // The open watermark goes first: a change committed after it and before the read
+            // is both in the chunk and (after the watermark) in the stream, where it wins.
+            catalog
+                .execute(&incremental::watermark_sql(
+                    signal.as_deref(),
+                    &id,
+                    "snapshot-window-open",
+                    delete,
+                ))
+                .await?;
+            let rows = match &self.incremental.last_key {
+                None => catalog.text_rows(&sql.first, &max).await?,
+                Some(last) => {
+                    let mut params = last.clone();
+                    params.extend(max.iter().cloned());
+                    catalog.text_rows(&sql.next, &params).await?
+                }
+            };
+            let mut window = Window::new(id.clone(), table.clone());
+            for cells in &rows {
+                let row = table
+                    .row(
+                        cells.iter().map(|c| match c {
+                            Some(t) => crate::tuples::Cell::Text(t),
+                            None => crate::tuples::Cell::Null,
+                        }),
+                        None,
+                        &self.config.unavailable_placeholder,
+                    )
+                    .map_err(|e| fatal(format!("incremental snapshot: {e}")))?;
+                let key = table.key_of(&row);
+                window.add(key, row);
+            }
+            window.end = rows.last().map(|cells| {
+                key_positions
+                    .iter()
+                    .map(|&i| cells.get(i).cloned().flatten())
+                    .collect()
+            });
+            catalog
+                .execute(&incremental::watermark_sql(
+                    signal.as_deref(),
+                    &id,
+                    "snapshot-window-close",
+                    delete,
+                ))
+                .await?;
+            self.incremental.chunk = Some(window);
+            return Ok(());
+        }
+        if !self.incremental.running() {
+            self.incremental = Incremental::default();
         }
         Ok(())
     }
@@ -1140,7 +1710,7 @@ impl Engine {
                 after,
                 &origin,
                 tx.as_ref(),
-                pos.offset(),
+                self.offset_of(pos),
             )
             .map_err(fatal)
     }
@@ -1160,11 +1730,36 @@ impl Engine {
         let mut record = self.change_record(table, op, key.clone(), before, after, lsn, pos)?;
         record.headers = headers.clone();
         self.push(record).await?;
-        if op == DELETE && self.config.tombstones_on_delete && table.key.is_some() {
-            let mut t = self.maker.tombstone(table, key, pos.offset());
+        if op == DELETE && self.config.tombstones_on_delete {
+            let offset = self.offset_of(pos);
+            let mut t = self.maker.tombstone(table, key, offset);
             t.headers = headers;
             self.push(t).await?;
         }
         Ok(())
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_parts_are_percent_encoded() {
+        assert_eq!(percent("p@ss:w'o\\rd é"), "p%40ss%3Aw%27o%5Crd%20%C3%A9");
+        assert_eq!(percent("plain-name_1.2~"), "plain-name_1.2~");
     }
 }

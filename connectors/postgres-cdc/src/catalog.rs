@@ -318,9 +318,11 @@ impl Catalog {
                 .join(", ")
         };
         let statement = match (mode, exists) {
-            (PublicationMode::Disabled, None) => return Err(CatalogError::Other(format!(
+            (PublicationMode::Disabled, None) => {
+                return Err(CatalogError::Other(format!(
                 "publication '{name}' does not exist and publication.autocreate.mode is disabled"
-            ))),
+            )))
+            }
             (PublicationMode::Disabled, Some(_)) | (PublicationMode::AllTables, Some(_)) => {
                 return Ok(())
             }
@@ -372,6 +374,45 @@ impl Catalog {
         );
         sqlx::raw_sql(&statement).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Each column's SQL type as `format_type` prints it (to cast bound key values).
+    pub async fn column_types(
+        &self,
+        schema: &str,
+        table: &str,
+    ) -> Result<Vec<(String, String)>, CatalogError> {
+        let rows = sqlx::query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        )
+        .bind(schema)
+        .bind(table)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Runs a query whose columns are all text, with text parameters.
+    pub async fn text_rows(
+        &self,
+        sql: &str,
+        params: &[Option<String>],
+    ) -> Result<Vec<Vec<Option<String>>>, CatalogError> {
+        let mut q = sqlx::query(sql);
+        for p in params {
+            q = q.bind(p.clone());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.get::<Option<String>, _>(i))
+                    .collect()
+            })
+            .collect())
     }
 
     /// Runs `heartbeat.action.query`.

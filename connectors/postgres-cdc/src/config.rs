@@ -181,6 +181,9 @@ pub struct CdcConfig {
     pub topic_delimiter: String,
     /// `errors.max.retries`: restarts after retriable errors, -1 for ever.
     pub errors_max_retries: i64,
+    pub chunk_size: usize,
+    /// `insert_delete`: a window closes by deleting its open row.
+    pub watermark_delete: bool,
 }
 
 fn key(name: &str, type_: ConfigType, default: ConfigDefault, doc: &str) -> ConfigKey {
@@ -257,6 +260,9 @@ pub fn config_def() -> ConfigDef {
         ("message.prefix.include.list", List, value(""), "Logical decoding message prefixes to emit."),
         ("message.prefix.exclude.list", List, value(""), "Logical decoding message prefixes not to emit."),
         ("signal.data.collection", Str, ConfigDefault::Null, "Signal table schema.table (incremental snapshots)."),
+        ("signal.enabled.channels", List, value("source"), "Signal channels; only source (the signal table) is read."),
+        ("incremental.snapshot.chunk.size", Int, value("1024"), "Rows per incremental snapshot chunk."),
+        ("incremental.snapshot.watermarking.strategy", Str, value("insert_insert"), "insert_insert or insert_delete."),
     ];
     let mut def = ConfigDef::new();
     for (name, type_, default, doc) in keys {
@@ -647,6 +653,20 @@ impl CdcConfig {
             ],
         )?;
         let errors_max_retries = r.number("errors.max.retries", -1, -1, i64::from(i32::MAX))?;
+        let chunk_size = r.number("incremental.snapshot.chunk.size", 1024, 1, 1_000_000)? as usize;
+        let watermark_delete = r.choice(
+            "incremental.snapshot.watermarking.strategy",
+            "insert_insert",
+            &[("insert_insert", false), ("insert_delete", true)],
+        )?;
+        if let Some(table) = r.raw("signal.data.collection") {
+            if table.split('.').count() != 2 || table.contains(['"', ';', ' ']) {
+                return Err(config_error(
+                    "signal.data.collection",
+                    "the signal table is schema.table",
+                ));
+            }
+        }
         let replica_identity_autoset = match r.raw("replica.identity.autoset.values") {
             None => Vec::new(),
             Some(v) => v
@@ -734,6 +754,8 @@ impl CdcConfig {
             signal_data_collection: r.raw("signal.data.collection").map(str::to_owned),
             topic_delimiter: delimiter,
             errors_max_retries,
+            chunk_size,
+            watermark_delete,
         })
     }
 

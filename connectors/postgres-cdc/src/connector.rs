@@ -72,8 +72,11 @@ impl SourceConnector for PostgresConnector {
 pub struct PostgresTask {
     config: Option<Arc<CdcConfig>>,
     capture: Option<Capture>,
-    /// The offset the capture resumes from after a retriable error: the last record handed
-    /// out, else the committed one.
+    /// The last offset the worker committed: a restarted capture streams from it (it is durable,
+    /// so the slot may be confirmed to it).
+    committed: Option<OffsetMap>,
+    /// The offset of the last record handed out: a restarted capture does not emit again what
+    /// came before it.
     resume: Option<OffsetMap>,
     restarts: i64,
     restart_at: Option<Instant>,
@@ -97,7 +100,10 @@ impl SourceTask for PostgresTask {
             Arc::new(CdcConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?);
         let stored = context.offset(&partition(&config.topic_prefix)).cloned();
         self.resume = stored.clone();
-        self.capture = Some(Capture::start(config.clone(), stored).map_err(ConnectError::new)?);
+        self.committed = stored.clone();
+        self.capture = Some(
+            Capture::start(config.clone(), stored.clone(), stored).map_err(ConnectError::new)?,
+        );
         self.config = Some(config);
         Ok(())
     }
@@ -111,7 +117,8 @@ impl SourceTask for PostgresTask {
             }
             self.restart_at = None;
             self.capture = Some(
-                Capture::start(config.clone(), self.resume.clone()).map_err(ConnectError::new)?,
+                Capture::start(config.clone(), self.committed.clone(), self.resume.clone())
+                    .map_err(ConnectError::new)?,
             );
         }
         let Some(capture) = self.capture.as_mut() else {
@@ -165,15 +172,16 @@ impl SourceTask for PostgresTask {
 
     fn commit_offsets(&mut self, committed: &[(OffsetMap, OffsetMap)]) -> ConnectResult<()> {
         let config = self.config()?;
+        let ours = partition(&config.topic_prefix);
+        let Some((_, offset)) = committed.iter().find(|(p, _)| *p == *ours) else {
+            return Ok(());
+        };
+        self.committed = Some(offset.clone());
+        let config = self.config()?;
         if config.lsn_flush_mode == LsnFlushMode::Manual {
             return Ok(());
         }
-        let ours = partition(&config.topic_prefix);
-        let lsn = committed
-            .iter()
-            .filter(|(p, _)| *p == *ours)
-            .filter_map(|(_, o)| Stored::flush_lsn(o))
-            .max();
+        let lsn = Stored::flush_lsn(offset);
         if let (Some(lsn), Some(capture)) = (lsn, &self.capture) {
             capture.confirm.confirm(lsn);
         }

@@ -21,6 +21,9 @@ macro_rules! note {
     (@fmt $key:ident = %$value:expr, $($rest:tt)*) => {
         format!("{} {}={}", note!(@fmt $($rest)*), stringify!($key), $value)
     };
+    (@fmt $key:ident = ?$value:expr, $($rest:tt)*) => {
+        format!("{} {}={:?}", note!(@fmt $($rest)*), stringify!($key), $value)
+    };
     (@fmt $key:ident = $value:expr, $($rest:tt)*) => {
         format!("{} {}={:?}", note!(@fmt $($rest)*), stringify!($key), $value)
     };
@@ -37,6 +40,7 @@ pub mod catalog;
 pub mod config;
 pub mod connector;
 pub mod filters;
+pub mod incremental;
 pub mod offsets;
 pub mod pg_types;
 pub mod records;

@@ -82,9 +82,21 @@ impl StreamPosition {
     }
 }
 
-/// The offset of a snapshot record.
-pub fn snapshot_offset(consistent_lsn: u64, ts_usec: i64, last: bool) -> OffsetMap {
+/// The offset of a snapshot record; `done` lists the tables read completely so far
+/// (`snapshot_tables_done`, Tributary's own key: an interrupted snapshot resumes with the others).
+pub fn snapshot_offset(
+    consistent_lsn: u64,
+    ts_usec: i64,
+    last: bool,
+    done: &[String],
+) -> OffsetMap {
     let mut m = OffsetMap::new();
+    if !done.is_empty() && !last {
+        m.insert(
+            "snapshot_tables_done".into(),
+            json!(json!(done).to_string()),
+        );
+    }
     m.insert("lsn".into(), json!(consistent_lsn));
     m.insert("ts_usec".into(), json!(ts_usec));
     m.insert("snapshot".into(), json!(true));
@@ -95,12 +107,22 @@ pub fn snapshot_offset(consistent_lsn: u64, ts_usec: i64, last: bool) -> OffsetM
     m
 }
 
+/// The tables an interrupted snapshot had read completely.
+pub fn snapshot_tables_done(o: &OffsetMap) -> Vec<String> {
+    o.get("snapshot_tables_done")
+        .and_then(Json::as_str)
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
+}
+
 /// A stored offset, read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     pub snapshot_completed: bool,
     /// Where streaming resumes (`lsn_commit`, else `lsn_proc`, else `lsn`).
     pub resume_lsn: Option<u64>,
+    /// The end of the last transaction emitted completely (`lsn_commit`).
+    pub committed_lsn: Option<u64>,
     /// The partly emitted transaction to skip into, if any.
     pub skip: Option<Skip>,
 }
@@ -121,11 +143,14 @@ fn number(o: &OffsetMap, key: &str) -> Option<u64> {
     }
 }
 
+/// A flag as Debezium writes it: a boolean, or a string (`"INITIAL"`, `"true"`, …) that is
+/// set unless it says `false`.
 fn flag(o: &OffsetMap, key: &str) -> Option<bool> {
     match o.get(key)? {
         Json::Bool(b) => Some(*b),
-        Json::String(s) => s.parse().ok(),
-        _ => None,
+        Json::String(s) => Some(!s.is_empty() && !s.eq_ignore_ascii_case("false")),
+        Json::Null => None,
+        _ => Some(true),
     }
 }
 
@@ -140,9 +165,19 @@ impl Stored {
             .or_else(|| number(o, "lsn"))
             .filter(|l| *l > 0);
         let message_type = o.get("messageType").and_then(Json::as_str);
-        let skip = match (number(o, "txId"), number(o, "lsn"), message_type) {
-            (_, _, Some("COMMIT" | "MESSAGE")) => None,
-            _ if in_snapshot => None,
+        let committed_lsn = number(o, "lsn_commit").filter(|l| *l > 0);
+        let lsn = number(o, "lsn");
+        // A non-transactional message is complete at its own LSN.
+        let standalone_message = message_type == Some("MESSAGE") && lsn == committed_lsn;
+        let skip = match (number(o, "txId"), lsn, message_type) {
+            (_, _, Some("COMMIT")) => None,
+            _ if standalone_message || in_snapshot => None,
+            // The transaction began, nothing of it was emitted yet.
+            (Some(tx), Some(_), Some("BEGIN")) => Some(Skip {
+                tx_id: tx as u32,
+                lsn: 0,
+                events_at_lsn: 0,
+            }),
             (Some(tx), Some(lsn), _) => Some(Skip {
                 tx_id: tx as u32,
                 lsn,
@@ -153,6 +188,7 @@ impl Stored {
         Stored {
             snapshot_completed,
             resume_lsn,
+            committed_lsn,
             skip,
         }
     }
@@ -173,7 +209,9 @@ impl Skip {
     /// Whether an event of transaction `tx_id` at `lsn`, the `nth` at that LSN (1-based), was
     /// already emitted before the restart.
     pub fn covers(&self, tx_id: u32, lsn: u64, nth: u32) -> bool {
-        tx_id == self.tx_id && (lsn < self.lsn || (lsn == self.lsn && nth <= self.events_at_lsn))
+        tx_id == self.tx_id
+            && self.events_at_lsn > 0
+            && (lsn < self.lsn || (lsn == self.lsn && nth <= self.events_at_lsn))
     }
 }
 
@@ -224,12 +262,56 @@ mod tests {
     }
 
     #[test]
+    fn a_begin_offset_skips_nothing_of_its_transaction() {
+        let p = StreamPosition {
+            lsn: 700,
+            lsn_commit: 700,
+            tx_id: Some(80),
+            ts_usec: 1,
+            message_type: MessageType::Begin,
+            events_at_lsn: 0,
+        };
+        let s = Stored::read(&p.offset());
+        let skip = s.skip.unwrap();
+        assert!(
+            !skip.covers(80, 700, 1),
+            "the first change shares BEGIN's LSN"
+        );
+        assert_eq!(s.resume_lsn, Some(700));
+    }
+
+    #[test]
+    fn debezium_snapshot_flags_as_strings() {
+        let o: OffsetMap =
+            serde_json::from_str(r#"{"lsn":5,"snapshot":"INITIAL","last_snapshot_record":false}"#)
+                .unwrap();
+        assert!(!Stored::read(&o).snapshot_completed);
+        let o: OffsetMap = serde_json::from_str(r#"{"lsn":5,"snapshot":"false"}"#).unwrap();
+        assert!(Stored::read(&o).snapshot_completed);
+        let o: OffsetMap =
+            serde_json::from_str(r#"{"lsn_commit":9,"lsn":9,"txId":3,"messageType":"MESSAGE"}"#)
+                .unwrap();
+        assert_eq!(
+            Stored::read(&o).skip,
+            None,
+            "a non-transactional message is complete"
+        );
+        let o: OffsetMap =
+            serde_json::from_str(r#"{"lsn_commit":5,"lsn":9,"txId":3,"messageType":"MESSAGE"}"#)
+                .unwrap();
+        assert!(
+            Stored::read(&o).skip.unwrap().covers(3, 9, 1),
+            "a transactional one is not"
+        );
+    }
+
+    #[test]
     fn snapshot_offsets() {
-        let o = snapshot_offset(1000, 5, false);
+        let o = snapshot_offset(1000, 5, false, &[]);
         let s = Stored::read(&o);
         assert!(!s.snapshot_completed);
         assert_eq!(Stored::flush_lsn(&o), None);
-        let o = snapshot_offset(1000, 5, true);
+        let o = snapshot_offset(1000, 5, true, &[]);
         let s = Stored::read(&o);
         assert!(s.snapshot_completed);
         assert_eq!(s.resume_lsn, Some(1000));

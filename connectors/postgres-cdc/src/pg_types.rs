@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use num_bigint::BigInt;
 use tributary_connector_api::{Schema, SchemaRef, Struct, Type, Value};
 
 use crate::config::{BinaryMode, CdcConfig, DecimalMode, HstoreMode, IntervalMode, TimePrecision};
@@ -91,7 +92,8 @@ impl Conv {
         let name = match kind {
             TypeKind::Enum(labels) => return Some(Conv::Enum(labels.join(","))),
             TypeKind::Array(element) => {
-                return Conv::for_type(element, -1, config).map(|c| Conv::Array(Box::new(c)))
+                // The column's type modifier is its elements' (numeric(10,2)[], timestamp(3)[]).
+                return Conv::for_type(element, typmod, config).map(|c| Conv::Array(Box::new(c)));
             }
             TypeKind::Named(name) => name.as_str(),
         };
@@ -185,8 +187,13 @@ impl Conv {
                     },
                 }
             }
+            // The fraction has the column's precision (6 without one), as Debezium writes it.
             "timestamptz" => Conv::ZonedTimestamp {
-                width: (typmod > 0 && typmod <= 6).then_some(typmod as u8),
+                width: match typmod {
+                    1..=6 => Some(typmod as u8),
+                    0 => None,
+                    _ => Some(6),
+                },
             },
             "timetz" => Conv::ZonedTime,
             "interval" => match config.interval_mode {
@@ -317,9 +324,10 @@ impl Conv {
             Conv::Decimal { scale, .. } => match decimal_parts(text) {
                 Some((unscaled, s)) => {
                     let unscaled = rescale(unscaled, s, *scale).ok_or_else(|| bad("numeric"))?;
-                    Value::Bytes(tributary_connector_api::logical::decimal_bytes(unscaled))
+                    Value::Bytes(unscaled.to_signed_bytes_be())
                 }
-                // NaN and infinities have no decimal form: Debezium gives null.
+                // NaN and infinities have no decimal form (Debezium fails the event there; a
+                // null loses nothing else).
                 None if is_special_number(text) => Value::Null,
                 None => return Err(bad("numeric")),
             },
@@ -327,16 +335,16 @@ impl Conv {
                 let cleaned = money_text(text).ok_or_else(|| bad("money"))?;
                 let (unscaled, s) = decimal_parts(&cleaned).ok_or_else(|| bad("money"))?;
                 let unscaled = rescale(unscaled, s, 2).ok_or_else(|| bad("money"))?;
-                Value::Bytes(tributary_connector_api::logical::decimal_bytes(unscaled))
+                Value::Bytes(unscaled.to_signed_bytes_be())
             }
             Conv::VariableDecimal => match decimal_parts(text) {
                 Some((unscaled, s)) => {
+                    // Debezium strips trailing zeros (BigDecimal.stripTrailingZeros) and keeps
+                    // the scale at least 0: 1.50 → (15, 1), 100 → (100, 0).
+                    let (unscaled, s) = strip_trailing_zeros(unscaled, s);
                     let st = Struct::from_values(
                         variable_decimal_struct_schema(schema),
-                        vec![
-                            Value::Int32(s),
-                            Value::Bytes(tributary_connector_api::logical::decimal_bytes(unscaled)),
-                        ],
+                        vec![Value::Int32(s), Value::Bytes(unscaled.to_signed_bytes_be())],
                     )
                     .map_err(|e| e.to_string())?;
                     Value::Struct(st)
@@ -348,6 +356,14 @@ impl Conv {
                 let t = money_text(text).unwrap_or_else(|| text.to_owned());
                 Value::Float64(parse_float(&t).ok_or_else(|| bad("numeric"))?)
             }
+            Conv::DecimalString if is_special_number(text) => Value::String(
+                match text {
+                    "NaN" => "NAN",
+                    "Infinity" => "POSITIVE_INFINITY",
+                    _ => "NEGATIVE_INFINITY",
+                }
+                .to_owned(),
+            ),
             Conv::DecimalString => {
                 Value::String(money_text(text).unwrap_or_else(|| text.to_owned()))
             }
@@ -362,13 +378,14 @@ impl Conv {
             Conv::Bits(_) => Value::Bytes(bits_bytes(text).ok_or_else(|| bad("a bit string"))?),
             Conv::Date { .. } => Value::Int32(match parse_date(text) {
                 Some(d) => days_since_epoch(d),
-                None if text == "infinity" => i32::MAX,
-                None if text == "-infinity" => i32::MIN,
+                // Debezium's constants for the infinities (PostgresValueConverter).
+                None if text == "infinity" => -2_147_472_693,
+                None if text == "-infinity" => -2_147_472_692,
                 None => return Err(bad("a date")),
             }),
             Conv::DateIso => Value::String(
                 parse_date(text)
-                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .map(|d| format!("{}Z", iso_date(d)))
                     .ok_or_else(|| bad("a date"))?,
             ),
             Conv::Time { digits, connect } => {
@@ -384,10 +401,19 @@ impl Conv {
                 Value::String(iso_time(nanos, "Z"))
             }
             Conv::Timestamp { digits, connect } => {
+                // Debezium's constants for the infinities (pgjdbc's DATE_POSITIVE_INFINITY
+                // and DATE_NEGATIVE_INFINITY, in ms), in the column's unit.
+                let infinity = |micros: i64| {
+                    Value::Int64(match (digits, connect) {
+                        (_, true) | (3, _) => micros / 1000,
+                        (9, _) => micros.saturating_mul(1000),
+                        _ => micros,
+                    })
+                };
                 let t = match parse_timestamp(text) {
                     Some(t) => t.and_utc(),
-                    None if text == "infinity" => return Ok(Value::Int64(i64::MAX)),
-                    None if text == "-infinity" => return Ok(Value::Int64(i64::MIN)),
+                    None if text == "infinity" => return Ok(infinity(9_223_372_036_825_200_000)),
+                    None if text == "-infinity" => return Ok(infinity(-9_223_372_036_832_400_000)),
                     None => return Err(bad("a timestamp")),
                 };
                 Value::Int64(match (digits, connect) {
@@ -400,7 +426,7 @@ impl Conv {
             }
             Conv::TimestampIso => Value::String(
                 parse_timestamp(text)
-                    .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+                    .map(|t| zoned_timestamp(t.and_utc().fixed_offset(), None))
                     .ok_or_else(|| bad("a timestamp"))?,
             ),
             Conv::ZonedTimestamp { width } => match parse_timestamptz(text) {
@@ -480,7 +506,11 @@ impl Conv {
                         .map(|b| Value::Int64(i64::from(b)))
                         .collect(),
                 ),
-                _ => Value::Array(vec![Value::String(placeholder.to_owned())]),
+                e if e.schema(true).type_ == Type::String => {
+                    Value::Array(vec![Value::String(placeholder.to_owned())])
+                }
+                // Elements of other types have no stand-in: an empty array keeps the schema.
+                _ => Value::Array(Vec::new()),
             },
             Conv::Hstore(HstoreMode::Map) => Value::Map(vec![(
                 Value::String(placeholder.to_owned()),
@@ -535,8 +565,8 @@ fn is_special_number(text: &str) -> bool {
     matches!(text, "NaN" | "Infinity" | "-Infinity")
 }
 
-/// `-123.4500` → (-1234500, 4); at most 38 digits.
-fn decimal_parts(text: &str) -> Option<(i128, i32)> {
+/// `-123.4500` → (-1234500, 4); at most 1000 digits (PostgreSQL's numeric precision limit).
+fn decimal_parts(text: &str) -> Option<(BigInt, i32)> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -550,11 +580,11 @@ fn decimal_parts(text: &str) -> Option<(i128, i32)> {
     }
     let all = format!("{int}{frac}");
     let trimmed = all.trim_start_matches('0');
-    if trimmed.len() > 38 {
+    if trimmed.len() > 1000 || frac.len() > 16383 {
         return None;
     }
-    let mut unscaled: i128 = if trimmed.is_empty() {
-        0
+    let mut unscaled: BigInt = if trimmed.is_empty() {
+        BigInt::from(0)
     } else {
         trimmed.parse().ok()?
     };
@@ -564,17 +594,30 @@ fn decimal_parts(text: &str) -> Option<(i128, i32)> {
     Some((unscaled, frac.len() as i32))
 }
 
+/// `(1500, 3)` → `(15, 1)`; never below scale 0.
+fn strip_trailing_zeros(mut unscaled: BigInt, mut scale: i32) -> (BigInt, i32) {
+    let ten = BigInt::from(10);
+    let zero = BigInt::from(0);
+    if unscaled == zero {
+        return (zero, 0);
+    }
+    while scale > 0 && (&unscaled % &ten) == zero {
+        unscaled /= &ten;
+        scale -= 1;
+    }
+    (unscaled, scale)
+}
+
 /// Moves an unscaled value from scale `from` to scale `to` (only exact changes).
-fn rescale(unscaled: i128, from: i32, to: i32) -> Option<i128> {
+fn rescale(unscaled: BigInt, from: i32, to: i32) -> Option<BigInt> {
     if from == to {
         return Some(unscaled);
     }
+    let factor = BigInt::from(10).pow((to - from).unsigned_abs().min(20_000));
     if to > from {
-        let factor = 10i128.checked_pow((to - from) as u32)?;
-        unscaled.checked_mul(factor)
+        Some(unscaled * factor)
     } else {
-        let factor = 10i128.checked_pow((from - to) as u32)?;
-        (unscaled % factor == 0).then(|| unscaled / factor)
+        (&unscaled % &factor == BigInt::from(0)).then(|| unscaled / factor)
     }
 }
 
@@ -641,13 +684,16 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
         Some(b) => (b, true),
         None => (text, false),
     };
-    let d = NaiveDate::parse_from_str(body, "%Y-%m-%d").ok()?;
-    if bc {
-        // Year 1 BC is year 0 in ISO numbering.
-        d.with_year(1 - d.year())
-    } else {
-        Some(d)
+    // By hand: years may have more than four digits (PostgreSQL goes to 294276).
+    let mut parts = body.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.is_empty() || !y.bytes().all(|b| b.is_ascii_digit()) || y.len() > 6 {
+        return None;
     }
+    let year: i32 = y.parse().ok()?;
+    let (month, day): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
+    // Year 1 BC is year 0 in ISO numbering.
+    NaiveDate::from_ymd_opt(if bc { 1 - year } else { year }, month, day)
 }
 
 fn days_since_epoch(d: NaiveDate) -> i32 {
@@ -744,11 +790,7 @@ fn parse_timestamptz(text: &str) -> Option<DateTime<FixedOffset>> {
 /// the column's precision when it has one.
 fn zoned_timestamp(t: DateTime<FixedOffset>, width: Option<u8>) -> String {
     let utc = t.naive_utc();
-    let base = if utc.year() > 9999 || utc.year() < 0 {
-        format!("{:+}{}", utc.year(), utc.format("-%m-%dT%H:%M:%S"))
-    } else {
-        utc.format("%Y-%m-%dT%H:%M:%S").to_string()
-    };
+    let base = format!("{}{}", iso_date(utc.date()), utc.format("T%H:%M:%S"));
     let nanos = utc.nanosecond();
     let frac = match width {
         Some(w) => {
@@ -759,6 +801,20 @@ fn zoned_timestamp(t: DateTime<FixedOffset>, width: Option<u8>) -> String {
         None => format!(".{}", format!("{nanos:09}").trim_end_matches('0')),
     };
     format!("{base}{frac}Z")
+}
+
+/// An ISO-8601 date as Java prints it: four-digit years, a sign and at least four digits
+/// outside 0000–9999 (`-0044-03-15`, `+10000-01-01`).
+fn iso_date(d: NaiveDate) -> String {
+    let y = d.year();
+    let year = if y < 0 {
+        format!("-{:04}", -y)
+    } else if y > 9999 {
+        format!("+{y}")
+    } else {
+        format!("{y:04}")
+    };
+    format!("{year}-{:02}-{:02}", d.month(), d.day())
 }
 
 /// Debezium's `ZonedTime`: the time moved to UTC, ISO-8601 with `Z`.
@@ -1045,6 +1101,31 @@ mod tests {
             ))
         );
         assert_eq!(convert("numeric", -1, "NaN", &[]).1, Value::Null);
+        // Trailing zeros stripped, as Debezium's stripTrailingZeros.
+        let Value::Struct(st) = convert("numeric", -1, "1.50", &[]).1 else {
+            panic!()
+        };
+        assert_eq!(st.get("scale"), Some(&Value::Int32(1)));
+        assert_eq!(st.get("value"), Some(&Value::Bytes(vec![15])));
+        let Value::Struct(st) = convert("numeric", -1, "100", &[]).1 else {
+            panic!()
+        };
+        assert_eq!(st.get("scale"), Some(&Value::Int32(0)));
+        // More digits than an i128 holds: Java's BigInteger bytes.
+        let big = format!("1{}", "0".repeat(39));
+        let Value::Struct(st) = convert("numeric", -1, &big, &[]).1 else {
+            panic!()
+        };
+        assert_eq!(
+            st.get("value"),
+            Some(&Value::Bytes(vec![
+                2, 240, 80, 254, 147, 137, 67, 172, 196, 95, 101, 86, 128, 0, 0, 0, 0
+            ]))
+        );
+        assert_eq!(
+            convert("numeric", -1, "NaN", &st_mode()).1,
+            Value::String("NAN".into())
+        );
         let d = [("decimal.handling.mode", "double")];
         assert_eq!(convert("numeric", typmod, "2.5", &d).1, Value::Float64(2.5));
         let st = [("decimal.handling.mode", "string")];
@@ -1056,6 +1137,10 @@ mod tests {
             convert("money", -1, "-$1,234.56", &[]).1,
             Value::Bytes(tributary_connector_api::logical::decimal_bytes(-123456))
         );
+    }
+
+    fn st_mode() -> [(&'static str, &'static str); 1] {
+        [("decimal.handling.mode", "string")]
     }
 
     #[test]
@@ -1077,7 +1162,27 @@ mod tests {
         assert_eq!(s.name.as_deref(), Some("io.debezium.time.MicroTimestamp"));
         assert_eq!(v, Value::Int64(1_000_001));
         let (_, v) = convert("timestamp", -1, "infinity", &[]);
-        assert_eq!(v, Value::Int64(i64::MAX));
+        assert_eq!(
+            v,
+            Value::Int64(9_223_372_036_825_200_000),
+            "Debezium's constant"
+        );
+        let (_, v) = convert("timestamp", 3, "-infinity", &[]);
+        assert_eq!(v, Value::Int64(-9_223_372_036_832_400));
+        // Years beyond 9999 and before year 1.
+        assert_eq!(
+            convert("date", -1, "21016-01-01", &[]).1,
+            Value::Int32(6_956_408)
+        );
+        let iso = [("time.precision.mode", "isostring")];
+        assert_eq!(
+            convert("date", -1, "0044-03-15 BC", &iso).1,
+            Value::String("-0043-03-15Z".into())
+        );
+        assert_eq!(
+            convert("timestamp", -1, "2023-11-21 18:29:26.5", &iso).1,
+            Value::String("2023-11-21T18:29:26.5Z".into())
+        );
     }
 
     #[test]
@@ -1100,11 +1205,19 @@ mod tests {
     fn zoned_values_are_utc() {
         let (s, v) = convert("timestamptz", -1, "2024-01-31 13:45:10.5+02", &[]);
         assert_eq!(s.name.as_deref(), Some("io.debezium.time.ZonedTimestamp"));
-        assert_eq!(v, Value::String("2024-01-31T11:45:10.5Z".into()));
+        assert_eq!(
+            v,
+            Value::String("2024-01-31T11:45:10.500000Z".into()),
+            "6 digits"
+        );
         let (_, v) = convert("timestamptz", 3, "2024-01-31 13:45:10.5+05:30", &[]);
         assert_eq!(v, Value::String("2024-01-31T08:15:10.500Z".into()));
-        let (_, v) = convert("timestamptz", -1, "2024-01-31 00:00:00+00", &[]);
-        assert_eq!(v, Value::String("2024-01-31T00:00:00Z".into()));
+        let (_, v) = convert("timestamptz", 0, "2024-01-31 00:00:00+00", &[]);
+        assert_eq!(
+            v,
+            Value::String("2024-01-31T00:00:00Z".into()),
+            "precision 0"
+        );
         let (s, v) = convert("timetz", -1, "01:00:00.25-02", &[]);
         assert_eq!(s.name.as_deref(), Some("io.debezium.time.ZonedTime"));
         assert_eq!(v, Value::String("03:00:00.25Z".into()));
@@ -1220,7 +1333,7 @@ mod tests {
         let c = config(&[]);
         for (t, text) in [
             ("int4", "99999999999"),
-            ("numeric", &"9".repeat(100)),
+            ("numeric", &"9".repeat(1001)),
             ("date", "2024-13-01"),
             ("time", "25:00:00"),
             ("timestamp", "garbage"),
