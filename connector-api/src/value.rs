@@ -118,7 +118,7 @@ fn validate(schema: &SchemaRef, value: &Value, path: &str) -> Result<(), DataErr
             }
         }
         Value::Struct(s) => {
-            if s.schema != *schema && *s.schema != **schema {
+            if !std::sync::Arc::ptr_eq(&s.schema, schema) && *s.schema != **schema {
                 return Err(DataError::new(format!(
                     "struct schemas do not match{}",
                     if path.is_empty() {

@@ -388,7 +388,7 @@ impl RecordBatchWriter {
                 if schema > 0 && self.is_schema(schema, s.schema()) =>
             {
                 self.buf.push(V_FIELDS);
-                self.sized(|buf| super::encode_into(s.values(), buf).map_err(ConnectError::new))?;
+                self.sized(|buf| write_fields(buf, s.schema(), s.values()))?;
             }
             ValueRef::Value(v) => {
                 self.buf.push(V_ENCODED);
@@ -460,6 +460,64 @@ impl RecordBatchWriter {
 }
 
 /// Keeps the last [`RECENT`] definitions.
+/// A struct's field values, directed by its schema: a nested Struct whose schema is its
+/// field's own schema instance is written as its field values (tag 1, recursively), so the
+/// nested schemas travel once with the slot's schema instead of with every record; any other
+/// value is written whole (tag 0, length-prefixed).
+fn write_fields(buf: &mut Vec<u8>, schema: &SchemaRef, values: &[Value]) -> ConnectResult<()> {
+    for (field, value) in schema.fields.iter().zip(values) {
+        match value {
+            Value::Struct(s) if Arc::ptr_eq(s.schema(), &field.schema) => {
+                buf.push(1);
+                write_fields(buf, &field.schema, s.values())?;
+            }
+            other => {
+                buf.push(0);
+                let at = buf.len();
+                buf.extend_from_slice(&[0; 4]);
+                super::encode_into(other, buf).map_err(ConnectError::new)?;
+                let len = u32::try_from(buf.len() - at - 4).map_err(|_| too_big("part"))?;
+                buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads what [`write_fields`] wrote; nested structs share their field's schema `Arc`.
+fn read_fields(bytes: &mut &[u8], schema: &SchemaRef) -> Result<Vec<Value>, String> {
+    let mut out = Vec::with_capacity(schema.fields.len());
+    for field in &schema.fields {
+        let (&tag, rest) = bytes
+            .split_first()
+            .ok_or("record batch: struct fields cut short")?;
+        *bytes = rest;
+        match tag {
+            1 if field.schema.type_ == crate::schema::Type::Struct => {
+                let values = read_fields(bytes, &field.schema)?;
+                let nested = crate::value::Struct::from_values(field.schema.clone(), values)
+                    .map_err(|e| format!("record batch: {}", e.message))?;
+                out.push(Value::Struct(nested));
+            }
+            0 => {
+                if bytes.len() < 4 {
+                    return Err("record batch: struct fields cut short".into());
+                }
+                let (len, rest) = bytes.split_at(4);
+                let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                if rest.len() < len {
+                    return Err("record batch: struct fields cut short".into());
+                }
+                let (value, rest) = rest.split_at(len);
+                out.push(super::decode(value)?);
+                *bytes = rest;
+            }
+            _ => return Err("record batch: bad struct field tag".into()),
+        }
+    }
+    Ok(out)
+}
+
 fn remember<T>(recent: &mut Vec<T>, item: T) {
     if recent.len() == RECENT {
         recent.remove(0);
@@ -925,7 +983,11 @@ impl FieldRef<'_> {
             FieldRef::InPlace(v) => Ok(v.to_value()),
             FieldRef::Encoded(bytes) => super::decode(bytes),
             FieldRef::Fields(schema, bytes) => {
-                let values: Vec<Value> = super::decode(bytes)?;
+                let mut rest = *bytes;
+                let values = read_fields(&mut rest, schema)?;
+                if !rest.is_empty() {
+                    return Err("record batch: extra bytes after struct fields".into());
+                }
                 crate::value::Struct::from_values((*schema).clone(), values)
                     .map(Value::Struct)
                     .map_err(|e| format!("record batch: {}", e.message))
@@ -1196,6 +1258,69 @@ mod tests {
             FieldRef::Encoded(_)
         ));
         assert_eq!(batch.record(0).unwrap().to_sink_record().unwrap(), record);
+    }
+
+    #[test]
+    fn nested_structs_of_their_field_schema_cross_as_field_values() {
+        // An envelope as a change-data-capture source writes it: nested structs of the
+        // field's own schema instance, one of another instance, a null and a primitive.
+        let row = Schema::struct_([("id", Schema::new(crate::Type::Int64).into_ref())])
+            .optional()
+            .into_ref();
+        let other = Schema::struct_([("id", Schema::new(crate::Type::Int64).into_ref())])
+            .optional()
+            .into_ref();
+        let envelope = Schema::struct_([
+            ("before", row.clone()),
+            ("after", row.clone()),
+            ("other", other.clone()),
+            ("op", Schema::new(crate::Type::String).into_ref()),
+        ])
+        .into_ref();
+        let mut after = Struct::new(row.clone()).unwrap();
+        after.put("id", Value::Int64(7)).unwrap();
+        // Equal to the field's schema but another instance: written whole.
+        let mut separate = Struct::new(other.clone()).unwrap();
+        separate.put("id", Value::Int64(8)).unwrap();
+        let value = Struct::from_parts(
+            envelope.clone(),
+            vec![
+                Value::Null,
+                Value::Struct(after),
+                Value::Struct(separate),
+                Value::String("c".into()),
+            ],
+        )
+        .unwrap();
+        let record = SinkRecord {
+            topic: "t".into(),
+            kafka_partition: 0,
+            kafka_offset: 0,
+            key_schema: None,
+            key: Value::Null,
+            value_schema: Some(envelope),
+            value: Value::Struct(value),
+            timestamp: None,
+            timestamp_type: TimestampType::NoTimestampType,
+            headers: Headers::new(),
+            original_topic: None,
+        };
+        let batch = RecordBatch::of_sink_records(std::slice::from_ref(&record)).unwrap();
+        assert!(matches!(
+            batch.record(0).unwrap().value(),
+            FieldRef::Fields(..)
+        ));
+        assert_eq!(batch.record(0).unwrap().to_sink_record().unwrap(), record);
+        // Cut-off or forged field bytes are an error, not a panic.
+        let FieldRef::Fields(schema, bytes) = batch.record(0).unwrap().value() else {
+            panic!()
+        };
+        for end in 0..bytes.len() {
+            assert!(FieldRef::Fields(schema, &bytes[..end]).to_value().is_err());
+        }
+        let mut forged = bytes.to_vec();
+        forged[0] = 9;
+        assert!(FieldRef::Fields(schema, &forged).to_value().is_err());
     }
 
     #[test]

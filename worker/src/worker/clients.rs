@@ -68,6 +68,9 @@ pub fn source_producer(
             ("enable.idempotence", "false"),
             // 0 = no delivery timeout, as Java's delivery.timeout.ms = Int.MAX.
             ("message.timeout.ms", "0"),
+            // Java's buffer.memory (32 MiB): records waiting for the broker take at most
+            // this much, and the source waits for room (librdkafka's default is 1 GiB).
+            ("queue.buffering.max.kbytes", "32768"),
         ],
     )
 }
