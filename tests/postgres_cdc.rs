@@ -894,3 +894,48 @@ fn an_interrupted_initial_snapshot_resumes_with_the_tables_not_yet_read() {
         worker.log_text()
     );
 }
+
+#[test]
+fn a_lost_slot_is_never_skipped_silently() {
+    let names = Names::new("lost", &["kept"]);
+    let t = names.table(0).to_owned();
+    let db = pg();
+    db.sql(&[
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &format!("INSERT INTO {t} VALUES (1, 1), (2, 2)"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let topic = names.topic(0);
+    let connector = names.connector(dir.path(), &[]);
+    let worker = start_worker(dir.path(), std::slice::from_ref(&connector), &[]);
+    read_events(&topic, 2, &worker);
+    db.sql(&[&format!("INSERT INTO {t} VALUES (3, 3)")]);
+    read_events(&topic, 3, &worker);
+    // The offsets are committed (the slot is confirmed past the insert), then the worker
+    // stops and the slot is dropped behind its back: the changes since are gone from WAL.
+    let end = current_lsn();
+    wait_for("the offsets committed", Duration::from_secs(30), || {
+        names.confirmed_flush().filter(|l| *l >= end)
+    });
+    worker.terminate();
+    pg().sql(&[&format!(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{}'",
+        names.slot
+    )]);
+    db.sql(&[&format!("UPDATE {t} SET v = 30 WHERE id = 3")]);
+    // snapshot.mode=initial: the task fails, saying why.
+    let worker = start_worker(dir.path(), std::slice::from_ref(&connector), &[]);
+    let status = worker.wait_task_state("pg-cdc", 0, "FAILED");
+    let trace = status["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("does not exist") && trace.contains("when_needed"),
+        "{status}"
+    );
+    worker.terminate();
+    // when_needed: a new snapshot, so the topic again describes the table.
+    let connector = names.connector(dir.path(), &[("snapshot.mode", "when_needed")]);
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    let all = read_events(&topic, 3 + 3, &worker);
+    assert!(all[3..].iter().all(|e| e.op() == "r"), "{all:#?}");
+    assert_eq!(replay(&all, "v"), table_now(&t, "v"));
+}
