@@ -147,6 +147,13 @@ impl DistributedHerder {
         })
     }
 
+    /// The exactly-once checks of connector validation on this worker.
+    fn eos_checks(&self) -> validation::ExactlyOnceChecks {
+        validation::ExactlyOnceChecks {
+            worker_enabled: self.dist.exactly_once_source.enabled(),
+        }
+    }
+
     /// This worker's advertised REST URL.
     pub fn url(&self) -> &str {
         &self.url
@@ -696,7 +703,12 @@ impl Herder for DistributedHerder {
                 "Connector {name} already exists"
             )));
         }
-        validation::validate_for_write(&self.config, &self.plugins, &config)?;
+        validation::validate_for_write(
+            &self.config,
+            &self.plugins,
+            &config,
+            Some(self.eos_checks()),
+        )?;
         let mut records = Vec::new();
         if !exists {
             if let Some(target) = initial_state {
@@ -901,7 +913,13 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(&self.config, &self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(
+            &self.config,
+            &self.plugins,
+            &config,
+            Some(self.eos_checks()),
+        )
+        .map(|(infos, _)| infos)
     }
 
     async fn put_task_configs(
