@@ -13,7 +13,9 @@ use crate::herder::distributed::{membership, DistributedHerder, Parts};
 use crate::logging::LogLevels;
 use crate::process;
 use crate::storage::config_topic::ConfigStore;
-use crate::storage::kafka_log::{ensure_topic, KafkaLog, KafkaLogOptions, TopicSpec};
+use crate::storage::kafka_log::{
+    ensure_topic, IsolationLevel, KafkaLog, KafkaLogOptions, TopicSpec,
+};
 use crate::storage::log_tail::LogTail;
 use crate::storage::offsets_topic::KafkaOffsetStore;
 use crate::storage::status::{self, StatusStore};
@@ -27,6 +29,24 @@ fn spec(topic: &InternalTopic) -> TopicSpec {
         partitions: topic.partitions,
         replication_factor: topic.replication_factor,
         configs: topic.configs.clone(),
+    }
+}
+
+/// The client id of an internal client: `<group>[-<client.id>]-<what>`.
+fn client_id(worker: &WorkerConfig, dist: &DistributedConfig, what: &str) -> String {
+    match worker.props.get("client.id").map(|s| s.trim()) {
+        Some(id) if !id.is_empty() => format!("{}-{id}-{what}", dist.group_id),
+        _ => format!("{}-{what}", dist.group_id),
+    }
+}
+
+/// The readers' isolation level: `read_committed` with exactly-once source support enabled
+/// (connect-compat §2.1), so records of open or aborted transactions are not applied.
+fn isolation(dist: &DistributedConfig) -> IsolationLevel {
+    if dist.exactly_once_source.enabled() {
+        IsolationLevel::ReadCommitted
+    } else {
+        IsolationLevel::ReadUncommitted
     }
 }
 
@@ -47,15 +67,13 @@ async fn open_log(
     ensure_topic(&base, &spec(topic), property)
         .await
         .with_context(|| format!("cannot use the {what} topic {}", topic.name))?;
-    let client_id = match worker.props.get("client.id").map(|s| s.trim()) {
-        Some(id) if !id.is_empty() => format!("{}-{id}-{what}", dist.group_id),
-        _ => format!("{}-{what}", dist.group_id),
-    };
+    let client_id = client_id(worker, dist, what);
     let mut producer_configs = vec![("client.id".to_owned(), client_id.clone())];
     producer_configs.extend(producer);
     let options = KafkaLogOptions {
         producer_configs,
         consumer_configs: vec![("client.id".to_owned(), client_id)],
+        isolation_level: isolation(dist),
         ..KafkaLogOptions::default()
     };
     let name = topic.name.clone();
@@ -94,7 +112,21 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
     .await?;
 
     let (changes_tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
-    let configs = Arc::new(ConfigStore::start(config_log, changes_tx)?);
+    let mut configs = ConfigStore::start(config_log, changes_tx)?;
+    if dist.exactly_once_source.transactional_leader() {
+        // KIP-618: the leader writes the config topic in transactions of its own id, so a
+        // deposed leader that still writes is fenced.
+        let mut leader = worker.base_client_config();
+        leader
+            .set("client.id", client_id(&worker, &dist, "configs-leader"))
+            .set("partitioner", "murmur2_random");
+        crate::storage::transactions::make_transactional(
+            &mut leader,
+            &format!("connect-cluster-{}", dist.group_id),
+        );
+        configs = configs.with_transactional_leader(leader);
+    }
+    let configs = Arc::new(configs);
     configs
         .read_to_end(STARTUP_READ)
         .await

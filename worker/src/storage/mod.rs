@@ -9,6 +9,7 @@ pub mod offsets_file;
 pub mod offsets_topic;
 pub mod status;
 pub mod topic_status;
+pub mod transactions;
 
 use tributary_connector_api::OffsetMap;
 

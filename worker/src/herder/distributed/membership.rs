@@ -376,6 +376,9 @@ pub async fn run(herder: Arc<DistributedHerder>, mut shutdown: watch::Receiver<b
                 g.owners.clear();
             }
         });
+        if !is_leader {
+            herder.configs.relinquish_leadership();
+        }
         herder.status.set_generation(outcome.generation);
         let revoked = apply(&herder, protocol, &assignment).await;
         let mut rebalance = heartbeat_during(&mut member, heartbeat, herder.reconcile()).await;

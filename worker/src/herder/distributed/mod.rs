@@ -213,6 +213,15 @@ impl DistributedHerder {
             .map_err(|e| HerderError::Internal(format!("cannot write the config topic: {e}")))
     }
 
+    /// A write only the leader makes: transactional when `exactly.once.source.support` is
+    /// `preparing` or `enabled` (KIP-618), then read back.
+    async fn write_as_leader(&self, records: &[ConfigRecord]) -> Result<(), HerderError> {
+        self.configs
+            .write_as_leader_and_read(records, READ_TIMEOUT)
+            .await
+            .map_err(|e| HerderError::Internal(format!("cannot write the config topic: {e}")))
+    }
+
     fn kind_of(&self, config: &Props) -> ConnectorType {
         let class = config
             .get(cc::CONNECTOR_CLASS)
@@ -415,7 +424,7 @@ impl DistributedHerder {
             tasks = configs.len(),
             "writing task configs"
         );
-        self.write(&records).await
+        self.write_as_leader(&records).await
     }
 
     /// Leader: writes a new session key when there is none or it has expired.
@@ -435,7 +444,7 @@ impl DistributedHerder {
         let algorithm = self.dist.signature_algorithm.clone();
         let key = crate::rest::signing::generate_key(&algorithm, None).map_err(internal)?;
         tracing::info!("writing a new session key");
-        self.write(&[ConfigRecord::SessionKey {
+        self.write_as_leader(&[ConfigRecord::SessionKey {
             key_base64: base64::engine::general_purpose::STANDARD.encode(key),
             algorithm,
             creation_timestamp: now_ms(),
@@ -722,7 +731,7 @@ impl Herder for DistributedHerder {
             name: name.to_owned(),
             props: Some(config),
         });
-        self.write(&records).await?;
+        self.write_as_leader(&records).await?;
         let info = self.info(name, &self.configs.snapshot())?;
         Ok(Upserted {
             created: !exists,
@@ -750,7 +759,7 @@ impl Herder for DistributedHerder {
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
         self.require_leader()?;
         self.fresh_state_of(name).await?;
-        self.write(&[
+        self.write_as_leader(&[
             ConfigRecord::Connector {
                 name: name.to_owned(),
                 props: None,
@@ -797,7 +806,7 @@ impl Herder for DistributedHerder {
         } else {
             None
         };
-        self.write(&[ConfigRecord::RestartRequest {
+        self.write_as_leader(&[ConfigRecord::RestartRequest {
             connector: name.to_owned(),
             include_tasks,
             only_failed,
@@ -846,7 +855,7 @@ impl Herder for DistributedHerder {
     async fn stop(&self, name: &str) -> Result<(), HerderError> {
         self.require_leader()?;
         self.fresh_state_of(name).await?;
-        self.write(&[
+        self.write_as_leader(&[
             ConfigRecord::Commit {
                 connector: name.to_owned(),
                 tasks: 0,
