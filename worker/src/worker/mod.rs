@@ -470,6 +470,7 @@ impl Worker {
             worker: self.config.clone(),
             status: self.status.clone(),
             offsets: self.offsets.clone(),
+            exactly_once: None,
         };
         match TaskHandle::spawn(spec, target == TargetState::Paused) {
             Ok(handle) => {
