@@ -13,12 +13,14 @@ use crate::herder::distributed::{membership, DistributedHerder, Parts};
 use crate::logging::LogLevels;
 use crate::process;
 use crate::storage::config_topic::ConfigStore;
+use crate::storage::connector_offsets::{OffsetTopics, OpenStore};
 use crate::storage::kafka_log::{
     ensure_topic, IsolationLevel, KafkaLog, KafkaLogOptions, TopicSpec,
 };
 use crate::storage::log_tail::LogTail;
 use crate::storage::offsets_topic::KafkaOffsetStore;
 use crate::storage::status::{self, StatusStore};
+use crate::storage::StorageError;
 
 /// How long startup waits for each internal topic to be read.
 const STARTUP_READ: Duration = Duration::from_secs(60);
@@ -82,6 +84,38 @@ async fn open_log(
         .with_context(|| format!("cannot open the {what} topic {}", topic.name))
 }
 
+/// Opens a connector's own offsets topic (`offsets.storage.topic`), creating it as the worker's
+/// offsets topic is created (its partitions, replication factor and topic configs) when
+/// missing. Called from blocking contexts (task starts, the offsets endpoints).
+fn connector_offsets_opener(worker: Arc<WorkerConfig>, dist: DistributedConfig) -> Box<OpenStore> {
+    Box::new(move |topic: &str| {
+        let io = |message: String| StorageError::Io {
+            path: topic.to_owned(),
+            message,
+        };
+        let base = worker.base_client_config();
+        let spec = TopicSpec {
+            name: topic.to_owned(),
+            ..spec(&dist.offset_topic)
+        };
+        futures::executor::block_on(ensure_topic(&base, &spec, "offsets.storage.topic"))
+            .map_err(|e| io(e.to_string()))?;
+        let client_id = client_id(&worker, &dist, "offsets");
+        let options = KafkaLogOptions {
+            producer_configs: vec![
+                ("client.id".to_owned(), client_id.clone()),
+                ("enable.idempotence".to_owned(), "false".to_owned()),
+            ],
+            consumer_configs: vec![("client.id".to_owned(), client_id)],
+            isolation_level: isolation(&dist),
+            ..KafkaLogOptions::default()
+        };
+        let log = KafkaLog::open(&base, topic, options).map_err(|e| io(e.to_string()))?;
+        let store = KafkaOffsetStore::start(log).map_err(|e| io(e.to_string()))?;
+        Ok(Arc::new(store))
+    })
+}
+
 /// Runs a distributed worker until SIGINT/SIGTERM.
 pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -135,6 +169,10 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
     // What the first read found is the starting point, not a change.
     while changes.try_recv().is_ok() {}
     let offsets = Arc::new(KafkaOffsetStore::start(offsets_log)?);
+    let offset_topics = Arc::new(OffsetTopics::new(
+        offsets.clone(),
+        connector_offsets_opener(worker.clone(), dist.clone()),
+    ));
     let status = Arc::new(StatusStore::with_topic(
         worker.worker_id.clone(),
         status_log.writer(),
@@ -155,6 +193,7 @@ pub async fn run(logs: Arc<LogLevels>, worker_file: PathBuf) -> anyhow::Result<(
         plugins,
         configs,
         offsets,
+        offset_topics,
         status,
         status_tail,
         cluster_id,

@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 
 use tributary_connector_api::OffsetMap;
 
+use super::TaskControl;
+use crate::storage::internal_records::encode_offset_value;
+use crate::storage::offsets_topic::KafkaOffsetStore;
+use crate::storage::OffsetStore;
+
 /// How long a commit may take before the task fails. A zombie's commit on the test broker is
 /// never answered (the broker closes the connection; librdkafka retries) and ends here.
 pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,9 +56,46 @@ pub trait OffsetWriter: Send + Sync {
     fn committed(&self, connector: &str, entries: &[(OffsetMap, OffsetMap)]);
 }
 
+/// The offsets topic of an exactly-once task: the connector's own (`offsets.storage.topic`),
+/// whose offsets are mirrored to the worker's after each commit, or the worker's.
+pub struct TopicOffsetWriter {
+    pub primary: Arc<KafkaOffsetStore>,
+    pub mirror: Option<Arc<KafkaOffsetStore>>,
+}
+
+impl OffsetWriter for TopicOffsetWriter {
+    fn record(&self, connector: &str, partition: &OffsetMap, offset: &OffsetMap) -> OffsetRecord {
+        let key = self.primary.key_for(connector, partition);
+        OffsetRecord {
+            topic: self.primary.topic().to_owned(),
+            partition: self.primary.partition_for(&key),
+            key,
+            value: Some(encode_offset_value(offset)),
+        }
+    }
+
+    fn committed(&self, connector: &str, entries: &[(OffsetMap, OffsetMap)]) {
+        self.primary.remember(connector, entries);
+        if let Some(mirror) = &self.mirror {
+            let entries: Vec<(OffsetMap, Option<OffsetMap>)> = entries
+                .iter()
+                .map(|(p, o)| (p.clone(), Some(o.clone())))
+                .collect();
+            if let Err(e) = mirror.put(connector, &entries) {
+                tracing::warn!(
+                    connector,
+                    error = %e,
+                    "committed offsets not mirrored to the worker's offsets topic"
+                );
+            }
+        }
+    }
+}
+
 /// Called by the task thread before its producer starts, and again after, with whether the
-/// task may go on (a `String` says why not).
-pub type Check = Box<dyn FnOnce() -> Result<(), String> + Send>;
+/// task may go on (a `String` says why not). The control says whether the task is stopping
+/// meanwhile (a check that waits gives up then).
+pub type Check = Box<dyn FnOnce(&TaskControl) -> Result<(), String> + Send>;
 
 /// What an exactly-once source task is given.
 pub struct ExactlyOnceSpec {

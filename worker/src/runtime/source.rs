@@ -222,7 +222,7 @@ pub fn run(mut spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
             // As Java's ExactlyOnceWorkerSourceTask: the previous generation is fenced, the
             // producer's own init fences an older instance of this task (and aborts its open
             // transaction), and only then are the committed offsets read.
-            (eos.preflight)().map_err(|e| {
+            (eos.preflight)(control).map_err(|e| {
                 trace(
                     "Failed to fence out the previous generation of the connector's tasks",
                     e,
@@ -230,7 +230,7 @@ pub fn run(mut spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
             })?;
             let producer = KafkaSender::create_transactional(&spec.clients.producer, INIT_TIMEOUT)
                 .map_err(|e| trace("Failed to initialize the transactional producer", e))?;
-            (eos.postflight)()
+            (eos.postflight)(control)
                 .map_err(|e| trace("The task may not start with exactly-once support", e))?;
             tracing::info!(
                 connector = %spec.connector,

@@ -808,6 +808,42 @@ impl KafkaLog {
     }
 }
 
+/// Java's `Utils.murmur2`.
+pub fn java_murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for chunk in &mut chunks {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        for (i, &byte) in tail.iter().enumerate().rev() {
+            h ^= u32::from(byte) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// Java's default partitioner for a keyed record: the partition Java puts `key` in (what
+/// librdkafka's `murmur2_random` partitioner picks), for records whose partition the worker
+/// sets itself (offset records written in a transaction).
+pub fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    if partitions <= 0 {
+        return 0;
+    }
+    (java_murmur2(key) & 0x7fff_ffff) % partitions
+}
+
 /// Converts a message and advances the tracked position of its partition.
 fn take<M: Message>(next: &mut BTreeMap<i32, i64>, message: &M) -> LogRecord {
     let record = LogRecord {
@@ -869,37 +905,6 @@ mod tests {
 
     fn read_to_end(log: &mut KafkaLog) -> Vec<LogRecord> {
         tokio::task::block_in_place(|| log.read_to_end(READ_TIMEOUT)).unwrap()
-    }
-
-    /// Java's `Utils.murmur2`.
-    fn java_murmur2(data: &[u8]) -> i32 {
-        const M: u32 = 0x5bd1_e995;
-        let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-        let mut chunks = data.chunks_exact(4);
-        for chunk in &mut chunks {
-            let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            k = k.wrapping_mul(M);
-            k ^= k >> 24;
-            k = k.wrapping_mul(M);
-            h = h.wrapping_mul(M);
-            h ^= k;
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            for (i, &byte) in tail.iter().enumerate().rev() {
-                h ^= u32::from(byte) << (8 * i);
-            }
-            h = h.wrapping_mul(M);
-        }
-        h ^= h >> 13;
-        h = h.wrapping_mul(M);
-        h ^= h >> 15;
-        h as i32
-    }
-
-    /// Java's default partitioner for a keyed record.
-    fn java_partition(key: &[u8], partitions: i32) -> i32 {
-        (java_murmur2(key) & 0x7fff_ffff) % partitions
     }
 
     /// What `write_records` wrote: key → (partition, offset, value).

@@ -2,6 +2,7 @@
 //! status in memory; distributed mode keeps all three in Kafka topics (connect-compat §2).
 
 pub mod config_topic;
+pub mod connector_offsets;
 pub mod internal_records;
 pub mod kafka_log;
 pub mod log_tail;

@@ -229,6 +229,7 @@ async fn apply(
             }
         }
     }
+    herder.publish_owned(&local.owned_tasks);
     tracing::info!(
         connectors = local.owned_connectors.len(),
         tasks = local.owned_tasks.len(),

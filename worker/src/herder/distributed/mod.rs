@@ -30,12 +30,14 @@ use crate::plugins::PluginRegistry;
 use crate::rest::api::*;
 use crate::rest::entities::*;
 use crate::storage::config_topic::ConfigStore;
+use crate::storage::connector_offsets::OffsetTopics;
 use crate::storage::internal_records::{ConfigChange, ConfigRecord, ConfigState};
 use crate::storage::log_tail::LogTail;
 use crate::storage::offsets_topic::KafkaOffsetStore;
 use crate::storage::{OffsetStore, StatusStore};
 use crate::worker::Worker;
 
+mod fencing;
 mod local;
 pub mod membership;
 
@@ -77,6 +79,11 @@ pub struct DistributedHerder {
     /// The last publication of task configs started per connector: a retrying one gives up
     /// once a newer one started, so older configs never land after newer ones.
     publications: Mutex<BTreeMap<String, u64>>,
+    /// Leader: one zombie fencing at a time (KIP-618).
+    fencing: tokio::sync::Mutex<()>,
+    /// The tasks assigned to this worker, as of the last assignment (read by starting
+    /// exactly-once tasks without waiting for the local-work lock).
+    owned_now: Mutex<BTreeSet<ConnectorTaskId>>,
 }
 
 fn not_found(name: &str) -> HerderError {
@@ -101,6 +108,8 @@ pub struct Parts {
     pub plugins: Arc<PluginRegistry>,
     pub configs: Arc<ConfigStore>,
     pub offsets: Arc<KafkaOffsetStore>,
+    /// The worker's offsets topic and the connectors' own ones (`offsets.storage.topic`).
+    pub offset_topics: Arc<OffsetTopics>,
     pub status: Arc<StatusStore>,
     pub status_tail: LogTail,
     pub cluster_id: Option<String>,
@@ -123,28 +132,55 @@ impl DistributedHerder {
             parts.status.clone(),
             offsets,
         );
-        Arc::new(DistributedHerder {
-            local: tokio::sync::Mutex::new(LocalWork::new(worker.clone())),
-            worker,
-            config: parts.worker,
-            dist: parts.dist,
-            plugins: parts.plugins,
-            configs: parts.configs,
-            status: parts.status,
-            _status_tail: parts.status_tail,
-            url,
-            cluster_id: parts.cluster_id,
-            group: Mutex::new(GroupView {
-                leader_url: None,
-                is_leader: false,
-                protocol,
-                owners: BTreeMap::new(),
-            }),
-            rejoin: Notify::new(),
-            ready: AtomicBool::new(false),
-            http: parts.http,
-            publications: Mutex::new(BTreeMap::new()),
+        worker.set_offset_topics(parts.offset_topics.clone());
+        let exactly_once = parts.dist.exactly_once_source.enabled();
+        let group_id = parts.dist.group_id.clone();
+        Arc::new_cyclic(|herder| {
+            if exactly_once {
+                worker.set_exactly_once(Arc::new(fencing::Coordinator {
+                    herder: herder.clone(),
+                    group_id,
+                    runtime: tokio::runtime::Handle::current(),
+                }));
+            }
+            DistributedHerder {
+                local: tokio::sync::Mutex::new(LocalWork::new(worker.clone())),
+                worker,
+                config: parts.worker,
+                dist: parts.dist,
+                plugins: parts.plugins,
+                configs: parts.configs,
+                status: parts.status,
+                _status_tail: parts.status_tail,
+                url,
+                cluster_id: parts.cluster_id,
+                group: Mutex::new(GroupView {
+                    leader_url: None,
+                    is_leader: false,
+                    protocol,
+                    owners: BTreeMap::new(),
+                }),
+                rejoin: Notify::new(),
+                ready: AtomicBool::new(false),
+                http: parts.http,
+                publications: Mutex::new(BTreeMap::new()),
+                fencing: tokio::sync::Mutex::new(()),
+                owned_now: Mutex::new(BTreeSet::new()),
+            }
         })
+    }
+
+    /// Records the tasks the last assignment gave this worker.
+    pub(super) fn publish_owned(&self, tasks: &BTreeSet<ConnectorTaskId>) {
+        *self.owned_now.lock().unwrap_or_else(|p| p.into_inner()) = tasks.clone();
+    }
+
+    /// Whether the last assignment gave this worker the task.
+    fn owns_task_now(&self, id: &ConnectorTaskId) -> bool {
+        self.owned_now
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
     }
 
     /// The exactly-once checks of connector validation on this worker.
@@ -560,6 +596,7 @@ impl DistributedHerder {
     /// Stops every local connector and task (graceful shutdown; the caller leaves the group).
     pub async fn stop_local_work(&self) {
         let mut local = self.local.lock().await;
+        self.publish_owned(&BTreeSet::new());
         local.stop_all();
         local.owned_connectors.clear();
         local.owned_tasks.clear();
@@ -952,13 +989,20 @@ impl Herder for DistributedHerder {
         self.write_task_configs(name, &configs).await
     }
 
-    async fn fence_zombies(
-        &self,
-        name: &str,
-        _request: InternalRequest,
-    ) -> Result<(), HerderError> {
-        Err(HerderError::BadRequest(format!(
-            "Cannot fence zombie tasks of {name}: exactly-once source support is not enabled on this cluster"
-        )))
+    async fn fence_zombies(&self, name: &str, request: InternalRequest) -> Result<(), HerderError> {
+        if !self.dist.exactly_once_source.enabled() {
+            return Err(fencing::not_enabled(name));
+        }
+        if self.group().protocol == ConnectProtocol::Sessioned {
+            let key = self.session_key();
+            crate::rest::signing::verify(
+                key.as_deref(),
+                &self.dist.verification_algorithms,
+                request.algorithm.as_deref(),
+                request.signature.as_deref(),
+                &request.body,
+            )?;
+        }
+        self.fence_as_leader(name).await
     }
 }
