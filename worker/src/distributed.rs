@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::config::distributed::{DistributedConfig, InternalTopic};
 use crate::config::worker::plugin_path;
 use crate::config::{load_properties, WorkerConfig};
+use crate::coordination::batches::RawBatchSource;
 use crate::herder::distributed::{membership, DistributedHerder, Parts};
 use crate::logging::LogLevels;
 use crate::process;
@@ -52,6 +53,22 @@ fn isolation(dist: &DistributedConfig) -> IsolationLevel {
     }
 }
 
+/// With exactly-once source support, the read-committed readers of the config and offsets
+/// topics also drop records of aborted transactions themselves (a broker may return them:
+/// see `storage::aborted`).
+fn filter_aborted(
+    log: &mut KafkaLog,
+    worker: &WorkerConfig,
+    dist: &DistributedConfig,
+) -> Result<(), String> {
+    if dist.exactly_once_source.enabled() {
+        let mut member = membership::member_config_for(worker, dist).map_err(|e| e.to_string())?;
+        member.client_id = client_id(worker, dist, "markers");
+        log.filter_aborted(Box::new(RawBatchSource::new(member)));
+    }
+    Ok(())
+}
+
 /// Creates the topic if missing and opens its log (client ids `<group>[-<client.id>]-<what>`).
 async fn open_log(
     worker: &WorkerConfig,
@@ -79,9 +96,13 @@ async fn open_log(
         ..KafkaLogOptions::default()
     };
     let name = topic.name.clone();
-    tokio::task::spawn_blocking(move || KafkaLog::open(&base, &name, options))
+    let mut log = tokio::task::spawn_blocking(move || KafkaLog::open(&base, &name, options))
         .await?
-        .with_context(|| format!("cannot open the {what} topic {}", topic.name))
+        .with_context(|| format!("cannot open the {what} topic {}", topic.name))?;
+    if what != "statuses" {
+        filter_aborted(&mut log, worker, dist).map_err(anyhow::Error::msg)?;
+    }
+    Ok(log)
 }
 
 /// Opens a connector's own offsets topic (`offsets.storage.topic`), creating it as the worker's
@@ -110,7 +131,8 @@ fn connector_offsets_opener(worker: Arc<WorkerConfig>, dist: DistributedConfig) 
             isolation_level: isolation(&dist),
             ..KafkaLogOptions::default()
         };
-        let log = KafkaLog::open(&base, topic, options).map_err(|e| io(e.to_string()))?;
+        let mut log = KafkaLog::open(&base, topic, options).map_err(|e| io(e.to_string()))?;
+        filter_aborted(&mut log, &worker, &dist).map_err(io)?;
         let store = KafkaOffsetStore::start(log).map_err(|e| io(e.to_string()))?;
         Ok(Arc::new(store))
     })

@@ -448,6 +448,9 @@ pub struct KafkaLog {
     next: BTreeMap<i32, i64>,
     /// Records read but not yet returned (a `read_to_end` that timed out keeps them here).
     pending: Vec<LogRecord>,
+    /// Drops records of aborted transactions the broker returns anyway (read-committed
+    /// readers on a broker that does not list aborted transactions).
+    aborted: Option<super::aborted::AbortedFilter>,
 }
 
 impl fmt::Debug for KafkaLog {
@@ -545,7 +548,20 @@ impl KafkaLog {
             offsets_client,
             next: BTreeMap::new(),
             pending: Vec::new(),
+            aborted: None,
         })
+    }
+
+    /// Makes the reader drop records of aborted transactions itself, reading batch headers
+    /// from `source` (see [`super::aborted`]). For read-committed logs.
+    pub fn filter_aborted(&mut self, source: Box<dyn super::aborted::BatchSource>) {
+        self.aborted = Some(super::aborted::AbortedFilter::new(&self.topic, source));
+    }
+
+    fn drop_aborted(&mut self, records: &mut Vec<LogRecord>) {
+        if let Some(filter) = self.aborted.as_mut() {
+            filter.retain(records);
+        }
     }
 
     fn wait_for_partitions(
@@ -740,6 +756,7 @@ impl KafkaLog {
         // Keep whatever else has already arrived (the rest of a batch that straddles an
         // under-reported end offset is delivered in the same fetch).
         self.drain_ready(&mut out);
+        self.drop_aborted(&mut out);
         Ok(out)
     }
 
@@ -770,6 +787,7 @@ impl KafkaLog {
             }
         }
         self.drain_ready(&mut out);
+        self.drop_aborted(&mut out);
         out
     }
 

@@ -1,6 +1,7 @@
 //! Config, offset and status storage. Standalone mode keeps offsets in a local file and
 //! status in memory; distributed mode keeps all three in Kafka topics (connect-compat §2).
 
+pub mod aborted;
 pub mod config_topic;
 pub mod connector_offsets;
 pub mod internal_records;
