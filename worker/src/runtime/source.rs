@@ -832,6 +832,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     /// Applies the delivery reports received so far.
     fn serve_acks(&mut self) -> Result<(), (String, bool)> {
         self.producer.take_acks(&mut self.acks);
+        let mut undelivered = None;
         for (seq, outcome) in self.acks.drain(..) {
             match outcome {
                 Ok(metadata) => {
@@ -844,11 +845,18 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 }
                 Err(e) if self.eos.is_some() => {
                     // Exactly-once: the transaction cannot commit without this record; as
-                    // Java, the task fails (its transaction is aborted).
-                    return Err((
-                        trace("Failed to produce record in the transaction", e),
-                        false,
-                    ));
+                    // Java, the task fails (its transaction is aborted, unless a newer
+                    // instance fenced this one: then it aborted it already).
+                    let fenced = ["ProducerFenced", "InvalidProducerEpoch", "(Fenced"]
+                        .iter()
+                        .any(|code| e.contains(code));
+                    let kind = if fenced {
+                        TxnErrorKind::Fenced
+                    } else {
+                        TxnErrorKind::Abortable
+                    };
+                    undelivered = Some(TxnError::new(kind, e));
+                    break;
                 }
                 Err(e) => {
                     // As Kafka (KIP-779): with errors.tolerance=all a record the broker
@@ -865,6 +873,9 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     self.skipped += 1;
                 }
             }
+        }
+        if let Some(e) = undelivered {
+            return Err(self.transaction_failed("Failed to produce record in the transaction", e));
         }
         self.tracker.settle()?;
         if self.written + self.skipped > 0 {

@@ -244,3 +244,72 @@ fn a_refused_record_fails_the_task_even_when_errors_are_tolerated() {
     assert!(producer.committed().is_empty(), "a1 is not committed alone");
     assert_eq!(producer.begins_and_aborts(), (1, 1));
 }
+
+/// Against the real broker (`TRIBUTARY_TEST_BOOTSTRAP`): a running exactly-once task whose
+/// transactional id is initialised by a newer instance (what the next generation or a moved
+/// task does) is a zombie: its next transaction is refused and the task fails with a trace
+/// saying it was fenced, without aborting anything itself and without taking the worker down.
+#[test]
+fn a_zombie_is_fenced_by_its_next_instance_on_the_broker_and_fails_cleanly() {
+    use crate::runtime::kafka::KafkaSender;
+    use crate::storage::transactions;
+
+    let bootstrap =
+        std::env::var("TRIBUTARY_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".to_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let topic = format!("zombie-{}-{nanos}", std::process::id());
+    let id = format!("zombie-test-{}-{nanos}", std::process::id());
+    let mut base = rdkafka::ClientConfig::new();
+    base.set("bootstrap.servers", &bootstrap);
+    let mut config = base.clone();
+    transactions::make_transactional(&mut config, &id);
+    let producer = KafkaSender::create_transactional(&config, Duration::from_secs(30))
+        .expect("a transactional producer on the test broker");
+
+    let h = Harness::new(60_000);
+    let feed = SourceFeed::default();
+    let stop_feeding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeder = {
+        let (feed, stop, topic) = (feed.clone(), stop_feeding.clone(), topic.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if feed.pending() < 2 {
+                    n += 1;
+                    feed.push(vec![SourceRecord::new(
+                        Some(source_partition("a")),
+                        Some(position(n)),
+                        topic.clone(),
+                        None,
+                        Value::String(format!("r{n}")),
+                    )]);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let offsets = Arc::new(TopicOffsets::default());
+    let run = h.spawn_exactly_once_source(
+        Props::new(),
+        FakeTask::source(&h.journal, &feed),
+        producer,
+        Boundary::Poll,
+        offsets.clone(),
+    );
+    wait_until("the task commits transactions", || {
+        offsets.committed().len() >= 3
+    });
+
+    // The next instance of the task starts elsewhere.
+    transactions::fence(&base, &id, Duration::from_secs(30)).expect("fenced");
+    let trace = run.join().unwrap_err();
+    eprintln!("the zombie's trace: {trace}");
+    stop_feeding.store(true, std::sync::atomic::Ordering::SeqCst);
+    feeder.join().unwrap();
+    assert!(trace.contains("fenced"), "{trace}");
+    h.wait_for_state(State::Failed);
+    assert_eq!(h.journal.count(|r| matches!(r, TaskRequest::Stop)), 1);
+}

@@ -1239,11 +1239,11 @@ impl Harness {
 
     /// Starts an exactly-once source loop with `connector` props, its transactions ending at
     /// `boundary`, its offsets written as `offsets` says.
-    pub fn spawn_exactly_once_source(
+    pub fn spawn_exactly_once_source<P: RecordSender + Send + 'static>(
         &self,
         connector: Props,
         task: FakeTask,
-        producer: FakeProducer,
+        producer: P,
         boundary: Boundary,
         offsets: Arc<dyn OffsetWriter>,
     ) -> Running {
