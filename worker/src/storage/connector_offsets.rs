@@ -141,19 +141,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The writes of the stores of one test, in order: (store, file, position).
+    type WriteLog = Arc<Mutex<Vec<(&'static str, String, Option<i64>)>>>;
+
     /// An in-memory store that journals its writes into a shared log.
     struct Memory {
         name: &'static str,
         offsets: Mutex<BTreeMap<String, (OffsetMap, OffsetMap)>>,
-        log: Arc<Mutex<Vec<(&'static str, String, Option<i64>)>>>,
+        log: WriteLog,
         fail_writes: bool,
     }
 
     impl Memory {
-        fn new(
-            name: &'static str,
-            log: &Arc<Mutex<Vec<(&'static str, String, Option<i64>)>>>,
-        ) -> Arc<Memory> {
+        fn new(name: &'static str, log: &WriteLog) -> Arc<Memory> {
             Arc::new(Memory {
                 name,
                 offsets: Mutex::new(BTreeMap::new()),
