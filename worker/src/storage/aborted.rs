@@ -275,15 +275,15 @@ impl AbortedFilter {
                     return false;
                 }
             };
-            let batches = parse_batches(&bytes);
-            if batches.is_empty() {
-                // Nothing more to read: the record's marker is not there (yet).
-                return false;
-            }
-            for batch in &batches {
+            let before = scan.next;
+            for batch in &parse_batches(&bytes) {
                 if batch.last_offset >= scan.next {
                     scan.apply(batch);
                 }
+            }
+            if scan.next == before {
+                // Nothing more to read: the record's marker is not there (yet).
+                return false;
             }
         }
         let aborted = scan.is_aborted(offset);
