@@ -22,8 +22,8 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let transactions: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(100);
     let per_txn: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
-    let bootstrap = std::env::var("TRIBUTARY_TEST_BOOTSTRAP")
-        .unwrap_or_else(|_| "127.0.0.1:19092".to_owned());
+    let bootstrap =
+        std::env::var("TRIBUTARY_TEST_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".to_owned());
     let mut base = ClientConfig::new();
     base.set("bootstrap.servers", &bootstrap);
     let stamp = std::time::SystemTime::now()
@@ -32,7 +32,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "{transactions} transactions of {per_txn} records of 100 B each, one partition, broker {bootstrap}"
     );
-    for variant in ["rdkafka commit_transaction", "rd_kafka_commit_transaction (worker)"] {
+    for variant in [
+        "rdkafka commit_transaction",
+        "rd_kafka_commit_transaction (worker)",
+    ] {
         for run in 1..=2 {
             let topic = format!("txn-commit-bench-{stamp}-{}-{run}", variant.len());
             let admin: AdminClient<DefaultClientContext> = base.create()?;

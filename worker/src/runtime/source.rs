@@ -35,6 +35,24 @@ fn failed(stage: &str, e: CallError) -> (String, bool) {
     (trace(stage, e), panicked)
 }
 
+/// What a send or delivery error of a transactional producer means, from its text (rdkafka
+/// reports them as `KafkaError`s whose text names the error code).
+fn error_kind(message: &str) -> TxnErrorKind {
+    let fenced = [
+        "ProducerFenced",
+        "InvalidProducerEpoch",
+        "(Fenced",
+        "Fenced (",
+    ]
+    .iter()
+    .any(|code| message.contains(code));
+    if fenced {
+        TxnErrorKind::Fenced
+    } else {
+        TxnErrorKind::Abortable
+    }
+}
+
 /// A record's source offset, still encoded in its batch: decoded only when committed.
 #[derive(Clone)]
 struct OffsetAt {
@@ -801,9 +819,19 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 }
                 Err(SendError::Refused(e)) if self.eos.is_some() => {
                     // As Java's exactly-once task: a record the producer refuses fails the
-                    // task (its transaction is aborted).
+                    // task (its transaction is aborted). A transactional producer refuses
+                    // every send once its transaction failed (librdkafka: "Erroneous
+                    // state"); the delivery report of the record that failed it says why (a
+                    // newer instance fenced this one), so those are read first.
                     self.tracker.forget_last();
-                    return Err((trace("Failed to send record to Kafka", e), false));
+                    let deadline = Instant::now() + Duration::from_secs(1);
+                    while self.tracker.pending() > 0 && Instant::now() < deadline {
+                        self.serve_acks()?;
+                        self.producer.wait_for_delivery(Duration::from_millis(10));
+                    }
+                    self.serve_acks()?;
+                    let error = TxnError::new(error_kind(&e), e);
+                    return Err(self.transaction_failed("Failed to send record to Kafka", error));
                 }
                 Err(SendError::Refused(e)) => {
                     // As Kafka (KIP-779): with errors.tolerance=all a record the producer
@@ -847,15 +875,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     // Exactly-once: the transaction cannot commit without this record; as
                     // Java, the task fails (its transaction is aborted, unless a newer
                     // instance fenced this one: then it aborted it already).
-                    let fenced = ["ProducerFenced", "InvalidProducerEpoch", "(Fenced"]
-                        .iter()
-                        .any(|code| e.contains(code));
-                    let kind = if fenced {
-                        TxnErrorKind::Fenced
-                    } else {
-                        TxnErrorKind::Abortable
-                    };
-                    undelivered = Some(TxnError::new(kind, e));
+                    undelivered = Some(TxnError::new(error_kind(&e), e));
                     break;
                 }
                 Err(e) => {
