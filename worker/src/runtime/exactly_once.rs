@@ -186,6 +186,11 @@ impl<O> Transaction<O> {
         }
     }
 
+    /// The offsets to write before the commit (the transaction stays open).
+    pub fn take_offsets(&mut self) -> Vec<(Arc<OffsetMap>, O)> {
+        std::mem::take(&mut self.offsets)
+    }
+
     /// Ends the transaction (committed or aborted): its offsets, to write or to forget.
     pub fn close(&mut self) -> Vec<(Arc<OffsetMap>, O)> {
         self.opened = None;
@@ -249,7 +254,7 @@ mod tests {
         t.offset(partition("a"), 9);
         assert_eq!(t.records(), 5);
         let offsets: Vec<(String, i64)> = t
-            .close()
+            .take_offsets()
             .into_iter()
             .map(|(p, o)| (p["file"].as_str().unwrap().to_owned(), o))
             .collect();

@@ -679,7 +679,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         let writer = Arc::clone(&eos.writer);
         let mut entries: Vec<(OffsetMap, OffsetMap)> = Vec::new();
         let mut unreadable = None;
-        for (partition, pending) in eos.txn.close() {
+        for (partition, pending) in eos.txn.take_offsets() {
             let offset = match pending {
                 Pending::Decoded(o) => o,
                 Pending::At(at) => match at.decode() {
@@ -692,10 +692,6 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 },
             };
             entries.push(((*partition).clone(), offset));
-        }
-        // Reopened only to be aborted, if something below fails before the commit.
-        if let Some(eos) = self.eos.as_mut() {
-            eos.txn.began(Instant::now());
         }
         if let Some(e) = unreadable {
             self.abort_transaction();
