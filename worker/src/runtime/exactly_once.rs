@@ -266,6 +266,12 @@ mod tests {
                 ("c".to_owned(), 3)
             ]
         );
+        assert!(
+            t.is_open(),
+            "taking the offsets does not end the transaction"
+        );
+        assert_eq!(t.records(), 5);
+        assert!(t.close().is_empty());
         assert_eq!(t.records(), 0);
         // A new transaction starts empty.
         t.began(now);
