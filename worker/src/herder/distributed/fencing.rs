@@ -48,6 +48,28 @@ pub fn not_enabled(name: &str) -> HerderError {
     ))
 }
 
+/// What the leader fences before a new generation of a connector's tasks starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fence {
+    /// Nothing, and why.
+    Nothing(&'static str),
+    /// The transactional ids of tasks `0..n` (the previous generation's task count).
+    Ids(u32),
+}
+
+/// As Java's `DistributedHerder`: `previous` is the task count of the connector's latest
+/// `tasks-fencing-<name>` record (`None`: none yet), `tasks` the new generation's count.
+fn ids_to_fence(previous: Option<u32>, tasks: u32) -> Fence {
+    match previous {
+        None => Fence::Nothing("first generation of tasks with exactly-once support"),
+        Some(1) if tasks == 1 => Fence::Nothing(
+            "one task before and after: the new task's producer fences the old one itself",
+        ),
+        Some(0) => Fence::Nothing("the previous generation had no tasks"),
+        Some(n) => Fence::Ids(n),
+    }
+}
+
 /// Why asking for a fencing failed.
 #[derive(Debug)]
 enum FenceFailure {
@@ -89,16 +111,9 @@ impl DistributedHerder {
         }
         let generation = state.task_config_generation(name);
         let tasks = state.task_count(name).unwrap_or(0);
-        match state.fencing_task_count(name) {
-            None => tracing::info!(
-                connector = name,
-                "first generation of tasks with exactly-once support: nothing to fence"
-            ),
-            Some(1) if tasks == 1 => tracing::info!(
-                connector = name,
-                "one task before and after: the new task's producer fences the old one itself"
-            ),
-            Some(previous) => {
+        match ids_to_fence(state.fencing_task_count(name), tasks) {
+            Fence::Nothing(why) => tracing::info!(connector = name, "{why}: nothing to fence"),
+            Fence::Ids(previous) => {
                 let started = Instant::now();
                 self.fence_ids(name, previous).await?;
                 tracing::info!(
@@ -298,5 +313,32 @@ impl ExactlyOnceCoordinator for Coordinator {
         let herder = self.herder()?;
         self.runtime
             .block_on(herder.verify_task_generation(id, generation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_previous_generation_is_fenced_unless_there_is_none_or_one_task_throughout() {
+        assert!(matches!(ids_to_fence(None, 3), Fence::Nothing(_)));
+        assert!(matches!(ids_to_fence(Some(1), 1), Fence::Nothing(_)));
+        assert!(matches!(ids_to_fence(Some(0), 2), Fence::Nothing(_)));
+        assert_eq!(ids_to_fence(Some(1), 2), Fence::Ids(1));
+        assert_eq!(ids_to_fence(Some(2), 3), Fence::Ids(2));
+        // Fewer tasks now: the old ids beyond the new count are fenced too.
+        assert_eq!(ids_to_fence(Some(5), 1), Fence::Ids(5));
+        assert_eq!(ids_to_fence(Some(3), 0), Fence::Ids(3));
+    }
+
+    #[test]
+    fn fencing_without_exactly_once_is_a_bad_request_naming_the_setting() {
+        match not_enabled("c") {
+            HerderError::BadRequest(m) => {
+                assert!(m.contains("exactly.once.source.support"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
