@@ -338,6 +338,48 @@ fn new_task_generations_are_fenced_and_the_fence_endpoint_answers() {
     }
 }
 
+/// Waits until connector `name` (a file source of `input`) has committed the end of the file,
+/// then checks its offset is in its own offsets topic `own` and mirrored to the worker's;
+/// returns the offset records of its own topic as (key, written in a transaction).
+fn wait_for_offsets(
+    worker: &Worker,
+    name: &str,
+    input: &std::path::Path,
+    own: &str,
+    spec: &ClusterSpec,
+) -> Vec<(String, bool)> {
+    let size = std::fs::metadata(input).unwrap().len() as i64;
+    wait_for(&format!("{name}'s offset"), SETTLE, || {
+        let (code, body) = worker.get(&format!("/connectors/{name}/offsets"));
+        (code == 200 && body["offsets"][0]["offset"]["position"] == json!(size)).then_some(())
+    });
+    let key =
+        serde_json::to_string(&json!([name, {"filename": input.display().to_string()}])).unwrap();
+    let partitions: Vec<i32> = (0..5).collect();
+    let records_of = |topic: &str| -> Vec<(String, String, bool)> {
+        committed_records(&bootstrap(), topic, &partitions)
+            .map(|(records, _)| records)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| {
+                let k = String::from_utf8(r.key.clone()?).ok()?;
+                (k == key).then(|| (k, r.value_text(), r.transactional))
+            })
+            .collect()
+    };
+    let mirror = format!("{}-offsets", spec.group);
+    let want = format!(r#"{{"position":{size}}}"#);
+    wait_for("the offset in both offsets topics", SETTLE, || {
+        let own_has = records_of(own).iter().any(|(_, v, _)| *v == want);
+        let mirror_has = records_of(&mirror).iter().any(|(_, v, _)| *v == want);
+        (own_has && mirror_has).then_some(())
+    });
+    records_of(own)
+        .into_iter()
+        .map(|(k, _, transactional)| (k, transactional))
+        .collect()
+}
+
 #[test]
 fn exactly_once_support_required_and_transaction_boundaries_are_validated() {
     let root = tempfile::tempdir().unwrap();
@@ -369,14 +411,34 @@ fn exactly_once_support_required_and_transaction_boundaries_are_validated() {
             .contains("not enabled"),
         "{body}"
     );
+    // A connector's own offsets topic works without exactly-once support too.
+    let own_topic = unique("own-offsets");
+    let mut own = file_source(&input, &topic, &[("offsets.storage.topic", &own_topic)]);
+    own["exactly.once.support"] = json!("requested");
+    worker.create("own", own);
+    let records = wait_for_offsets(&worker, "own", &input, &own_topic, &plain);
+    assert!(
+        records.iter().all(|(_, transactional)| !transactional),
+        "written without transactions: {records:?}"
+    );
     drop(worker);
 
     // With it.
     std::fs::create_dir_all(root.path().join("eos")).unwrap();
     let spec = eos_spec(&root.path().join("eos"));
     let worker = spec.start(1).remove(0);
-    // A file source supports exactly-once; reading stdin it does not.
-    worker.create("req", file_source(&input, &topic, &[]));
+    // A file source supports exactly-once; reading stdin it does not. Its offsets go to its
+    // own offsets topic inside its transactions, and are mirrored to the worker's.
+    let own_topic = unique("own-offsets-eos");
+    worker.create(
+        "req",
+        file_source(&input, &topic, &[("offsets.storage.topic", &own_topic)]),
+    );
+    let records = wait_for_offsets(&worker, "req", &input, &own_topic, &spec);
+    assert!(
+        records.iter().any(|(_, transactional)| *transactional),
+        "written in transactions: {records:?}"
+    );
     let mut stdin = file_source(&input, &topic, &[]);
     stdin.as_object_mut().unwrap().remove("file");
     let (code, body, _) = worker.send(
