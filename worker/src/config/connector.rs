@@ -15,6 +15,14 @@ pub const VALUE_CONVERTER: &str = "value.converter";
 pub const HEADER_CONVERTER: &str = "header.converter";
 pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
+/// Source connectors (KIP-618): `requested` or `required`.
+pub const EXACTLY_ONCE_SUPPORT: &str = "exactly.once.support";
+/// Source connectors (KIP-618): `poll`, `interval` or `connector`.
+pub const TRANSACTION_BOUNDARY: &str = "transaction.boundary";
+/// Source connectors (KIP-618): the interval of `transaction.boundary=interval`.
+pub const TRANSACTION_BOUNDARY_INTERVAL_MS: &str = "transaction.boundary.interval.ms";
+/// Source connectors (KIP-618): the connector's own offsets topic.
+pub const OFFSETS_STORAGE_TOPIC: &str = "offsets.storage.topic";
 
 const COMMON: &str = "Common";
 const ERRORS: &str = "Error Handling";
@@ -149,20 +157,27 @@ pub fn framework_def(kind: ConnectorKind) -> ConfigDef {
         ConnectorKind::Source => {
             def = def
                 .define(
-                    key("exactly.once.support", String, Default::Value("requested".into()), Medium,
+                    key(EXACTLY_ONCE_SUPPORT, String, Default::Value("requested".into()), Medium,
                         "Whether exactly-once guarantees are required for this connector: requested or required.")
                         .validator(Validator::OneOf(vec!["requested".into(), "required".into()], true))
                         .group("Exactly Once Support", 1).width(Width::Short).display_name("Exactly once support"),
                 )
                 .define(
-                    key("transaction.boundary", String, Default::Value("poll".into()), Medium,
+                    key(TRANSACTION_BOUNDARY, String, Default::Value("poll".into()), Medium,
                         "Where transactions are committed: poll, interval or connector.")
                         .validator(Validator::OneOf(vec!["poll".into(), "interval".into(), "connector".into()], true))
                         .group("Exactly Once Support", 2).width(Width::Short).display_name("Transaction Boundary"),
                 )
                 .define(
-                    key("offsets.storage.topic", String, Default::Null, Low,
+                    key(TRANSACTION_BOUNDARY_INTERVAL_MS, Long, Default::Null, Low,
+                        "With transaction.boundary=interval, how often transactions are committed; unset means the worker's offset.flush.interval.ms.")
+                        .validator(Validator::AtLeast(0.0))
+                        .group("Exactly Once Support", 3).width(Width::Short).display_name("Transaction boundary interval"),
+                )
+                .define(
+                    key(OFFSETS_STORAGE_TOPIC, String, Default::Null, Low,
                         "The name of a separate offsets topic to use for this connector.")
+                        .validator(Validator::NonEmptyString)
                         .group("offsets.topic", 1).width(Width::Long).display_name("Offsets topic"),
                 );
         }
@@ -170,10 +185,47 @@ pub fn framework_def(kind: ConnectorKind) -> ConfigDef {
     def
 }
 
-/// Checks the framework rules across keys (sink topics) and returns extra errors as
-/// `(key, message)`.
+/// Why `name` cannot be a Kafka topic name (Kafka's `Topic.validate`), if it cannot.
+pub fn illegal_topic_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("Topic name is illegal, it can't be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Some("Topic name cannot be \".\" or \"..\"".into());
+    }
+    if name.len() > 249 {
+        return Some(format!(
+            "Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some(format!(
+            "Topic name \"{name}\" is illegal, it contains a character other than ASCII \
+             alphanumerics, '.', '_' and '-'"
+        ));
+    }
+    None
+}
+
+/// Checks the framework rules across keys (sink topics, a source connector's offsets topic)
+/// and returns extra errors as `(key, message)`.
 pub fn cross_checks(kind: ConnectorKind, props: &Props) -> Vec<(String, String)> {
     let mut errors = Vec::new();
+    if kind == ConnectorKind::Source {
+        let topic = props.get(OFFSETS_STORAGE_TOPIC).map(|s| s.trim());
+        if let Some(why) = topic.filter(|t| !t.is_empty()).and_then(illegal_topic_name) {
+            errors.push((
+                OFFSETS_STORAGE_TOPIC.to_owned(),
+                format!(
+                    "Invalid value {} for configuration {OFFSETS_STORAGE_TOPIC}: {why}",
+                    topic.unwrap_or_default()
+                ),
+            ));
+        }
+    }
     if kind == ConnectorKind::Sink {
         let topics = props
             .get(TOPICS)
@@ -245,6 +297,55 @@ pub fn apply_cross_checks(values: &mut [ConfigValueInfo], errors: Vec<(String, S
     }
 }
 
+/// `transaction.boundary` (KIP-618): where a source task's transactions end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionBoundary {
+    /// One transaction per batch of records the task polled (the default).
+    Poll,
+    /// A transaction every `transaction.boundary.interval.ms`.
+    Interval,
+    /// The connector defines the boundaries (refused by validation: no connector can yet).
+    Connector,
+}
+
+/// The source-only framework settings of KIP-618, parsed leniently (validation has checked
+/// them already; a value it would refuse reads as the default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSettings {
+    /// `exactly.once.support=required`.
+    pub exactly_once_required: bool,
+    pub transaction_boundary: TransactionBoundary,
+    /// `transaction.boundary.interval.ms`, if set.
+    pub transaction_boundary_interval_ms: Option<u64>,
+    /// `offsets.storage.topic`, if set.
+    pub offsets_topic: Option<String>,
+}
+
+impl SourceSettings {
+    pub fn from_props(props: &Props) -> SourceSettings {
+        let get = |k: &str| {
+            props
+                .get(k)
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+        };
+        SourceSettings {
+            exactly_once_required: get(EXACTLY_ONCE_SUPPORT).as_deref() == Some("required"),
+            transaction_boundary: match get(TRANSACTION_BOUNDARY).as_deref() {
+                Some("interval") => TransactionBoundary::Interval,
+                Some("connector") => TransactionBoundary::Connector,
+                _ => TransactionBoundary::Poll,
+            },
+            transaction_boundary_interval_ms: get(TRANSACTION_BOUNDARY_INTERVAL_MS)
+                .and_then(|v| v.parse().ok()),
+            offsets_topic: props
+                .get(OFFSETS_STORAGE_TOPIC)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+        }
+    }
+}
+
 /// The framework settings a running connector needs, parsed.
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
@@ -302,5 +403,87 @@ mod tests {
         p.insert("errors.deadletterqueue.topic.name".into(), "dlq".into());
         assert!(cross_checks(ConnectorKind::Sink, &p).is_empty());
         assert!(cross_checks(ConnectorKind::Source, &Props::new()).is_empty());
+    }
+
+    fn source(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The errors framework validation gives a source config, as (key, message).
+    fn source_errors(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let props = source(pairs);
+        let mut values = framework_def(ConnectorKind::Source).validate(&props);
+        apply_cross_checks(&mut values, cross_checks(ConnectorKind::Source, &props));
+        values
+            .into_iter()
+            .flat_map(|v| {
+                let name = v.name.clone();
+                v.errors.into_iter().map(move |e| (name.clone(), e))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exactly_once_keys_validate_naming_their_key() {
+        let ok = [("name", "c"), ("connector.class", "X")];
+        assert!(source_errors(&ok).is_empty(), "{:?}", source_errors(&ok));
+        let with = |k: &'static str, v: &'static str| {
+            let mut pairs = ok.to_vec();
+            pairs.push((k, v));
+            source_errors(&pairs)
+        };
+        for (key, good, bad) in [
+            (EXACTLY_ONCE_SUPPORT, "REQUIRED", "always"),
+            (TRANSACTION_BOUNDARY, "Interval", "sometimes"),
+            (TRANSACTION_BOUNDARY_INTERVAL_MS, "250", "-1"),
+            (TRANSACTION_BOUNDARY_INTERVAL_MS, "0", "soon"),
+            (OFFSETS_STORAGE_TOPIC, "my-offsets.v2_x", "bad topic!"),
+            (OFFSETS_STORAGE_TOPIC, "o", ".."),
+            (OFFSETS_STORAGE_TOPIC, "p", ""),
+        ] {
+            assert!(
+                with(key, good).is_empty(),
+                "{key}={good}: {:?}",
+                with(key, good)
+            );
+            let errors = with(key, bad);
+            assert_eq!(errors.len(), 1, "{key}={bad}: {errors:?}");
+            assert_eq!(errors[0].0, key, "{errors:?}");
+        }
+        let long = "t".repeat(250);
+        assert!(illegal_topic_name(&long).is_some());
+        assert!(illegal_topic_name(&long[..249]).is_none());
+    }
+
+    #[test]
+    fn source_settings_parse_with_defaults() {
+        let s = SourceSettings::from_props(&Props::new());
+        assert_eq!(
+            s,
+            SourceSettings {
+                exactly_once_required: false,
+                transaction_boundary: TransactionBoundary::Poll,
+                transaction_boundary_interval_ms: None,
+                offsets_topic: None,
+            }
+        );
+        let s = SourceSettings::from_props(&source(&[
+            (EXACTLY_ONCE_SUPPORT, "Required"),
+            (TRANSACTION_BOUNDARY, "INTERVAL"),
+            (TRANSACTION_BOUNDARY_INTERVAL_MS, " 750 "),
+            (OFFSETS_STORAGE_TOPIC, " conn-offsets "),
+        ]));
+        assert!(s.exactly_once_required);
+        assert_eq!(s.transaction_boundary, TransactionBoundary::Interval);
+        assert_eq!(s.transaction_boundary_interval_ms, Some(750));
+        assert_eq!(s.offsets_topic.as_deref(), Some("conn-offsets"));
+        assert_eq!(
+            SourceSettings::from_props(&source(&[(TRANSACTION_BOUNDARY, "connector")]))
+                .transaction_boundary,
+            TransactionBoundary::Connector
+        );
     }
 }

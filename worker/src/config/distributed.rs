@@ -20,6 +20,56 @@ pub enum ProtocolChoice {
     Sessioned,
 }
 
+/// `exactly.once.source.support` (KIP-618): whether the leader writes the config topic
+/// transactionally and source tasks commit their records and offsets in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExactlyOnceSourceSupport {
+    /// No transactions (the default).
+    #[default]
+    Disabled,
+    /// The rolling-upgrade step: the leader writes the config topic through a transactional
+    /// producer; source tasks are not transactional yet.
+    Preparing,
+    /// The leader writes transactionally, source tasks commit records and offsets in one
+    /// transaction, zombie tasks are fenced, internal readers read committed records only.
+    Enabled,
+}
+
+impl ExactlyOnceSourceSupport {
+    pub const KEY: &'static str = "exactly.once.source.support";
+
+    /// Parses the value as Java's case-insensitive `ConfigDef` validator does (`None`: unset).
+    pub fn parse(value: Option<&str>) -> Result<ExactlyOnceSourceSupport, WorkerConfigError> {
+        let Some(value) = value else {
+            return Ok(ExactlyOnceSourceSupport::Disabled);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "disabled" => Ok(ExactlyOnceSourceSupport::Disabled),
+            "preparing" => Ok(ExactlyOnceSourceSupport::Preparing),
+            "enabled" => Ok(ExactlyOnceSourceSupport::Enabled),
+            _ => Err(err(
+                Self::KEY,
+                format!(
+                    "Invalid value {value} for configuration {}: String must be one of \
+                     (case insensitive): DISABLED, PREPARING, ENABLED",
+                    Self::KEY
+                ),
+            )),
+        }
+    }
+
+    /// Whether the leader writes the config topic through a transactional producer
+    /// (`preparing` and `enabled`).
+    pub fn transactional_leader(self) -> bool {
+        self != ExactlyOnceSourceSupport::Disabled
+    }
+
+    /// Whether source tasks run with exactly-once delivery (`enabled`).
+    pub fn enabled(self) -> bool {
+        self == ExactlyOnceSourceSupport::Enabled
+    }
+}
+
 /// One internal topic's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InternalTopic {
@@ -49,6 +99,8 @@ pub struct DistributedConfig {
     pub key_ttl_ms: u64,
     pub signature_algorithm: String,
     pub verification_algorithms: Vec<String>,
+    /// `exactly.once.source.support`.
+    pub exactly_once_source: ExactlyOnceSourceSupport,
 }
 
 fn err(key: &str, message: impl Into<String>) -> WorkerConfigError {
@@ -179,6 +231,10 @@ impl DistributedConfig {
             key_ttl_ms: number(props, "inter.worker.key.ttl.ms", 3_600_000)?,
             signature_algorithm,
             verification_algorithms,
+            exactly_once_source: ExactlyOnceSourceSupport::parse(get(
+                props,
+                ExactlyOnceSourceSupport::KEY,
+            ))?,
         };
         if config.heartbeat_interval_ms >= config.session_timeout_ms {
             return Err(err(
@@ -224,6 +280,36 @@ mod tests {
             (1_000, 3_000)
         );
         assert_eq!(c.scheduled_rebalance_max_delay_ms, 0);
+        assert_eq!(c.exactly_once_source, ExactlyOnceSourceSupport::Disabled);
+    }
+
+    #[test]
+    fn exactly_once_source_support_values_case_insensitive() {
+        for (value, want) in [
+            ("disabled", ExactlyOnceSourceSupport::Disabled),
+            ("PREPARING", ExactlyOnceSourceSupport::Preparing),
+            (" Enabled ", ExactlyOnceSourceSupport::Enabled),
+        ] {
+            let mut p = base();
+            p.insert("exactly.once.source.support".into(), value.into());
+            let c = DistributedConfig::from_props(&p).unwrap();
+            assert_eq!(c.exactly_once_source, want, "{value}");
+        }
+        assert!(!ExactlyOnceSourceSupport::Disabled.transactional_leader());
+        assert!(ExactlyOnceSourceSupport::Preparing.transactional_leader());
+        assert!(!ExactlyOnceSourceSupport::Preparing.enabled());
+        assert!(ExactlyOnceSourceSupport::Enabled.transactional_leader());
+        assert!(ExactlyOnceSourceSupport::Enabled.enabled());
+
+        let mut p = base();
+        p.insert("exactly.once.source.support".into(), "sometimes".into());
+        let e = DistributedConfig::from_props(&p).unwrap_err();
+        assert_eq!(e.key, "exactly.once.source.support");
+        assert!(
+            e.to_string().contains("exactly.once.source.support")
+                && e.message.contains("DISABLED, PREPARING, ENABLED"),
+            "{e}"
+        );
     }
 
     #[test]

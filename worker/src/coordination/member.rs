@@ -94,6 +94,36 @@ pub struct MemberConfig {
     pub security: Security,
 }
 
+/// A connection to one broker for plain requests outside the group protocol (the raw Fetch
+/// and Metadata requests of [`super::batches`]), with the member's security settings.
+pub(crate) struct BrokerConnection(Connection);
+
+impl BrokerConnection {
+    /// Connects, negotiates versions and authenticates (`config`'s group fields are unused).
+    pub(crate) async fn open(
+        addr: &str,
+        config: &MemberConfig,
+    ) -> Result<BrokerConnection, MemberError> {
+        Connection::open(addr, config).await.map(BrokerConnection)
+    }
+
+    /// The version to use for `key`: the smaller of `ours_max` and the broker's maximum.
+    pub(crate) fn version(&self, key: ApiKey, ours_max: i16) -> Result<i16, MemberError> {
+        self.0.pick(key, ours_max)
+    }
+
+    /// Sends one request and decodes its response; after an error, drop the connection.
+    pub(crate) async fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, MemberError> {
+        self.0.call(key, version, request, timeout).await
+    }
+}
+
 /// The result of a completed JoinGroup.
 #[derive(Debug, Clone)]
 pub struct JoinOutcome {

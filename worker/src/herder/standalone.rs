@@ -215,7 +215,8 @@ impl StandaloneHerder {
                 "Connector {name} already exists"
             )));
         }
-        let plugin = validation::validate_for_write(self.worker.config(), &self.plugins, &config)?;
+        let plugin =
+            validation::validate_for_write(self.worker.config(), &self.plugins, &config, None)?;
         let entry = map.entry(name.to_owned()).or_insert_with(|| Entry {
             config: Props::new(),
             target: initial_state.unwrap_or(TargetState::Started),
@@ -538,6 +539,7 @@ impl Herder for StandaloneHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(self.worker.config(), &self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(self.worker.config(), &self.plugins, &config, None)
+            .map(|(infos, _)| infos)
     }
 }

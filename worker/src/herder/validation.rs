@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest, ConnectorResponse};
-use tributary_connector_api::{ComponentKind, ConfigKeyInfo, ConfigValueInfo, Props};
+use tributary_connector_api::{
+    ComponentKind, ConfigKeyInfo, ConfigValueInfo, ExactlyOnceSupport, Props,
+};
 
 use crate::config::client_security;
 use crate::config::connector as cc;
@@ -67,19 +69,96 @@ pub fn patched(
     Ok(config)
 }
 
+/// What distributed mode checks of a source connector beyond the framework keys and the
+/// plugin's own validation (KIP-618, as Java's `DistributedHerder`); standalone mode does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactlyOnceChecks {
+    /// `exactly.once.source.support=enabled` on this worker.
+    pub worker_enabled: bool,
+}
+
+/// The message when `exactly.once.support=required` but the worker has no EOS.
+pub const EOS_NOT_ENABLED: &str = "This worker does not have exactly-once source support enabled.";
+/// The message when `exactly.once.support=required` but the connector says it cannot.
+pub const EOS_UNSUPPORTED: &str =
+    "The connector does not support exactly-once semantics with the provided configuration.";
+/// The message for `transaction.boundary=connector`.
+pub const CONNECTOR_BOUNDARIES_UNSUPPORTED: &str =
+    "The connector does not support connector-defined transaction boundaries with the given \
+     configuration (no Tributary connector can define its own transaction boundaries yet). \
+     Please reconfigure it to use a different transaction boundary definition (poll or \
+     interval).";
+
+/// The KIP-618 checks of [`ExactlyOnceChecks`]: `exactly.once.support=required` needs the
+/// worker's EOS and the connector's word that it supports it; `transaction.boundary=connector`
+/// needs a connector that defines boundaries (none can yet). Errors are added to the value of
+/// the key they concern, and only when its value passed the framework check.
+fn check_exactly_once(
+    checks: ExactlyOnceChecks,
+    plugin: &ConnectorPlugin,
+    config: &Props,
+    values: &mut [ConfigValueInfo],
+) {
+    let valid = |values: &[ConfigValueInfo], key: &str| -> Option<String> {
+        values
+            .iter()
+            .find(|v| v.name == key && v.errors.is_empty())
+            .and_then(|v| v.value.as_deref())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let mut errors = Vec::new();
+    if valid(values, cc::EXACTLY_ONCE_SUPPORT).as_deref() == Some("required") {
+        if !checks.worker_enabled {
+            errors.push((
+                cc::EXACTLY_ONCE_SUPPORT.to_owned(),
+                EOS_NOT_ENABLED.to_owned(),
+            ));
+        }
+        let answer = blocking(|| -> Result<ConnectorResponse, String> {
+            let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
+            c.call(&ConnectorRequest::ExactlyOnceSupport(config.clone()))
+                .map_err(|e| e.to_string())
+        });
+        let problem = match answer {
+            Ok(ConnectorResponse::ExactlyOnce(ExactlyOnceSupport::Supported)) => None,
+            Ok(ConnectorResponse::ExactlyOnce(ExactlyOnceSupport::Unsupported)) => {
+                Some(EOS_UNSUPPORTED.to_owned())
+            }
+            Ok(other) => Some(format!(
+                "An unexpected error occurred during validation: the connector answered \
+                 {other:?} when asked for its exactly-once support"
+            )),
+            Err(e) => Some(format!(
+                "An unexpected error occurred during validation: {}",
+                e.trim()
+            )),
+        };
+        errors.extend(problem.map(|m| (cc::EXACTLY_ONCE_SUPPORT.to_owned(), m)));
+    }
+    if valid(values, cc::TRANSACTION_BOUNDARY).as_deref() == Some("connector") {
+        errors.push((
+            cc::TRANSACTION_BOUNDARY.to_owned(),
+            CONNECTOR_BOUNDARIES_UNSUPPORTED.to_owned(),
+        ));
+    }
+    cc::apply_cross_checks(values, errors);
+}
+
 /// Validates a config with the framework definition, the transformation chain and the plugin's
-/// own validation. Values are checked with config-provider placeholders resolved, and shown
-/// as written (a secret never appears in the result, not even inside an error message).
+/// own validation (and, in distributed mode, the exactly-once checks). Values are checked with
+/// config-provider placeholders resolved, and shown as written (a secret never appears in the
+/// result, not even inside an error message).
 pub fn validate(
     worker: &WorkerConfig,
     plugins: &PluginRegistry,
     raw: &Props,
+    eos: Option<ExactlyOnceChecks>,
 ) -> Result<(ConfigInfos, ConnectorPlugin), HerderError> {
     let (resolved, resolve_error) = match worker.config_providers.resolve(raw) {
         Ok(r) => (r, None),
         Err(e) => (raw.clone(), Some(e)),
     };
-    let (mut infos, plugin) = validate_resolved(plugins, &resolved)?;
+    let (mut infos, plugin) = validate_resolved(plugins, &resolved, eos)?;
     let secrets = Secrets::of(raw, &resolved);
     for info in &mut infos.configs {
         let Some(value) = info.value.as_mut() else {
@@ -128,6 +207,7 @@ pub fn validate(
 fn validate_resolved(
     plugins: &PluginRegistry,
     config: &Props,
+    eos: Option<ExactlyOnceChecks>,
 ) -> Result<(ConfigInfos, ConnectorPlugin), HerderError> {
     let class = config
         .get(cc::CONNECTOR_CLASS)
@@ -164,6 +244,9 @@ fn validate_resolved(
                 ));
             }
         }
+    }
+    if let (ConnectorKind::Source, Some(checks)) = (kind, eos) {
+        check_exactly_once(checks, &plugin, config, &mut framework_values);
     }
     let plugin_values = blocking(|| -> Result<Vec<ConfigValueInfo>, String> {
         let mut c = plugin.new_connector().map_err(|e| e.to_string())?;
@@ -241,8 +324,9 @@ pub fn validate_for_write(
     worker: &WorkerConfig,
     plugins: &PluginRegistry,
     config: &Props,
+    eos: Option<ExactlyOnceChecks>,
 ) -> Result<ConnectorPlugin, HerderError> {
-    let (infos, plugin) = validate(worker, plugins, config)?;
+    let (infos, plugin) = validate(worker, plugins, config, eos)?;
     if infos.error_count > 0 {
         let errors: Vec<String> = infos
             .configs

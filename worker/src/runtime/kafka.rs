@@ -14,6 +14,8 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 use tributary_connector_api::{RecordMetadata, SinkOffsets, TimestampType, TopicPartition};
 
+use crate::storage::transactions::{self, TxnError, TxnErrorKind};
+
 /// A record ready to produce: converted bytes, borrowed from the loop for one `send`.
 #[derive(Debug, Clone, Copy)]
 pub struct OutRecord<'a> {
@@ -43,6 +45,13 @@ pub type Ack = (u64, Result<Option<RecordMetadata>, String>);
 
 /// The bit of the delivery opaque that asks for the record's metadata.
 const WANTS_METADATA: usize = 1 << (usize::BITS - 1);
+/// The bit of the delivery opaque that marks a record the worker adds to a transaction (an
+/// offset record), not one of the task's: its delivery report does not reach the loop.
+const INTERNAL: usize = 1 << (usize::BITS - 2);
+
+fn not_transactional() -> TxnError {
+    TxnError::new(TxnErrorKind::Fatal, "the producer is not transactional")
+}
 
 /// A source task's producer.
 pub trait RecordSender {
@@ -52,6 +61,29 @@ pub trait RecordSender {
     fn take_acks(&self, into: &mut Vec<Ack>);
     /// Waits until a delivery report is available, or `timeout` passes.
     fn wait_for_delivery(&self, timeout: Duration);
+
+    // Exactly-once source tasks (KIP-618) use a transactional producer; the others refuse.
+
+    /// Opens a transaction.
+    fn begin_transaction(&self) -> Result<(), TxnError> {
+        Err(not_transactional())
+    }
+    /// Adds a record of the worker's own (an offset record) to the open transaction; its
+    /// delivery is not reported through [`RecordSender::take_acks`] (a failure fails the commit).
+    fn send_internal(&self, record: &OutRecord<'_>) -> Result<(), SendError> {
+        let _ = record;
+        Err(SendError::Refused(not_transactional().message))
+    }
+    /// Commits the open transaction: every record sent since it began, or none.
+    fn commit_transaction(&self, timeout: Duration) -> Result<(), TxnError> {
+        let _ = timeout;
+        Err(not_transactional())
+    }
+    /// Aborts the open transaction.
+    fn abort_transaction(&self, timeout: Duration) -> Result<(), TxnError> {
+        let _ = timeout;
+        Err(not_transactional())
+    }
 }
 
 /// A consumed record, borrowed from the consumer.
@@ -114,6 +146,13 @@ impl ProducerContext for Deliveries {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
+        if opaque & INTERNAL != 0 {
+            if let Err((e, _)) = result {
+                // The transaction's commit fails with it; this says which record.
+                tracing::warn!(error = %e, "an offset record of the transaction was not delivered");
+            }
+            return;
+        }
         let outcome = match result {
             Ok(m) if opaque & WANTS_METADATA != 0 => Ok(Some(RecordMetadata {
                 topic: Message::topic(m).to_owned(),
@@ -123,7 +162,7 @@ impl ProducerContext for Deliveries {
             Ok(_) => Ok(None),
             Err((e, _)) => Err(e.to_string()),
         };
-        let seq = (opaque & !WANTS_METADATA) as u64;
+        let seq = (opaque & !(WANTS_METADATA | INTERNAL)) as u64;
         self.acks
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -134,25 +173,42 @@ impl ProducerContext for Deliveries {
     }
 }
 
-/// A source task's rdkafka producer.
+/// A source task's rdkafka producer. A ThreadedProducer: its thread serves delivery reports
+/// while the task thread works, and also while a transaction commits (see
+/// [`transactions::commit_transaction`]).
 pub struct KafkaSender {
     producer: ThreadedProducer<Deliveries>,
+    transactional: bool,
 }
 
 impl KafkaSender {
     pub fn create(config: &ClientConfig) -> Result<KafkaSender, KafkaError> {
         Ok(KafkaSender {
             producer: config.create_with_context(Deliveries::default())?,
+            transactional: false,
         })
     }
-}
 
-impl RecordSender for KafkaSender {
-    fn send(&self, r: &OutRecord<'_>, seq: u64) -> Result<(), SendError> {
-        let mut opaque = seq as usize & !WANTS_METADATA;
-        if r.wants_metadata {
-            opaque |= WANTS_METADATA;
-        }
+    /// A transactional producer (`config` carries the `transactional.id`), its transactions
+    /// initialised: this fences any older producer with the same id and aborts its open
+    /// transaction. Blocks up to `timeout`.
+    pub fn create_transactional(
+        config: &ClientConfig,
+        timeout: Duration,
+    ) -> Result<KafkaSender, TxnError> {
+        let producer: ThreadedProducer<Deliveries> = config
+            .create_with_context(Deliveries::default())
+            .map_err(|e| TxnError::new(TxnErrorKind::Fatal, e.to_string()))?;
+        producer
+            .init_transactions(timeout)
+            .map_err(|e| TxnError::from_kafka(&e))?;
+        Ok(KafkaSender {
+            producer,
+            transactional: true,
+        })
+    }
+
+    fn produce(&self, r: &OutRecord<'_>, opaque: usize) -> Result<(), SendError> {
         let mut out = BaseRecord::<[u8], [u8], usize>::with_opaque_to(r.topic, opaque);
         out.key = r.key;
         out.payload = r.value;
@@ -175,6 +231,49 @@ impl RecordSender for KafkaSender {
             }
             Err((e, _)) => Err(SendError::Refused(e.to_string())),
         }
+    }
+
+    fn check_transactional(&self) -> Result<(), TxnError> {
+        if self.transactional {
+            Ok(())
+        } else {
+            Err(not_transactional())
+        }
+    }
+}
+
+impl RecordSender for KafkaSender {
+    fn send(&self, r: &OutRecord<'_>, seq: u64) -> Result<(), SendError> {
+        let mut opaque = seq as usize & !(WANTS_METADATA | INTERNAL);
+        if r.wants_metadata {
+            opaque |= WANTS_METADATA;
+        }
+        self.produce(r, opaque)
+    }
+
+    fn begin_transaction(&self) -> Result<(), TxnError> {
+        self.check_transactional()?;
+        self.producer
+            .begin_transaction()
+            .map_err(|e| TxnError::from_kafka(&e))
+    }
+
+    fn send_internal(&self, record: &OutRecord<'_>) -> Result<(), SendError> {
+        self.check_transactional()
+            .map_err(|e| SendError::Refused(e.message))?;
+        self.produce(record, INTERNAL)
+    }
+
+    fn commit_transaction(&self, timeout: Duration) -> Result<(), TxnError> {
+        self.check_transactional()?;
+        transactions::commit_transaction(self.producer.client(), timeout)
+    }
+
+    fn abort_transaction(&self, timeout: Duration) -> Result<(), TxnError> {
+        self.check_transactional()?;
+        self.producer
+            .abort_transaction(timeout)
+            .map_err(|e| TxnError::from_kafka(&e))
     }
 
     fn take_acks(&self, into: &mut Vec<Ack>) {

@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod dead_letter;
 pub mod errors;
+pub mod exactly_once;
 pub mod held_records;
 pub mod kafka;
 pub mod pipeline;
@@ -126,6 +127,8 @@ pub struct TaskSpec {
     pub worker: Arc<WorkerConfig>,
     pub status: Arc<StatusStore>,
     pub offsets: Arc<dyn OffsetStore>,
+    /// Exactly-once source tasks (KIP-618); `clients.producer` is then transactional.
+    pub exactly_once: Option<exactly_once::ExactlyOnceSpec>,
 }
 
 /// A task instance of a plugin, as the loops call it.

@@ -17,12 +17,14 @@ use tributary_connector_api::abi::TaskRequest;
 use tributary_connector_api::{OffsetMap, RecordMetadata};
 
 use super::errors::{Failure, OpError, Stage};
+use super::exactly_once::{Boundary, OffsetWriter, Transaction, COMMIT_TIMEOUT, INIT_TIMEOUT};
 use super::kafka::{Ack, KafkaSender, OutRecord, RecordSender, SendError};
 use super::pipeline::{Converted, Pipeline, Processed, SourceScratch};
 use super::topics::{TaskTopics, TopicIndex};
 use super::{trace, PluginTask, TaskContext, TaskControl, TaskSpec};
 use crate::model::State;
 use crate::plugins::CallError;
+use crate::storage::transactions::{TxnError, TxnErrorKind};
 
 /// The class named in produce failures (`__connect.errors.class.name` in Kafka).
 const PRODUCER_CLASS: &str = "org.apache.kafka.clients.producer.KafkaProducer";
@@ -31,6 +33,24 @@ const PRODUCER_CLASS: &str = "org.apache.kafka.clients.producer.KafkaProducer";
 fn failed(stage: &str, e: CallError) -> (String, bool) {
     let panicked = matches!(e, CallError::Panicked(_));
     (trace(stage, e), panicked)
+}
+
+/// What a send or delivery error of a transactional producer means, from its text (rdkafka
+/// reports them as `KafkaError`s whose text names the error code).
+fn error_kind(message: &str) -> TxnErrorKind {
+    let fenced = [
+        "ProducerFenced",
+        "InvalidProducerEpoch",
+        "(Fenced",
+        "Fenced (",
+    ]
+    .iter()
+    .any(|code| message.contains(code));
+    if fenced {
+        TxnErrorKind::Fenced
+    } else {
+        TxnErrorKind::Abortable
+    }
 }
 
 /// A record's source offset, still encoded in its batch: decoded only when committed.
@@ -181,10 +201,27 @@ pub struct SourceLoop<'a, T: PluginTask, P: RecordSender> {
     /// Records acknowledged and records finished without a write, not yet in the metrics.
     written: u64,
     skipped: u64,
+    /// Exactly-once tasks: the transaction and where its offsets go.
+    eos: Option<Eos>,
+}
+
+/// What an exactly-once task's loop keeps (KIP-618).
+struct Eos {
+    txn: Transaction<Pending>,
+    writer: Arc<dyn OffsetWriter>,
+    /// Set once the producer failed in a way that leaves it unusable (fenced, fatal, or a
+    /// commit the broker did not answer): nothing more is tried with it, not even an abort.
+    poisoned: bool,
+}
+
+/// An exactly-once task's settings, for [`SourceLoop::exactly_once`].
+pub struct ExactlyOnceRun {
+    pub boundary: Boundary,
+    pub offsets: Arc<dyn OffsetWriter>,
 }
 
 /// Runs a source task until it is stopped. `Err` is the trace of a failure.
-pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
+pub fn run(mut spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
     let pipeline = Pipeline::new(
         &spec.worker,
         &spec.connector_config,
@@ -193,14 +230,49 @@ pub fn run(spec: TaskSpec, control: &TaskControl) -> Result<(), String> {
         None,
         &spec.plugins,
     )?;
-    let producer = KafkaSender::create(&spec.clients.producer)
-        .map_err(|e| trace("Failed to create producer", e))?;
+    let (producer, eos) = match spec.exactly_once.take() {
+        None => (
+            KafkaSender::create(&spec.clients.producer)
+                .map_err(|e| trace("Failed to create producer", e))?,
+            None,
+        ),
+        Some(eos) => {
+            // As Java's ExactlyOnceWorkerSourceTask: the previous generation is fenced, the
+            // producer's own init fences an older instance of this task (and aborts its open
+            // transaction), and only then are the committed offsets read.
+            (eos.preflight)(control).map_err(|e| {
+                trace(
+                    "Failed to fence out the previous generation of the connector's tasks",
+                    e,
+                )
+            })?;
+            let producer = KafkaSender::create_transactional(&spec.clients.producer, INIT_TIMEOUT)
+                .map_err(|e| trace("Failed to initialize the transactional producer", e))?;
+            (eos.postflight)(control)
+                .map_err(|e| trace("The task may not start with exactly-once support", e))?;
+            tracing::info!(
+                connector = %spec.connector,
+                task = spec.task,
+                boundary = ?eos.boundary,
+                "exactly-once source task: transactional producer ready"
+            );
+            (
+                producer,
+                Some(ExactlyOnceRun {
+                    boundary: eos.boundary,
+                    offsets: eos.offsets,
+                }),
+            )
+        }
+    };
     let task = spec
         .plugin
         .new_task()
         .map_err(|e| trace("Failed to create task", e))?;
     let ctx = TaskContext::of(&spec);
-    SourceLoop::start(&ctx, control, task, producer, pipeline, &spec.task_config)?.run_to_end()
+    SourceLoop::start(&ctx, control, task, producer, pipeline, &spec.task_config)?
+        .exactly_once(eos)
+        .run_to_end()
 }
 
 /// One poll, handed from the poller thread to the sending thread.
@@ -363,13 +435,24 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             plugin_usable: true,
             written: 0,
             skipped: 0,
+            eos: None,
         })
+    }
+
+    /// Makes the loop exactly-once (KIP-618): its producer must be transactional.
+    pub fn exactly_once(mut self, eos: Option<ExactlyOnceRun>) -> Self {
+        self.eos = eos.map(|e| Eos {
+            txn: Transaction::new(e.boundary),
+            writer: e.offsets,
+            poisoned: false,
+        });
+        self
     }
 
     /// Runs until stopped, then flushes, commits and stops the plugin task.
     pub fn run_to_end(mut self) -> Result<(), String> {
         let result = self.run();
-        self.shutdown(!matches!(result, Err((_, true))));
+        self.shutdown(!matches!(result, Err((_, true))), result.is_ok());
         result.map_err(|(t, _)| t)
     }
 
@@ -417,21 +500,33 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 reported = Some(state);
             }
             self.serve_acks()?;
-            if self.last_commit.elapsed() >= self.ctx.flush_interval {
-                self.commit_offsets()?;
+            match &self.eos {
+                Some(eos) if eos.txn.due(Instant::now(), false) => self.commit_transaction()?,
+                Some(_) => {}
+                None if self.last_commit.elapsed() >= self.ctx.flush_interval => {
+                    self.commit_offsets()?
+                }
+                None => {}
             }
             if paused {
                 self.control.wait(Duration::from_millis(200));
                 continue;
             }
             // Wake for acks and the next commit while no batch comes.
+            let next_commit = match &self.eos {
+                Some(eos) => eos
+                    .txn
+                    .time_left(Instant::now())
+                    .unwrap_or(Duration::from_millis(100)),
+                None => self
+                    .ctx
+                    .flush_interval
+                    .saturating_sub(self.last_commit.elapsed()),
+            };
             let wait = if self.tracker.pending() > 0 {
                 Duration::from_millis(5)
             } else {
-                self.ctx
-                    .flush_interval
-                    .saturating_sub(self.last_commit.elapsed())
-                    .clamp(Duration::from_millis(1), Duration::from_millis(100))
+                next_commit.clamp(Duration::from_millis(1), Duration::from_millis(100))
             };
             let batch = match polled.recv_timeout(wait) {
                 Ok(Polled::Records(batch)) => Arc::new(batch),
@@ -440,6 +535,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 // The poller stopped (the task is stopping).
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
+            self.begin_transaction()?;
             let processed = self
                 .pipeline
                 .source_batch(self.control, &batch, &mut scratch);
@@ -448,6 +544,13 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     break;
                 }
                 self.send(&batch, i, processed)?;
+            }
+            if self
+                .eos
+                .as_ref()
+                .is_some_and(|e| e.txn.due(Instant::now(), true))
+            {
+                self.commit_transaction()?;
             }
         }
     }
@@ -459,6 +562,10 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         let plugin_seq = batch
             .wants_commit_record()
             .then_some(batch.first_seq() + i as u64);
+        if self.eos.is_some() {
+            // Exactly-once: offsets are committed with the transaction, not as acks arrive.
+            return self.tracker.add(plugin_seq, None, None, topic);
+        }
         let partition = record.and_then(|r| r.source_partition()).cloned();
         let offset = record
             .is_some_and(|r| r.has_source_offset())
@@ -467,6 +574,189 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 index: i,
             });
         self.tracker.add(plugin_seq, partition, offset, topic)
+    }
+
+    /// Exactly-once: record `i` of `batch` is part of the open transaction (sent, or finished
+    /// without a write); its offset, if it has one, is the partition's latest in it.
+    fn in_transaction(&mut self, batch: &Arc<RecordBatch>, i: usize, sent: bool) {
+        let Some(eos) = self.eos.as_mut() else {
+            return;
+        };
+        if sent {
+            eos.txn.sent();
+        }
+        let Some(record) = batch.record(i) else {
+            return;
+        };
+        if let (Some(partition), true) = (record.source_partition(), record.has_source_offset()) {
+            eos.txn.offset(
+                partition.clone(),
+                Pending::At(OffsetAt {
+                    batch: batch.clone(),
+                    index: i,
+                }),
+            );
+        }
+    }
+
+    /// Exactly-once: opens a transaction unless one is open.
+    fn begin_transaction(&mut self) -> Result<(), (String, bool)> {
+        let Some(eos) = self.eos.as_mut() else {
+            return Ok(());
+        };
+        if eos.txn.is_open() {
+            return Ok(());
+        }
+        if let Err(e) = self.producer.begin_transaction() {
+            return Err(self.transaction_failed("Failed to begin a transaction", e));
+        }
+        if let Some(eos) = self.eos.as_mut() {
+            eos.txn.began(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Exactly-once: a transactional call failed. Marks the producer unusable when it is, and
+    /// returns the task's failure.
+    fn transaction_failed(&mut self, what: &str, e: TxnError) -> (String, bool) {
+        if let Some(eos) = self.eos.as_mut() {
+            if e.kind != TxnErrorKind::Abortable {
+                eos.poisoned = true;
+            }
+        }
+        let why = if e.is_fenced() {
+            format!(
+                "{e}: the task was fenced out by a newer instance of it (it is a zombie of an \
+                 earlier generation, or was moved to another worker)"
+            )
+        } else {
+            e.to_string()
+        };
+        (trace(what, why), false)
+    }
+
+    /// Exactly-once: aborts the open transaction, if there is one and the producer can.
+    fn abort_transaction(&mut self) {
+        let Some(eos) = self.eos.as_mut() else {
+            return;
+        };
+        if !eos.txn.is_open() {
+            return;
+        }
+        let records = eos.txn.records();
+        eos.txn.close();
+        if eos.poisoned {
+            return;
+        }
+        match self.producer.abort_transaction(self.ctx.flush_timeout) {
+            Ok(()) => tracing::info!(records, "aborted the open transaction"),
+            Err(e) => {
+                if let Some(eos) = self.eos.as_mut() {
+                    eos.poisoned = true;
+                }
+                tracing::warn!(error = %e, "cannot abort the open transaction")
+            }
+        }
+    }
+
+    /// Exactly-once: writes the offsets of the open transaction's records into it and commits
+    /// it. A failure aborts it (when the producer can) and fails the task.
+    fn commit_transaction(&mut self) -> Result<(), (String, bool)> {
+        let Some(eos) = self.eos.as_mut() else {
+            return Ok(());
+        };
+        if !eos.txn.is_open() || eos.poisoned {
+            return Ok(());
+        }
+        if self.control.cancelled() {
+            tracing::warn!(
+                "the task was abandoned after its stop timeout; its transaction is aborted"
+            );
+            self.abort_transaction();
+            return Ok(());
+        }
+        let records = eos.txn.records();
+        let writer = Arc::clone(&eos.writer);
+        let mut entries: Vec<(OffsetMap, OffsetMap)> = Vec::new();
+        let mut unreadable = None;
+        for (partition, pending) in eos.txn.take_offsets() {
+            let offset = match pending {
+                Pending::Decoded(o) => o,
+                Pending::At(at) => match at.decode() {
+                    Some(Ok(o)) => o,
+                    Some(Err(e)) => {
+                        unreadable.get_or_insert(e);
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
+            entries.push(((*partition).clone(), offset));
+        }
+        if let Some(e) = unreadable {
+            self.abort_transaction();
+            return Err((format!("The task's record batch is unreadable: {e}"), false));
+        }
+        for (partition, offset) in &entries {
+            let record = writer.record(&self.ctx.connector, partition, offset);
+            let out = OutRecord {
+                topic: &record.topic,
+                partition: Some(record.partition),
+                timestamp: None,
+                key: Some(&record.key),
+                value: record.value.as_deref(),
+                headers: &[],
+                wants_metadata: false,
+            };
+            loop {
+                match self.producer.send_internal(&out) {
+                    Ok(()) => break,
+                    Err(SendError::QueueFull) => {
+                        self.producer.wait_for_delivery(Duration::from_millis(10));
+                        self.serve_acks()?;
+                    }
+                    Err(SendError::Refused(e)) => {
+                        self.abort_transaction();
+                        return Err((trace("Failed to write the transaction's offsets", e), false));
+                    }
+                }
+            }
+        }
+        let started = Instant::now();
+        let committed = self.producer.commit_transaction(COMMIT_TIMEOUT);
+        let elapsed = started.elapsed();
+        self.ctx.metrics.record_commit(elapsed, committed.is_ok());
+        if let Err(e) = committed {
+            let failure = self.transaction_failed("Failed to commit the transaction", e);
+            self.abort_transaction();
+            return Err(failure);
+        }
+        if let Some(eos) = self.eos.as_mut() {
+            eos.txn.close();
+        }
+        self.last_commit = Instant::now();
+        self.ctx.metrics.record_transaction_size(records);
+        tracing::debug!(
+            records,
+            partitions = entries.len(),
+            commit_us = elapsed.as_micros() as u64,
+            "committed a transaction"
+        );
+        // The commit flushed every record: their delivery reports are in.
+        self.serve_acks()?;
+        writer.committed(&self.ctx.connector, &entries);
+        if !self.plugin_usable || entries.is_empty() {
+            return Ok(());
+        }
+        // Like Java, an error from the commit hook is logged; the task goes on.
+        match self.task.lock().call(&TaskRequest::Commit(entries)) {
+            Err(e @ CallError::Panicked(_)) => Err(failed("Task panicked in commit", e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "task commit failed");
+                Ok(())
+            }
+            Ok(_) => Ok(()),
+        }
     }
 
     /// Hands record `i` of `batch`, transformed and converted, to the producer (or finishes
@@ -483,6 +773,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
             Ok(Processed::Done) => {
                 let seq = self.track(batch, i, TaskTopics::NONE);
                 self.tracker.ack(seq, None);
+                self.in_transaction(batch, i, false);
                 self.skipped += 1;
                 return Ok(());
             }
@@ -508,7 +799,10 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
         // Back-pressure: while the producer's queue is full, wait for deliveries and retry.
         loop {
             match self.producer.send(&out, seq) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.in_transaction(batch, i, true);
+                    return Ok(());
+                }
                 Err(SendError::QueueFull) => {
                     if self.control.stopping() {
                         // The broker is not taking records (e.g. it is down and deliveries
@@ -518,6 +812,22 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     }
                     self.producer.wait_for_delivery(Duration::from_millis(10));
                     self.serve_acks()?;
+                }
+                Err(SendError::Refused(e)) if self.eos.is_some() => {
+                    // As Java's exactly-once task: a record the producer refuses fails the
+                    // task (its transaction is aborted). A transactional producer refuses
+                    // every send once its transaction failed (librdkafka: "Erroneous
+                    // state"); the delivery report of the record that failed it says why (a
+                    // newer instance fenced this one), so those are read first.
+                    self.tracker.forget_last();
+                    let deadline = Instant::now() + Duration::from_secs(1);
+                    while self.tracker.pending() > 0 && Instant::now() < deadline {
+                        self.serve_acks()?;
+                        self.producer.wait_for_delivery(Duration::from_millis(10));
+                    }
+                    self.serve_acks()?;
+                    let error = TxnError::new(error_kind(&e), e);
+                    return Err(self.transaction_failed("Failed to send record to Kafka", error));
                 }
                 Err(SendError::Refused(e)) => {
                     // As Kafka (KIP-779): with errors.tolerance=all a record the producer
@@ -546,6 +856,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     /// Applies the delivery reports received so far.
     fn serve_acks(&mut self) -> Result<(), (String, bool)> {
         self.producer.take_acks(&mut self.acks);
+        let mut undelivered = None;
         for (seq, outcome) in self.acks.drain(..) {
             match outcome {
                 Ok(metadata) => {
@@ -555,6 +866,13 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                         topics.record_index(topic);
                     }
                     self.written += 1;
+                }
+                Err(e) if self.eos.is_some() => {
+                    // Exactly-once: the transaction cannot commit without this record; as
+                    // Java, the task fails (its transaction is aborted, unless a newer
+                    // instance fenced this one: then it aborted it already).
+                    undelivered = Some(TxnError::new(error_kind(&e), e));
+                    break;
                 }
                 Err(e) => {
                     // As Kafka (KIP-779): with errors.tolerance=all a record the broker
@@ -571,6 +889,9 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     self.skipped += 1;
                 }
             }
+        }
+        if let Some(e) = undelivered {
+            return Err(self.transaction_failed("Failed to produce record in the transaction", e));
         }
         self.tracker.settle()?;
         if self.written + self.skipped > 0 {
@@ -641,17 +962,31 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     }
 
     /// Flushes what was sent (up to `offset.flush.timeout.ms`), commits, and stops the task.
-    fn shutdown(&mut self, plugin_usable: bool) {
+    /// An exactly-once task commits its open transaction when it stops cleanly (`clean`) and
+    /// aborts it when it failed.
+    fn shutdown(&mut self, plugin_usable: bool, clean: bool) {
         self.plugin_usable = plugin_usable;
-        let deadline = Instant::now() + self.ctx.flush_timeout;
-        while self.tracker.pending() > 0 && Instant::now() < deadline {
-            self.producer.wait_for_delivery(Duration::from_millis(50));
-            if self.serve_acks().is_err() {
-                break;
+        if self.eos.is_some() {
+            let finished = if clean {
+                self.commit_transaction()
+            } else {
+                self.abort_transaction();
+                Ok(())
+            };
+            if let Err((t, _)) = finished {
+                tracing::warn!(trace = %t, "final transaction commit failed");
             }
-        }
-        if let Err((t, _)) = self.commit_offsets() {
-            tracing::warn!(trace = %t, "final offset commit failed");
+        } else {
+            let deadline = Instant::now() + self.ctx.flush_timeout;
+            while self.tracker.pending() > 0 && Instant::now() < deadline {
+                self.producer.wait_for_delivery(Duration::from_millis(50));
+                if self.serve_acks().is_err() {
+                    break;
+                }
+            }
+            if let Err((t, _)) = self.commit_offsets() {
+                tracing::warn!(trace = %t, "final offset commit failed");
+            }
         }
         if self.plugin_usable {
             if let Err(e) = self.task.lock().call(&TaskRequest::Stop) {

@@ -512,6 +512,9 @@ pub struct ConfigState {
     session_key: Option<SessionKey>,
     fencing_task_counts: BTreeMap<String, u32>,
     pending_fencing: BTreeSet<String>,
+    /// Counts the task-config commits read per connector (Java's task config generation):
+    /// an exactly-once task started for one generation may not run once another is read.
+    task_config_generations: BTreeMap<String, u64>,
     restart_requests: Vec<RestartRequest>,
     logger_levels: Vec<(String, String)>,
 }
@@ -537,6 +540,7 @@ impl ConfigState {
             session_key: None,
             fencing_task_counts: BTreeMap::new(),
             pending_fencing: BTreeSet::new(),
+            task_config_generations: BTreeMap::new(),
             restart_requests: Vec::new(),
             logger_levels: Vec::new(),
         }
@@ -691,6 +695,10 @@ impl ConfigState {
         }
         self.task_counts.insert(connector.clone(), count);
         self.pending_fencing.insert(connector.clone());
+        *self
+            .task_config_generations
+            .entry(connector.clone())
+            .or_insert(0) += 1;
         ConfigChange::TasksCommitted {
             connector,
             consistent,
@@ -765,6 +773,12 @@ impl ConfigState {
     /// The latest `tasks-fencing-<name>` task count (kept after connector deletion).
     pub fn fencing_task_count(&self, name: &str) -> Option<u32> {
         self.fencing_task_counts.get(name).copied()
+    }
+
+    /// How many task-config commits of the connector were read (0 before any): a new
+    /// generation of its tasks starts with each.
+    pub fn task_config_generation(&self, name: &str) -> u64 {
+        self.task_config_generations.get(name).copied().unwrap_or(0)
     }
 
     /// True if task configs were committed after the latest task-count record (KIP-618: the
@@ -1948,6 +1962,54 @@ mod tests {
         );
         assert!(!s.pending_fencing("c"));
         assert_eq!(s.fencing_task_count("c"), Some(1));
+    }
+
+    #[test]
+    fn each_task_config_commit_is_a_new_generation_pending_fencing() {
+        let mut s = ConfigState::new();
+        assert_eq!(s.task_config_generation("c"), 0);
+        feed(
+            &mut s,
+            vec![
+                connector("c", "1"),
+                task("c", 0, "t0"),
+                ConfigRecord::Commit {
+                    connector: "c".into(),
+                    tasks: 1,
+                },
+            ],
+        );
+        assert_eq!(s.task_config_generation("c"), 1);
+        assert!(s.pending_fencing("c"));
+        assert_eq!(s.fencing_task_count("c"), None, "never fenced yet");
+        feed(
+            &mut s,
+            vec![ConfigRecord::TaskFencing {
+                connector: "c".into(),
+                task_count: 1,
+            }],
+        );
+        assert!(!s.pending_fencing("c"));
+        // A rebalance or restart writes nothing: the same generation, nothing pending.
+        feed(
+            &mut s,
+            vec![
+                task("c", 0, "t0b"),
+                task("c", 1, "t1"),
+                ConfigRecord::Commit {
+                    connector: "c".into(),
+                    tasks: 2,
+                },
+            ],
+        );
+        assert_eq!(s.task_config_generation("c"), 2);
+        assert!(s.pending_fencing("c"));
+        assert_eq!(
+            s.fencing_task_count("c"),
+            Some(1),
+            "the previous generation's count"
+        );
+        assert_eq!(s.task_count("c"), Some(2));
     }
 
     #[test]

@@ -448,6 +448,9 @@ pub struct KafkaLog {
     next: BTreeMap<i32, i64>,
     /// Records read but not yet returned (a `read_to_end` that timed out keeps them here).
     pending: Vec<LogRecord>,
+    /// Drops records of aborted transactions the broker returns anyway (read-committed
+    /// readers on a broker that does not list aborted transactions).
+    aborted: Option<super::aborted::AbortedFilter>,
 }
 
 impl fmt::Debug for KafkaLog {
@@ -545,7 +548,20 @@ impl KafkaLog {
             offsets_client,
             next: BTreeMap::new(),
             pending: Vec::new(),
+            aborted: None,
         })
+    }
+
+    /// Makes the reader drop records of aborted transactions itself, reading batch headers
+    /// from `source` (see [`super::aborted`]). For read-committed logs.
+    pub fn filter_aborted(&mut self, source: Box<dyn super::aborted::BatchSource>) {
+        self.aborted = Some(super::aborted::AbortedFilter::new(&self.topic, source));
+    }
+
+    fn drop_aborted(&mut self, records: &mut Vec<LogRecord>) {
+        if let Some(filter) = self.aborted.as_mut() {
+            filter.retain(records);
+        }
     }
 
     fn wait_for_partitions(
@@ -740,6 +756,7 @@ impl KafkaLog {
         // Keep whatever else has already arrived (the rest of a batch that straddles an
         // under-reported end offset is delivered in the same fetch).
         self.drain_ready(&mut out);
+        self.drop_aborted(&mut out);
         Ok(out)
     }
 
@@ -770,6 +787,7 @@ impl KafkaLog {
             }
         }
         self.drain_ready(&mut out);
+        self.drop_aborted(&mut out);
         out
     }
 
@@ -806,6 +824,42 @@ impl KafkaLog {
             }
         }
     }
+}
+
+/// Java's `Utils.murmur2`.
+pub fn java_murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for chunk in &mut chunks {
+        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        for (i, &byte) in tail.iter().enumerate().rev() {
+            h ^= u32::from(byte) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// Java's default partitioner for a keyed record: the partition Java puts `key` in (what
+/// librdkafka's `murmur2_random` partitioner picks), for records whose partition the worker
+/// sets itself (offset records written in a transaction).
+pub fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    if partitions <= 0 {
+        return 0;
+    }
+    (java_murmur2(key) & 0x7fff_ffff) % partitions
 }
 
 /// Converts a message and advances the tracked position of its partition.
@@ -869,37 +923,6 @@ mod tests {
 
     fn read_to_end(log: &mut KafkaLog) -> Vec<LogRecord> {
         tokio::task::block_in_place(|| log.read_to_end(READ_TIMEOUT)).unwrap()
-    }
-
-    /// Java's `Utils.murmur2`.
-    fn java_murmur2(data: &[u8]) -> i32 {
-        const M: u32 = 0x5bd1_e995;
-        let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-        let mut chunks = data.chunks_exact(4);
-        for chunk in &mut chunks {
-            let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            k = k.wrapping_mul(M);
-            k ^= k >> 24;
-            k = k.wrapping_mul(M);
-            h = h.wrapping_mul(M);
-            h ^= k;
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            for (i, &byte) in tail.iter().enumerate().rev() {
-                h ^= u32::from(byte) << (8 * i);
-            }
-            h = h.wrapping_mul(M);
-        }
-        h ^= h >> 13;
-        h = h.wrapping_mul(M);
-        h ^= h >> 15;
-        h as i32
-    }
-
-    /// Java's default partitioner for a keyed record.
-    fn java_partition(key: &[u8], partitions: i32) -> i32 {
-        (java_murmur2(key) & 0x7fff_ffff) % partitions
     }
 
     /// What `write_records` wrote: key → (partition, offset, value).

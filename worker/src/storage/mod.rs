@@ -1,7 +1,9 @@
 //! Config, offset and status storage. Standalone mode keeps offsets in a local file and
 //! status in memory; distributed mode keeps all three in Kafka topics (connect-compat §2).
 
+pub mod aborted;
 pub mod config_topic;
+pub mod connector_offsets;
 pub mod internal_records;
 pub mod kafka_log;
 pub mod log_tail;
@@ -9,6 +11,7 @@ pub mod offsets_file;
 pub mod offsets_topic;
 pub mod status;
 pub mod topic_status;
+pub mod transactions;
 
 use tributary_connector_api::OffsetMap;
 

@@ -12,7 +12,7 @@ use tributary_connector_api::OffsetMap;
 use super::internal_records::{
     decode_offset_value, encode_offset_value, offset_key, parse_offset_key,
 };
-use super::kafka_log::KafkaLog;
+use super::kafka_log::{java_partition, KafkaLog};
 use super::log_tail::LogTail;
 use super::{OffsetStore, StorageError};
 
@@ -41,11 +41,14 @@ pub struct KafkaOffsetStore {
     tail: LogTail,
     offsets: Arc<Mutex<Offsets>>,
     topic: String,
+    /// The topic's partition count (read when the log opened).
+    partitions: i32,
 }
 
 impl KafkaOffsetStore {
     pub fn start(log: KafkaLog) -> std::io::Result<Self> {
         let topic = log.topic().to_owned();
+        let partitions = i32::try_from(log.partitions().len()).unwrap_or(i32::MAX);
         let offsets = Arc::new(Mutex::new(Offsets::new()));
         let applied = Arc::clone(&offsets);
         let tail = LogTail::spawn(log, move |records| {
@@ -84,7 +87,49 @@ impl KafkaOffsetStore {
             tail,
             offsets,
             topic,
+            partitions,
         })
+    }
+
+    /// The offsets topic's name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The key a partition's offset is written under: the exact bytes it was last read with
+    /// (so compaction supersedes a Java worker's record), else Kafka Connect's encoding.
+    pub fn key_for(&self, connector: &str, partition: &OffsetMap) -> Vec<u8> {
+        let id = (connector.to_owned(), canonical(partition));
+        lock(&self.offsets)
+            .get(&id)
+            .map(|e| e.key.clone())
+            .unwrap_or_else(|| offset_key(connector, partition))
+    }
+
+    /// The partition of the topic a key belongs to (Java's default partitioner).
+    pub fn partition_for(&self, key: &[u8]) -> i32 {
+        java_partition(key, self.partitions)
+    }
+
+    /// Applies offsets written elsewhere (by a transaction that committed) to the store's view
+    /// at once, before its reader reaches them.
+    pub fn remember(&self, connector: &str, entries: &[(OffsetMap, OffsetMap)]) {
+        let mut known = lock(&self.offsets);
+        for (partition, offset) in entries {
+            let id = (connector.to_owned(), canonical(partition));
+            let key = known
+                .get(&id)
+                .map(|e| e.key.clone())
+                .unwrap_or_else(|| offset_key(connector, partition));
+            known.insert(
+                id,
+                Entry {
+                    key,
+                    partition: partition.clone(),
+                    offset: offset.clone(),
+                },
+            );
+        }
     }
 
     fn io(&self, message: impl Into<String>) -> StorageError {

@@ -75,6 +75,33 @@ pub fn source_producer(
     )
 }
 
+/// The producer of an exactly-once source task (KIP-618): the source producer's settings, but
+/// idempotent and transactional with `transactional.id = <group.id>-<connector>-<task>`, and
+/// librdkafka's delivery timeout (it must not exceed the transaction timeout, so the source
+/// producer's "never" does not apply). `transactional.id`, `enable.idempotence=true` and
+/// `acks=all` are forced over any override, as Java's worker forces them.
+pub fn exactly_once_producer(
+    worker: &WorkerConfig,
+    connector: &Props,
+    name: &str,
+    task: u32,
+    transactional_id: &str,
+) -> Result<ClientConfig, ClientConfigError> {
+    let mut c = producer(
+        worker,
+        connector,
+        format!("connector-producer-{name}-{task}"),
+        &[("max.in.flight.requests.per.connection", "1")],
+    )?;
+    crate::storage::transactions::make_transactional(&mut c, transactional_id);
+    Ok(c)
+}
+
+/// The `transactional.id` of an exactly-once source task: `<group.id>-<connector>-<task>`.
+pub fn task_transactional_id(group_id: &str, connector: &str, task: u32) -> String {
+    format!("{group_id}-{connector}-{task}")
+}
+
 /// The producer of a sink task's dead letter queue.
 pub fn dlq_producer(
     worker: &WorkerConfig,

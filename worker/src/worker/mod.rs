@@ -13,13 +13,13 @@ pub mod task_configs;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use tributary_connector_api::abi::{ConnectorKind, ConnectorRequest};
 use tributary_connector_api::Props;
 
-use crate::config::connector as cc;
+use crate::config::connector::{self as cc, SourceSettings, TransactionBoundary};
 use crate::config::override_policy;
 use crate::config::WorkerConfig;
 use crate::metrics::{
@@ -27,7 +27,9 @@ use crate::metrics::{
 };
 use crate::model::{ConnectorTaskId, ConnectorType, State, TargetState};
 use crate::plugins::{ConnectorPlugin, PluginRegistry, RemoteConnector};
-use crate::runtime::{trace, TaskHandle, TaskSpec};
+use crate::runtime::exactly_once::{Boundary, ExactlyOnceSpec, TopicOffsetWriter};
+use crate::runtime::{trace, TaskControl, TaskHandle, TaskSpec};
+use crate::storage::connector_offsets::OffsetTopics;
 use crate::storage::{OffsetStore, StatusStore};
 use context::{ConnectorEvent, ContextGuard, ContextState, EventSender};
 
@@ -40,6 +42,28 @@ pub enum WorkerError {
     /// Anything else (a broker or plugin failure).
     #[error("{0}")]
     Internal(String),
+}
+
+/// Distributed mode's part in exactly-once source tasks (KIP-618), given to the Worker by the
+/// herder when `exactly.once.source.support=enabled`.
+pub trait ExactlyOnceCoordinator: Send + Sync {
+    /// The worker's `group.id` (task transactional ids are `<group.id>-<connector>-<task>`).
+    fn group_id(&self) -> &str;
+    /// Before a task's transactional producer starts: the leader has fenced the previous
+    /// generation of the connector's tasks (`PUT /connectors/<name>/fence`).
+    fn fence_previous_generation(
+        &self,
+        connector: &str,
+        control: &TaskControl,
+    ) -> Result<(), String>;
+    /// After the producer's `init_transactions`: the connector's task configs are still of
+    /// `generation` and the task is still assigned to this worker.
+    fn verify_generation(
+        &self,
+        id: &ConnectorTaskId,
+        generation: u64,
+        control: &TaskControl,
+    ) -> Result<(), String>;
 }
 
 /// A connector this worker was asked to run, started or not.
@@ -77,6 +101,10 @@ pub struct Worker {
     events: EventSender,
     /// The other end, until the herder takes it.
     event_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<ConnectorEvent>>>,
+    /// Distributed mode: the worker's and the connectors' own offsets topics.
+    offset_topics: OnceLock<Arc<OffsetTopics>>,
+    /// Distributed mode with `exactly.once.source.support=enabled`.
+    exactly_once: OnceLock<Arc<dyn ExactlyOnceCoordinator>>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,7 +142,41 @@ impl Worker {
             generations: AtomicU64::new(0),
             events,
             event_receiver: Mutex::new(Some(event_receiver)),
+            offset_topics: OnceLock::new(),
+            exactly_once: OnceLock::new(),
         })
+    }
+
+    /// Distributed mode: source connectors' offsets live in these topics (a connector's own
+    /// `offsets.storage.topic`, mirrored to the worker's). Set once.
+    pub fn set_offset_topics(&self, topics: Arc<OffsetTopics>) {
+        if self.offset_topics.set(topics).is_err() {
+            tracing::warn!("offset topics set twice; keeping the first");
+        }
+    }
+
+    /// Distributed mode with exactly-once source support: source tasks run exactly-once. Set
+    /// once.
+    pub fn set_exactly_once(&self, coordinator: Arc<dyn ExactlyOnceCoordinator>) {
+        if self.exactly_once.set(coordinator).is_err() {
+            tracing::warn!("exactly-once coordinator set twice; keeping the first");
+        }
+    }
+
+    /// Whether source tasks run exactly-once here.
+    pub fn exactly_once_enabled(&self) -> bool {
+        self.exactly_once.get().is_some()
+    }
+
+    /// The offset store of a source connector with `config`: in distributed mode per its
+    /// `offsets.storage.topic`, else the worker's store.
+    pub fn offsets_for(&self, config: &Props) -> Result<Arc<dyn OffsetStore>, WorkerError> {
+        match self.offset_topics.get() {
+            Some(topics) => topics
+                .store(SourceSettings::from_props(config).offsets_topic.as_deref())
+                .map_err(|e| WorkerError::Internal(e.to_string())),
+            None => Ok(self.offsets.clone()),
+        }
     }
 
     /// What running connectors ask of the worker (task reconfigurations, errors), for the
@@ -416,6 +478,20 @@ impl Worker {
         task_config: &Props,
         target: TargetState,
     ) {
+        self.start_task_of_generation(id, connector_config, task_config, target, None)
+    }
+
+    /// [`Worker::start_task`] for distributed mode: `generation` is the connector's task-config
+    /// generation the configs belong to; with exactly-once support a source task runs
+    /// exactly-once for that generation only.
+    pub fn start_task_of_generation(
+        &self,
+        id: &ConnectorTaskId,
+        connector_config: &Props,
+        task_config: &Props,
+        target: TargetState,
+        generation: Option<u64>,
+    ) {
         self.stop_tasks(std::slice::from_ref(id));
         if target == TargetState::Stopped {
             return;
@@ -448,12 +524,87 @@ impl Worker {
                 format!("Client Config Overrides not allowed: {}", list.join("; ")),
             );
         }
-        let clients = match clients::task_clients(&self.config, &resolved_connector, name, task) {
+        let mut clients = match clients::task_clients(&self.config, &resolved_connector, name, task)
+        {
             Ok(c) => c,
             Err(e) => return fail("Failed to create the task's Kafka clients", e.to_string()),
         };
+        let mut offsets = self.offsets.clone();
+        let mut exactly_once = None;
+        if plugin.manifest.kind == ConnectorKind::Source {
+            let settings = SourceSettings::from_props(&resolved_connector);
+            if let Some(topics) = self.offset_topics.get() {
+                let stores = match topics.stores(settings.offsets_topic.as_deref()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return fail(
+                            "Failed to open the connector's offsets topic",
+                            e.to_string(),
+                        )
+                    }
+                };
+                offsets = match topics.store(settings.offsets_topic.as_deref()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return fail(
+                            "Failed to open the connector's offsets topic",
+                            e.to_string(),
+                        )
+                    }
+                };
+                if let (Some(coordinator), Some(generation)) = (self.exactly_once.get(), generation)
+                {
+                    let boundary = match settings.transaction_boundary {
+                        TransactionBoundary::Poll => Boundary::Poll,
+                        TransactionBoundary::Interval => Boundary::Interval(Duration::from_millis(
+                            settings
+                                .transaction_boundary_interval_ms
+                                .unwrap_or(self.config.offset_flush_interval_ms),
+                        )),
+                        TransactionBoundary::Connector => {
+                            return fail(
+                                "Failed to start task",
+                                "transaction.boundary=connector: the connector does not define \
+                                 transaction boundaries"
+                                    .to_owned(),
+                            )
+                        }
+                    };
+                    let transactional_id =
+                        clients::task_transactional_id(coordinator.group_id(), name, task);
+                    clients.producer = match clients::exactly_once_producer(
+                        &self.config,
+                        &resolved_connector,
+                        name,
+                        task,
+                        &transactional_id,
+                    ) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            return fail("Failed to create the task's Kafka clients", e.to_string())
+                        }
+                    };
+                    let (primary, mirror) = stores;
+                    let (pre, post) = (Arc::clone(coordinator), Arc::clone(coordinator));
+                    let (connector, task_id) = (name.to_owned(), id.clone());
+                    exactly_once = Some(ExactlyOnceSpec {
+                        boundary,
+                        offsets: Arc::new(TopicOffsetWriter { primary, mirror }),
+                        preflight: Box::new(move |control| {
+                            pre.fence_previous_generation(&connector, control)
+                        }),
+                        postflight: Box::new(move |control| {
+                            post.verify_generation(&task_id, generation, control)
+                        }),
+                    });
+                }
+            }
+        }
         let metrics = match plugin.manifest.kind {
-            ConnectorKind::Source => self.metrics.register_source_task(name, task, false),
+            ConnectorKind::Source => {
+                self.metrics
+                    .register_source_task(name, task, exactly_once.is_some())
+            }
             ConnectorKind::Sink => self.metrics.register_sink_task(name, task),
         };
         let spec = TaskSpec {
@@ -469,7 +620,8 @@ impl Worker {
             plugins: self.plugins.clone(),
             worker: self.config.clone(),
             status: self.status.clone(),
-            offsets: self.offsets.clone(),
+            offsets,
+            exactly_once,
         };
         match TaskHandle::spawn(spec, target == TargetState::Paused) {
             Ok(handle) => {

@@ -73,7 +73,7 @@ impl Worker {
         if kind != ConnectorType::Sink {
             return Ok(ConnectorOffsets {
                 offsets: self
-                    .offsets
+                    .offsets_for(config)?
                     .offsets(name)
                     .map_err(|e| WorkerError::Internal(e.to_string()))?
                     .into_iter()
@@ -188,7 +188,7 @@ impl Worker {
                     entries.clone(),
                 ))
                 .map_err(|e| WorkerError::BadRequest(e.to_string()))?;
-                self.offsets
+                self.offsets_for(config)?
                     .put(name, &entries)
                     .map_err(|e| WorkerError::Internal(e.to_string()))?;
             }
@@ -236,14 +236,14 @@ impl Worker {
         } else {
             // The store writes durably (a file, or the offsets topic): off the async runtime.
             tokio::task::block_in_place(|| {
-                let entries: Vec<_> = self
-                    .offsets
+                let store = self.offsets_for(config)?;
+                let entries: Vec<_> = store
                     .offsets(name)
                     .map_err(|e| WorkerError::Internal(e.to_string()))?
                     .into_iter()
                     .map(|(p, _)| (p, None))
                     .collect();
-                self.offsets
+                store
                     .put(name, &entries)
                     .map_err(|e| WorkerError::Internal(e.to_string()))
             })?;

@@ -95,9 +95,15 @@ impl LocalWork {
             return;
         };
         let target = state.target_state(name).unwrap_or(TargetState::Started);
+        let generation = state.task_config_generation(name);
         blocking(|| {
-            self.worker
-                .start_task(id, connector_config, &task_config, target)
+            self.worker.start_task_of_generation(
+                id,
+                connector_config,
+                &task_config,
+                target,
+                Some(generation),
+            )
         });
     }
 

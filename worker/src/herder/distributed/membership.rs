@@ -23,8 +23,15 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The member settings for this worker.
 pub fn member_config(herder: &DistributedHerder) -> Result<MemberConfig, anyhow::Error> {
-    let worker = &herder.config;
-    let dist = &herder.dist;
+    member_config_for(&herder.config, &herder.dist)
+}
+
+/// The member settings of a worker with these configs (also the settings of its raw Kafka
+/// protocol requests, see [`crate::coordination::batches`]).
+pub fn member_config_for(
+    worker: &crate::config::WorkerConfig,
+    dist: &crate::config::distributed::DistributedConfig,
+) -> Result<MemberConfig, anyhow::Error> {
     let client_id = match worker.props.get("client.id").map(|s| s.trim()) {
         Some(id) if !id.is_empty() => format!("{}-{id}", dist.group_id),
         _ => format!("{}-member", dist.group_id),
@@ -229,6 +236,7 @@ async fn apply(
             }
         }
     }
+    herder.publish_owned(&local.owned_tasks);
     tracing::info!(
         connectors = local.owned_connectors.len(),
         tasks = local.owned_tasks.len(),
@@ -376,6 +384,9 @@ pub async fn run(herder: Arc<DistributedHerder>, mut shutdown: watch::Receiver<b
                 g.owners.clear();
             }
         });
+        if !is_leader {
+            herder.configs.relinquish_leadership();
+        }
         herder.status.set_generation(outcome.generation);
         let revoked = apply(&herder, protocol, &assignment).await;
         let mut rebalance = heartbeat_during(&mut member, heartbeat, herder.reconcile()).await;

@@ -30,12 +30,14 @@ use crate::plugins::PluginRegistry;
 use crate::rest::api::*;
 use crate::rest::entities::*;
 use crate::storage::config_topic::ConfigStore;
+use crate::storage::connector_offsets::OffsetTopics;
 use crate::storage::internal_records::{ConfigChange, ConfigRecord, ConfigState};
 use crate::storage::log_tail::LogTail;
 use crate::storage::offsets_topic::KafkaOffsetStore;
 use crate::storage::{OffsetStore, StatusStore};
 use crate::worker::Worker;
 
+mod fencing;
 mod local;
 pub mod membership;
 
@@ -77,6 +79,11 @@ pub struct DistributedHerder {
     /// The last publication of task configs started per connector: a retrying one gives up
     /// once a newer one started, so older configs never land after newer ones.
     publications: Mutex<BTreeMap<String, u64>>,
+    /// Leader: one zombie fencing at a time (KIP-618).
+    fencing: tokio::sync::Mutex<()>,
+    /// The tasks assigned to this worker, as of the last assignment (read by starting
+    /// exactly-once tasks without waiting for the local-work lock).
+    owned_now: Mutex<BTreeSet<ConnectorTaskId>>,
 }
 
 fn not_found(name: &str) -> HerderError {
@@ -101,6 +108,8 @@ pub struct Parts {
     pub plugins: Arc<PluginRegistry>,
     pub configs: Arc<ConfigStore>,
     pub offsets: Arc<KafkaOffsetStore>,
+    /// The worker's offsets topic and the connectors' own ones (`offsets.storage.topic`).
+    pub offset_topics: Arc<OffsetTopics>,
     pub status: Arc<StatusStore>,
     pub status_tail: LogTail,
     pub cluster_id: Option<String>,
@@ -123,28 +132,62 @@ impl DistributedHerder {
             parts.status.clone(),
             offsets,
         );
-        Arc::new(DistributedHerder {
-            local: tokio::sync::Mutex::new(LocalWork::new(worker.clone())),
-            worker,
-            config: parts.worker,
-            dist: parts.dist,
-            plugins: parts.plugins,
-            configs: parts.configs,
-            status: parts.status,
-            _status_tail: parts.status_tail,
-            url,
-            cluster_id: parts.cluster_id,
-            group: Mutex::new(GroupView {
-                leader_url: None,
-                is_leader: false,
-                protocol,
-                owners: BTreeMap::new(),
-            }),
-            rejoin: Notify::new(),
-            ready: AtomicBool::new(false),
-            http: parts.http,
-            publications: Mutex::new(BTreeMap::new()),
+        worker.set_offset_topics(parts.offset_topics.clone());
+        let exactly_once = parts.dist.exactly_once_source.enabled();
+        let group_id = parts.dist.group_id.clone();
+        Arc::new_cyclic(|herder| {
+            if exactly_once {
+                worker.set_exactly_once(Arc::new(fencing::Coordinator {
+                    herder: herder.clone(),
+                    group_id,
+                    runtime: tokio::runtime::Handle::current(),
+                }));
+            }
+            DistributedHerder {
+                local: tokio::sync::Mutex::new(LocalWork::new(worker.clone())),
+                worker,
+                config: parts.worker,
+                dist: parts.dist,
+                plugins: parts.plugins,
+                configs: parts.configs,
+                status: parts.status,
+                _status_tail: parts.status_tail,
+                url,
+                cluster_id: parts.cluster_id,
+                group: Mutex::new(GroupView {
+                    leader_url: None,
+                    is_leader: false,
+                    protocol,
+                    owners: BTreeMap::new(),
+                }),
+                rejoin: Notify::new(),
+                ready: AtomicBool::new(false),
+                http: parts.http,
+                publications: Mutex::new(BTreeMap::new()),
+                fencing: tokio::sync::Mutex::new(()),
+                owned_now: Mutex::new(BTreeSet::new()),
+            }
         })
+    }
+
+    /// Records the tasks the last assignment gave this worker.
+    pub(super) fn publish_owned(&self, tasks: &BTreeSet<ConnectorTaskId>) {
+        *self.owned_now.lock().unwrap_or_else(|p| p.into_inner()) = tasks.clone();
+    }
+
+    /// Whether the last assignment gave this worker the task.
+    fn owns_task_now(&self, id: &ConnectorTaskId) -> bool {
+        self.owned_now
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    /// The exactly-once checks of connector validation on this worker.
+    fn eos_checks(&self) -> validation::ExactlyOnceChecks {
+        validation::ExactlyOnceChecks {
+            worker_enabled: self.dist.exactly_once_source.enabled(),
+        }
     }
 
     /// This worker's advertised REST URL.
@@ -202,6 +245,15 @@ impl DistributedHerder {
     async fn write(&self, records: &[ConfigRecord]) -> Result<(), HerderError> {
         self.configs
             .write_and_read(records, READ_TIMEOUT)
+            .await
+            .map_err(|e| HerderError::Internal(format!("cannot write the config topic: {e}")))
+    }
+
+    /// A write only the leader makes: transactional when `exactly.once.source.support` is
+    /// `preparing` or `enabled` (KIP-618), then read back.
+    async fn write_as_leader(&self, records: &[ConfigRecord]) -> Result<(), HerderError> {
+        self.configs
+            .write_as_leader_and_read(records, READ_TIMEOUT)
             .await
             .map_err(|e| HerderError::Internal(format!("cannot write the config topic: {e}")))
     }
@@ -408,7 +460,7 @@ impl DistributedHerder {
             tasks = configs.len(),
             "writing task configs"
         );
-        self.write(&records).await
+        self.write_as_leader(&records).await
     }
 
     /// Leader: writes a new session key when there is none or it has expired.
@@ -428,7 +480,7 @@ impl DistributedHerder {
         let algorithm = self.dist.signature_algorithm.clone();
         let key = crate::rest::signing::generate_key(&algorithm, None).map_err(internal)?;
         tracing::info!("writing a new session key");
-        self.write(&[ConfigRecord::SessionKey {
+        self.write_as_leader(&[ConfigRecord::SessionKey {
             key_base64: base64::engine::general_purpose::STANDARD.encode(key),
             algorithm,
             creation_timestamp: now_ms(),
@@ -544,6 +596,7 @@ impl DistributedHerder {
     /// Stops every local connector and task (graceful shutdown; the caller leaves the group).
     pub async fn stop_local_work(&self) {
         let mut local = self.local.lock().await;
+        self.publish_owned(&BTreeSet::new());
         local.stop_all();
         local.owned_connectors.clear();
         local.owned_tasks.clear();
@@ -696,7 +749,12 @@ impl Herder for DistributedHerder {
                 "Connector {name} already exists"
             )));
         }
-        validation::validate_for_write(&self.config, &self.plugins, &config)?;
+        validation::validate_for_write(
+            &self.config,
+            &self.plugins,
+            &config,
+            Some(self.eos_checks()),
+        )?;
         let mut records = Vec::new();
         if !exists {
             if let Some(target) = initial_state {
@@ -710,7 +768,7 @@ impl Herder for DistributedHerder {
             name: name.to_owned(),
             props: Some(config),
         });
-        self.write(&records).await?;
+        self.write_as_leader(&records).await?;
         let info = self.info(name, &self.configs.snapshot())?;
         Ok(Upserted {
             created: !exists,
@@ -738,7 +796,7 @@ impl Herder for DistributedHerder {
     async fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
         self.require_leader()?;
         self.fresh_state_of(name).await?;
-        self.write(&[
+        self.write_as_leader(&[
             ConfigRecord::Connector {
                 name: name.to_owned(),
                 props: None,
@@ -785,7 +843,7 @@ impl Herder for DistributedHerder {
         } else {
             None
         };
-        self.write(&[ConfigRecord::RestartRequest {
+        self.write_as_leader(&[ConfigRecord::RestartRequest {
             connector: name.to_owned(),
             include_tasks,
             only_failed,
@@ -834,7 +892,7 @@ impl Herder for DistributedHerder {
     async fn stop(&self, name: &str) -> Result<(), HerderError> {
         self.require_leader()?;
         self.fresh_state_of(name).await?;
-        self.write(&[
+        self.write_as_leader(&[
             ConfigRecord::Commit {
                 connector: name.to_owned(),
                 tasks: 0,
@@ -901,7 +959,13 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate(&self, config: Props) -> Result<ConfigInfos, HerderError> {
-        validation::validate(&self.config, &self.plugins, &config).map(|(infos, _)| infos)
+        validation::validate(
+            &self.config,
+            &self.plugins,
+            &config,
+            Some(self.eos_checks()),
+        )
+        .map(|(infos, _)| infos)
     }
 
     async fn put_task_configs(
@@ -925,13 +989,20 @@ impl Herder for DistributedHerder {
         self.write_task_configs(name, &configs).await
     }
 
-    async fn fence_zombies(
-        &self,
-        name: &str,
-        _request: InternalRequest,
-    ) -> Result<(), HerderError> {
-        Err(HerderError::BadRequest(format!(
-            "Cannot fence zombie tasks of {name}: exactly-once source support is not enabled on this cluster"
-        )))
+    async fn fence_zombies(&self, name: &str, request: InternalRequest) -> Result<(), HerderError> {
+        if !self.dist.exactly_once_source.enabled() {
+            return Err(fencing::not_enabled(name));
+        }
+        if self.group().protocol == ConnectProtocol::Sessioned {
+            let key = self.session_key();
+            crate::rest::signing::verify(
+                key.as_deref(),
+                &self.dist.verification_algorithms,
+                request.algorithm.as_deref(),
+                request.signature.as_deref(),
+                &request.body,
+            )?;
+        }
+        self.fence_as_leader(name).await
     }
 }

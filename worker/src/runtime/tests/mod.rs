@@ -3,6 +3,7 @@
 //! rebalances, and an in-memory offset store. Each loop runs on its own thread; the tests drive
 //! the fakes and wait (with a deadline) for observable outcomes.
 
+mod exactly_once_loop;
 mod sink_loop;
 mod source_loop;
 
@@ -21,17 +22,19 @@ use tributary_connector_api::{
     SourceRecord, TimestampType, TopicPartition, Value,
 };
 
+use super::exactly_once::{Boundary, OffsetRecord, OffsetWriter};
 use super::kafka::{
     Ack, ConsumerOps, KafkaMessage, OutRecord, RebalanceListener, RecordSender, SendError,
     SinkConsumer,
 };
 use super::pipeline::Pipeline;
 use super::sink::{SinkLoop, SinkState};
-use super::source::SourceLoop;
+use super::source::{ExactlyOnceRun, SourceLoop};
 use super::{PluginTask, TaskContext, TaskControl};
 use crate::config::WorkerConfig;
 use crate::model::{State, TaskState};
 use crate::plugins::CallError;
+use crate::storage::transactions::{TxnError, TxnErrorKind};
 use crate::storage::{OffsetStore, StatusStore, StorageError};
 
 pub const CONNECTOR: &str = "conn";
@@ -369,6 +372,31 @@ struct ProducerInner {
     queue_full: usize,
     take_calls: Vec<Instant>,
     next_offset: i64,
+    /// `Some` for a transactional producer.
+    txn: Option<FakeTxn>,
+}
+
+/// A fake transactional producer's state: what a read-committed reader would see.
+#[derive(Default)]
+struct FakeTxn {
+    open: bool,
+    /// The task's records and the offset records of the open transaction.
+    records: Vec<Sent>,
+    offsets: Vec<Sent>,
+    committed: Vec<Committed>,
+    begins: usize,
+    aborts: usize,
+    /// The next commit fails with this.
+    fail_commit: Option<TxnError>,
+}
+
+/// One committed transaction of the fake producer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The task's records, as text.
+    pub records: Vec<String>,
+    /// The offset records: (key, value) as text.
+    pub offsets: Vec<(String, Option<String>)>,
 }
 
 /// A producer with a bounded queue, acknowledging records at once (`auto`) or when the test
@@ -389,9 +417,46 @@ impl FakeProducer {
                 queue_full: 0,
                 take_calls: Vec::new(),
                 next_offset: 0,
+                txn: None,
             }),
             Condvar::new(),
         )))
+    }
+
+    /// A transactional producer acknowledging every record as it is sent.
+    pub fn transactional() -> FakeProducer {
+        let p = FakeProducer::with(usize::MAX, true);
+        p.inner().txn = Some(FakeTxn::default());
+        p
+    }
+
+    /// The committed transactions, in order.
+    pub fn committed(&self) -> Vec<Committed> {
+        self.inner()
+            .txn
+            .as_ref()
+            .map(|t| t.committed.clone())
+            .unwrap_or_default()
+    }
+
+    /// (transactions begun, transactions aborted).
+    pub fn begins_and_aborts(&self) -> (usize, usize) {
+        self.inner()
+            .txn
+            .as_ref()
+            .map_or((0, 0), |t| (t.begins, t.aborts))
+    }
+
+    /// Whether a transaction is open.
+    pub fn transaction_open(&self) -> bool {
+        self.inner().txn.as_ref().is_some_and(|t| t.open)
+    }
+
+    /// The next commit fails with `error`.
+    pub fn fail_next_commit(&self, error: TxnError) {
+        if let Some(t) = self.inner().txn.as_mut() {
+            t.fail_commit = Some(error);
+        }
     }
 
     /// Acknowledges every record as it is sent.
@@ -512,6 +577,12 @@ impl RecordSender for FakeProducer {
             inner.queue_full += 1;
             return Err(SendError::QueueFull);
         }
+        if let Some(txn) = inner.txn.as_mut() {
+            if !txn.open {
+                return Err(SendError::Refused("no open transaction".into()));
+            }
+            txn.records.push(sent.clone());
+        }
         inner.sent.push(sent.clone());
         inner.in_flight.push(sent);
         if inner.auto_ack {
@@ -532,6 +603,85 @@ impl RecordSender for FakeProducer {
         if guard.acks.is_empty() {
             let _ = cv.wait_timeout(guard, timeout);
         }
+    }
+
+    fn begin_transaction(&self) -> Result<(), TxnError> {
+        let mut inner = self.inner();
+        let txn = inner
+            .txn
+            .as_mut()
+            .ok_or_else(|| TxnError::new(TxnErrorKind::Fatal, "not transactional"))?;
+        if txn.open {
+            return Err(TxnError::new(TxnErrorKind::Abortable, "already open"));
+        }
+        txn.open = true;
+        txn.begins += 1;
+        Ok(())
+    }
+
+    fn send_internal(&self, record: &OutRecord<'_>) -> Result<(), SendError> {
+        let mut inner = self.inner();
+        let txn = inner
+            .txn
+            .as_mut()
+            .ok_or_else(|| SendError::Refused("not transactional".into()))?;
+        if !txn.open {
+            return Err(SendError::Refused("no open transaction".into()));
+        }
+        txn.offsets.push(Sent {
+            seq: u64::MAX,
+            topic: record.topic.to_owned(),
+            partition: record.partition,
+            key: record.key.map(<[u8]>::to_vec),
+            value: record.value.map(<[u8]>::to_vec),
+            headers: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn commit_transaction(&self, _timeout: Duration) -> Result<(), TxnError> {
+        let mut inner = self.inner();
+        let txn = inner
+            .txn
+            .as_mut()
+            .ok_or_else(|| TxnError::new(TxnErrorKind::Fatal, "not transactional"))?;
+        if !txn.open {
+            return Err(TxnError::new(
+                TxnErrorKind::Abortable,
+                "no open transaction",
+            ));
+        }
+        if let Some(e) = txn.fail_commit.take() {
+            return Err(e);
+        }
+        let text = |b: &Option<Vec<u8>>| {
+            b.as_deref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        };
+        let committed = Committed {
+            records: txn.records.drain(..).map(|s| s.text()).collect(),
+            offsets: txn
+                .offsets
+                .drain(..)
+                .map(|s| (text(&s.key).unwrap_or_default(), text(&s.value)))
+                .collect(),
+        };
+        txn.committed.push(committed);
+        txn.open = false;
+        Ok(())
+    }
+
+    fn abort_transaction(&self, _timeout: Duration) -> Result<(), TxnError> {
+        let mut inner = self.inner();
+        let txn = inner
+            .txn
+            .as_mut()
+            .ok_or_else(|| TxnError::new(TxnErrorKind::Fatal, "not transactional"))?;
+        txn.records.clear();
+        txn.offsets.clear();
+        txn.open = false;
+        txn.aborts += 1;
+        Ok(())
     }
 }
 
@@ -911,6 +1061,35 @@ impl OffsetStore for MemoryOffsets {
     }
 }
 
+/// An offsets topic as an exactly-once task writes it: keys `["conn",{partition}]`, values
+/// the offset JSON, partition 0; remembers what committed transactions wrote.
+#[derive(Default)]
+pub struct TopicOffsets {
+    committed: Mutex<Vec<Vec<(OffsetMap, OffsetMap)>>>,
+}
+
+impl TopicOffsets {
+    /// The entries of each committed transaction, in order.
+    pub fn committed(&self) -> Vec<Vec<(OffsetMap, OffsetMap)>> {
+        lock(&self.committed).clone()
+    }
+}
+
+impl OffsetWriter for TopicOffsets {
+    fn record(&self, connector: &str, partition: &OffsetMap, offset: &OffsetMap) -> OffsetRecord {
+        OffsetRecord {
+            topic: "offsets".into(),
+            partition: 0,
+            key: serde_json::to_vec(&json!([connector, partition])).unwrap_or_default(),
+            value: serde_json::to_vec(offset).ok(),
+        }
+    }
+
+    fn committed(&self, _connector: &str, entries: &[(OffsetMap, OffsetMap)]) {
+        lock(&self.committed).push(entries.to_vec());
+    }
+}
+
 // ---- harness ----------------------------------------------------------------------------
 
 /// One task's surroundings: worker config, status store, offset store, control.
@@ -1055,6 +1234,26 @@ impl Harness {
             let pipeline = pipeline(&worker, &connector)?;
             let task_config = props(&[("task.id", "0")]);
             SourceLoop::start(ctx, control, task, producer, pipeline, &task_config)?.run_to_end()
+        })
+    }
+
+    /// Starts an exactly-once source loop with `connector` props, its transactions ending at
+    /// `boundary`, its offsets written as `offsets` says.
+    pub fn spawn_exactly_once_source<P: RecordSender + Send + 'static>(
+        &self,
+        connector: Props,
+        task: FakeTask,
+        producer: P,
+        boundary: Boundary,
+        offsets: Arc<dyn OffsetWriter>,
+    ) -> Running {
+        let worker = self.worker.clone();
+        self.spawn(move |ctx, control| {
+            let pipeline = pipeline(&worker, &connector)?;
+            let task_config = props(&[("task.id", "0")]);
+            SourceLoop::start(ctx, control, task, producer, pipeline, &task_config)?
+                .exactly_once(Some(ExactlyOnceRun { boundary, offsets }))
+                .run_to_end()
         })
     }
 
