@@ -84,6 +84,11 @@ pub trait RecordSender {
         let _ = timeout;
         Err(not_transactional())
     }
+    /// The producer's fatal error, once it has one (a fenced transactional producer): the
+    /// delivery reports of its queued records then only say they were purged.
+    fn fatal_error(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A consumed record, borrowed from the consumer.
@@ -267,6 +272,14 @@ impl RecordSender for KafkaSender {
     fn commit_transaction(&self, timeout: Duration) -> Result<(), TxnError> {
         self.check_transactional()?;
         transactions::commit_transaction(self.producer.client(), timeout)
+    }
+
+    fn fatal_error(&self) -> Option<String> {
+        use rdkafka::producer::Producer as _;
+        self.producer
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{reason} ({code:?})"))
     }
 
     fn abort_transaction(&self, timeout: Duration) -> Result<(), TxnError> {

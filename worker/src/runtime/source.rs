@@ -871,6 +871,12 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     // Exactly-once: the transaction cannot commit without this record; as
                     // Java, the task fails (its transaction is aborted, unless a newer
                     // instance fenced this one: then it aborted it already).
+                    // A fenced producer purges its queue: the purge names no cause, the
+                    // producer's fatal error does.
+                    let e = match self.producer.fatal_error() {
+                        Some(fatal) => format!("{fatal}; {e}"),
+                        None => e,
+                    };
                     undelivered = Some(TxnError::new(error_kind(&e), e));
                     break;
                 }
