@@ -1075,16 +1075,17 @@ impl Engine {
                 let Some(pos) = self.count_event(lsn, MessageType::Insert) else {
                     return Ok(());
                 };
-                if self.config.skipped.create {
-                    return Ok(());
-                }
                 let Some(row) = self.decode(&table, &tuple, None, lsn)? else {
                     return Ok(());
                 };
                 let key = table.key_of(&row);
                 self.streamed_key(&table, &key);
+                // Signals work whatever skipped.operations says.
                 if self.is_signal_table(&table) {
                     self.signal(&row, catalog).await?;
+                }
+                if self.config.skipped.create {
+                    return Ok(());
                 }
                 self.emit(
                     &table,

@@ -770,25 +770,40 @@ impl CdcConfig {
     }
 }
 
+/// For tests: a minimal valid config (`topic.prefix=server1`) with `pairs` over it.
+#[cfg(test)]
+pub(crate) fn test_props(pairs: &[(&str, &str)]) -> Props {
+    let mut p: Props = [
+        ("database.hostname", "localhost"),
+        ("database.user", "postgres"),
+        ("database.dbname", "test"),
+        ("topic.prefix", "server1"),
+        ("plugin.name", "pgoutput"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, v) in pairs {
+        p.insert((*k).to_owned(), (*v).to_owned());
+    }
+    p
+}
+
+/// For tests: [`test_props`] parsed.
+#[cfg(test)]
+pub(crate) fn test_config(pairs: &[(&str, &str)]) -> CdcConfig {
+    match CdcConfig::parse(&test_props(pairs)) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn props(pairs: &[(&str, &str)]) -> Props {
-        let mut p: Props = [
-            ("database.hostname", "localhost"),
-            ("database.user", "postgres"),
-            ("database.dbname", "test"),
-            ("topic.prefix", "server1"),
-            ("plugin.name", "pgoutput"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        for (k, v) in pairs {
-            p.insert((*k).to_owned(), (*v).to_owned());
-        }
-        p
+        test_props(pairs)
     }
 
     #[test]

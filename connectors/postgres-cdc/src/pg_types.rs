@@ -1021,23 +1021,10 @@ pub fn schema(type_: Type, optional: bool) -> SchemaRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tributary_connector_api::Props;
-
     fn config(pairs: &[(&str, &str)]) -> CdcConfig {
-        let mut p: Props = [
-            ("database.hostname", "h"),
-            ("database.user", "u"),
-            ("database.dbname", "d"),
-            ("topic.prefix", "s"),
-            ("plugin.name", "pgoutput"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        for (k, v) in pairs {
-            p.insert((*k).to_owned(), (*v).to_owned());
-        }
-        CdcConfig::parse(&p).unwrap()
+        let mut all = vec![("topic.prefix", "s")];
+        all.extend_from_slice(pairs);
+        crate::config::test_config(&all)
     }
 
     fn named(n: &str) -> TypeKind {

@@ -306,23 +306,10 @@ pub type Tables = std::collections::HashMap<u32, Option<Arc<TableSchema>>>;
 mod tests {
     use super::*;
     use crate::catalog::ColumnMeta;
-    use tributary_connector_api::Props;
-
     fn config(pairs: &[(&str, &str)]) -> CdcConfig {
-        let mut p: Props = [
-            ("database.hostname", "h"),
-            ("database.user", "u"),
-            ("database.dbname", "d"),
-            ("topic.prefix", "srv"),
-            ("plugin.name", "pgoutput"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        for (k, v) in pairs {
-            p.insert((*k).to_owned(), (*v).to_owned());
-        }
-        CdcConfig::parse(&p).unwrap()
+        let mut all = vec![("topic.prefix", "srv")];
+        all.extend_from_slice(pairs);
+        crate::config::test_config(&all)
     }
 
     fn table(config: &CdcConfig) -> TableSchema {
