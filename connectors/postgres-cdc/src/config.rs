@@ -12,20 +12,8 @@ use tributary_connector_api::{ConfigDef, ConfigValueInfo, Props};
 
 use crate::filters::Filters;
 
-/// A config value that cannot be used; names the key and never quotes a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Invalid value for configuration {key}: {message}")]
-pub struct ConfigError {
-    pub key: String,
-    pub message: String,
-}
-
-pub(crate) fn config_error(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_owned(),
-        message: message.into(),
-    }
-}
+pub use crate::ConfigError;
+use crate::config_error;
 
 /// Where and how to connect. `Debug` hides the password.
 #[derive(Clone, PartialEq, Eq)]

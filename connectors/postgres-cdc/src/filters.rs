@@ -4,7 +4,7 @@
 
 use regex::{Regex, RegexBuilder};
 
-use crate::config::{config_error, ConfigError};
+use crate::{config_error, ConfigError};
 
 /// Schemas PostgreSQL keeps for itself: never captured.
 const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"];

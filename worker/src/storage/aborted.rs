@@ -22,7 +22,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::kafka_log::LogRecord;
 
 /// What a control batch says about its producer's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,14 +228,15 @@ impl AbortedFilter {
     }
 
     /// Removes the records of aborted transactions from `records` (in offset order per
-    /// partition, as a reader returns them).
-    pub fn retain(&mut self, records: &mut Vec<LogRecord>) {
+    /// partition, as a reader returns them); `at` gives a record's (partition, offset).
+    pub fn retain<R>(&mut self, records: &mut Vec<R>, at: impl Fn(&R) -> (i32, i64)) {
         if records.is_empty() {
             return;
         }
         let mut dropped = 0usize;
         records.retain(|r| {
-            let aborted = self.is_aborted(r.partition, r.offset);
+            let (partition, offset) = at(r);
+            let aborted = self.is_aborted(partition, offset);
             dropped += usize::from(aborted);
             !aborted
         });
@@ -295,6 +295,7 @@ impl AbortedFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::kafka_log::LogRecord;
 
     fn varint(out: &mut Vec<u8>, v: i64) {
         let mut z = ((v << 1) ^ (v >> 63)) as u64;
@@ -475,7 +476,7 @@ mod tests {
         // As a (Tansu) read-committed reader returns them: every data record.
         let mut records: Vec<LogRecord> =
             [0, 1, 3, 4, 5, 6, 7, 10].into_iter().map(record).collect();
-        filter.retain(&mut records);
+        filter.retain(&mut records, |r| (r.partition, r.offset));
         let kept: Vec<i64> = records.iter().map(|r| r.offset).collect();
         assert_eq!(kept, [0, 1, 6, 7, 10]);
         // Batch headers were read once, in steps, not once per record.
@@ -487,7 +488,7 @@ mod tests {
 
         // Later records continue from where the headers were read.
         let mut later = vec![record(10)];
-        filter.retain(&mut later);
+        filter.retain(&mut later, |r| (r.partition, r.offset));
         assert_eq!(later.len(), 1);
     }
 
@@ -501,7 +502,7 @@ mod tests {
         }
         let mut filter = AbortedFilter::new("t", Box::new(Failing));
         let mut records = vec![record(0), record(1)];
-        filter.retain(&mut records);
+        filter.retain(&mut records, |r| (r.partition, r.offset));
         assert_eq!(records.len(), 2);
 
         // An open transaction (no marker yet) keeps its record too.
@@ -514,7 +515,7 @@ mod tests {
             }),
         );
         let mut records = vec![record(0)];
-        filter.retain(&mut records);
+        filter.retain(&mut records, |r| (r.partition, r.offset));
         assert_eq!(records.len(), 1);
     }
 }

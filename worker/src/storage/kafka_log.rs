@@ -560,7 +560,7 @@ impl KafkaLog {
 
     fn drop_aborted(&mut self, records: &mut Vec<LogRecord>) {
         if let Some(filter) = self.aborted.as_mut() {
-            filter.retain(records);
+            filter.retain(records, |r| (r.partition, r.offset));
         }
     }
 
