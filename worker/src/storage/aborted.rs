@@ -109,7 +109,7 @@ pub fn parse_batches(bytes: &[u8]) -> Vec<BatchInfo> {
         };
         out.push(BatchInfo {
             base_offset: base,
-            last_offset: base + i64::from(delta),
+            last_offset: base.saturating_add(i64::from(delta)),
             producer_id,
             transactional,
             marker,
@@ -178,7 +178,7 @@ impl Scan {
                 .push((batch.base_offset, batch.last_offset)),
             None => {}
         }
-        self.next = self.next.max(batch.last_offset + 1);
+        self.next = self.next.max(batch.last_offset.saturating_add(1));
     }
 
     /// Whether the fate of the record at `offset` is known from what was read.
