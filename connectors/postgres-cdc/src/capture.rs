@@ -438,16 +438,7 @@ impl Engine {
         // Nothing to read (no captured table yet): no snapshot, streaming from a new slot.
         let snapshot = snapshot && !tables.is_empty();
 
-        let mut stream_config =
-            ReplicationStreamConfig::builder(&config.slot_name, &config.publication_name)
-                .with_protocol_version(1)
-                .with_messages(true)
-                .with_feedback_interval(config.status_update_interval)
-                .with_connection_timeout(Duration::from_secs(30))
-                .with_retry_config(RetryConfig {
-                    max_attempts: 1,
-                    ..RetryConfig::default()
-                });
+        let mut stream_config = stream_config(&config);
         if snapshot {
             // A slot of our name that exists cannot export a snapshot: a new one is made,
             // whose consistent point the snapshot and the stream share (no gap, no overlap).
@@ -545,16 +536,7 @@ impl Engine {
         at: u64,
     ) -> Result<(), CaptureError> {
         let config = self.config.clone();
-        let stream_config =
-            ReplicationStreamConfig::builder(&config.slot_name, &config.publication_name)
-                .with_protocol_version(1)
-                .with_messages(true)
-                .with_feedback_interval(config.status_update_interval)
-                .with_connection_timeout(Duration::from_secs(30))
-                .with_retry_config(RetryConfig {
-                    max_attempts: 1,
-                    ..RetryConfig::default()
-                });
+        let stream_config = stream_config(&config);
         let mut stream = LogicalReplicationStream::new(&self.conninfo(), stream_config)
             .await
             .map_err(stream_error)?;
@@ -778,12 +760,16 @@ impl Engine {
         for c in columns {
             kinds.push(catalog.type_kind(c.type_oid).await?);
         }
-        let mut t = TableSchema::build(&self.config, schema, table, columns, &meta, &kinds);
-        if meta.columns.is_empty() {
-            // The table is gone (dropped after this change): its changes are still emitted.
-            t.full_identity = false;
-        }
-        Ok(t)
+        // A table dropped since the change has no catalog entry: its changes are still
+        // emitted, every column optional and without key.
+        Ok(TableSchema::build(
+            &self.config,
+            schema,
+            table,
+            columns,
+            &meta,
+            &kinds,
+        ))
     }
 
     /// Queues a record of the open transaction (the previous one is released).
@@ -1739,6 +1725,21 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The replication stream's settings: pgoutput protocol 1 with logical decoding messages,
+/// standby status every `status.update.interval.ms`, and no reconnects of its own (a lost
+/// connection restarts the capture from the committed offset).
+fn stream_config(config: &CdcConfig) -> ReplicationStreamConfig {
+    ReplicationStreamConfig::builder(&config.slot_name, &config.publication_name)
+        .with_protocol_version(1)
+        .with_messages(true)
+        .with_feedback_interval(config.status_update_interval)
+        .with_connection_timeout(Duration::from_secs(30))
+        .with_retry_config(RetryConfig {
+            max_attempts: 1,
+            ..RetryConfig::default()
+        })
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

@@ -123,13 +123,6 @@ impl Catalog {
             .map_err(|_| CatalogError::Other(format!("server_version_num '{v}'")))
     }
 
-    pub async fn current_wal_lsn(&self) -> Result<u64, CatalogError> {
-        let v: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
-            .fetch_one(&self.pool)
-            .await?;
-        parse_lsn(&v).ok_or_else(|| CatalogError::Other(format!("LSN '{v}'")))
-    }
-
     /// Every ordinary and partitioned table outside the system schemas.
     pub async fn tables(&self) -> Result<Vec<(String, String)>, CatalogError> {
         let rows = sqlx::query(

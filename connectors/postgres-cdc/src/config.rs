@@ -12,8 +12,8 @@ use tributary_connector_api::{ConfigDef, ConfigValueInfo, Props};
 
 use crate::filters::Filters;
 
-pub use crate::ConfigError;
 use crate::config_error;
+pub use crate::ConfigError;
 
 /// Where and how to connect. `Debug` hides the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -109,14 +109,6 @@ pub enum FailureMode {
     Skip,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IsolationMode {
-    Serializable,
-    RepeatableRead,
-    ReadCommitted,
-    ReadUncommitted,
-}
-
 /// The operations `skipped.operations` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Skipped {
@@ -140,8 +132,6 @@ pub struct CdcConfig {
     pub publication_mode: PublicationMode,
     pub filters: Filters,
     pub snapshot_mode: SnapshotMode,
-    pub snapshot_isolation: IsolationMode,
-    pub snapshot_fetch_size: usize,
     pub tombstones_on_delete: bool,
     pub skipped: Skipped,
     pub decimal_mode: DecimalMode,
@@ -488,14 +478,16 @@ impl CdcConfig {
                 ("when_needed", SnapshotMode::WhenNeeded),
             ],
         )?;
-        let snapshot_isolation = r.choice(
+        // Checked, not used: the snapshot reads in the slot's exported snapshot (repeatable
+        // read) with COPY, whatever these say.
+        r.choice(
             "snapshot.isolation.mode",
             "serializable",
             &[
-                ("serializable", IsolationMode::Serializable),
-                ("repeatable_read", IsolationMode::RepeatableRead),
-                ("read_committed", IsolationMode::ReadCommitted),
-                ("read_uncommitted", IsolationMode::ReadUncommitted),
+                ("serializable", ()),
+                ("repeatable_read", ()),
+                ("read_committed", ()),
+                ("read_uncommitted", ()),
             ],
         )?;
         r.choice(
@@ -503,7 +495,7 @@ impl CdcConfig {
             "none",
             &[("none", ()), ("shared", ())],
         )?;
-        let snapshot_fetch_size = r.number("snapshot.fetch.size", 10240, 1, 1_000_000)? as usize;
+        r.number("snapshot.fetch.size", 10240, 1, 1_000_000)?;
         let mut skipped = Skipped::default();
         let ops = if r.raw("skipped.operations").is_some() {
             r.list("skipped.operations")
@@ -710,8 +702,6 @@ impl CdcConfig {
             publication_mode,
             filters,
             snapshot_mode,
-            snapshot_isolation,
-            snapshot_fetch_size,
             tombstones_on_delete: r.boolean("tombstones.on.delete", true)?,
             skipped,
             decimal_mode,

@@ -133,14 +133,6 @@ impl Filters {
             .find(|(p, _)| p.is_match(&qualified))
             .map(|(_, c)| c.as_slice())
     }
-
-    /// Whether only some tables are selected (a `filtered` publication then lists them).
-    pub fn has_table_filters(&self) -> bool {
-        !(self.schema_include.is_empty()
-            && self.schema_exclude.is_empty()
-            && self.table_include.is_empty()
-            && self.table_exclude.is_empty())
-    }
 }
 
 #[cfg(test)]

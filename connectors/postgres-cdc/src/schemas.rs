@@ -2,7 +2,7 @@
 //! (Debezium's `TableSchemaBuilder` shape), and the shared `io.debezium.connector.postgresql.Source`,
 //! transaction block, heartbeat, message and transaction-metadata schemas.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use tributary_connector_api::{Schema, SchemaRef, Type, Value};
 
@@ -33,8 +33,6 @@ pub struct TableSchema {
     pub envelope: SchemaRef,
     /// In tuple order (the relation's column order).
     pub columns: Vec<ColumnPlan>,
-    /// REPLICA IDENTITY FULL: old tuples carry every column.
-    pub full_identity: bool,
 }
 
 /// A column as the stream (Relation message) or the snapshot names it.
@@ -194,7 +192,6 @@ impl TableSchema {
             value,
             envelope,
             columns: plans,
-            full_identity: meta.replica_identity == 'f',
         }
     }
 }
@@ -298,9 +295,6 @@ fn message_value(content_as_string: bool) -> SchemaRef {
     .with_name("io.debezium.connector.postgresql.MessageValue")
     .into_ref()
 }
-
-/// Shared `Arc` of an `Arc<TableSchema>` list, for lookups by relation id.
-pub type Tables = std::collections::HashMap<u32, Option<Arc<TableSchema>>>;
 
 #[cfg(test)]
 mod tests {

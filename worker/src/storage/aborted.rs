@@ -22,7 +22,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-
 /// What a control batch says about its producer's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Marker {

@@ -826,41 +826,7 @@ impl KafkaLog {
     }
 }
 
-/// Java's `Utils.murmur2`.
-pub fn java_murmur2(data: &[u8]) -> i32 {
-    const M: u32 = 0x5bd1_e995;
-    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for chunk in &mut chunks {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> 24;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    let tail = chunks.remainder();
-    if !tail.is_empty() {
-        for (i, &byte) in tail.iter().enumerate().rev() {
-            h ^= u32::from(byte) << (8 * i);
-        }
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-/// Java's default partitioner for a keyed record: the partition Java puts `key` in (what
-/// librdkafka's `murmur2_random` partitioner picks), for records whose partition the worker
-/// sets itself (offset records written in a transaction).
-pub fn java_partition(key: &[u8], partitions: i32) -> i32 {
-    if partitions <= 0 {
-        return 0;
-    }
-    (java_murmur2(key) & 0x7fff_ffff) % partitions
-}
+pub use super::internal_records::java_partition;
 
 /// Converts a message and advances the tracked position of its partition.
 fn take<M: Message>(next: &mut BTreeMap<i32, i64>, message: &M) -> LogRecord {
@@ -970,29 +936,6 @@ mod tests {
                     record.partition
                 );
             }
-        }
-    }
-
-    #[test]
-    fn java_murmur2_matches_kafka_utils_test_vectors() {
-        let vectors: [(&[u8], i32); 6] = [
-            (b"21", -973_932_308),
-            (b"foobar", -790_332_482),
-            (b"a-little-bit-long-string", -985_981_536),
-            (b"a-little-bit-longer-string", -1_486_304_829),
-            (
-                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
-                -58_897_971,
-            ),
-            (b"abc", 479_470_107),
-        ];
-        for (input, hash) in vectors {
-            assert_eq!(
-                java_murmur2(input),
-                hash,
-                "{}",
-                String::from_utf8_lossy(input)
-            );
         }
     }
 
