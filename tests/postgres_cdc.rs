@@ -790,7 +790,12 @@ fn an_incremental_snapshot_by_signal_keeps_streamed_changes_in_order() {
     let (t, signal) = (names.table(0).to_owned(), names.table(1).to_owned());
     let db = pg();
     db.sql(&[
-        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        // Types whose `::text` cast differs from their output (bool, inet, char(n)): the
+        // chunks read the output, as the stream sends it.
+        &format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL, \
+             flag BOOLEAN DEFAULT true, addr INET DEFAULT '10.0.0.1', code CHAR(4) DEFAULT 'ab')"
+        ),
         &format!("INSERT INTO {t} SELECT i, 0 FROM generate_series(1, 2500) i"),
         &format!(
             "CREATE TABLE {signal} (id VARCHAR(64) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048))"
@@ -844,6 +849,11 @@ fn an_incremental_snapshot_by_signal_keeps_streamed_changes_in_order() {
         .iter()
         .filter(|e| e.op() == "r")
         .all(|e| e.source()["snapshot"] == "incremental"));
+    let read = all.iter().find(|e| e.op() == "r").unwrap().after();
+    assert_eq!(
+        (&read["flag"], &read["addr"], &read["code"]),
+        (&json!(true), &json!("10.0.0.1"), &json!("ab  "))
+    );
     assert_same_table(&replay(&all, "v"), &want, &worker);
     // The signal row itself is an event of the signal table's topic.
     let sig = read_events(&names.topic(1), 1, &worker);
@@ -852,7 +862,8 @@ fn an_incremental_snapshot_by_signal_keeps_streamed_changes_in_order() {
 
 #[test]
 fn an_interrupted_initial_snapshot_resumes_with_the_tables_not_yet_read() {
-    let names = Names::new("resume", &["small", "large"]);
+    // Tables are read in name order: the small one first.
+    let names = Names::new("resume", &["a_small", "b_large"]);
     let (a, b) = (names.table(0).to_owned(), names.table(1).to_owned());
     let db = pg();
     db.sql(&[
@@ -862,11 +873,36 @@ fn an_interrupted_initial_snapshot_resumes_with_the_tables_not_yet_read() {
         &format!("INSERT INTO {b} SELECT i, i FROM generate_series(1, 80000) i"),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let connector = names.connector(dir.path(), &[("incremental.snapshot.chunk.size", "5000")]);
+    // The large table is read through a snapshot.select.statement.overrides statement that
+    // pauses now and then, so that the kill lands in its middle however fast the rest is.
+    let overrides = format!("public.{b}");
+    let slow_key = format!("snapshot.select.statement.overrides.public.{b}");
+    let slow = format!(
+        "SELECT x.id, x.v FROM public.{b} x, \
+         LATERAL (SELECT pg_sleep(CASE WHEN x.id % 400 = 0 THEN 0.02 ELSE 0 END)) pause"
+    );
+    let connector = names.connector(
+        dir.path(),
+        &[
+            ("incremental.snapshot.chunk.size", "5000"),
+            ("snapshot.select.statement.overrides", &overrides),
+            (&slow_key, &slow),
+        ],
+    );
     let worker = start_worker(dir.path(), std::slice::from_ref(&connector), &[]);
-    // The small table is read first (tables in name order); kill once the large one streams.
+    // Kill once the large table streams…
     let first = read_records(&names.topic(1), 1, Duration::from_secs(60));
     assert!(!first.is_empty(), "log:\n{}", worker.log_text());
+    // …and once the offsets say the small table was read.
+    wait_for(
+        "the small table's snapshot committed",
+        Duration::from_secs(30),
+        || {
+            std::fs::read_to_string(dir.path().join("offsets.json"))
+                .ok()
+                .filter(|o| o.contains(&format!("public.{a}")))
+        },
+    );
     worker.kill9();
     db.sql(&[
         &format!("UPDATE {a} SET v = -1 WHERE id = 7"),
@@ -896,6 +932,104 @@ fn an_interrupted_initial_snapshot_resumes_with_the_tables_not_yet_read() {
         "log:\n{}",
         worker.log_text()
     );
+}
+
+#[test]
+fn several_snapshot_threads_read_every_table_once_with_debezium_markers() {
+    let names = Names::new("threads", &["t0", "t1", "t2", "t3"]);
+    let t: Vec<String> = (0..4).map(|i| names.table(i).to_owned()).collect();
+    let db = pg();
+    let mut setup = Vec::new();
+    for (name, rows) in t.iter().zip([2000, 1, 0, 1500]) {
+        setup.push(format!(
+            "CREATE TABLE {name} (id INTEGER PRIMARY KEY, v INTEGER)"
+        ));
+        setup.push(format!(
+            "INSERT INTO {name} SELECT i, i * 10 FROM generate_series(1, {rows}) i"
+        ));
+    }
+    setup.push(format!(
+        "ALTER TABLE {} ADD COLUMN flag BOOLEAN DEFAULT true, \
+         ADD COLUMN addr INET DEFAULT '10.0.0.1', ADD COLUMN code CHAR(4) DEFAULT 'ab'",
+        t[1]
+    ));
+    let setup: Vec<&str> = setup.iter().map(String::as_str).collect();
+    db.sql(&setup);
+    let dir = tempfile::tempdir().unwrap();
+    // t3 is read through an override that returns only the even ids and not `v`: a column
+    // the statement leaves out reads as null, as in Debezium.
+    let overrides = format!("public.{}", t[3]);
+    let key = format!("snapshot.select.statement.overrides.public.{}", t[3]);
+    let select = format!("SELECT id FROM public.{} WHERE id % 2 = 0;", t[3]);
+    let connector = names.connector(
+        dir.path(),
+        &[
+            ("snapshot.max.threads", "3"),
+            ("snapshot.select.statement.overrides", &overrides),
+            (&key, &select),
+        ],
+    );
+    let worker = start_worker(dir.path(), &[connector], &[]);
+    let t0 = read_events(&names.topic(0), 2000, &worker);
+    let t1 = read_events(&names.topic(1), 1, &worker);
+    let t3 = read_events(&names.topic(3), 750, &worker);
+    assert_same_table(&replay(&t0, "v"), &table_now(&t[0], "v"), &worker);
+    assert_eq!(replay(&t1, "v").values().collect::<Vec<_>>(), ["10"]);
+    // Each value is the type's output, as the stream sends it.
+    let after = t1[0].after();
+    assert_eq!(
+        (&after["flag"], &after["addr"], &after["code"]),
+        (&json!(true), &json!("10.0.0.1"), &json!("ab  "))
+    );
+    let ids: Vec<i64> = t3
+        .iter()
+        .map(|e| e.after()["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=750).map(|i| i * 2).collect::<Vec<_>>());
+    assert!(
+        t3.iter().all(|e| e.after()["v"].is_null()),
+        "v left out: null"
+    );
+    // Markers: one first and one last in the whole snapshot; per table, its first and last
+    // record say so and the others are `true`.
+    let mut all = Vec::new();
+    for events in [&t0, &t1, &t3] {
+        assert!(events.iter().all(|e| e.op() == "r"));
+        let markers: Vec<&str> = events
+            .iter()
+            .map(|e| e.source()["snapshot"].as_str().unwrap())
+            .collect();
+        let (first, last) = (markers[0], markers[markers.len() - 1]);
+        assert!(
+            ["first", "first_in_data_collection"].contains(&first) || markers.len() == 1,
+            "{markers:?}"
+        );
+        assert!(
+            [
+                "last",
+                "last_in_data_collection",
+                "first",
+                "first_in_data_collection"
+            ]
+            .contains(&last),
+            "{markers:?}"
+        );
+        if markers.len() > 2 {
+            assert!(markers[1..markers.len() - 1].iter().all(|m| *m == "true"));
+        }
+        all.extend(markers);
+    }
+    assert_eq!(all.iter().filter(|m| **m == "first").count(), 1, "{all:?}");
+    assert_eq!(all.iter().filter(|m| **m == "last").count(), 1, "{all:?}");
+    assert!(
+        worker.log_text().contains("threads=3"),
+        "{}",
+        worker.log_text()
+    );
+    // Streaming follows the snapshot, in the empty table too.
+    db.sql(&[&format!("INSERT INTO {} VALUES (1, 1)", t[2])]);
+    let t2 = read_events(&names.topic(2), 1, &worker);
+    assert_eq!(t2[0].op(), "c");
 }
 
 #[test]

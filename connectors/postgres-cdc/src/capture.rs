@@ -27,6 +27,7 @@ use crate::incremental::{
 use crate::offsets::{snapshot_offset, MessageType, Skip, Stored, StreamPosition};
 use crate::records::{Now, Origin, RecordMaker, TxBlock, CREATE, DELETE, READ, TRUNCATE, UPDATE};
 use crate::schemas::{RelationColumn, TableSchema};
+use crate::snapshot::{Batch, Step};
 use crate::tuples::Row;
 
 /// What the engine hands the task.
@@ -594,8 +595,9 @@ impl Engine {
         }
     }
 
-    /// The snapshot: every captured table read in the slot's exported snapshot, as `r`
-    /// events; returns the stream and the consistent point streaming starts at.
+    /// The snapshot: every captured table read in the slot's exported snapshot (by
+    /// `snapshot.max.threads` readers at once), as `r` events; returns the stream and the
+    /// consistent point streaming starts at.
     async fn snapshot(
         &mut self,
         stream: LogicalReplicationStream,
@@ -616,102 +618,148 @@ impl Engine {
             filters.captures(&r.namespace, &r.relation_name)
         });
         let consistent = snap.consistent_point().value();
+        let exported = snap
+            .stream()
+            .exported_snapshot_name()
+            .map(str::to_owned)
+            .ok_or_else(|| retriable("the replication slot exported no snapshot name"))?;
+        let mut tables = Vec::with_capacity(snap.tables().len());
+        for t in snap.tables() {
+            let relation = t.relation();
+            let columns: Vec<RelationColumn> = relation
+                .columns
+                .iter()
+                .map(|c| RelationColumn {
+                    name: c.name.to_string(),
+                    type_oid: c.type_id,
+                    typmod: c.type_modifier,
+                })
+                .collect();
+            let (schema, name): (&str, &str) = (&relation.namespace, &relation.relation_name);
+            let table = self.table_schema(catalog, schema, name, &columns).await?;
+            let names: Vec<String> = columns.into_iter().map(|c| c.name).collect();
+            let over = self
+                .config
+                .snapshot_overrides
+                .iter()
+                .find(|(s, t, _)| s == schema && t == name)
+                .map(|(_, _, select)| select.clone());
+            let select = match over {
+                None => crate::snapshot::select_sql(schema, name, &names, None),
+                Some(statement) => {
+                    let present = catalog.result_columns(&statement).await.map_err(|e| {
+                        fatal(format!(
+                            "snapshot.select.statement.overrides.{schema}.{name}: {e}"
+                        ))
+                    })?;
+                    crate::snapshot::select_sql(schema, name, &names, Some((&statement, &present)))
+                }
+            };
+            tables.push(crate::snapshot::Table {
+                schema: Arc::new(table),
+                select,
+            });
+        }
+        let tables = Arc::new(tables);
         let started_us = Now::get().us;
         note!(info,
-            tables = snap.tables().len(),
+            tables = tables.len(),
+            threads = self.config.snapshot_threads.min(tables.len()),
             at = %format_lsn(consistent),
             "snapshot started"
         );
-        let mut rows = snap.rows();
-        let mut schemas: HashMap<u32, Arc<TableSchema>> = HashMap::new();
-        // One held record, so that the last of each table and of the whole snapshot can be
-        // marked (`last_in_data_collection`, `last`).
-        // (table, row, relation, whether it is the table's first row)
-        let mut pending: Option<(Arc<TableSchema>, Row, u32, bool)> = None;
-        let mut previous_oid: Option<u32> = None;
-        let mut first = true;
+        let mut readers = crate::snapshot::Readers::start(
+            crate::catalog::connect_options(&self.config.connection),
+            &exported,
+            tables.clone(),
+            self.config.snapshot_threads,
+            crate::snapshot::RowRules {
+                failure: self.config.failure_mode,
+                placeholder: self.config.unavailable_placeholder.clone(),
+            },
+            self.stop.clone(),
+        )
+        .await
+        .map_err(retriable)?;
+        // Every reader holds the exported snapshot now: the slot's own reader is let go and
+        // the slot kept (an interrupted snapshot resumes from its offsets, or, with none,
+        // the slot is made again on the next start).
+        let stream = snap.abandon().await.map_err(stream_error)?;
+
+        let mut markers = crate::snapshot::Markers::new(tables.len());
+        let mut steps = Vec::new();
         let mut count: u64 = 0;
         loop {
-            if self.stop.is_cancelled() {
-                return Err(fatal("stopped"));
-            }
-            let next = rows.next_row().await.map_err(stream_error)?;
-            let Some(row) = next else { break };
-            let relation = row.relation.clone();
-            let table = match schemas.get(&relation.relation_id) {
-                Some(t) => t.clone(),
-                None => {
-                    let columns: Vec<RelationColumn> = relation
-                        .columns
-                        .iter()
-                        .map(|c| RelationColumn {
-                            name: c.name.to_string(),
-                            type_oid: c.type_id,
-                            typmod: c.type_modifier,
-                        })
-                        .collect();
-                    let t = Arc::new(
-                        self.table_schema(
-                            catalog,
-                            &relation.namespace,
-                            &relation.relation_name,
-                            &columns,
-                        )
-                        .await?,
-                    );
-                    schemas.insert(relation.relation_id, t.clone());
-                    t
-                }
+            let batch = tokio::select! {
+                b = readers.next() => b,
+                _ = self.stop.cancelled() => return Err(fatal("stopped")),
             };
-            let values = match table.snapshot_row(&row.data, &self.config.unavailable_placeholder) {
-                Ok(v) => v,
-                Err(e) => match self.config.failure_mode {
-                    FailureMode::Fail => return Err(fatal(format!("snapshot: {e}"))),
-                    FailureMode::Warn => {
-                        note!(warn, error = %e, "snapshot row skipped");
-                        continue;
+            match batch {
+                None => break,
+                Some(Batch::Failed {
+                    message,
+                    retriable: r,
+                }) => {
+                    return Err(if r {
+                        retriable(message)
+                    } else {
+                        fatal(message)
+                    })
+                }
+                Some(Batch::Rows { table, rows }) => {
+                    count += rows.len() as u64;
+                    for row in rows {
+                        markers.row(table, row, &mut steps);
                     }
-                    FailureMode::Skip => continue,
-                },
-            };
-            if let Some((prev, prev_row, prev_oid, first_in_table)) = pending.take() {
-                let last_in_table = prev_oid != relation.relation_id;
-                if last_in_table {
-                    self.snapshot_done
-                        .push(format!("{}.{}", prev.schema, prev.table));
                 }
-                // Debezium's order: first, (last,) first_in_…, last_in_…, true.
-                let marker = if first {
-                    "first"
-                } else if first_in_table {
-                    "first_in_data_collection"
-                } else if last_in_table {
-                    "last_in_data_collection"
-                } else {
-                    "true"
-                };
-                first = false;
-                let record =
-                    self.snapshot_record(&prev, prev_row, marker, consistent, started_us, false)?;
-                self.push(record).await?;
+                Some(Batch::Done { table }) => markers.done(table, &mut steps),
             }
-            let first_in_table = previous_oid != Some(relation.relation_id);
-            previous_oid = Some(relation.relation_id);
-            pending = Some((table, values, relation.relation_id, first_in_table));
-            count += 1;
+            for step in steps.drain(..) {
+                match step {
+                    Step::Finished(t) => self.snapshot_done.push(tables[t].schema.id()),
+                    Step::Emit(t, row, marker) => {
+                        self.emit_snapshot_row(
+                            &tables[t].schema,
+                            row,
+                            marker,
+                            consistent,
+                            started_us,
+                            false,
+                        )
+                        .await?
+                    }
+                }
+            }
         }
-        if let Some((prev, prev_row, _, _)) = pending.take() {
-            let record =
-                self.snapshot_record(&prev, prev_row, "last", consistent, started_us, true)?;
-            self.push(record).await?;
+        if !markers.complete() {
+            return Err(retriable(
+                "a snapshot reader stopped before reading every table",
+            ));
+        }
+        if let Some((t, row)) = markers.finish() {
+            self.snapshot_done.push(tables[t].schema.id());
+            self.emit_snapshot_row(&tables[t].schema, row, "last", consistent, started_us, true)
+                .await?;
         }
         self.flush_all().await?;
-        let stream = rows.finish().await.map_err(stream_error)?;
         note!(info, rows = count, "snapshot completed");
         self.position.lsn = consistent;
         self.position.lsn_commit = consistent;
         self.has_offset = count > 0;
         Ok((stream, consistent))
+    }
+
+    async fn emit_snapshot_row(
+        &mut self,
+        table: &TableSchema,
+        row: Row,
+        marker: &'static str,
+        consistent: u64,
+        ts_us: i64,
+        last: bool,
+    ) -> Result<(), CaptureError> {
+        let record = self.snapshot_record(table, row, marker, consistent, ts_us, last)?;
+        self.push(record).await
     }
 
     fn snapshot_record(
@@ -1557,7 +1605,7 @@ impl Engine {
                 self.config.chunk_size,
             );
             if self.incremental.max_key.is_none() {
-                let max = catalog.text_rows(&sql.max_key, &[]).await?;
+                let max = catalog.text_rows(&sql.max_key).await?;
                 match max.into_iter().next() {
                     Some(k) => self.incremental.max_key = Some(k),
                     None => {
@@ -1583,12 +1631,8 @@ impl Engine {
                 ))
                 .await?;
             let rows = match &self.incremental.last_key {
-                None => catalog.text_rows(&sql.first, &max).await?,
-                Some(last) => {
-                    let mut params = last.clone();
-                    params.extend(max.iter().cloned());
-                    catalog.text_rows(&sql.next, &params).await?
-                }
+                None => catalog.text_rows(&sql.first(&max)).await?,
+                Some(last) => catalog.text_rows(&sql.next(last, &max)).await?,
             };
             let mut window = Window::new(id.clone(), table.clone());
             for cells in &rows {

@@ -69,8 +69,22 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Quotes a string literal; the escape-string form reads the same whatever
+/// `standard_conforming_strings` says.
 pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// A column of a row read through the simple query protocol, as its text output.
+pub fn text_cell(row: &sqlx::postgres::PgRow, i: usize) -> Result<Option<&str>, CatalogError> {
+    use sqlx::ValueRef;
+    let raw = row.try_get_raw(i)?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    raw.as_str()
+        .map(Some)
+        .map_err(|e| CatalogError::Other(format!("column {i} is not text: {e}")))
 }
 
 pub fn connect_options(c: &Connection) -> PgConnectOptions {
@@ -388,23 +402,27 @@ impl Catalog {
     }
 
     /// Runs a query whose columns are all text, with text parameters.
-    pub async fn text_rows(
-        &self,
-        sql: &str,
-        params: &[Option<String>],
-    ) -> Result<Vec<Vec<Option<String>>>, CatalogError> {
-        let mut q = sqlx::query(sql);
-        for p in params {
-            q = q.bind(p.clone());
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        Ok(rows
-            .iter()
+    /// Rows of a statement in PostgreSQL's text output (the simple query protocol), the
+    /// form the stream sends values in.
+    pub async fn text_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, CatalogError> {
+        let rows = sqlx::raw_sql(sql).fetch_all(&self.pool).await?;
+        rows.iter()
             .map(|r| {
                 (0..r.len())
-                    .map(|i| r.get::<Option<String>, _>(i))
+                    .map(|i| Ok(text_cell(r, i)?.map(str::to_owned)))
                     .collect()
             })
+            .collect()
+    }
+
+    /// The names of the columns a statement returns (it is described, not run).
+    pub async fn result_columns(&self, sql: &str) -> Result<Vec<String>, CatalogError> {
+        use sqlx::{Column, Executor};
+        let described = (&self.pool).describe(sql).await?;
+        Ok(described
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
             .collect())
     }
 
@@ -425,6 +443,7 @@ mod tests {
         assert_eq!(format_lsn(0x16_B374_D848), "16/B374D848");
         assert_eq!(parse_lsn("x"), None);
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("it's"), "E'it''s'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
     }
 }

@@ -160,6 +160,11 @@ pub struct CdcConfig {
     /// `errors.max.retries`: restarts after retriable errors, -1 for ever.
     pub errors_max_retries: i64,
     pub chunk_size: usize,
+    /// `snapshot.max.threads`: connections reading tables at once in the initial snapshot.
+    pub snapshot_threads: usize,
+    /// `snapshot.select.statement.overrides`: (schema, table, SELECT) read instead of the
+    /// whole table in the initial snapshot.
+    pub snapshot_overrides: Vec<(String, String, String)>,
     /// `insert_delete`: a window closes by deleting its open row.
     pub watermark_delete: bool,
 }
@@ -207,6 +212,8 @@ pub fn config_def() -> ConfigDef {
         ("snapshot.isolation.mode", Str, value("serializable"), "serializable, repeatable_read, read_committed or read_uncommitted."),
         ("snapshot.locking.mode", Str, value("none"), "none or shared."),
         ("snapshot.fetch.size", Int, value("10240"), "Rows read at a time during the snapshot."),
+        ("snapshot.max.threads", Int, value("1"), "Tables read at once during the initial snapshot, each on its own connection."),
+        ("snapshot.select.statement.overrides", List, value(""), "Tables (schema.table) whose snapshot reads the SELECT of snapshot.select.statement.overrides.<schema>.<table>."),
         ("tombstones.on.delete", Boolean, value("true"), "Emit a tombstone after each delete."),
         ("skipped.operations", List, value("t"), "Operations not emitted: c, u, d, t, or none."),
         ("decimal.handling.mode", Str, value("precise"), "precise, double or string."),
@@ -479,7 +486,7 @@ impl CdcConfig {
             ],
         )?;
         // Checked, not used: the snapshot reads in the slot's exported snapshot (repeatable
-        // read) with COPY, whatever these say.
+        // read), rows streamed without a cursor, whatever these say.
         r.choice(
             "snapshot.isolation.mode",
             "serializable",
@@ -496,6 +503,24 @@ impl CdcConfig {
             &[("none", ()), ("shared", ())],
         )?;
         r.number("snapshot.fetch.size", 10240, 1, 1_000_000)?;
+        let snapshot_threads = r.number("snapshot.max.threads", 1, 1, 64)? as usize;
+        let mut snapshot_overrides = Vec::new();
+        for table in r.list("snapshot.select.statement.overrides") {
+            let key = format!("snapshot.select.statement.overrides.{table}");
+            let Some((schema, name)) = table.split_once('.') else {
+                return Err(config_error(
+                    "snapshot.select.statement.overrides",
+                    format!("'{table}' is not schema.table"),
+                ));
+            };
+            let Some(select) = r.raw(&key) else {
+                return Err(config_error(
+                    &key,
+                    format!("'{table}' is listed in snapshot.select.statement.overrides but {key} is not set"),
+                ));
+            };
+            snapshot_overrides.push((schema.to_owned(), name.to_owned(), select.to_owned()));
+        }
         let mut skipped = Skipped::default();
         let ops = if r.raw("skipped.operations").is_some() {
             r.list("skipped.operations")
@@ -698,6 +723,8 @@ impl CdcConfig {
                 MAX_MS,
             )? as u64),
             slot_stream_params,
+            snapshot_threads,
+            snapshot_overrides,
             publication_name,
             publication_mode,
             filters,

@@ -267,19 +267,63 @@ impl Incremental {
     }
 }
 
-/// The SQL of a table's chunks.
+/// The SQL of a table's chunks. The statements carry their key values as literals: they run
+/// through the simple query protocol, whose rows come in PostgreSQL's text output, the same
+/// text the stream sends (a `::text` cast differs for bool, inet and char(n)).
 #[derive(Debug, Clone)]
 pub struct ChunkSql {
     /// `SELECT` of the maximum key.
     pub max_key: String,
-    /// `SELECT` of the first chunk (no lower bound): params = the maximum key.
-    pub first: String,
-    /// `SELECT` of a later chunk: params = the last key, then the maximum key.
-    pub next: String,
+    /// `SELECT … FROM … AS src WHERE `
+    head: String,
+    /// The key row, `ROW(src."a", …)`.
+    row: String,
+    /// The key columns' SQL types.
+    types: Vec<String>,
+    /// ` AND (condition) ORDER BY … LIMIT n`
+    tail: String,
 }
 
-/// Builds the statements reading `schema.table`'s `columns` (every column as text) in chunks
-/// of `size` ordered by the key columns (`(name, SQL type)`), with an optional filter.
+impl ChunkSql {
+    /// The first chunk (no lower bound) up to the maximum key.
+    pub fn first(&self, max: &[Option<String>]) -> String {
+        format!(
+            "{}{} <= {}{}",
+            self.head,
+            self.row,
+            self.literal_row(max),
+            self.tail
+        )
+    }
+
+    /// The chunk after `last`, up to the maximum key.
+    pub fn next(&self, last: &[Option<String>], max: &[Option<String>]) -> String {
+        format!(
+            "{}{row} > {} AND {row} <= {}{}",
+            self.head,
+            self.literal_row(last),
+            self.literal_row(max),
+            self.tail,
+            row = self.row
+        )
+    }
+
+    fn literal_row(&self, values: &[Option<String>]) -> String {
+        let items: Vec<String> = self
+            .types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match values.get(i).cloned().flatten() {
+                Some(v) => format!("{}::{t}", quote_literal(&v)),
+                None => format!("NULL::{t}"),
+            })
+            .collect();
+        format!("ROW({})", items.join(", "))
+    }
+}
+
+/// Builds the statements reading `schema.table`'s `columns` in chunks of `size` ordered by
+/// the key columns (`(name, SQL type)`), with an optional filter.
 pub fn chunk_sql(
     schema: &str,
     table: &str,
@@ -288,54 +332,31 @@ pub fn chunk_sql(
     condition: Option<&str>,
     size: usize,
 ) -> ChunkSql {
-    // The table is aliased so that ORDER BY names its columns, not the text columns of the
-    // select list that carry the same names.
+    // The table is aliased so that ORDER BY names its columns unambiguously.
     let from = format!("{}.{} AS src", quote_ident(schema), quote_ident(table));
     let select: Vec<String> = columns
         .iter()
-        .map(|c| format!("{}::text", quote_ident(c)))
+        .map(|c| format!("src.{}", quote_ident(c)))
         .collect();
     let key_names: Vec<String> = key
         .iter()
         .map(|(n, _)| format!("src.{}", quote_ident(n)))
         .collect();
-    let row = format!("ROW({})", key_names.join(", "));
-    let params = |from_n: usize| -> String {
-        let p: Vec<String> = key
-            .iter()
-            .enumerate()
-            .map(|(i, (_, t))| format!("${}::{t}", from_n + i))
-            .collect();
-        format!("ROW({})", p.join(", "))
-    };
     let filter = condition.map(|c| format!(" AND ({c})")).unwrap_or_default();
     let where_filter = condition
         .map(|c| format!(" WHERE ({c})"))
         .unwrap_or_default();
     let desc: Vec<String> = key_names.iter().map(|k| format!("{k} DESC")).collect();
-    let key_text: Vec<String> = key
-        .iter()
-        .map(|(n, _)| format!("{}::text", quote_ident(n)))
-        .collect();
-    let order = key_names.join(", ");
-    let n = key.len();
     ChunkSql {
         max_key: format!(
             "SELECT {} FROM {from}{where_filter} ORDER BY {} LIMIT 1",
-            key_text.join(", "),
+            key_names.join(", "),
             desc.join(", ")
         ),
-        first: format!(
-            "SELECT {} FROM {from} WHERE {row} <= {}{filter} ORDER BY {order} LIMIT {size}",
-            select.join(", "),
-            params(1)
-        ),
-        next: format!(
-            "SELECT {} FROM {from} WHERE {row} > {} AND {row} <= {}{filter} ORDER BY {order} LIMIT {size}",
-            select.join(", "),
-            params(1),
-            params(1 + n)
-        ),
+        head: format!("SELECT {} FROM {from} WHERE ", select.join(", ")),
+        row: format!("ROW({})", key_names.join(", ")),
+        types: key.iter().map(|(_, t)| t.clone()).collect(),
+        tail: format!("{filter} ORDER BY {} LIMIT {size}", key_names.join(", ")),
     }
 }
 
@@ -443,15 +464,19 @@ mod tests {
         );
         assert_eq!(
             sql.max_key,
-            r#"SELECT "id"::text, "site"::text FROM "public"."t" AS src WHERE (v > 0) ORDER BY src."id" DESC, src."site" DESC LIMIT 1"#
+            r#"SELECT src."id", src."site" FROM "public"."t" AS src WHERE (v > 0) ORDER BY src."id" DESC, src."site" DESC LIMIT 1"#
+        );
+        let (last, max) = (
+            [Some("7".to_owned()), Some("o'brien\\x".to_owned())],
+            [Some("9".to_owned()), None],
         );
         assert_eq!(
-            sql.next,
-            r#"SELECT "id"::text, "site"::text, "v"::text FROM "public"."t" AS src WHERE ROW(src."id", src."site") > ROW($1::integer, $2::text) AND ROW(src."id", src."site") <= ROW($3::integer, $4::text) AND (v > 0) ORDER BY src."id", src."site" LIMIT 100"#
+            sql.next(&last, &max),
+            r#"SELECT src."id", src."site", src."v" FROM "public"."t" AS src WHERE ROW(src."id", src."site") > ROW(E'7'::integer, E'o''brien\\x'::text) AND ROW(src."id", src."site") <= ROW(E'9'::integer, NULL::text) AND (v > 0) ORDER BY src."id", src."site" LIMIT 100"#
         );
         assert!(sql
-            .first
-            .contains("WHERE ROW(src.\"id\", src.\"site\") <= ROW($1::integer, $2::text)"));
+            .first(&max)
+            .contains(r#"WHERE ROW(src."id", src."site") <= ROW(E'9'::integer, NULL::text) AND"#));
     }
 
     #[test]
@@ -482,13 +507,16 @@ mod tests {
     fn watermarks() {
         assert_eq!(
             watermark_sql(Some("public.sig"), "c1", "snapshot-window-open", false),
-            r#"INSERT INTO "public"."sig" VALUES ('c1-open', 'snapshot-window-open', NULL)"#
+            r#"INSERT INTO "public"."sig" VALUES (E'c1-open', E'snapshot-window-open', NULL)"#
         );
         assert_eq!(
             watermark_sql(Some("public.sig"), "c1", "snapshot-window-close", true),
-            r#"DELETE FROM "public"."sig" WHERE id = 'c1-open'"#
+            r#"DELETE FROM "public"."sig" WHERE id = E'c1-open'"#
         );
-        assert!(watermark_sql(None, "c1", "snapshot-window-close", false)
-            .contains("pg_logical_emit_message(true, '__tributary_snapshot_window', 'c1-close')"));
+        assert!(
+            watermark_sql(None, "c1", "snapshot-window-close", false).contains(
+                "pg_logical_emit_message(true, E'__tributary_snapshot_window', E'c1-close')"
+            )
+        );
     }
 }

@@ -60,6 +60,7 @@ pub mod offsets;
 pub mod pg_types;
 pub mod records;
 pub mod schemas;
+pub mod snapshot;
 pub mod tuples;
 
 pub use connector::{PostgresConnector, PostgresTask};

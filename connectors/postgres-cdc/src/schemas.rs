@@ -121,6 +121,11 @@ fn schema_name(topic: &str, suffix: &str) -> String {
 }
 
 impl TableSchema {
+    /// `schema.table`.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
     /// The shapes of `schema.table` with the columns the stream names, the catalog's
     /// nullability and primary key, and each column type's kind.
     pub fn build(
