@@ -3,7 +3,8 @@
 //! Debezium config unchanged: the snapshot, then inserts, updates, deletes, a key change and
 //! a TOASTed column streamed as Debezium's envelopes; a kill -9 in the middle of a stream of
 //! transactions; the slot confirmed only to what the offsets hold; heartbeats moving an idle
-//! slot; and the unwrap SMT with the JDBC sink reproducing the table in MariaDB.
+//! slot; the unwrap SMT with the JDBC sink reproducing the table in MariaDB; several snapshot
+//! threads; and exactly-once delivery (KIP-618) through a kill -9 of a distributed worker.
 
 #[path = "support/databases.rs"]
 mod databases;
@@ -90,11 +91,17 @@ impl Names {
     /// are created with one partition, so records keep the order of the changes (Tansu would
     /// create several).
     fn connector(&self, dir: &Path, extra: &[(&str, &str)]) -> PathBuf {
+        let path = dir.join(format!("{}.properties", self.id));
+        write_props(&path, &self.connector_props(extra));
+        path
+    }
+
+    /// [`Names::connector`]'s properties (its topics are created here).
+    fn connector_props<'a>(&self, extra: &[(&'a str, &str)]) -> Vec<(&'a str, String)> {
         for i in 0..self.tables.len() {
             create_topic(&self.topic(i));
         }
         create_topic(&format!("__debezium-heartbeat.{}", self.prefix));
-        let path = dir.join(format!("{}.properties", self.id));
         let mut props: Vec<(&str, String)> = vec![
             ("name", "pg-cdc".into()),
             (
@@ -122,8 +129,7 @@ impl Names {
             props.retain(|(pk, _)| pk != k);
             props.push((k, (*v).to_owned()));
         }
-        write_props(&path, &props);
-        path
+        props
     }
 
     fn confirmed_flush(&self) -> Option<u64> {
@@ -1075,4 +1081,115 @@ fn a_lost_slot_is_never_skipped_silently() {
     let all = read_events(&topic, 3 + 3, &worker);
     assert!(all[3..].iter().all(|e| e.op() == "r"), "{all:#?}");
     assert_eq!(replay(&all, "v"), table_now(&t, "v"));
+}
+
+/// The changes of a one-partition topic that a read-committed consumer reads, records of
+/// aborted transactions dropped by their control markers (the test broker returns them):
+/// (op, id) in topic order.
+fn committed_changes(topic: &str) -> Vec<(String, i64)> {
+    let (records, _) =
+        support::txn::committed_records(&bootstrap(), topic, &[0]).expect("raw read");
+    records
+        .iter()
+        .filter_map(|r| {
+            let v: Value = serde_json::from_slice(r.value.as_deref()?).ok()?;
+            let id = v["after"]["id"].as_i64()?;
+            Some((v["op"].as_str()?.to_owned(), id))
+        })
+        .collect()
+}
+
+#[test]
+fn exactly_once_a_cdc_task_killed_mid_stream_writes_every_change_once() {
+    use support::cluster::{wait_running, ClusterSpec};
+    const SETTLE: Duration = Duration::from_secs(120);
+    let names = Names::new("eos", &["rows"]);
+    let t = names.table(0).to_owned();
+    let (snapshot_rows, total) = (300_i64, 4300_i64);
+    pg().sql(&[
+        &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+        &format!("INSERT INTO {t} SELECT i, i FROM generate_series(1, {snapshot_rows}) i"),
+    ]);
+    let root = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(root.path(), &["tributary_connector_postgres_cdc"]);
+    let mut spec = ClusterSpec::new(root.path(), &plugins);
+    spec.extra
+        .push(("exactly.once.source.support", "enabled".into()));
+    let mut workers = spec.start(2);
+    let ids: Vec<String> = workers.iter().map(|w| w.id()).collect();
+    let mut config = json!({
+        "tasks.max": "1",
+        "exactly.once.support": "required",
+        "slot.retry.delay.ms": "500",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable": "false",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+    });
+    for (k, v) in names.connector_props(&[]) {
+        if k != "name" {
+            config[k] = json!(v);
+        }
+    }
+    workers[1].create("pg-cdc", config);
+    let running = wait_running(&workers[0], "pg-cdc", 1, &ids, SETTLE);
+    let topic = names.topic(0);
+    wait_for("the snapshot committed", SETTLE, || {
+        (committed_changes(&topic).len() as i64 >= snapshot_rows).then_some(())
+    });
+    // Transactions of 10 inserts while the task runs, then killed with -9 in their middle.
+    let table = t.clone();
+    let writer = std::thread::spawn(move || {
+        let db = pg();
+        let mut next = snapshot_rows + 1;
+        while next <= total {
+            let end = (next + 9).min(total);
+            db.sql(&[&format!(
+                "INSERT INTO {table} SELECT i, i FROM generate_series({next}, {end}) i"
+            )]);
+            next = end + 1;
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    });
+    wait_for("changes committed", SETTLE, || {
+        (committed_changes(&topic).len() as i64 >= snapshot_rows + 1000).then_some(())
+    });
+    let victim = workers
+        .iter()
+        .position(|w| w.id() == running["task-0"])
+        .unwrap();
+    assert!(!writer.is_finished(), "the kill lands while rows are inserted");
+    workers.remove(victim).kill9();
+    let survivors: Vec<String> = workers.iter().map(|w| w.id()).collect();
+    wait_running(&workers[0], "pg-cdc", 1, &survivors, SETTLE);
+    writer.join().unwrap();
+
+    // Every row once, in commit order: the snapshot's reads, then one insert each.
+    let want: Vec<(String, i64)> = (1..=total)
+        .map(|i| (if i <= snapshot_rows { "r" } else { "c" }.to_owned(), i))
+        .collect();
+    let deadline = std::time::Instant::now() + SETTLE;
+    loop {
+        let got = committed_changes(&topic);
+        if got == want {
+            break;
+        }
+        if std::time::Instant::now() >= deadline || got.len() > want.len() {
+            let mut seen = BTreeMap::new();
+            for (_, id) in &got {
+                *seen.entry(*id).or_insert(0) += 1;
+            }
+            let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).take(10).collect();
+            let missing: Vec<_> = (1..=total)
+                .filter(|i| !seen.contains_key(i))
+                .take(10)
+                .collect();
+            panic!(
+                "{} committed changes, want {total}; repeated (first 10) {repeated:?}, \
+                 missing (first 10) {missing:?}",
+                got.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
