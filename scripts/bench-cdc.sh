@@ -9,11 +9,13 @@
 #     event. Alternately RUNS times; medians, ratio, events/s, the worker's peak RSS.
 #  2. latency: the worker streams while pgbench inserts RATE rows/s for SECONDS s (one row per
 #     transaction); a consumer computes consumed-at minus the commit time (`source.ts_ms`):
-#     p50 / p99 / max.
+#     p50 / p99 / max. CLIENTS pgbench connections; the machine's CPU use is printed (on a
+#     2-core machine PostgreSQL alone takes most of it at 10k transactions/s).
 #  3. snapshot: a SNAPSHOT_ROWS-row table read by the initial snapshot into Kafka vs
 #     `psql \copy (SELECT …) TO /dev/null`; peak RSS.
 # Usage: scripts/bench-cdc.sh
-# Environment: RUNS (3), EVENTS (500000), RATE (10000), LOAD_SECONDS (20), SNAPSHOT_ROWS (1000000),
+# Environment: RUNS (3), EVENTS (500000), RATE (10000), LOAD_SECONDS (20), CLIENTS (32),
+# SNAPSHOT_ROWS (1000000),
 # SKIP_LATENCY=1, SKIP_SNAPSHOT=1, SKIP_STREAM=1, WORKER_PROPS / CONNECTOR_PROPS (extra
 # worker / connector properties lines).
 set -euo pipefail
@@ -23,6 +25,7 @@ runs=${RUNS:-3}
 events=${EVENTS:-500000}
 rate=${RATE:-10000}
 seconds=${LOAD_SECONDS:-20}
+clients=${CLIENTS:-32}
 snapshot_rows=${SNAPSHOT_ROWS:-1000000}
 port=29096
 bootstrap=127.0.0.1:$port
@@ -144,12 +147,15 @@ if [ -z "${SKIP_LATENCY:-}" ]; then
   watch_pid=$!
   echo "INSERT INTO bench_cdc VALUES (nextval('bench_cdc_seq'), 1, 'x');" > "$work/insert.sql"
   psql_ -c "DROP SEQUENCE IF EXISTS bench_cdc_seq; CREATE SEQUENCE bench_cdc_seq"
-  pgbench -h 127.0.0.1 -U postgres -n -c 32 -j 2 -R "$rate" -t $((total / 32)) -f "$work/insert.sql" test > "$work/pgbench.log" 2>&1
+  cpu_before=$(head -1 /proc/stat)
+  pgbench -h 127.0.0.1 -U postgres -n -c "$clients" -j 2 -R "$rate" -t $((total / clients)) -f "$work/insert.sql" test > "$work/pgbench.log" 2>&1
+  cpu_after=$(head -1 /proc/stat)
   wait "$watch_pid"
   rss=$(stop_worker)
   read -r n p50 p99 max < "$work/lat"
   echo "latency: $n events at $rate/s: p50 ${p50} ms, p99 ${p99} ms, max ${max} ms (commit → consumed); peak RSS ${rss} kB"
-  echo "pgbench: $(grep -E 'tps =' "$work/pgbench.log" | head -1)"
+  echo "pgbench ($clients clients): $(grep -E 'tps =' "$work/pgbench.log" | head -1)"
+  echo "CPU busy during the load: $(echo "$cpu_before $cpu_after" | awk '{t=0; for (i=2;i<=9;i++) t+=$(i+11)-$i; printf "%d%%", 100-100*($(16)-$5)/t}')"
   drop_slot bench_cdc_lat
 fi
 
