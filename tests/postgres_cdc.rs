@@ -1158,7 +1158,10 @@ fn exactly_once_a_cdc_task_killed_mid_stream_writes_every_change_once() {
         .iter()
         .position(|w| w.id() == running["task-0"])
         .unwrap();
-    assert!(!writer.is_finished(), "the kill lands while rows are inserted");
+    assert!(
+        !writer.is_finished(),
+        "the kill lands while rows are inserted"
+    );
     workers.remove(victim).kill9();
     let survivors: Vec<String> = workers.iter().map(|w| w.id()).collect();
     wait_running(&workers[0], "pg-cdc", 1, &survivors, SETTLE);
