@@ -334,6 +334,29 @@ impl ConfigDef {
             .collect()
     }
 
+    /// [`ConfigDef::validate`], with the error of the component's own reading of `props`
+    /// (if any) on the key it names.
+    pub fn validate_parsed<T>(
+        &self,
+        props: &Props,
+        parsed: Result<T, ConfigError>,
+    ) -> Vec<ConfigValueInfo> {
+        let mut values = self.validate(props);
+        if let Err(e) = parsed {
+            match values.iter_mut().find(|v| v.name == e.key) {
+                Some(v) => v.errors.push(e.message),
+                None => values.push(ConfigValueInfo {
+                    name: e.key,
+                    value: None,
+                    recommended_values: Vec::new(),
+                    errors: vec![e.message],
+                    visible: true,
+                }),
+            }
+        }
+        values
+    }
+
     /// Parses `props`: every declared key checked, defaults applied. Errors name their key.
     pub fn parse(&self, props: &Props) -> Result<Config, ConfigError> {
         let mut values = BTreeMap::new();
@@ -377,6 +400,25 @@ pub struct ConfigError {
     /// The offending key.
     pub key: String,
     pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ConfigError> for crate::error::ConnectError {
+    /// Kafka's wording for a bad value, naming the key.
+    fn from(e: ConfigError) -> crate::error::ConnectError {
+        crate::error::ConnectError::new(format!(
+            "Invalid value for configuration {}: {}",
+            e.key, e.message
+        ))
+    }
 }
 
 /// Parsed config: every declared key present (null when unset without default), already
@@ -451,6 +493,35 @@ mod tests {
                 Importance::High,
                 "f",
             ))
+    }
+
+    #[test]
+    fn a_components_own_parse_error_lands_on_its_key() {
+        let mut props = Props::new();
+        props.insert("topic".into(), "t".into());
+        let parsed: Result<(), ConfigError> = Err(ConfigError::new("file", "no such file"));
+        let values = def().validate_parsed(&props, parsed);
+        let file = values.iter().find(|v| v.name == "file").unwrap();
+        assert_eq!(file.errors, ["no such file"]);
+        assert!(values
+            .iter()
+            .filter(|v| v.name != "file")
+            .all(|v| v.errors.is_empty()));
+        // A key the definition does not declare is added.
+        let values = def().validate_parsed(&props, Err::<(), _>(ConfigError::new("x.y", "bad")));
+        assert_eq!(
+            values.last().map(|v| (v.name.as_str(), v.errors.clone())),
+            Some(("x.y", vec!["bad".to_owned()]))
+        );
+        assert_eq!(
+            def().validate_parsed(&props, Ok(())),
+            def().validate(&props)
+        );
+        let e: crate::error::ConnectError = ConfigError::new("file", "no such file").into();
+        assert_eq!(
+            e.message,
+            "Invalid value for configuration file: no such file"
+        );
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! What the source and sink connectors declare alike: the connection keys of their
-//! `config_def`, and validation that adds a parse error to the key it names.
+//! `config_def`.
 
 use tributary_connector_api::config::{
     ConfigKey, ConfigType, Default as ConfigDefault, Importance,
 };
-use tributary_connector_api::{ConfigDef, ConfigValueInfo, Props};
-
-use crate::ConfigError;
+use tributary_connector_api::ConfigDef;
 
 /// A key of a JDBC connector's config.
 pub fn key(name: &str, type_: ConfigType, default: ConfigDefault, doc: &str) -> ConfigKey {
@@ -56,26 +54,4 @@ pub fn connection(def: ConfigDef) -> ConfigDef {
         value(""),
         "Force a dialect.",
     ))
-}
-
-/// The definition's validation, with `parsed`'s error (if any) on the key it names.
-pub fn validate<T>(
-    def: &ConfigDef,
-    props: &Props,
-    parsed: Result<T, ConfigError>,
-) -> Vec<ConfigValueInfo> {
-    let mut values = def.validate(props);
-    if let Err(e) = parsed {
-        match values.iter_mut().find(|v| v.name == e.key) {
-            Some(v) => v.errors.push(e.message),
-            None => values.push(ConfigValueInfo {
-                name: e.key,
-                value: None,
-                recommended_values: Vec::new(),
-                errors: vec![e.message],
-                visible: true,
-            }),
-        }
-    }
-    values
 }

@@ -1,7 +1,7 @@
 //! The database dialects: chosen from the JDBC URL's sub-protocol, or forced with
 //! `dialect.name` (Confluent's dialect class names).
 
-use crate::{config_error, ConfigError};
+use crate::ConfigError;
 
 /// `dialect.name`.
 pub const DIALECT_NAME: &str = "dialect.name";
@@ -70,7 +70,7 @@ impl Dialect {
             .into_iter()
             .find(|d| d.name() == name)
             .ok_or_else(|| {
-                config_error(
+                ConfigError::new(
                     DIALECT_NAME,
                     format!(
                         "{name} is not a dialect of this connector; expected \
@@ -80,7 +80,7 @@ impl Dialect {
                 )
             })?;
         if forced != from_url {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 DIALECT_NAME,
                 format!(
                     "{name} does not speak to the database of connection.url ({})",

@@ -28,20 +28,7 @@ pub mod task_split;
 pub mod url;
 pub mod zone;
 
-/// A config value that cannot be used; names the key and never quotes a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Invalid value for configuration {key}: {message}")]
-pub struct ConfigError {
-    pub key: String,
-    pub message: String,
-}
-
-pub(crate) fn config_error(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        key: key.to_owned(),
-        message: message.into(),
-    }
-}
+pub use tributary_connector_api::config::ConfigError;
 
 pub use sink::{JdbcSinkConnector, JdbcSinkTask};
 pub use source::{JdbcSourceConnector, JdbcSourceTask};

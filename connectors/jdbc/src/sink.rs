@@ -176,11 +176,11 @@ impl Connector for JdbcSinkConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
-        config_keys::validate(&Self::config_def(), props, SinkConfig::parse(props))
+        Self::config_def().validate_parsed(props, SinkConfig::parse(props))
     }
 
     fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        SinkConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
+        SinkConfig::parse(props).map_err(ConnectError::from)?;
         self.props = props.clone();
         Ok(())
     }
@@ -392,7 +392,7 @@ fn note(message: &str) {
 
 impl SinkTask for JdbcSinkTask {
     fn start(&mut self, props: &Props, _context: &mut SinkTaskContext) -> ConnectResult<()> {
-        let config = SinkConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
+        let config = SinkConfig::parse(props).map_err(ConnectError::from)?;
         // One thread of its own: a transaction runs there while the task plans the next one.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

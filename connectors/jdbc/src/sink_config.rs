@@ -10,7 +10,7 @@ use tributary_connector_api::Props;
 use crate::dialect::{self, Dialect};
 use crate::source_config::{boolean, get, list, number};
 use crate::url::{self, JdbcUrl};
-use crate::{config_error, ConfigError};
+use crate::ConfigError;
 
 /// `insert.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ pub struct SinkConfig {
 impl SinkConfig {
     pub fn parse(props: &Props) -> Result<SinkConfig, ConfigError> {
         let raw_url = get(props, url::CONNECTION_URL).ok_or_else(|| {
-            config_error(
+            ConfigError::new(
                 url::CONNECTION_URL,
                 "required, e.g. jdbc:postgresql://host:5432/db",
             )
@@ -183,7 +183,7 @@ impl SinkConfig {
         };
         let zone = get(props, "db.timezone").unwrap_or("UTC");
         let db_timezone = crate::zone::parse_zone(zone).ok_or_else(|| {
-            config_error(
+            ConfigError::new(
                 "db.timezone",
                 format!(
                     "{zone} is not a time zone: expected e.g. UTC, Europe/Paris, +02:00 or GMT-5"
@@ -245,7 +245,7 @@ fn one_of<'a>(
         .find(|a| a.eq_ignore_ascii_case(value))
         .copied()
         .ok_or_else(|| {
-            config_error(
+            ConfigError::new(
                 key,
                 format!("{value}: expected one of {}", allowed.join(", ")),
             )
@@ -260,7 +260,7 @@ fn check_keys(
     delete_enabled: bool,
 ) -> Result<(), ConfigError> {
     if delete_enabled && pk_mode != PkMode::RecordKey {
-        return Err(config_error(
+        return Err(ConfigError::new(
             "delete.enabled",
             format!(
                 "deletes find their rows by the record key: they need pk.mode=record_key \
@@ -275,7 +275,7 @@ fn check_keys(
         } else {
             "update"
         };
-        return Err(config_error(
+        return Err(ConfigError::new(
             "pk.mode",
             format!(
                 "insert.mode={mode} finds rows by their key columns: set pk.mode to kafka, \
@@ -290,14 +290,14 @@ fn check_keys(
             .find(|(i, f)| pk_fields[..*i].contains(f))
             .map(|(_, f)| f)
         {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "pk.fields",
                 format!("{repeated} is named twice"),
             ));
         }
     }
     if pk_mode == PkMode::Kafka && !pk_fields.is_empty() && pk_fields.len() != 3 {
-        return Err(config_error(
+        return Err(ConfigError::new(
             "pk.fields",
             format!(
                 "with pk.mode=kafka, name no columns (for {}) or exactly 3: the topic, \
@@ -323,7 +323,7 @@ fn table_types(props: &Props) -> Result<Vec<TableType>, ConfigError> {
         .into_iter()
         .find(|t| t.jdbc_name().eq_ignore_ascii_case(&name))
         .ok_or_else(|| {
-            config_error(
+            ConfigError::new(
                 "table.types",
                 format!("{name}: expected TABLE, PARTITIONED TABLE or VIEW"),
             )

@@ -247,7 +247,7 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn validate(&self, props: &Props) -> Vec<ConfigValueInfo> {
-        config_keys::validate(&Self::config_def(), props, SourceConfig::parse(props))
+        Self::config_def().validate_parsed(props, SourceConfig::parse(props))
     }
 
     fn initialize(&mut self, context: ConnectorContext) {
@@ -255,7 +255,7 @@ impl Connector for JdbcSourceConnector {
     }
 
     fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        let config = SourceConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
+        let config = SourceConfig::parse(props).map_err(ConnectError::from)?;
         if matches!(config.source, Source::Tables { .. }) {
             let runtime = runtime()?;
             let db = connect(&runtime, &config)?;
@@ -355,7 +355,7 @@ pub struct JdbcSourceTask {
 
 impl SourceTask for JdbcSourceTask {
     fn start(&mut self, props: &Props, context: &SourceTaskContext) -> ConnectResult<()> {
-        let config = SourceConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
+        let config = SourceConfig::parse(props).map_err(ConnectError::from)?;
         let runtime = runtime()?;
         let db = connect(&runtime, &config)?;
         let base = |from: String| Target {

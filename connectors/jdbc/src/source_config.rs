@@ -7,7 +7,7 @@ use tributary_connector_api::Props;
 use crate::column_mapping::{Granularity, NumericMapping};
 use crate::dialect::{self, Dialect};
 use crate::url::{self, JdbcUrl};
-use crate::{config_error, ConfigError};
+use crate::ConfigError;
 
 /// `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl Source {
             for name in whitelist {
                 let m = matches(name);
                 if m.is_empty() && strict {
-                    return Err(config_error(
+                    return Err(ConfigError::new(
                         "table.whitelist",
                         format!("{name} is not a table of the database (of the listed types)"),
                     ));
@@ -140,7 +140,7 @@ impl Source {
             } else {
                 key
             };
-            return Err(config_error(
+            return Err(ConfigError::new(
                 key,
                 format!(
                     "no table to copy: the database lists {} table(s) of types {}, and none \
@@ -217,7 +217,7 @@ pub(crate) fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
         None => Ok(default),
         Some(v) => match v.parse::<T>() {
             Ok(n) if n >= least => Ok(n),
-            _ => Err(config_error(
+            _ => Err(ConfigError::new(
                 key,
                 format!("{v} is not a number of at least {least}"),
             )),
@@ -231,7 +231,10 @@ pub(crate) fn boolean(props: &Props, key: &str, default: bool) -> Result<bool, C
         None => Ok(default),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(config_error(key, format!("{v}: expected true or false"))),
+        Some(v) => Err(ConfigError::new(
+            key,
+            format!("{v}: expected true or false"),
+        )),
     }
 }
 
@@ -240,7 +243,7 @@ fn patterns(props: &Props, key: &str) -> Result<Vec<Regex>, ConfigError> {
         .iter()
         .map(|p| {
             Regex::new(&format!("^(?:{p})$"))
-                .map_err(|e| config_error(key, format!("{p} is not a regular expression: {e}")))
+                .map_err(|e| ConfigError::new(key, format!("{p} is not a regular expression: {e}")))
         })
         .collect()
 }
@@ -248,7 +251,7 @@ fn patterns(props: &Props, key: &str) -> Result<Vec<Regex>, ConfigError> {
 impl SourceConfig {
     pub fn parse(props: &Props) -> Result<SourceConfig, ConfigError> {
         let raw_url = get(props, url::CONNECTION_URL).ok_or_else(|| {
-            config_error(
+            ConfigError::new(
                 url::CONNECTION_URL,
                 "required, e.g. jdbc:postgresql://host:5432/db",
             )
@@ -266,7 +269,7 @@ impl SourceConfig {
             Some("timestamp") => Mode::Timestamp,
             Some("timestamp+incrementing") => Mode::TimestampIncrementing,
             Some(other) => {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "mode",
                     format!(
                         "{other}: expected bulk, incrementing, timestamp or \
@@ -275,7 +278,7 @@ impl SourceConfig {
                 ))
             }
             None => {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "mode",
                     "required: bulk, incrementing, timestamp or timestamp+incrementing",
                 ))
@@ -284,7 +287,7 @@ impl SourceConfig {
         let incrementing_column = get(props, "incrementing.column.name").map(str::to_owned);
         let timestamp_columns = list(props, "timestamp.column.name");
         if mode.uses_timestamp() && timestamp_columns.is_empty() {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "timestamp.column.name",
                 format!(
                     "required in mode {}: the column(s) holding each row's last change",
@@ -298,7 +301,7 @@ impl SourceConfig {
         let include = patterns(props, "table.include.list")?;
         let exclude = patterns(props, "table.exclude.list")?;
         if !whitelist.is_empty() && !blacklist.is_empty() {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "table.blacklist",
                 "table.whitelist and table.blacklist cannot both be set",
             ));
@@ -306,7 +309,7 @@ impl SourceConfig {
         let legacy = !whitelist.is_empty() || !blacklist.is_empty();
         let newer = !include.is_empty() || !exclude.is_empty();
         if legacy && newer {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 if include.is_empty() {
                     "table.exclude.list"
                 } else {
@@ -324,7 +327,7 @@ impl SourceConfig {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "topic.prefix",
                 "a topic name part: at most 249 of a-z, A-Z, 0-9, '.', '_' and '-'",
             ));
@@ -332,7 +335,7 @@ impl SourceConfig {
         let source = match get(props, "query") {
             Some(query) => {
                 if legacy || newer {
-                    return Err(config_error(
+                    return Err(ConfigError::new(
                         "query",
                         "a query copies its own rows: it cannot be combined with table \
                          filters (table.whitelist, table.blacklist, table.include.list, \
@@ -340,7 +343,7 @@ impl SourceConfig {
                     ));
                 }
                 if topic_prefix.is_empty() {
-                    return Err(config_error(
+                    return Err(ConfigError::new(
                         "topic.prefix",
                         "required with query: it is the whole topic name",
                     ));
@@ -371,7 +374,7 @@ impl SourceConfig {
             Some("best_fit") => NumericMapping::BestFit,
             Some("best_fit_eager_double") => NumericMapping::BestFitEagerDouble,
             Some(other) => {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "numeric.mapping",
                     format!(
                         "{other}: expected none, precision_only, best_fit or \
@@ -384,7 +387,7 @@ impl SourceConfig {
             None | Some("always") => true,
             Some("never") => false,
             Some(other) => {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "quote.sql.identifiers",
                     format!("{other}: expected always or never"),
                 ))
@@ -393,7 +396,7 @@ impl SourceConfig {
         let timestamp_initial = match get(props, "timestamp.initial") {
             None => None,
             Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= -1).ok_or_else(|| {
-                config_error(
+                ConfigError::new(
                     "timestamp.initial",
                     format!("{v}: expected epoch milliseconds, or -1 for the database's now"),
                 )
@@ -402,7 +405,7 @@ impl SourceConfig {
         let db_timezone = match get(props, "db.timezone") {
             None => chrono_tz::Tz::UTC,
             Some(zone) => crate::zone::parse_zone(zone).ok_or_else(|| {
-                config_error(
+                ConfigError::new(
                     "db.timezone",
                     format!("{zone} is not a time zone (e.g. UTC, Europe/Berlin)"),
                 )
@@ -411,7 +414,7 @@ impl SourceConfig {
         let timestamp_granularity = match get(props, "timestamp.granularity") {
             None => Granularity::ConnectLogical,
             Some(g) => Granularity::parse(g).ok_or_else(|| {
-                config_error(
+                ConfigError::new(
                     "timestamp.granularity",
                     format!(
                         "{g}: expected connect_logical, micros_long, micros_string, \

@@ -35,7 +35,7 @@ pub async fn list(db: &Db, config: &SourceConfig, strict: bool) -> Result<Vec<St
     config
         .source
         .select(&listed, current.as_deref(), strict)
-        .map_err(|e| e.to_string())
+        .map_err(|e| tributary_connector_api::ConnectError::from(e).message)
 }
 
 impl TableMonitor {

@@ -16,7 +16,7 @@
 use std::fmt;
 
 use crate::dialect::Dialect;
-use crate::{config_error, ConfigError};
+use crate::ConfigError;
 
 /// `connection.url`.
 pub const CONNECTION_URL: &str = "connection.url";
@@ -51,7 +51,7 @@ impl fmt::Debug for JdbcUrl {
 }
 
 fn bad(message: impl Into<String>) -> ConfigError {
-    config_error(CONNECTION_URL, message)
+    ConfigError::new(CONNECTION_URL, message)
 }
 
 /// Parses `connection.url` with the credentials of `connection.user` / `connection.password`.
@@ -166,12 +166,12 @@ fn server(
     let password = password.or(param("password")).or(credential_password);
     if let Some(user) = user {
         url.set_username(user)
-            .map_err(|_| config_error("connection.user", "cannot be used in a URL"))?;
+            .map_err(|_| ConfigError::new("connection.user", "cannot be used in a URL"))?;
     }
     let mut shown = url.clone();
     if let Some(password) = password {
         url.set_password(Some(password))
-            .map_err(|_| config_error("connection.password", "cannot be used in a URL"))?;
+            .map_err(|_| ConfigError::new("connection.password", "cannot be used in a URL"))?;
         let _ = shown.set_password(Some("[hidden]"));
     }
 

@@ -12,7 +12,6 @@ use tributary_connector_api::{ConfigDef, ConfigValueInfo, Props};
 
 use crate::filters::Filters;
 
-use crate::config_error;
 pub use crate::ConfigError;
 
 /// Where and how to connect. `Debug` hides the password.
@@ -258,20 +257,7 @@ pub fn config_def() -> ConfigDef {
 
 /// The definition's validation, with the parse error (if any) on the key it names.
 pub fn validate(props: &Props) -> Vec<ConfigValueInfo> {
-    let mut values = config_def().validate(props);
-    if let Err(e) = CdcConfig::parse(props) {
-        match values.iter_mut().find(|v| v.name == e.key) {
-            Some(v) => v.errors.push(e.message),
-            None => values.push(ConfigValueInfo {
-                name: e.key,
-                value: None,
-                recommended_values: Vec::new(),
-                errors: vec![e.message],
-                visible: true,
-            }),
-        }
-    }
-    values
+    config_def().validate_parsed(props, CdcConfig::parse(props))
 }
 
 struct Reader<'a>(&'a Props);
@@ -287,7 +273,7 @@ impl Reader<'_> {
 
     fn required(&self, key: &str) -> Result<String, ConfigError> {
         self.raw(key).map(str::to_owned).ok_or_else(|| {
-            config_error(key, "Missing required configuration with no default value.")
+            ConfigError::new(key, "Missing required configuration with no default value.")
         })
     }
 
@@ -296,7 +282,7 @@ impl Reader<'_> {
             None => Ok(default),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-            Some(_) => Err(config_error(
+            Some(_) => Err(ConfigError::new(
                 key,
                 "Expected value to be either true or false",
             )),
@@ -307,9 +293,11 @@ impl Reader<'_> {
         let Some(v) = self.raw(key) else {
             return Ok(default);
         };
-        let n: i64 = v.parse().map_err(|_| config_error(key, "Not a number"))?;
+        let n: i64 = v
+            .parse()
+            .map_err(|_| ConfigError::new(key, "Not a number"))?;
         if n < min || n > max {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 key,
                 format!("Value must be in [{min}, {max}]"),
             ));
@@ -330,7 +318,7 @@ impl Reader<'_> {
             .map(|(_, t)| *t)
             .ok_or_else(|| {
                 let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-                config_error(
+                ConfigError::new(
                     key,
                     format!("The value must be one of {}", names.join(", ")),
                 )
@@ -359,7 +347,7 @@ impl CdcConfig {
         let r = Reader(props);
         let plugin = r.string("plugin.name", "decoderbufs");
         if !plugin.eq_ignore_ascii_case("pgoutput") {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "plugin.name",
                 format!(
                     "only pgoutput is supported (got '{plugin}'; Debezium's default is decoderbufs, so set plugin.name=pgoutput)"
@@ -369,7 +357,7 @@ impl CdcConfig {
         let topic_prefix = match r.raw("topic.prefix").or(r.raw("database.server.name")) {
             Some(p) => p.to_owned(),
             None => {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "topic.prefix",
                     "Missing required configuration with no default value.",
                 ))
@@ -380,7 +368,7 @@ impl CdcConfig {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "topic.prefix",
                 "must be at most 249 characters of ASCII letters, digits, '.', '_' and '-'",
             ));
@@ -400,14 +388,14 @@ impl CdcConfig {
         )?;
         for k in ["database.sslcert", "database.sslkey"] {
             if r.raw(k).is_some() {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     k,
                     "client certificates are not supported by the replication client; use password authentication over TLS",
                 ));
             }
         }
         if r.raw("database.sslpassword").is_some() {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "database.sslpassword",
                 "encrypted client keys are not supported; give database.sslkey an unencrypted key",
             ));
@@ -430,14 +418,14 @@ impl CdcConfig {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "slot.name",
                 "a slot name is 1 to 63 lower-case letters, digits and underscores",
             ));
         }
         let publication_name = r.string("publication.name", "dbz_publication");
         if publication_name.len() > 63 || publication_name.contains('\0') {
-            return Err(config_error("publication.name", "at most 63 bytes"));
+            return Err(ConfigError::new("publication.name", "at most 63 bytes"));
         }
         let slot_stream_params = match r.raw("slot.stream.params") {
             None => Vec::new(),
@@ -454,7 +442,7 @@ impl CdcConfig {
                     {
                         Ok((k.trim().to_owned(), v.trim().to_owned()))
                     }
-                    _ => Err(config_error(
+                    _ => Err(ConfigError::new(
                         "slot.stream.params",
                         format!("'{kv}' is not name=value"),
                     )),
@@ -508,13 +496,13 @@ impl CdcConfig {
         for table in r.list("snapshot.select.statement.overrides") {
             let key = format!("snapshot.select.statement.overrides.{table}");
             let Some((schema, name)) = table.split_once('.') else {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "snapshot.select.statement.overrides",
                     format!("'{table}' is not schema.table"),
                 ));
             };
             let Some(select) = r.raw(&key) else {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     &key,
                     format!("'{table}' is listed in snapshot.select.statement.overrides but {key} is not set"),
                 ));
@@ -535,7 +523,7 @@ impl CdcConfig {
                 "t" => skipped.truncate = true,
                 "none" => skipped = Skipped::default(),
                 other => {
-                    return Err(config_error(
+                    return Err(ConfigError::new(
                         "skipped.operations",
                         format!("'{other}' is not one of c, u, d, t or none"),
                     ))
@@ -605,7 +593,7 @@ impl CdcConfig {
         let max_batch_size = r.number("max.batch.size", 2048, 1, 1_000_000)? as usize;
         let max_queue_size = r.number("max.queue.size", 8192, 1, 10_000_000)? as usize;
         if max_queue_size <= max_batch_size {
-            return Err(config_error(
+            return Err(ConfigError::new(
                 "max.queue.size",
                 "must be larger than max.batch.size",
             ));
@@ -666,7 +654,7 @@ impl CdcConfig {
         )?;
         if let Some(table) = r.raw("signal.data.collection") {
             if table.split('.').count() != 2 || table.contains(['"', ';', ' ']) {
-                return Err(config_error(
+                return Err(ConfigError::new(
                     "signal.data.collection",
                     "the signal table is schema.table",
                 ));
@@ -680,7 +668,7 @@ impl CdcConfig {
                 .filter(|s| !s.is_empty())
                 .map(|entry| {
                     let (table, identity) = entry.rsplit_once(':').ok_or_else(|| {
-                        config_error(
+                        ConfigError::new(
                             "replica.identity.autoset.values",
                             format!("'{entry}' is not schema.table:IDENTITY"),
                         )
@@ -689,7 +677,7 @@ impl CdcConfig {
                     let ok = ["FULL", "DEFAULT", "NOTHING"].contains(&identity.as_str())
                         || identity.starts_with("INDEX ");
                     if !ok || table.trim().is_empty() {
-                        return Err(config_error(
+                        return Err(ConfigError::new(
                             "replica.identity.autoset.values",
                             format!(
                                 "'{entry}' is not schema.table:FULL|DEFAULT|NOTHING|INDEX name"
@@ -705,7 +693,7 @@ impl CdcConfig {
                 .iter()
                 .map(|p| {
                     regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                        config_error(key, format!("'{p}' is not a regular expression: {e}"))
+                        ConfigError::new(key, format!("'{p}' is not a regular expression: {e}"))
                     })
                 })
                 .collect()

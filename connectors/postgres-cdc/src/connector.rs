@@ -40,7 +40,7 @@ impl Connector for PostgresConnector {
     }
 
     fn start(&mut self, props: &Props) -> ConnectResult<()> {
-        CdcConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?;
+        CdcConfig::parse(props).map_err(ConnectError::from)?;
         self.props = Some(props.clone());
         Ok(())
     }
@@ -96,8 +96,7 @@ impl PostgresTask {
 
 impl SourceTask for PostgresTask {
     fn start(&mut self, props: &Props, context: &SourceTaskContext) -> ConnectResult<()> {
-        let config =
-            Arc::new(CdcConfig::parse(props).map_err(|e| ConnectError::new(e.to_string()))?);
+        let config = Arc::new(CdcConfig::parse(props).map_err(ConnectError::from)?);
         let stored = context.offset(&partition(&config.topic_prefix)).cloned();
         self.resume = stored.clone();
         self.committed = stored.clone();

@@ -4,7 +4,7 @@
 
 use regex::{Regex, RegexBuilder};
 
-use crate::{config_error, ConfigError};
+use crate::ConfigError;
 
 /// Schemas PostgreSQL keeps for itself: never captured.
 const SYSTEM_SCHEMAS: &[&str] = &["pg_catalog", "information_schema", "pg_toast"];
@@ -28,7 +28,7 @@ fn anchored(key: &str, pattern: &str) -> Result<Regex, ConfigError> {
         .case_insensitive(true)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| config_error(key, format!("'{pattern}' is not a regular expression: {e}")))
+        .map_err(|e| ConfigError::new(key, format!("'{pattern}' is not a regular expression: {e}")))
 }
 
 fn matches_any(patterns: &[Regex], name: &str) -> bool {
@@ -46,7 +46,10 @@ impl Filters {
         };
         let both = |a: &str, b: &str| -> Result<(), ConfigError> {
             if !list(a).is_empty() && !list(b).is_empty() {
-                return Err(config_error(b, format!("{a} and {b} cannot both be set")));
+                return Err(ConfigError::new(
+                    b,
+                    format!("{a} and {b} cannot both be set"),
+                ));
             }
             Ok(())
         };
@@ -60,7 +63,7 @@ impl Filters {
             .unwrap_or("");
         for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {
             let bad = || {
-                config_error(
+                ConfigError::new(
                     "message.key.columns",
                     format!("'{entry}' is not <table regex>:<column>,<column>…"),
                 )
