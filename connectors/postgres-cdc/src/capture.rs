@@ -307,11 +307,20 @@ impl Engine {
             ("DateStyle", "ISO"),
             ("IntervalStyle", "postgres"),
         ] {
-            let value: String = sqlx::query_scalar(&format!("SHOW {setting}"))
+            let current: String = sqlx::query_scalar(&format!("SHOW {setting}"))
                 .fetch_one(catalog.pool())
                 .await
                 .map_err(CatalogError::from)?;
-            if !value.starts_with(wanted) {
+            let mut values = catalog.configured(setting).await?;
+            values.push(current);
+            // DateStyle is "<output>, <order>": the output style is what counts.
+            let wrong = values.into_iter().find(|v| {
+                let style = v.split(',').next().unwrap_or_default();
+                !style
+                    .trim_matches(['\'', '"', ' '])
+                    .eq_ignore_ascii_case(wanted)
+            });
+            if let Some(value) = wrong {
                 return Err(fatal(format!(
                     "PostgreSQL's {setting} is '{value}' for this user and database; the connector reads PostgreSQL's default text forms: set it to '{wanted}' (e.g. ALTER ROLE … SET {setting} = '{wanted}')"
                 )));
@@ -371,7 +380,18 @@ impl Engine {
         // completely are read as an incremental snapshot, whose watermarks keep streamed
         // changes and chunk rows in order.
         if let (Some((s, o)), Some(info)) = (&stored, &slot) {
+            let done = crate::offsets::snapshot_tables_done(o);
+            // A table read through snapshot.select.statement.overrides cannot be read again
+            // in chunks (the statement is not a table): such a snapshot starts over.
+            let overridden = tables.iter().any(|(schema, table)| {
+                !done.contains(&format!("{schema}.{table}"))
+                    && config
+                        .snapshot_overrides
+                        .iter()
+                        .any(|(s, t, _)| s == schema && t == table)
+            });
             let resumable = !s.snapshot_completed
+                && !overridden
                 && matches!(
                     config.snapshot_mode,
                     SnapshotMode::Initial | SnapshotMode::WhenNeeded
@@ -383,7 +403,6 @@ impl Engine {
                     .confirmed_flush_lsn
                     .is_some_and(|c| Some(c) <= s.resume_lsn);
             if resumable {
-                let done = crate::offsets::snapshot_tables_done(o);
                 self.incremental = Incremental::default();
                 for (schema, table) in &tables {
                     let id = format!("{schema}.{table}");

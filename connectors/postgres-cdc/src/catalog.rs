@@ -415,6 +415,33 @@ impl Catalog {
             .collect()
     }
 
+    /// Values `setting` is configured with for new sessions of this user and database (role
+    /// and database settings, and the server's configuration files where this user may read
+    /// them): what a replication connection starts with. This session's own value does not
+    /// tell, since the SQL client sets some settings (DateStyle) when it connects.
+    pub async fn configured(&self, setting: &str) -> Result<Vec<String>, CatalogError> {
+        let mut values: Vec<String> = sqlx::query_scalar(
+            "SELECT split_part(cfg, '=', 2) FROM pg_db_role_setting s, unnest(s.setconfig) cfg \
+             WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database())) \
+             AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = current_user)) \
+             AND lower(split_part(cfg, '=', 1)) = lower($1)",
+        )
+        .bind(setting)
+        .fetch_all(&self.pool)
+        .await?;
+        // pg_file_settings needs pg_read_all_settings: without it, the files are not checked.
+        if let Ok(file) = sqlx::query_scalar::<_, String>(
+            "SELECT setting FROM pg_file_settings WHERE lower(name) = lower($1) AND applied",
+        )
+        .bind(setting)
+        .fetch_all(&self.pool)
+        .await
+        {
+            values.extend(file);
+        }
+        Ok(values)
+    }
+
     /// The names of the columns a statement returns (it is described, not run).
     pub async fn result_columns(&self, sql: &str) -> Result<Vec<String>, CatalogError> {
         use sqlx::{Column, Executor};

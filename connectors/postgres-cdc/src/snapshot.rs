@@ -21,6 +21,8 @@ use crate::tuples::{Cell, Row};
 /// Rows handed over at a time.
 const BATCH: usize = 256;
 
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One table to read: its shapes and the statement that reads it.
 pub struct Table {
     pub schema: Arc<TableSchema>,
@@ -75,7 +77,8 @@ pub fn select_sql(
                 })
                 .collect();
             let statement = statement.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-            format!("SELECT {} FROM ({statement}) AS src", list.join(", "))
+            // On lines of its own: a statement ending in a `--` comment stays whole.
+            format!("SELECT {} FROM (\n{statement}\n) AS src", list.join(", "))
         }
     }
 }
@@ -136,7 +139,11 @@ impl Readers {
             stop,
         };
         for r in ready {
-            match r.await {
+            let started = tokio::select! {
+                r = r => r,
+                _ = readers.stop.cancelled() => return Err("stopped".into()),
+            };
+            match started {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Err("a snapshot reader stopped while starting".into()),
@@ -155,8 +162,9 @@ impl Drop for Readers {
     fn drop(&mut self) {
         self.stop.cancel();
         self.rx.close();
-        // A reader blocked on the server notices the stop at its next row; it is not
-        // waited for here, where the capture's runtime would be held up.
+        // A reader waiting for the server or for room in the channel sees the stop at once
+        // and drops its connection (ending its query and transaction); the threads are not
+        // joined here, where the capture's runtime would be held up.
         self.threads.clear();
     }
 }
@@ -203,9 +211,11 @@ impl Reader {
 
     /// A connection in a read-only repeatable-read transaction on the exported snapshot.
     async fn open(&self) -> Result<PgConnection, String> {
-        let mut conn = PgConnection::connect_with(&self.options)
-            .await
-            .map_err(|e| format!("snapshot reader: cannot connect: {e}"))?;
+        let mut conn =
+            tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&self.options))
+                .await
+                .map_err(|_| format!("snapshot reader: no connection within {CONNECT_TIMEOUT:?}"))?
+                .map_err(|e| format!("snapshot reader: cannot connect: {e}"))?;
         let begin = format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
             quote_literal(&self.snapshot)
@@ -242,12 +252,19 @@ impl Reader {
         let schema = &table.schema;
         let name = format!("{}.{}", schema.schema, schema.table);
         let sql_error = |e: sqlx::Error| Batch::Failed {
+            retriable: retriable(&e),
             message: format!("snapshot of {name}: {e}"),
-            retriable: !matches!(e, sqlx::Error::Database(_)),
         };
         let mut rows = sqlx::raw_sql(&table.select).fetch(&mut *conn);
         let mut batch = Vec::with_capacity(BATCH);
-        while let Some(pg_row) = rows.try_next().await.map_err(sql_error)? {
+        loop {
+            // A stop does not wait for the server (a lock wait, a slow statement): the
+            // connection is dropped, which ends the query and its transaction.
+            let next = tokio::select! {
+                next = rows.try_next() => next.map_err(sql_error)?,
+                _ = self.stop.cancelled() => return Ok(false),
+            };
+            let Some(pg_row) = next else { break };
             let cells = (0..schema.columns.len()).map(|i| match text_cell(&pg_row, i) {
                 Ok(Some(text)) => Cell::Text(text),
                 Ok(None) => Cell::Null,
@@ -333,12 +350,13 @@ impl Markers {
     }
 
     fn marker(&mut self, first_in_table: bool, last_in_table: bool) -> &'static str {
+        // Debezium's precedence: last (the caller's), first, last_in_…, first_in_…, true.
         let m = if self.nothing_emitted {
             "first"
-        } else if first_in_table {
-            "first_in_data_collection"
         } else if last_in_table {
             "last_in_data_collection"
+        } else if first_in_table {
+            "first_in_data_collection"
         } else {
             "true"
         };
@@ -388,6 +406,20 @@ impl Markers {
     }
 }
 
+/// Whether a failed read may succeed when the capture starts again: connection and
+/// operator-intervention errors, rollbacks (serialization, deadlock) and exhausted resources;
+/// not SQL errors in a statement (a bad override, a missing table).
+fn retriable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            ["08", "40", "53", "57", "58"]
+                .iter()
+                .any(|class| c.starts_with(class))
+        }),
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +439,7 @@ mod tests {
                 &columns,
                 Some(("SELECT id FROM public.t WHERE id > 5 ;", &present))
             ),
-            r#"SELECT src."id", NULL FROM (SELECT id FROM public.t WHERE id > 5) AS src"#
+            "SELECT src.\"id\", NULL FROM (\nSELECT id FROM public.t WHERE id > 5\n) AS src"
         );
     }
 
@@ -448,7 +480,8 @@ mod tests {
         assert_eq!(steps(out), [(1, "done"), (1, "last_in_data_collection")]);
         m.done(3, out);
         m.done(0, out);
-        assert_eq!(steps(out), [(3, "done"), (3, "first_in_data_collection")]);
+        // A table's only row is its last.
+        assert_eq!(steps(out), [(3, "done"), (3, "last_in_data_collection")]);
         assert!(m.complete());
         assert_eq!(m.finish(), Some((0, row(3))));
         assert!(m.finish().is_none());
