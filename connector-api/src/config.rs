@@ -412,7 +412,8 @@ impl ConfigError {
 }
 
 impl From<ConfigError> for crate::error::ConnectError {
-    /// Kafka's wording for a bad value, naming the key.
+    /// Kafka's wording for a bad value, naming the key (the value itself is left out: it
+    /// may be a secret).
     fn from(e: ConfigError) -> crate::error::ConnectError {
         crate::error::ConnectError::new(format!(
             "Invalid value for configuration {}: {}",
