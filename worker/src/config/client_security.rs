@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::client_names::{self, Translated};
 use super::jaas;
 
 /// A client security setting that cannot be used; names the key (with the caller's prefix).
@@ -190,8 +191,14 @@ pub fn to_librdkafka(
             || IGNORED.contains(&k.as_str());
         if is_java {
             java.insert(k, v);
-        } else {
-            out.push((k.clone(), v.clone()));
+            continue;
+        }
+        match client_names::translate(k, v).map_err(|m| error(&named(k), m))? {
+            Translated::Set(name, value) => out.push((name, value)),
+            Translated::Dropped(why) => {
+                tracing::info!(key = %named(k), why, "Java client setting not used");
+            }
+            Translated::Unchanged => out.push((k.clone(), v.clone())),
         }
     }
     let endpoint = out

@@ -1,6 +1,7 @@
 //! Configuration: Java `.properties` files, the worker config, and the framework part of
 //! every connector config.
 
+pub mod client_names;
 pub mod client_security;
 pub mod connector;
 pub mod distributed;

@@ -168,3 +168,77 @@ pub fn task_clients(
         admin: worker.base_client_config(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::producer::BaseProducer;
+
+    /// A worker and connector written for Java's clients: librdkafka takes every setting
+    /// (translated, or left out where it has no counterpart).
+    #[test]
+    fn java_client_settings_make_working_clients() {
+        let worker: Props = [
+            ("bootstrap.servers", "127.0.0.1:9"),
+            ("group.id", "g"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("listeners", "http://127.0.0.1:18083"),
+            ("producer.buffer.memory", "8388608"),
+            ("producer.max.block.ms", "60000"),
+            ("producer.max.request.size", "2097152"),
+            ("producer.send.buffer.bytes", "-1"),
+            (
+                "producer.interceptor.classes",
+                "io.confluent.monitoring.clients.interceptor.MonitoringProducerInterceptor",
+            ),
+            ("consumer.max.poll.records", "500"),
+            ("consumer.fetch.max.wait.ms", "100"),
+            (
+                "consumer.partition.assignment.strategy",
+                "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let worker = WorkerConfig::from_props(worker).expect("worker config");
+        let connector: Props = [("producer.override.buffer.memory", "4194304")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let producer = source_producer(&worker, &connector, "c", 0).expect("producer config");
+        assert_eq!(
+            producer.get("queue.buffering.max.kbytes"),
+            Some("4096"),
+            "the connector's override wins"
+        );
+        assert_eq!(producer.get("message.max.bytes"), Some("2097152"));
+        assert!(producer.get("interceptor.classes").is_none());
+        producer
+            .create::<BaseProducer>()
+            .expect("librdkafka takes it");
+        let consumer = sink_consumer(&worker, &connector, "c", 0).expect("consumer config");
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("100"));
+        assert_eq!(
+            consumer.get("partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
+        consumer
+            .create::<BaseConsumer>()
+            .expect("librdkafka takes it");
+        let bad: Props = [("producer.override.buffer.memory", "lots")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let e = source_producer(&worker, &bad, "c", 0).unwrap_err();
+        assert_eq!(e.key, "producer.override.buffer.memory");
+    }
+}
