@@ -645,15 +645,7 @@ impl Engine {
         let mut tables = Vec::with_capacity(snap.tables().len());
         for t in snap.tables() {
             let relation = t.relation();
-            let columns: Vec<RelationColumn> = relation
-                .columns
-                .iter()
-                .map(|c| RelationColumn {
-                    name: c.name.to_string(),
-                    type_oid: c.type_id,
-                    typmod: c.type_modifier,
-                })
-                .collect();
+            let columns = RelationColumn::of(&relation.columns);
             let (schema, name): (&str, &str) = (&relation.namespace, &relation.relation_name);
             let table = self.table_schema(catalog, schema, name, &columns).await?;
             let names: Vec<String> = columns.into_iter().map(|c| c.name).collect();
@@ -1104,14 +1096,7 @@ impl Engine {
                 let captured = self.config.filters.captures(&namespace, &relation_name);
                 let schema = if captured {
                     catalog.forget_types();
-                    let columns: Vec<RelationColumn> = columns
-                        .iter()
-                        .map(|c| RelationColumn {
-                            name: c.name.to_string(),
-                            type_oid: c.type_id,
-                            typmod: c.type_modifier,
-                        })
-                        .collect();
+                    let columns = RelationColumn::of(&columns);
                     Some(Arc::new(
                         self.table_schema(catalog, &namespace, &relation_name, &columns)
                             .await?,

@@ -43,6 +43,20 @@ pub struct RelationColumn {
     pub typmod: i32,
 }
 
+impl RelationColumn {
+    /// The columns of a pgoutput Relation message (or of a snapshot's relation).
+    pub fn of(columns: &[pg_walstream::ColumnInfo]) -> Vec<RelationColumn> {
+        columns
+            .iter()
+            .map(|c| RelationColumn {
+                name: c.name.to_string(),
+                type_oid: c.type_id,
+                typmod: c.type_modifier,
+            })
+            .collect()
+    }
+}
+
 const SNAPSHOT_VALUES: &str =
     "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
 
