@@ -364,6 +364,39 @@ fn poll_ahead<T: PluginTask>(
     }
 }
 
+/// Why an exactly-once producer purged its queue: its fatal error, or the first error among
+/// the delivery reports that is not a purge (those already received, then those of records
+/// still in flight, for up to two seconds); else the purge itself.
+fn purge_cause<S: RecordSender + ?Sized>(
+    producer: &S,
+    received: &[String],
+    purge: String,
+) -> String {
+    let not_purge = |e: &&String| !e.contains("Purged");
+    if let Some(e) = received.iter().find(not_purge) {
+        return e.clone();
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut later = Vec::new();
+    loop {
+        if let Some(fatal) = producer.fatal_error() {
+            return format!("{fatal}; {purge}");
+        }
+        producer.take_acks(&mut later);
+        if let Some(e) = later
+            .iter()
+            .filter_map(|(_, o)| o.as_ref().err())
+            .find(not_purge)
+        {
+            return e.clone();
+        }
+        if Instant::now() >= deadline {
+            return purge;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// How often a source task tries to read its committed offsets before it fails.
 pub const OFFSET_READ_ATTEMPTS: u32 = 3;
 
@@ -857,6 +890,14 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     fn serve_acks(&mut self) -> Result<(), (String, bool)> {
         self.producer.take_acks(&mut self.acks);
         let mut undelivered = None;
+        let rest_errors: Vec<String> = if self.eos.is_some() {
+            self.acks
+                .iter()
+                .filter_map(|(_, o)| o.as_ref().err().cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (seq, outcome) in self.acks.drain(..) {
             match outcome {
                 Ok(metadata) => {
@@ -871,11 +912,13 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     // Exactly-once: the transaction cannot commit without this record; as
                     // Java, the task fails (its transaction is aborted, unless a newer
                     // instance fenced this one: then it aborted it already).
-                    // A fenced producer purges its queue: the purge names no cause, the
-                    // producer's fatal error does.
-                    let e = match self.producer.fatal_error() {
-                        Some(fatal) => format!("{fatal}; {e}"),
-                        None => e,
+                    // A fenced producer purges its queue: the purge names no cause; the
+                    // producer's fatal error does, or the report of a record that was in
+                    // flight (it may come after the purge's, seen under load).
+                    let e = if e.contains("Purged") {
+                        purge_cause(&self.producer, &rest_errors, e)
+                    } else {
+                        e
                     };
                     undelivered = Some(TxnError::new(error_kind(&e), e));
                     break;
