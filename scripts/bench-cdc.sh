@@ -15,6 +15,7 @@
 #     `psql \copy (SELECT …) TO /dev/null`; peak RSS.
 # Usage: scripts/bench-cdc.sh
 # Environment: RUNS (3), EVENTS (500000), RATE (10000), LOAD_SECONDS (20), CLIENTS (32),
+# ROWS_PER_TX (1: RATE transactions/s; 10: RATE/10 transactions of 10 rows),
 # SNAPSHOT_ROWS (1000000),
 # SKIP_LATENCY=1, SKIP_SNAPSHOT=1, SKIP_STREAM=1, WORKER_PROPS / CONNECTOR_PROPS (extra
 # worker / connector properties lines).
@@ -26,6 +27,7 @@ events=${EVENTS:-500000}
 rate=${RATE:-10000}
 seconds=${LOAD_SECONDS:-20}
 clients=${CLIENTS:-32}
+rows_per_tx=${ROWS_PER_TX:-1}
 snapshot_rows=${SNAPSHOT_ROWS:-1000000}
 port=29096
 bootstrap=127.0.0.1:$port
@@ -138,17 +140,20 @@ if [ -z "${SKIP_STREAM:-}" ]; then
 fi
 
 if [ -z "${SKIP_LATENCY:-}" ]; then
-  echo "== 2. latency at $rate inserts/s for $seconds s"
+  echo "== 2. latency at $rate inserts/s ($rows_per_tx per transaction) for $seconds s"
   psql_ -c "TRUNCATE bench_cdc" -c "SELECT pg_create_logical_replication_slot('bench_cdc_lat', 'pgoutput')" >/dev/null
   prefix=benchlat$$
   worker "$prefix" bench_cdc_lat no_data bench_cdc
-  total=$((rate * seconds))
+  # Whole transactions per client; the consumer waits for exactly what they insert.
+  tx_per_client=$((rate * seconds / rows_per_tx / clients))
+  total=$((tx_per_client * clients * rows_per_tx))
   "$watch" "$bootstrap" "$prefix.public.bench_cdc" "$total" latency > "$work/lat" &
   watch_pid=$!
-  echo "INSERT INTO bench_cdc VALUES (nextval('bench_cdc_seq'), 1, 'x');" > "$work/insert.sql"
+  echo "INSERT INTO bench_cdc SELECT nextval('bench_cdc_seq'), 1, 'x' FROM generate_series(1, $rows_per_tx);" > "$work/insert.sql"
   psql_ -c "DROP SEQUENCE IF EXISTS bench_cdc_seq; CREATE SEQUENCE bench_cdc_seq"
   cpu_before=$(head -1 /proc/stat)
-  pgbench -h 127.0.0.1 -U postgres -n -c "$clients" -j 2 -R "$rate" -t $((total / clients)) -f "$work/insert.sql" test > "$work/pgbench.log" 2>&1
+  pgbench -h 127.0.0.1 -U postgres -n -c "$clients" -j 2 -R "$((rate / rows_per_tx))" \
+    -t "$tx_per_client" -f "$work/insert.sql" test > "$work/pgbench.log" 2>&1
   cpu_after=$(head -1 /proc/stat)
   wait "$watch_pid"
   rss=$(stop_worker)
