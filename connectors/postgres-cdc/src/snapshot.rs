@@ -127,9 +127,25 @@ impl Readers {
                 rules: rules.clone(),
                 stop: stop.clone(),
             };
+            let failures = tx.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("cdc-snapshot-{n}"))
-                .spawn(move || reader.run(ready_tx))
+                .spawn(move || {
+                    // A reader's panic fails the snapshot at once, saying so (the others may
+                    // still be reading).
+                    let run = std::panic::AssertUnwindSafe(|| reader.run(ready_tx));
+                    if let Err(panic) = std::panic::catch_unwind(run) {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        let _ = failures.blocking_send(Batch::Failed {
+                            message: format!("a snapshot reader panicked: {what}"),
+                            retriable: false,
+                        });
+                    }
+                })
                 .map_err(|e| format!("cannot start a snapshot reader: {e}"))?;
             handles.push(handle);
         }
