@@ -1239,19 +1239,7 @@ mod tests {
         let (slot, own) = (schema(), schema());
         let mut value = Struct::new(own).unwrap();
         value.put("id", Value::Int64(1)).unwrap();
-        let record = SinkRecord {
-            topic: "t".into(),
-            kafka_partition: 0,
-            kafka_offset: 0,
-            key_schema: None,
-            key: Value::Null,
-            value_schema: Some(slot),
-            value: Value::Struct(value),
-            timestamp: None,
-            timestamp_type: TimestampType::NoTimestampType,
-            headers: Headers::new(),
-            original_topic: None,
-        };
+        let record = struct_record(slot, value);
         let batch = RecordBatch::of_sink_records(std::slice::from_ref(&record)).unwrap();
         assert!(matches!(
             batch.record(0).unwrap().value(),
@@ -1292,19 +1280,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let record = SinkRecord {
-            topic: "t".into(),
-            kafka_partition: 0,
-            kafka_offset: 0,
-            key_schema: None,
-            key: Value::Null,
-            value_schema: Some(envelope),
-            value: Value::Struct(value),
-            timestamp: None,
-            timestamp_type: TimestampType::NoTimestampType,
-            headers: Headers::new(),
-            original_topic: None,
-        };
+        let record = struct_record(envelope, value);
         let batch = RecordBatch::of_sink_records(std::slice::from_ref(&record)).unwrap();
         assert!(matches!(
             batch.record(0).unwrap().value(),
@@ -1338,6 +1314,23 @@ mod tests {
         let batch = RecordBatch::parse(w.finish(0, false)).unwrap();
         let topics: Vec<&str> = batch.iter().map(|r| r.topic()).collect();
         assert_eq!(topics, ["t1", "t2", "t1"]);
+    }
+
+    /// A sink record whose value is `value` of `schema`.
+    fn struct_record(schema: SchemaRef, value: Struct) -> SinkRecord {
+        SinkRecord {
+            topic: "t".into(),
+            kafka_partition: 0,
+            kafka_offset: 0,
+            key_schema: None,
+            key: Value::Null,
+            value_schema: Some(schema),
+            value: Value::Struct(value),
+            timestamp: None,
+            timestamp_type: TimestampType::NoTimestampType,
+            headers: Headers::new(),
+            original_topic: None,
+        }
     }
 
     #[test]

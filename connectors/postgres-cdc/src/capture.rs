@@ -478,17 +478,9 @@ impl Engine {
                 ..ReplicationSlotOptions::default()
             });
         }
-        let conninfo = self.conninfo();
-        let stream = LogicalReplicationStream::new(&conninfo, stream_config)
-            .await
-            .map_err(stream_error)?;
-        self.confirm
-            .feedback
-            .lock()
-            .map_err(|_| fatal("lock poisoned"))?
-            .replace(stream.shared_lsn_feedback.clone());
+        let stream = self.open_stream(stream_config).await?;
 
-        let (mut stream, start) = if snapshot {
+        let (stream, start) = if snapshot {
             let (stream, consistent) = self.snapshot(stream, &mut catalog).await?;
             if config.snapshot_mode == SnapshotMode::InitialOnly {
                 self.flush_all().await?;
@@ -537,9 +529,36 @@ impl Engine {
         if config.snapshot_mode == SnapshotMode::InitialOnly {
             return Ok(());
         }
+        self.stream_from(stream, start, catalog).await
+    }
+
+    /// The replication connection, its LSN feedback shared with the confirmations.
+    async fn open_stream(
+        &self,
+        stream_config: ReplicationStreamConfig,
+    ) -> Result<LogicalReplicationStream, CaptureError> {
+        let stream = LogicalReplicationStream::new(&self.conninfo(), stream_config)
+            .await
+            .map_err(stream_error)?;
+        self.confirm
+            .feedback
+            .lock()
+            .map_err(|_| fatal("lock poisoned"))?
+            .replace(stream.shared_lsn_feedback.clone());
+        Ok(stream)
+    }
+
+    /// Starts streaming at `start` (else the slot's position), with the incremental snapshot
+    /// where it stands.
+    async fn stream_from(
+        &mut self,
+        mut stream: LogicalReplicationStream,
+        start: Option<u64>,
+        mut catalog: Catalog,
+    ) -> Result<(), CaptureError> {
         stream.start(start).await.map_err(stream_error)?;
         note!(info,
-            slot = %config.slot_name,
+            slot = %self.config.slot_name,
             from = %start.map(format_lsn).unwrap_or_else(|| "the slot's position".into()),
             "streaming changes"
         );
@@ -550,26 +569,9 @@ impl Engine {
     }
 
     /// Streams from `at` on the existing slot (the resumed initial snapshot).
-    async fn resume_streaming(
-        &mut self,
-        mut catalog: Catalog,
-        at: u64,
-    ) -> Result<(), CaptureError> {
-        let config = self.config.clone();
-        let stream_config = stream_config(&config);
-        let mut stream = LogicalReplicationStream::new(&self.conninfo(), stream_config)
-            .await
-            .map_err(stream_error)?;
-        self.confirm
-            .feedback
-            .lock()
-            .map_err(|_| fatal("lock poisoned"))?
-            .replace(stream.shared_lsn_feedback.clone());
-        stream.start(Some(at)).await.map_err(stream_error)?;
-        if self.incremental.running() {
-            self.next_chunk(&mut catalog).await?;
-        }
-        self.stream(&mut stream, &mut catalog).await
+    async fn resume_streaming(&mut self, catalog: Catalog, at: u64) -> Result<(), CaptureError> {
+        let stream = self.open_stream(stream_config(&self.config)).await?;
+        self.stream_from(stream, Some(at), catalog).await
     }
 
     /// Waits while another connection holds the slot (`slot.max.retries`, `slot.retry.delay.ms`).
@@ -1792,15 +1794,13 @@ fn stream_config(config: &CdcConfig) -> ReplicationStreamConfig {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn percent(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    const RESERVED: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(text, RESERVED).to_string()
 }
 
 #[cfg(test)]

@@ -890,15 +890,8 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
     fn serve_acks(&mut self) -> Result<(), (String, bool)> {
         self.producer.take_acks(&mut self.acks);
         let mut undelivered = None;
-        let rest_errors: Vec<String> = if self.eos.is_some() {
-            self.acks
-                .iter()
-                .filter_map(|(_, o)| o.as_ref().err().cloned())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        for (seq, outcome) in self.acks.drain(..) {
+        let mut acks = self.acks.drain(..);
+        while let Some((seq, outcome)) = acks.next() {
             match outcome {
                 Ok(metadata) => {
                     let topic = self.tracker.ack(seq, metadata);
@@ -916,7 +909,9 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                     // producer's fatal error does, or the report of a record that was in
                     // flight (it may come after the purge's, seen under load).
                     let e = if e.contains("Purged") {
-                        purge_cause(&self.producer, &rest_errors, e)
+                        let rest: Vec<String> =
+                            acks.by_ref().filter_map(|(_, o)| o.err()).collect();
+                        purge_cause(&self.producer, &rest, e)
                     } else {
                         e
                     };
@@ -939,6 +934,7 @@ impl<'a, T: PluginTask + Send, P: RecordSender> SourceLoop<'a, T, P> {
                 }
             }
         }
+        drop(acks);
         if let Some(e) = undelivered {
             return Err(self.transaction_failed("Failed to produce record in the transaction", e));
         }
