@@ -2,7 +2,7 @@
 //! field values and the key struct, with unchanged TOASTed columns filled from the old row
 //! (REPLICA IDENTITY FULL) or Debezium's placeholder.
 
-use pg_walstream::{ColumnData, ColumnValue, RowData, TupleData};
+use pg_walstream::{ColumnData, TupleData};
 use tributary_connector_api::{Schema, Struct, Type, Value};
 
 use crate::schemas::TableSchema;
@@ -28,16 +28,6 @@ impl<'a> Cell<'a> {
                 Ok(s) => Cell::Text(s),
                 Err(_) => Cell::Invalid,
             }
-        }
-    }
-
-    pub fn of_value(v: &'a ColumnValue) -> Cell<'a> {
-        match v {
-            ColumnValue::Null => Cell::Null,
-            other => match std::str::from_utf8(other.as_bytes()) {
-                Ok(s) => Cell::Text(s),
-                Err(_) => Cell::Invalid,
-            },
         }
     }
 }
@@ -124,14 +114,6 @@ impl TableSchema {
         placeholder: &str,
     ) -> Result<Row, RowError> {
         self.row(tuple.columns.iter().map(Cell::of_column), old, placeholder)
-    }
-
-    pub fn snapshot_row(&self, data: &RowData, placeholder: &str) -> Result<Row, RowError> {
-        self.row(
-            data.iter().map(|(_, v)| Cell::of_value(v)),
-            None,
-            placeholder,
-        )
     }
 
     /// The key struct of a row (null for tables without key).
